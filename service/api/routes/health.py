@@ -1,0 +1,37 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from service.api.deps import DatabaseDep
+from service.schemas.common import problem_responses
+from service.usecases.health import check_readiness
+
+router = APIRouter(tags=["health"])
+
+
+class HealthRead(BaseModel):
+    status: Literal["ok"]
+
+
+class ReadinessRead(BaseModel):
+    status: Literal["ready"]
+    database: str
+    revision: str | None
+
+
+@router.get("/health", response_model=HealthRead)
+def health() -> HealthRead:
+    """The process is alive (touches nothing else)."""
+    return HealthRead(status="ok")
+
+
+@router.get("/ready", response_model=ReadinessRead, responses=problem_responses(503))
+def ready(database: DatabaseDep) -> ReadinessRead:
+    """The database is reachable and migrated to the newest revision."""
+    readiness = check_readiness(database)
+    return ReadinessRead(status="ready", database=readiness.backend, revision=readiness.revision)

@@ -1,0 +1,77 @@
+"""One exception hierarchy; each error knows its HTTP status and problem type (RFC 9457)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+PROBLEM_BASE = "https://living-meta-analysis.example/problems/"
+
+
+class ServiceError(Exception):
+    """Base of every error the service answers on purpose."""
+
+    status: ClassVar[int] = 500
+    slug: ClassVar[str] = "internal-error"
+    title: ClassVar[str] = "Internal server error"
+
+    def __init__(self, detail: str, *, extra: dict[str, Any] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra or {}
+
+    @property
+    def type_uri(self) -> str:
+        return PROBLEM_BASE + self.slug
+
+
+class NotFoundError(ServiceError):
+    status = 404
+    slug = "not-found"
+    title = "Resource not found"
+
+
+class ConflictError(ServiceError):
+    status = 409
+    slug = "conflict"
+    title = "Conflict with the current state"
+
+
+class PreconditionFailedError(ServiceError):
+    status = 412
+    slug = "precondition-failed"
+    title = "Precondition failed"
+
+
+class PreconditionRequiredError(ServiceError):
+    status = 428
+    slug = "precondition-required"
+    title = "Precondition required"
+
+
+class InvalidInputError(ServiceError):
+    """Well-formed input that breaks a domain rule; ``errors`` point at the fields."""
+
+    status = 422
+    slug = "validation-error"
+    title = "The request is not valid"
+
+    def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None) -> None:
+        super().__init__(detail, extra={"errors": errors or []})
+
+
+class AuthenticationError(ServiceError):
+    status = 401
+    slug = "unauthenticated"
+    title = "Authentication required"
+
+
+class PermissionDeniedError(ServiceError):
+    status = 403
+    slug = "forbidden"
+    title = "Not allowed"
+
+
+class ServiceUnavailableError(ServiceError):
+    status = 503
+    slug = "unavailable"
+    title = "Service unavailable"

@@ -1,0 +1,61 @@
+"""The application factory: routers, error handlers, middleware and lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+
+from service import __version__
+from service.api.middleware import RequestContextMiddleware
+from service.api.problems import install_problem_handlers
+from service.api.routes import health, vocabulary
+from service.db.engine import Database
+from service.settings import Settings, get_settings
+
+DESCRIPTION = """\
+A living meta-analysis of peer support in mental health, after Burke et al. (2019),
+*Stigma and Health*: trials of peer-led groups, one-to-one peer support and peer-run services,
+pooled for **empowerment**, **self-efficacy** and **internalized stigma** (signs harmonised so
+that a positive effect always favours peer support).
+
+Errors are RFC 9457 `application/problem+json` documents.
+"""
+
+
+def _operation_id(route: APIRoute) -> str:
+    # Stable operation ids: the handler's name, which is unique across the app.
+    return route.name
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application for ``settings`` (the environment's when omitted)."""
+    settings = settings or get_settings()
+    logging.basicConfig(level=settings.log_level)
+    database = Database.from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        database.dispose()
+
+    app = FastAPI(
+        title="Living meta-analysis of peer support",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.settings = settings
+    app.state.database = database
+    install_problem_handlers(app)
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(health.router)
+    app.include_router(vocabulary.router)
+    return app
+
+
+app = create_app()

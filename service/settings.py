@@ -1,0 +1,41 @@
+"""Configuration from the environment, read once through :func:`get_settings`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SQLITE_PATH = Path("var") / "lma.sqlite3"
+
+
+class Settings(BaseSettings):
+    """Every knob the service has; each field is one environment variable of the same name."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    database_url: str = Field(
+        default=f"sqlite:///{DEFAULT_SQLITE_PATH}",
+        description="SQLAlchemy URL: the embedded SQLite file, or postgresql+psycopg://...",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
+    require_api_key_for_reads: bool = False
+    max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    cors_allow_origins: list[str] = Field(default_factory=list)
+    rate_limit_per_minute: int = Field(default=0, ge=0, description="Per API key; 0 disables.")
+    idempotency_ttl_hours: int = Field(default=48, ge=24)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (tests clear the cache or pass their own)."""
+    return Settings()
