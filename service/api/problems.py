@@ -63,8 +63,13 @@ async def _on_service_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
     headers = exc.extra.pop("headers", None)
     return problem_response(
-        exc.status, title=exc.title, detail=exc.detail, slug=exc.slug,
-        request=request, headers=headers, **exc.extra,
+        exc.status,
+        title=exc.title,
+        detail=exc.detail,
+        slug=exc.slug,
+        request=request,
+        headers=headers,
+        **exc.extra,
     )
 
 
@@ -73,8 +78,12 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     errors = _field_errors(exc)
     fields = ", ".join(sorted({e["field"] for e in errors})) or "body"
     return problem_response(
-        422, title="The request is not valid", slug="validation-error",
-        detail=f"Invalid value(s) for: {fields}.", request=request, errors=errors,
+        422,
+        title="The request is not valid",
+        slug="validation-error",
+        detail=f"Invalid value(s) for: {fields}.",
+        request=request,
+        errors=errors,
     )
 
 
@@ -87,9 +96,12 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-    logger.exception("unhandled error", extra={"request_id": getattr(request.state, "request_id", None)})
+    logger.exception(
+        "unhandled error", extra={"request_id": getattr(request.state, "request_id", None)}
+    )
     return problem_response(
-        500, detail="An unexpected error occurred; quote the request id when reporting it.",
+        500,
+        detail="An unexpected error occurred; quote the request id when reporting it.",
         request=request,
     )
 

@@ -49,7 +49,10 @@ def _install_sqlite_pragmas(engine: Engine, *, busy_timeout_ms: int, immediate: 
 
 
 def create_db_engine(url: str, settings: Settings, *, for_writes: bool = False) -> Engine:
-    """An engine for ``url``; on SQLite ``for_writes`` makes every transaction take the write lock."""
+    """An engine for ``url``.
+
+    On SQLite, ``for_writes`` makes every transaction take the write lock when it begins.
+    """
     if url.startswith("sqlite"):
         _prepare_sqlite_file(url)
         engine = create_engine(url, poolclass=NullPool, connect_args={"check_same_thread": False})

@@ -1,4 +1,6 @@
-"""The review's controlled vocabulary: outcomes, categories, comparators, designs, ratings, instruments.
+"""The review's controlled vocabulary.
+
+Outcomes, categories, comparators, designs, quality ratings and instruments.
 
 Slugs are the primary keys: they are what clients send and what other tables refer to.
 """

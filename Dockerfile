@@ -1,0 +1,31 @@
+# The service on a slim Python, as a non-root user. Point DATABASE_URL at PostgreSQL:
+#   docker build -t lma . && docker run -p 8000:8000 \
+#     -e DATABASE_URL=postgresql+psycopg://user:pass@db:5432/lma lma
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+RUN useradd --create-home --uid 10001 lma
+WORKDIR /app
+
+# Dependencies first (from the lock), so that code changes do not reinstall them.
+COPY pyproject.toml constraints.txt README.md ./
+RUN mkdir service && touch service/__init__.py \
+    && pip install -c constraints.txt . \
+    && pip uninstall -y living-meta-analysis
+
+COPY alembic.ini ./
+COPY migrations ./migrations
+COPY service ./service
+RUN pip install --no-deps -e . && mkdir -p /app/var && chown lma:lma /app/var
+
+USER lma
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
+    CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=2)"
+
+# Migrations are idempotent: every replica may run them; Alembic takes its own lock on PostgreSQL.
+CMD ["sh", "-c", "alembic upgrade head && exec uvicorn service.main:app --host 0.0.0.0 --port 8000 --proxy-headers --workers ${WEB_CONCURRENCY:-2}"]

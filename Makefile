@@ -1,0 +1,60 @@
+# The README's commands. Everything installs into .venv/ from the pinned constraints.txt.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PIP := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
+RUN_STAMP := $(VENV)/.stamp-run
+DEV_STAMP := $(VENV)/.stamp-dev
+
+.PHONY: run test lint typecheck pytest openapi lock bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when the dependency declarations change.
+$(RUN_STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) -e .
+	@touch $@
+
+$(DEV_STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) -e '.[dev]'
+	@touch $@ $(RUN_STAMP)
+
+## run: install, migrate the embedded SQLite database (var/) to head, serve on HOST:PORT
+run: $(RUN_STAMP)
+	$(BIN)/alembic upgrade head
+	$(BIN)/uvicorn service.main:app --host $(HOST) --port $(PORT)
+
+## test: ruff, mypy (strict on service/) and pytest on SQLite and PostgreSQL
+test: $(DEV_STAMP) lint typecheck pytest
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(DEV_STAMP)
+	$(BIN)/mypy
+
+# tests/support/postgres.py prints a reachable PostgreSQL URL (starting a server when it
+# has to) or fails loudly: the PostgreSQL half of the suite never skips silently.
+pytest: $(DEV_STAMP)
+	url=$$($(BIN)/python -m tests.support.postgres) && \
+	TEST_DATABASE_URL="$$url" $(BIN)/pytest $(PYTEST_ARGS)
+
+## openapi: regenerate openapi/openapi.json from the app
+openapi: $(RUN_STAMP)
+	$(BIN)/python -m service.openapi > openapi/openapi.json
+
+## lock: re-pin every dependency to the newest allowed version
+lock: | $(BIN)/python
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install -q -e '.[dev]'
+	(echo "# Exact versions of every dependency (runtime and dev), used as pip constraints by the Makefile"; \
+	 echo "# and the Dockerfile. Regenerate with: make lock"; \
+	 .lock-venv/bin/pip freeze --exclude-editable | grep -v '^-e' | sort -f) > constraints.txt
+	rm -rf .lock-venv
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
