@@ -24,7 +24,7 @@ $(DEV_STAMP): pyproject.toml constraints.txt | $(BIN)/python
 
 ## run: install, migrate the embedded SQLite database (var/) to head, serve on HOST:PORT
 run: $(RUN_STAMP)
-	$(BIN)/alembic upgrade head
+	$(BIN)/lma db upgrade
 	$(BIN)/uvicorn service.main:app --host $(HOST) --port $(PORT)
 
 ## test: ruff, mypy (strict on service/) and pytest on SQLite and PostgreSQL

@@ -9,7 +9,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.pool import NullPool
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,9 +27,34 @@ def alembic_config(url: str | None = None, *, connection: Connection | None = No
     return config
 
 
+# Any constant works; it only has to be the same in every replica.
+MIGRATION_LOCK_KEY = 0x4C4D41  # "LMA"
+
+
 def upgrade_to_head(url: str) -> None:
-    """Bring the database at ``url`` to the newest schema."""
-    command.upgrade(alembic_config(url), "head")
+    """Bring the database at ``url`` to the newest schema.
+
+    On PostgreSQL the upgrade holds an advisory lock, so replicas that start together migrate
+    one after the other (the second finds nothing left to do) instead of racing.
+    """
+    if not url.startswith("postgresql"):
+        command.upgrade(alembic_config(url), "head")
+        return
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            connection.commit()
+            try:
+                command.upgrade(alembic_config(connection=connection), "head")
+                connection.commit()
+            finally:
+                connection.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY}
+                )
+                connection.commit()
+    finally:
+        engine.dispose()
 
 
 @cache

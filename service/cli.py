@@ -1,0 +1,56 @@
+"""The ``lma`` command: database migrations (and, later, API keys and backups)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from service.db.migrate import current_revision, head_revision, upgrade_to_head
+from service.db.engine import create_db_engine
+from service.settings import get_settings
+
+
+def _db_upgrade(_: argparse.Namespace) -> int:
+    settings = get_settings()
+    upgrade_to_head(settings.database_url)
+    print(f"database at revision {head_revision()}")
+    return 0
+
+
+def _db_status(_: argparse.Namespace) -> int:
+    settings = get_settings()
+    engine = create_db_engine(settings.database_url, settings)
+    try:
+        current = current_revision(engine)
+    finally:
+        engine.dispose()
+    head = head_revision()
+    print(f"current: {current or 'none'}  head: {head}")
+    return 0 if current == head else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lma", description="Living meta-analysis service.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    db = commands.add_parser("db", help="database schema").add_subparsers(
+        dest="db_command", required=True
+    )
+    db.add_parser("upgrade", help="migrate DATABASE_URL to the newest schema").set_defaults(
+        handler=_db_upgrade
+    )
+    db.add_parser("status", help="exit 0 when the schema is current").set_defaults(
+        handler=_db_status
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``lma`` console script."""
+    args = build_parser().parse_args(argv)
+    code: int = args.handler(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
