@@ -6,8 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from service.db.migrate import current_revision, head_revision, upgrade_to_head
 from service.db.engine import create_db_engine
+from service.db.migrate import current_revision, head_revision, upgrade_to_head
 from service.settings import get_settings
 
 
