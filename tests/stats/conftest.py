@@ -29,7 +29,8 @@ def load_reference(name: str) -> dict[str, Any]:
 def assert_close(actual: Any, expected: Any, *, what: str = "", rtol: float = RTOL) -> None:
     """Compare numbers or (nested) lists with metafor's; ``None`` must match ``None``."""
     if isinstance(expected, list):
-        assert actual is not None and len(actual) == len(expected), f"{what}: length"
+        assert actual is not None, f"{what}: expected a list, got None"
+        assert len(actual) == len(expected), f"{what}: length"
         for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
             assert_close(a, e, what=f"{what}[{i}]", rtol=rtol)
         return
