@@ -1,5 +1,7 @@
 """All models, imported here so that ``Base.metadata`` knows every table."""
 
+from service.db.models.api_key import ApiKey
+from service.db.models.idempotency import IdempotencyRecord
 from service.db.models.vocabulary import (
     Comparator,
     Instrument,
@@ -10,7 +12,9 @@ from service.db.models.vocabulary import (
 )
 
 __all__ = [
+    "ApiKey",
     "Comparator",
+    "IdempotencyRecord",
     "Instrument",
     "InterventionCategory",
     "Outcome",
