@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import psycopg
 import pytest
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
@@ -124,8 +124,17 @@ def app(settings: Settings, connection: Connection) -> FastAPI:
                 raise
             session.commit()
 
-    app.dependency_overrides[get_read_session] = joined_session
-    app.dependency_overrides[get_write_session] = joined_session
+    # FastAPI caches a dependency under the overridden callable, so overriding both with
+    # joined_session would open two sessions whose savepoints interleave. Both overrides
+    # depend on joined_session instead: one session per request, whichever is asked for.
+    # A default, not Annotated: under postponed annotations FastAPI cannot resolve a local.
+    joined = Depends(joined_session, scope="function")
+
+    def shared_session(session: Session = joined) -> Session:
+        return session
+
+    app.dependency_overrides[get_read_session] = shared_session
+    app.dependency_overrides[get_write_session] = shared_session
     return app
 
 
