@@ -1,6 +1,17 @@
 """All models, imported here so that ``Base.metadata`` knows every table."""
 
 from service.db.models.api_key import ApiKey
+from service.db.models.evidence import (
+    AuditEntry,
+    EvidenceChange,
+    EvidenceHead,
+    EvidenceVersion,
+    EvidenceVersionOutcome,
+    OutcomeResult,
+    Study,
+    StudyArm,
+    StudyRevision,
+)
 from service.db.models.idempotency import IdempotencyRecord
 from service.db.models.vocabulary import (
     Comparator,
@@ -13,11 +24,20 @@ from service.db.models.vocabulary import (
 
 __all__ = [
     "ApiKey",
+    "AuditEntry",
     "Comparator",
+    "EvidenceChange",
+    "EvidenceHead",
+    "EvidenceVersion",
+    "EvidenceVersionOutcome",
     "IdempotencyRecord",
     "Instrument",
     "InterventionCategory",
     "Outcome",
+    "OutcomeResult",
     "QualityRating",
+    "Study",
+    "StudyArm",
     "StudyDesign",
+    "StudyRevision",
 ]
