@@ -1,0 +1,124 @@
+"""Authentication by API key (``Authorization: Bearer lma_...``) and scope checks.
+
+Every dependency here looks the key up once per request: they all build on
+:func:`optional_principal`, which FastAPI caches for the request. The lookup uses the
+request's read session; with a write route that is a second, short read transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from service.api.deps import SessionDep, SettingsDep
+from service.errors import AuthenticationError, PermissionDeniedError
+from service.usecases.api_keys import Scope, verify_api_key
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="ApiKey",
+    bearerFormat="lma_<key id>_<secret>",
+    description="An API key, created with `lma keys create`.",
+)
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """The API key a request authenticated with; it never holds the secret."""
+
+    key_id: int
+    name: str
+    scopes: frozenset[str]
+    trusted: bool
+
+    def has(self, scope: str) -> bool:
+        """Whether the key grants ``scope`` (``admin`` grants every scope)."""
+        return scope in self.scopes or Scope.ADMIN in self.scopes
+
+
+def _challenge(error: AuthenticationError) -> AuthenticationError:
+    # RFC 9110 section 11.6.1: a 401 names the scheme the client should use.
+    error.extra["headers"] = {"WWW-Authenticate": "Bearer"}
+    return error
+
+
+def optional_principal(session: SessionDep, credentials: BearerDep) -> Principal | None:
+    """The request's principal, or ``None`` without credentials; 401 for a bad key."""
+    if credentials is None:
+        return None
+    try:
+        api_key = verify_api_key(session, credentials.credentials)
+    except AuthenticationError as error:
+        raise _challenge(error) from None
+    return Principal(
+        key_id=api_key.id,
+        name=api_key.name,
+        scopes=frozenset(api_key.scopes),
+        trusted=api_key.trusted,
+    )
+
+
+OptionalPrincipalDep = Annotated[Principal | None, Depends(optional_principal)]
+
+
+def authenticated_principal(principal: OptionalPrincipalDep) -> Principal:
+    """The request's principal, whatever its scopes; 401 without a valid key."""
+    if principal is None:
+        detail = "This request needs an API key: send 'Authorization: Bearer <key>'."
+        raise _challenge(AuthenticationError(detail))
+    return principal
+
+
+AuthenticatedDep = Annotated[Principal, Depends(authenticated_principal)]
+
+
+def _require(principal: Principal, scopes: tuple[str, ...]) -> None:
+    missing = [scope for scope in scopes if not principal.has(scope)]
+    if missing:
+        raise PermissionDeniedError(
+            f"This API key lacks the scope(s): {', '.join(missing)}.",
+            extra={"required_scopes": list(scopes)},
+        )
+
+
+def require_scopes(*scopes: str) -> Callable[..., Principal]:
+    """A dependency that returns the principal when it has every one of ``scopes``.
+
+    Raises
+    ------
+    ValueError
+        At import time, for a name that is not a :class:`Scope`.
+    """
+    unknown = set(scopes) - set(Scope)
+    if unknown:
+        raise ValueError(f"unknown scope(s): {sorted(unknown)}")
+
+    def dependency(principal: AuthenticatedDep) -> Principal:
+        _require(principal, scopes)
+        return principal
+
+    return dependency
+
+
+def read_access(settings: SettingsDep, principal: OptionalPrincipalDep) -> Principal | None:
+    """Who is reading: ``None`` for anonymous reads.
+
+    A key that is sent must be valid, whatever the settings. When
+    ``require_api_key_for_reads`` is on, a key with the ``read`` scope is required.
+    """
+    if not settings.require_api_key_for_reads:
+        return principal
+    principal = authenticated_principal(principal)
+    _require(principal, (Scope.READ,))
+    return principal
+
+
+SubmitPrincipalDep = Annotated[Principal, Depends(require_scopes(Scope.SUBMIT))]
+CuratePrincipalDep = Annotated[Principal, Depends(require_scopes(Scope.CURATE))]
+AdminPrincipalDep = Annotated[Principal, Depends(require_scopes(Scope.ADMIN))]
+ReadAccessDep = Annotated[Principal | None, Depends(read_access)]
