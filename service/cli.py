@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from service.cli_keys import add_key_commands
 from service.db.engine import create_db_engine
 from service.db.migrate import current_revision, head_revision, upgrade_to_head
 from service.settings import get_settings
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_parser("status", help="exit 0 when the schema is current").set_defaults(
         handler=_db_status
     )
+    add_key_commands(commands)
     return parser
 
 

@@ -1,0 +1,132 @@
+"""``lma keys ...`` and ``lma idempotency purge``: API keys and idempotency records.
+
+A new key is printed once, on a line of its own so that scripts can capture it; neither the
+key nor its hash is ever printed again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+
+from sqlalchemy.orm import Session
+
+from service.db.engine import Database
+from service.db.models import ApiKey
+from service.errors import ServiceError
+from service.settings import get_settings
+from service.usecases.api_keys import (
+    Scope,
+    create_api_key,
+    list_api_keys,
+    revoke_api_key,
+)
+from service.usecases.idempotency import purge_expired
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+@contextmanager
+def _write_session() -> Iterator[Session]:
+    database = Database.from_settings(get_settings())
+    try:
+        with database.session(write=True) as session:
+            yield session
+    finally:
+        database.dispose()
+
+
+def _keys_create(args: argparse.Namespace) -> int:
+    with _write_session() as session:
+        created = create_api_key(
+            session, name=args.name, scopes=args.scopes.split(","), trusted=args.trusted
+        )
+        api_key = created.api_key
+        summary = f"{api_key.name} (key id {api_key.public_id}, scopes {','.join(api_key.scopes)})"
+    # Printed only once the transaction has committed: a key that failed to save is no key.
+    print(f"created API key {summary}")
+    print(created.plaintext)
+    print("Store this key now: it will not be shown again.")
+    return 0
+
+
+def _row(api_key: ApiKey) -> Sequence[str]:
+    return (
+        api_key.name,
+        api_key.public_id,
+        ",".join(api_key.scopes),
+        "yes" if api_key.trusted else "no",
+        api_key.created_at.isoformat(timespec="seconds"),
+        api_key.revoked_at.isoformat(timespec="seconds") if api_key.revoked_at else "-",
+    )
+
+
+def _print_table(rows: Sequence[Sequence[str]]) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _keys_list(_: argparse.Namespace) -> int:
+    with _write_session() as session:
+        rows = [_row(api_key) for api_key in list_api_keys(session)]
+    _print_table([("NAME", "KEY ID", "SCOPES", "TRUSTED", "CREATED", "REVOKED"), *rows])
+    return 0
+
+
+def _keys_revoke(args: argparse.Namespace) -> int:
+    with _write_session() as session:
+        revoked_at = revoke_api_key(session, args.name).revoked_at
+    assert revoked_at is not None
+    print(f"API key {args.name} revoked at {revoked_at.isoformat(timespec='seconds')}")
+    return 0
+
+
+def _idempotency_purge(_: argparse.Namespace) -> int:
+    with _write_session() as session:
+        deleted = purge_expired(session)
+    print(f"deleted {deleted} expired idempotency record(s)")
+    return 0
+
+
+def _reporting(handler: Handler) -> Handler:
+    """``handler``, with the service's own errors printed as one line and exit status 1."""
+
+    @functools.wraps(handler)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except ServiceError as error:
+            print(f"lma: {error.detail}", file=sys.stderr)
+            return 1
+
+    return run
+
+
+def add_key_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``lma keys create|list|revoke`` and ``lma idempotency purge``."""
+    keys = commands.add_parser("keys", help="API keys").add_subparsers(
+        dest="keys_command", required=True
+    )
+    create = keys.add_parser("create", help="create a key and print it, once")
+    create.add_argument("--name", required=True, help="a unique name, at most 100 characters")
+    create.add_argument(
+        "--scopes", required=True, help=f"comma-separated, of: {','.join(Scope)} (admin: all)"
+    )
+    create.add_argument("--trusted", action="store_true", help="mark the key as trusted")
+    create.set_defaults(handler=_reporting(_keys_create))
+    keys.add_parser("list", help="list keys (never their secrets)").set_defaults(
+        handler=_reporting(_keys_list)
+    )
+    revoke = keys.add_parser("revoke", help="revoke a key: it stops authenticating at once")
+    revoke.add_argument("name", help="the key's name")
+    revoke.set_defaults(handler=_reporting(_keys_revoke))
+    idempotency = commands.add_parser("idempotency", help="idempotency records").add_subparsers(
+        dest="idempotency_command", required=True
+    )
+    idempotency.add_parser("purge", help="delete expired idempotency records").set_defaults(
+        handler=_reporting(_idempotency_purge)
+    )
