@@ -21,6 +21,7 @@ class ApiKeyRepository:
         return self._session.scalars(select(ApiKey).where(ApiKey.public_id == public_id)).first()
 
     def by_name(self, name: str) -> ApiKey | None:
+        """The key called ``name``, revoked or not."""
         return self._session.scalars(select(ApiKey).where(ApiKey.name == name)).first()
 
     def all(self) -> Sequence[ApiKey]:

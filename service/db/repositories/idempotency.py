@@ -50,6 +50,7 @@ class IdempotencyRepository:
         return self._session.execute(insert.returning(IdempotencyRecord.id)).scalar_one_or_none()
 
     def get(self, *, api_key_id: int, key: str) -> IdempotencyRecord | None:
+        """The record of ``(api_key_id, key)``, expired or not."""
         query = select(IdempotencyRecord).where(
             IdempotencyRecord.api_key_id == api_key_id, IdempotencyRecord.key == key
         )
