@@ -1,0 +1,158 @@
+"""Weighted least squares pieces shared by the estimators and the model fitters, in O(k p^2).
+
+metafor's rma.uni writes everything with the k x k matrix
+``P = W - W X (X'WX)^{-1} X'W``. With the Cholesky factor ``X'WX = L L'`` and ``B = W X L^{-T}``
+(k x p) that matrix is ``W - B B'``, so every quadratic form and trace it needs reduces to sums over
+studies and p x p products, and no k x k matrix is ever built.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from service.stats._distributions import chi2_sf
+from service.stats._inputs import FloatArray
+from service.stats.errors import StatsInputError
+
+# metafor sets the Knapp-Hartung factor to 0 below this residual sum of squares (all yi equal).
+KNHA_RSS_FLOOR = float(np.finfo(np.float64).eps)
+
+
+@dataclass(frozen=True, slots=True)
+class Projection:
+    """``P = W - B B'`` for weights ``w`` and design ``X``, as in metafor's rma.uni (never formed).
+
+    ``leverage`` holds the row sums of squares of ``B``, i.e. ``w_i^2 x_i' (X'WX)^{-1} x_i``.
+    """
+
+    X: FloatArray
+    w: FloatArray
+    B: FloatArray
+    leverage: FloatArray
+    chol_inv: FloatArray
+    log_det: float
+
+    @classmethod
+    def build(cls, X: FloatArray, w: FloatArray) -> Projection:
+        """Factorise ``X'WX``; :class:`StatsInputError` when ``X`` is not of full column rank."""
+        Xw = X * w[:, None]
+        try:
+            L = np.linalg.cholesky(X.T @ Xw)
+        except np.linalg.LinAlgError as exc:
+            raise StatsInputError("the design matrix is not of full rank", field="X") from exc
+        chol_inv = np.linalg.inv(L)
+        B = Xw @ chol_inv.T
+        leverage = np.einsum("ij,ij->i", B, B)
+        log_det = 2.0 * float(np.sum(np.log(np.diag(L))))
+        return cls(X, w, B, leverage, chol_inv, log_det)
+
+    @property
+    def covariance(self) -> FloatArray:
+        """``(X'WX)^{-1}``, the p x p covariance of the weighted estimates."""
+        result: FloatArray = self.chol_inv.T @ self.chol_inv
+        return result
+
+    def coefficients(self, y: FloatArray) -> FloatArray:
+        """Weighted least squares estimates ``(X'WX)^{-1} X'W y``."""
+        result: FloatArray = self.chol_inv.T @ (self.B.T @ y)
+        return result
+
+    def residuals(self, y: FloatArray) -> FloatArray:
+        """``y - X b`` with ``b`` the weighted least squares estimates."""
+        result: FloatArray = y - self.X @ self.coefficients(y)
+        return result
+
+    def quad(self, y: FloatArray) -> float:
+        """``y' P y``, the weighted residual sum of squares."""
+        r = self.residuals(y)
+        return float(np.dot(self.w * r, r))
+
+    def quad2(self, y: FloatArray) -> float:
+        """``y' P P y``, the squared norm of the weighted residuals."""
+        wr = self.w * self.residuals(y)
+        return float(np.dot(wr, wr))
+
+    @property
+    def trace(self) -> float:
+        """``tr(P)``."""
+        return float(np.sum(self.w) - np.sum(self.leverage))
+
+    def trace_d(self, d: FloatArray) -> float:
+        """``tr(P D)`` for a diagonal matrix ``D = diag(d)``."""
+        return float(np.dot(self.w, d) - np.dot(self.leverage, d))
+
+    def trace_pdpe(self, d: FloatArray | None = None, e: FloatArray | None = None) -> float:
+        """``tr(P D P E)`` for diagonal ``D``, ``E`` (identity when ``None``)."""
+        de = _times(d, e, self.w.size)
+        bd = self.B.T @ (self.B if d is None else self.B * d[:, None])
+        be = self.B.T @ (self.B if e is None else self.B * e[:, None])
+        w_de = self.w * de
+        first = float(np.dot(self.w, w_de))
+        second = 2.0 * float(np.dot(w_de, self.leverage))
+        return first - second + float(np.sum(bd * be))
+
+
+def _times(d: FloatArray | None, e: FloatArray | None, k: int) -> FloatArray:
+    """Elementwise product of two optional diagonals (ones when both are missing)."""
+    if d is None and e is None:
+        return np.ones(k)
+    if d is None or e is None:
+        only = d if e is None else e
+        assert only is not None
+        return only
+    return d * e
+
+
+@dataclass(frozen=True, slots=True)
+class Heterogeneity:
+    """Cochran's Q for residual heterogeneity and metafor's "typical" within-study variance."""
+
+    q: float
+    df: int
+    p_value: float
+    typical_variance: float
+
+
+def residual_heterogeneity(y: FloatArray, v: FloatArray, X: FloatArray) -> Heterogeneity:
+    """``QE = y' P y`` with ``W = diag(1/vi)``, as in metafor's rma.uni, and ``vt = (k-p) / tr(P)``.
+
+    Needs ``k > p``. ``vt`` is Higgins and Thompson's (2002) typical variance generalised to
+    meta-regression, the denominator of metafor's I2 and H2.
+    """
+    proj = Projection.build(X, 1.0 / v)
+    df = X.shape[0] - X.shape[1]
+    q = max(0.0, proj.quad(y))
+    return Heterogeneity(q, df, chi2_sf(q, df), df / proj.trace)
+
+
+def i2_h2(tau2: float, het: Heterogeneity, *, equal_effects: bool) -> tuple[float, float]:
+    """I2 (percent) and H2 as metafor defines them.
+
+    From Q for the equal-effects model (``I2 = max(0, (Q - df) / Q)``, ``H2 = Q / df``),
+    otherwise from tau2 and the typical variance ``vt``: ``I2 = tau2 / (tau2 + vt)`` and
+    ``H2 = (tau2 + vt) / vt``.
+    """
+    if equal_effects:
+        i2 = 0.0 if het.q <= het.df else 100.0 * (het.q - het.df) / het.q
+        return i2, het.q / het.df
+    vt = het.typical_variance
+    return 100.0 * tau2 / (vt + tau2), tau2 / vt + 1.0
+
+
+def knha_factor(rss: float, df: int) -> float | None:
+    """Knapp and Hartung's (2003) variance factor ``s2w = RSS / (k - p)``, not truncated (metafor).
+
+    ``None`` when ``RSS`` is below machine epsilon (all estimates equal), where metafor sets the
+    factor to 0 and so reports a zero standard error; callers keep the unscaled variance instead.
+    """
+    if rss <= KNHA_RSS_FLOOR:
+        return None
+    return rss / df
+
+
+def safe_sqrt(x: float) -> float:
+    """Square root clipped at zero (guards against -0.0 and round-off below zero)."""
+    return math.sqrt(max(x, 0.0))
