@@ -1,0 +1,329 @@
+"""Studies as the API accepts and returns them: the trial, its arms and its outcome results.
+
+Every string and list is bounded and every float finite; unknown fields are rejected. Rules that
+need several fields or the database (arms consistent with the results, an instrument belonging
+to its outcome, slugs that exist) are checked by the use case, which names the offending fields
+in the same way as these models do.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, field_validator
+
+from service.schemas.common import ReadModel, RequestModel
+from service.schemas.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from service.schemas.reported import ReportedData, ReportedModel
+
+StudyStatus = Literal["pending", "included", "excluded", "withdrawn"]
+ArmRole = Literal["intervention", "control"]
+TimepointLabel = Literal["post", "follow-up"]
+EARLIEST_YEAR = 1950
+MAX_BATCH = 1000
+REQUIRED_FIELDS = (
+    "title",
+    "authors",
+    "year",
+    "design",
+    "category",
+    "intervention_name",
+    "comparator",
+    "population",
+    "total_randomized",
+    "quality_rating",
+    "source",
+    "tags",
+    "arms",
+    "outcome_results",
+)
+
+Slug = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")]
+Label = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]
+Tag = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z0-9][a-z0-9-]{0,49}$"),
+]
+_DOI_PREFIX = re.compile(r"^(https?://(dx\.)?doi\.org/|doi:\s*)", re.IGNORECASE)
+
+
+def normalize_doi(value: object) -> object:
+    """DOIs compare case-insensitively and without their resolver prefix: store them bare."""
+    if isinstance(value, str):
+        return _DOI_PREFIX.sub("", value.strip()).lower()
+    return value
+
+
+def normalize_registration_id(value: object) -> object:
+    """Registry ids (NCT01234567, ISRCTN12345678) compare upper-case and without spaces."""
+    if isinstance(value, str):
+        return value.strip().replace(" ", "").upper()
+    return value
+
+
+def _plausible_year(year: int) -> int:
+    latest = datetime.now(UTC).year + 1
+    if not EARLIEST_YEAR <= year <= latest:
+        raise ValueError(f"year must be between {EARLIEST_YEAR} and {latest}")
+    return year
+
+
+Doi = Annotated[
+    str,
+    BeforeValidator(normalize_doi),
+    StringConstraints(max_length=255, pattern=r"^10\.\d{4,9}/\S+$"),
+]
+RegistrationId = Annotated[
+    str,
+    BeforeValidator(normalize_registration_id),
+    StringConstraints(max_length=64, pattern=r"^[A-Z][A-Z0-9./-]{3,63}$"),
+]
+Pmid = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,9}$")]
+Year = Annotated[int, AfterValidator(_plausible_year)]
+
+
+def _distinct(tags: list[str]) -> list[str]:
+    return list(dict.fromkeys(tags))
+
+
+Tags = Annotated[list[Tag], AfterValidator(_distinct), Field(max_length=20)]
+
+
+class Timepoint(ReportedModel):
+    weeks: float = Field(ge=0, le=520, description="Weeks since randomization.")
+    label: TimepointLabel
+
+
+class ClusterDesign(ReportedModel):
+    """For cluster-randomized trials whose reported ns ignore clustering.
+
+    The ns are divided by the design effect ``1 + (mean_cluster_size - 1) * icc`` before the
+    effect size is computed (Higgins et al., Cochrane Handbook, section 23.1.4).
+    """
+
+    icc: float = Field(ge=0, lt=1, description="Intracluster correlation coefficient.")
+    mean_cluster_size: float = Field(ge=1, le=100_000)
+
+
+class ArmCreate(RequestModel):
+    label: Label = Field(examples=["Peer-led group"])
+    role: ArmRole
+    n_randomized: int = Field(ge=2, le=1_000_000)
+
+
+class OutcomeResultCreate(RequestModel):
+    """One outcome at one time point, comparing an intervention arm with a control arm."""
+
+    outcome: Slug = Field(examples=["empowerment"])
+    instrument: Slug = Field(examples=["empowerment-scale"])
+    timepoint: Timepoint
+    intervention_arm: Label | None = Field(
+        default=None, description="An arm label; may be omitted when the study has only one."
+    )
+    control_arm: Label | None = Field(
+        default=None, description="An arm label; may be omitted when the study has only one."
+    )
+    data: ReportedData
+    cluster: ClusterDesign | None = None
+    source_location: str | None = Field(default=None, max_length=200, examples=["Table 2"])
+
+
+class SourceCreate(RequestModel):
+    """Who extracted the data, and from what."""
+
+    extracted_by: str = Field(min_length=1, max_length=200)
+    document: str | None = Field(default=None, max_length=500, examples=["Full text, 2014"])
+    location: str | None = Field(default=None, max_length=200, examples=["p. 6, Tables 2-3"])
+
+
+class StudyFields(RequestModel):
+    """The descriptive fields of a study, shared by creation and the stored representation."""
+
+    title: str = Field(min_length=1, max_length=500)
+    authors: str = Field(min_length=1, max_length=2000, examples=["Boevink W, Kroon H, et al."])
+    year: Year
+    doi: Doi | None = None
+    pmid: Pmid | None = None
+    registration_id: RegistrationId | None = Field(default=None, examples=["NCT01234567"])
+    country: str | None = Field(default=None, min_length=2, max_length=100)
+    design: Slug = Field(examples=["randomized"])
+    category: Slug = Field(examples=["peer-group"])
+    intervention_name: str = Field(min_length=1, max_length=300)
+    intervention_description: str | None = Field(default=None, max_length=5000)
+    comparator: Slug = Field(examples=["treatment-as-usual"])
+    comparator_description: str | None = Field(default=None, max_length=2000)
+    population: str = Field(min_length=1, max_length=2000)
+    setting: str | None = Field(default=None, max_length=500)
+    total_randomized: int = Field(ge=4, le=2_000_000)
+    quality_rating: Slug = Field(examples=["moderate"])
+    quality_appraisal: str | None = Field(default=None, max_length=5000)
+    source: SourceCreate
+    tags: Tags = Field(default_factory=list)
+
+
+class StudyCreate(StudyFields):
+    """A new study with its arms and outcome results."""
+
+    arms: list[ArmCreate] = Field(min_length=2, max_length=20)
+    outcome_results: list[OutcomeResultCreate] = Field(min_length=1, max_length=200)
+
+
+class StudyBatchCreate(RequestModel):
+    """Up to 1,000 studies, stored all together in one evidence version or not at all."""
+
+    studies: list[StudyCreate] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class StudyUpdate(RequestModel):
+    """The fields to change; omitted fields keep their value.
+
+    Objects and lists (``source``, ``tags``, ``arms``, ``outcome_results``) are replaced as a
+    whole. Fields that a study must have cannot be set to null.
+    """
+
+    title: str | None = Field(default=None, min_length=1, max_length=500)
+    authors: str | None = Field(default=None, min_length=1, max_length=2000)
+    year: Year | None = None
+    doi: Doi | None = None
+    pmid: Pmid | None = None
+    registration_id: RegistrationId | None = None
+    country: str | None = Field(default=None, min_length=2, max_length=100)
+    design: Slug | None = None
+    category: Slug | None = None
+    intervention_name: str | None = Field(default=None, min_length=1, max_length=300)
+    intervention_description: str | None = Field(default=None, max_length=5000)
+    comparator: Slug | None = None
+    comparator_description: str | None = Field(default=None, max_length=2000)
+    population: str | None = Field(default=None, min_length=1, max_length=2000)
+    setting: str | None = Field(default=None, max_length=500)
+    total_randomized: int | None = Field(default=None, ge=4, le=2_000_000)
+    quality_rating: Slug | None = None
+    quality_appraisal: str | None = Field(default=None, max_length=5000)
+    source: SourceCreate | None = None
+    tags: Tags | None = None
+    arms: list[ArmCreate] | None = Field(default=None, min_length=2, max_length=20)
+    outcome_results: list[OutcomeResultCreate] | None = Field(
+        default=None, min_length=1, max_length=200
+    )
+
+    @field_validator(*REQUIRED_FIELDS)
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # Runs only for fields the client sent: omitting a field is fine, nulling it is not.
+        if value is None:
+            raise ValueError("a study must have this field; it cannot be null")
+        return value
+
+
+class ReasonBody(RequestModel):
+    """Why a study is excluded or withdrawn."""
+
+    reason: Reason = Field(examples=["Not a randomized comparison of peer support."])
+
+
+class ArmRead(ReadModel):
+    label: str
+    role: ArmRole
+    n_randomized: int
+
+
+class EffectSizeRead(ReadModel):
+    """The derived effect size, stored beside the reported data."""
+
+    yi: float = Field(description="Hedges' g; positive favours the intervention.")
+    vi: float = Field(description="Sampling variance of yi.")
+    sign_flipped: bool = Field(description="True when flipped for a lower-is-better scale.")
+    conversion: str = Field(examples=["smd_from_means"])
+    engine_version: str
+
+
+class OutcomeResultRead(ReadModel):
+    outcome: str
+    instrument: str
+    timepoint: Timepoint
+    intervention_arm: str
+    control_arm: str
+    data: ReportedData
+    cluster: ClusterDesign | None
+    source_location: str | None
+    effect: EffectSizeRead
+
+
+class SourceRead(ReadModel):
+    extracted_by: str
+    document: str | None
+    location: str | None
+
+
+class StudyRead(ReadModel):
+    """A study as of one evidence version (the newest unless ``as_of`` is given)."""
+
+    id: int
+    title: str
+    authors: str
+    year: int
+    doi: str | None
+    pmid: str | None
+    registration_id: str | None
+    country: str | None
+    design: str
+    category: str
+    intervention_name: str
+    intervention_description: str | None
+    comparator: str
+    comparator_description: str | None
+    population: str
+    setting: str | None
+    total_randomized: int
+    quality_rating: str
+    quality_appraisal: str | None
+    source: SourceRead
+    tags: list[str]
+    status: StudyStatus
+    status_reason: str | None
+    arms: list[ArmRead]
+    outcome_results: list[OutcomeResultRead]
+    created_at: datetime
+    created_version: int = Field(description="The evidence version that added the study.")
+    valid_from: int = Field(description="The evidence version this state was written in.")
+    valid_to: int | None = Field(description="The version that replaced it; null if current.")
+
+
+class StudyWriteRead(ReadModel):
+    """The outcome of a write to one study."""
+
+    evidence_version: int = Field(
+        description="The new evidence version; the current one when nothing changed."
+    )
+    study: StudyRead
+
+
+class StudyBatchWriteRead(ReadModel):
+    """The outcome of a batch: every study, all in one new evidence version."""
+
+    evidence_version: int
+    studies: list[StudyRead]
+
+
+class StudyListQuery(RequestModel):
+    """Filters of ``GET /v1/studies``; repeat a list parameter to allow several values."""
+
+    outcome: list[Slug] = Field(default_factory=list, max_length=10)
+    category: list[Slug] = Field(default_factory=list, max_length=10)
+    design: list[Slug] = Field(default_factory=list, max_length=10)
+    status: list[StudyStatus] = Field(
+        default_factory=list, max_length=4, description="Default: all but withdrawn."
+    )
+    year_from: int | None = Field(default=None, ge=1900, le=2200)
+    year_to: int | None = Field(default=None, ge=1900, le=2200)
+    q: str | None = Field(
+        default=None, min_length=2, max_length=200, description="Text in the title or authors."
+    )
+    registration_id: RegistrationId | None = None
+    doi: Doi | None = None
+    as_of: int | None = Field(default=None, ge=0, description="An evidence version number.")
+    cursor: str | None = Field(default=None, max_length=64)
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
