@@ -1,0 +1,168 @@
+"""Derived effect sizes: where a stored outcome result meets the statistics engine.
+
+Each reported form maps to one engine conversion, which returns Hedges' g (``yi``) and its
+sampling variance (``vi``) with the intervention as arm 1 and the control as arm 2.
+
+Direction. Signed forms (means, change scores, t, and effects reported with
+``positive_favours_intervention: false``) come out in the instrument's own direction, and are
+flipped for instruments where lower is better (ISMI, SSMIS), so that a stored ``yi`` is positive
+whenever the intervention did better. F and p carry no sign; the client states the arm they
+favour and the engine orients them, so they are never flipped again.
+
+Cluster trials. When a result gives an ICC and a mean cluster size, each arm's n is divided by
+the design effect ``1 + (m - 1) * icc`` before conversion (Cochrane Handbook, section 23.1.4:
+the "effective sample size" approach), which widens ``vi``. Effect sizes reported with an SE or
+CI must already account for clustering, so they take no cluster design.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from service.schemas.reported import (
+    ChangeScoreData,
+    EffectCiData,
+    EffectSeData,
+    FStatisticData,
+    MeansData,
+    PValueData,
+    ReportedData,
+    TStatisticData,
+)
+from service.schemas.studies import ClusterDesign
+from service.stats import ENGINE_VERSION
+from service.stats.conversions import (
+    effective_sample_size,
+    harmonize_direction,
+    smd_from_ci,
+    smd_from_f,
+    smd_from_p,
+    smd_from_se,
+    smd_from_t,
+)
+from service.stats.effect_sizes import smd_from_change_scores, smd_from_means
+from service.stats.errors import StatsInputError
+
+
+@dataclass(frozen=True, slots=True)
+class DerivedEffect:
+    """An effect size as stored beside the data it was derived from."""
+
+    yi: float
+    vi: float
+    sign_flipped: bool
+    conversion: str
+    engine_version: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Converted:
+    estimate: Any  # the engine's EffectSizes
+    conversion: str
+    in_instrument_direction: bool
+
+
+_Ns = tuple[Any, Any]
+
+
+def _ns(n_intervention: int, n_control: int, cluster: ClusterDesign | None) -> _Ns:
+    if cluster is None:
+        return n_intervention, n_control
+
+    def effective(n: int) -> Any:
+        return effective_sample_size(
+            n, mean_cluster_size=cluster.mean_cluster_size, icc=cluster.icc
+        )
+
+    return effective(n_intervention), effective(n_control)
+
+
+def _from_means(data: MeansData, cluster: ClusterDesign | None) -> _Converted:
+    arm1, arm2 = data.intervention, data.control
+    n1, n2 = _ns(arm1.n, arm2.n, cluster)
+    estimate = smd_from_means(n1, arm1.mean, arm1.sd, n2, arm2.mean, arm2.sd)
+    return _Converted(estimate, "smd_from_means", in_instrument_direction=True)
+
+
+def _from_change_scores(data: ChangeScoreData, cluster: ClusterDesign | None) -> _Converted:
+    arm1, arm2 = data.intervention, data.control
+    n1, n2 = _ns(arm1.n, arm2.n, cluster)
+    estimate = smd_from_change_scores(
+        n1, arm1.mean_change, arm1.sd_change, n2, arm2.mean_change, arm2.sd_change
+    )
+    return _Converted(estimate, "smd_from_change_scores", in_instrument_direction=True)
+
+
+def _from_t(data: TStatisticData, cluster: ClusterDesign | None) -> _Converted:
+    n1, n2 = _ns(data.n_intervention, data.n_control, cluster)
+    return _Converted(smd_from_t(data.t, n1, n2), "smd_from_t", in_instrument_direction=True)
+
+
+def _from_f(data: FStatisticData, cluster: ClusterDesign | None) -> _Converted:
+    n1, n2 = _ns(data.n_intervention, data.n_control, cluster)
+    favours = data.favours == "intervention"
+    estimate = smd_from_f(data.f, n1, n2, favours_intervention=favours)
+    return _Converted(estimate, "smd_from_f", in_instrument_direction=False)
+
+
+def _from_p(data: PValueData, cluster: ClusterDesign | None) -> _Converted:
+    n1, n2 = _ns(data.n_intervention, data.n_control, cluster)
+    favours = data.favours == "intervention"
+    estimate = smd_from_p(data.p, n1, n2, favours_intervention=favours)
+    return _Converted(estimate, "smd_from_p", in_instrument_direction=False)
+
+
+def _from_se(data: EffectSeData, _: ClusterDesign | None) -> _Converted:
+    estimate = smd_from_se(data.effect, data.se)
+    oriented = data.positive_favours_intervention
+    return _Converted(estimate, "smd_from_se", in_instrument_direction=not oriented)
+
+
+def _from_ci(data: EffectCiData, _: ClusterDesign | None) -> _Converted:
+    estimate = smd_from_ci(data.effect, data.ci_lower, data.ci_upper, level=data.ci_level)
+    oriented = data.positive_favours_intervention
+    return _Converted(estimate, "smd_from_ci", in_instrument_direction=not oriented)
+
+
+_CONVERTERS: dict[type[Any], Callable[[Any, ClusterDesign | None], _Converted]] = {
+    MeansData: _from_means,
+    ChangeScoreData: _from_change_scores,
+    TStatisticData: _from_t,
+    FStatisticData: _from_f,
+    PValueData: _from_p,
+    EffectSeData: _from_se,
+    EffectCiData: _from_ci,
+}
+
+
+def _scalar(values: Any) -> float:
+    return float(np.asarray(values, dtype=float).reshape(-1)[0])
+
+
+def derive_effect(
+    data: ReportedData, *, higher_is_better: bool, cluster: ClusterDesign | None = None
+) -> DerivedEffect:
+    """The harmonised effect size of one reported result.
+
+    Raises
+    ------
+    StatsInputError
+        When the engine cannot convert the numbers, or they give a non-finite effect.
+    """
+    converted = _CONVERTERS[type(data)](data, cluster)
+    flip = converted.in_instrument_direction and not higher_is_better
+    yi = _scalar(harmonize_direction(converted.estimate.yi, lower_is_better=flip))
+    vi = _scalar(converted.estimate.vi)
+    if not (np.isfinite(yi) and np.isfinite(vi) and vi > 0):
+        raise StatsInputError("these numbers give no finite effect size with a positive variance")
+    return DerivedEffect(
+        yi=yi,
+        vi=vi,
+        sign_flipped=flip,
+        conversion=converted.conversion,
+        engine_version=ENGINE_VERSION,
+    )

@@ -1,0 +1,169 @@
+"""The mapping from reported forms to the engine: which conversion, which direction, which ns.
+
+These tests compare with direct engine calls, not with formulas of their own: the engine's
+numbers are tested against metafor in tests/stats. What is tested here is the wiring.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from pydantic import TypeAdapter
+
+from service.schemas.reported import ReportedData
+from service.schemas.studies import ClusterDesign
+from service.stats import ENGINE_VERSION
+from service.stats.conversions import (
+    effective_sample_size,
+    smd_from_ci,
+    smd_from_f,
+    smd_from_p,
+    smd_from_se,
+    smd_from_t,
+)
+from service.stats.effect_sizes import smd_from_change_scores, smd_from_means
+from service.stats.errors import StatsInputError
+from service.usecases.effect_sizes import derive_effect
+
+REPORTED: TypeAdapter[ReportedData] = TypeAdapter(ReportedData)
+NS = {"n_intervention": 34, "n_control": 31}
+
+
+def _data(**fields: Any) -> ReportedData:
+    return REPORTED.validate_python(fields)
+
+
+def _means(m1: float, s1: float, n1: int, m2: float, s2: float, n2: int) -> ReportedData:
+    return _data(
+        form="means",
+        intervention={"mean": m1, "sd": s1, "n": n1},
+        control={"mean": m2, "sd": s2, "n": n2},
+    )
+
+
+def _first(values: Any) -> float:
+    return float(values[0])
+
+
+CASES: list[tuple[ReportedData, Any, str]] = [
+    (
+        _means(2.9, 0.4, 34, 2.7, 0.5, 31),
+        smd_from_means(34, 2.9, 0.4, 31, 2.7, 0.5),
+        "smd_from_means",
+    ),
+    (
+        _data(
+            form="change_scores",
+            intervention={"mean_change": 0.4, "sd_change": 0.6, "n": 34},
+            control={"mean_change": 0.1, "sd_change": 0.5, "n": 31},
+        ),
+        smd_from_change_scores(34, 0.4, 0.6, 31, 0.1, 0.5),
+        "smd_from_change_scores",
+    ),
+    (_data(form="t", t=2.3, **NS), smd_from_t(2.3, 34, 31), "smd_from_t"),
+    (
+        _data(form="f", f=5.3, df=63, favours="intervention", **NS),
+        smd_from_f(5.3, 34, 31, favours_intervention=True),
+        "smd_from_f",
+    ),
+    (
+        _data(form="p", p=0.02, favours="control", **NS),
+        smd_from_p(0.02, 34, 31, favours_intervention=False),
+        "smd_from_p",
+    ),
+    (
+        _data(form="effect_se", effect=0.41, se=0.2, positive_favours_intervention=True),
+        smd_from_se(0.41, 0.2),
+        "smd_from_se",
+    ),
+    (
+        _data(
+            form="effect_ci",
+            effect=0.41,
+            ci_lower=0.02,
+            ci_upper=0.8,
+            ci_level=0.9,
+            positive_favours_intervention=True,
+        ),
+        smd_from_ci(0.41, 0.02, 0.8, level=0.9),
+        "smd_from_ci",
+    ),
+]
+
+
+@pytest.mark.parametrize(("data", "expected", "conversion"), CASES, ids=lambda v: str(v)[:12])
+def test_each_form_goes_through_its_engine_conversion(
+    data: ReportedData, expected: Any, conversion: str
+) -> None:
+    effect = derive_effect(data, higher_is_better=True)
+    assert effect.yi == _first(expected.yi)
+    assert effect.vi == _first(expected.vi)
+    assert (effect.conversion, effect.sign_flipped) == (conversion, False)
+    assert effect.engine_version == ENGINE_VERSION
+
+
+@pytest.mark.parametrize(("data", "expected", "conversion"), CASES, ids=lambda v: str(v)[:12])
+def test_signed_forms_flip_for_lower_is_better_scales_and_others_do_not(
+    data: ReportedData, expected: Any, conversion: str
+) -> None:
+    higher = derive_effect(data, higher_is_better=True)
+    lower = derive_effect(data, higher_is_better=False)
+    # F and p state the arm they favour; effects given as "positive favours intervention" too.
+    oriented = conversion in {"smd_from_f", "smd_from_p", "smd_from_se", "smd_from_ci"}
+    assert lower.yi == (higher.yi if oriented else -higher.yi)
+    assert lower.vi == higher.vi
+    assert lower.sign_flipped is (not oriented)
+
+
+@pytest.mark.parametrize("form", ["effect_se", "effect_ci"])
+def test_effects_in_the_instruments_direction_are_flipped_when_lower_is_better(form: str) -> None:
+    extra = {"se": 0.2} if form == "effect_se" else {"ci_lower": -0.8, "ci_upper": -0.02}
+    data = _data(form=form, effect=-0.41, positive_favours_intervention=False, **extra)
+    effect = derive_effect(data, higher_is_better=False)
+    assert (effect.yi, effect.sign_flipped) == (0.41, True)
+    assert derive_effect(data, higher_is_better=True).yi == -0.41
+
+
+def test_cluster_trials_enter_with_effective_sample_sizes() -> None:
+    cluster = ClusterDesign(icc=0.04, mean_cluster_size=15)
+    effect = derive_effect(
+        _means(2.9, 0.4, 90, 2.7, 0.5, 88), higher_is_better=True, cluster=cluster
+    )
+    n1, n2 = (_first(effective_sample_size(n, mean_cluster_size=15, icc=0.04)) for n in (90, 88))
+    expected = smd_from_means(n1, 2.9, 0.4, n2, 2.7, 0.5)
+    assert (effect.yi, effect.vi) == (_first(expected.yi), _first(expected.vi))
+    assert effect.vi > derive_effect(_means(2.9, 0.4, 90, 2.7, 0.5, 88), higher_is_better=True).vi
+
+
+def test_numbers_the_engine_rejects_raise_its_error() -> None:
+    cluster = ClusterDesign(icc=0.9, mean_cluster_size=50)  # design effect 45.1: n_eff < 2
+    with pytest.raises(StatsInputError):
+        derive_effect(_means(2.9, 0.4, 20, 2.7, 0.5, 20), higher_is_better=True, cluster=cluster)
+
+
+finite = st.floats(min_value=-50, max_value=50, allow_nan=False)
+spread = st.floats(min_value=0.05, max_value=20)
+size = st.integers(min_value=2, max_value=500)
+
+
+@given(finite, spread, size, finite, spread, size)
+def test_flipping_the_scale_flips_the_effect_exactly(
+    m1: float, s1: float, n1: int, m2: float, s2: float, n2: int
+) -> None:
+    data = _means(m1, s1, n1, m2, s2, n2)
+    up, down = (derive_effect(data, higher_is_better=h) for h in (True, False))
+    assert down.yi == -up.yi
+    assert down.vi == up.vi
+
+
+@given(finite, spread, size, finite, spread, size)
+def test_swapping_the_arms_of_a_lower_is_better_scale_mirrors_the_effect(
+    m1: float, s1: float, n1: int, m2: float, s2: float, n2: int
+) -> None:
+    forward = derive_effect(_means(m1, s1, n1, m2, s2, n2), higher_is_better=False)
+    swapped = derive_effect(_means(m2, s2, n2, m1, s1, n1), higher_is_better=False)
+    assert swapped.yi == pytest.approx(-forward.yi, rel=1e-12, abs=1e-12)
+    assert swapped.vi == pytest.approx(forward.vi, rel=1e-12)
