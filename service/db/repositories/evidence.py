@@ -1,0 +1,106 @@
+"""The evidence version counter, the versions themselves and the audit trail."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, selectinload
+
+from service.db.models import (
+    AuditEntry,
+    EvidenceChange,
+    EvidenceHead,
+    EvidenceVersion,
+    EvidenceVersionOutcome,
+)
+
+_HEAD_ID = 1
+_WITH_CHANGES = (selectinload(EvidenceVersion.changes), selectinload(EvidenceVersion.outcomes))
+
+
+class EvidenceRepository:
+    """The single-row version counter and what each version changed."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def lock_head(self) -> int:
+        """The newest version, locking the counter until the transaction ends.
+
+        PostgreSQL: ``SELECT ... FOR UPDATE`` makes every other writer wait here, and as each
+        statement in READ COMMITTED sees what committed before it, everything the writer reads
+        afterwards is current. SQLite ignores ``FOR UPDATE``; its writers are already serialised
+        by ``BEGIN IMMEDIATE`` (see :mod:`service.db.engine`).
+        """
+        query = select(EvidenceHead.version).where(EvidenceHead.id == _HEAD_ID).with_for_update()
+        return self._session.execute(query).scalar_one()
+
+    def advance_head(self) -> int:
+        """Take the next version number (under the row lock, which it also takes)."""
+        statement = (
+            update(EvidenceHead)
+            .where(EvidenceHead.id == _HEAD_ID)
+            .values(version=EvidenceHead.version + 1)
+            .returning(EvidenceHead.version)
+        )
+        return self._session.execute(statement).scalar_one()
+
+    def head(self) -> int:
+        """The newest committed version, without locking."""
+        query = select(EvidenceHead.version).where(EvidenceHead.id == _HEAD_ID)
+        return self._session.execute(query).scalar_one()
+
+    def add(self, *rows: EvidenceVersion | EvidenceChange | EvidenceVersionOutcome) -> None:
+        self._session.add_all(rows)
+        self._session.flush()
+
+    def version(self, number: int) -> EvidenceVersion | None:
+        """One version with its changes and outcomes."""
+        query = select(EvidenceVersion).where(EvidenceVersion.number == number)
+        return self._session.scalars(query.options(*_WITH_CHANGES)).one_or_none()
+
+    def versions(
+        self, *, before: int | None, limit: int, outcome: str | None = None
+    ) -> Sequence[EvidenceVersion]:
+        """Up to ``limit`` versions, newest first, numbered below ``before``."""
+        query = select(EvidenceVersion)
+        if before is not None:
+            query = query.where(EvidenceVersion.number < before)
+        if outcome is not None:
+            touched = select(EvidenceVersionOutcome.version_number).where(
+                EvidenceVersionOutcome.outcome_slug == outcome
+            )
+            query = query.where(EvidenceVersion.number.in_(touched))
+        query = query.order_by(EvidenceVersion.number.desc()).limit(limit)
+        return self._session.scalars(query.options(*_WITH_CHANGES)).all()
+
+
+class AuditRepository:
+    """Append-only audit entries."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add_all(self, entries: Sequence[AuditEntry]) -> None:
+        self._session.add_all(entries)
+
+    def entries(
+        self,
+        *,
+        before_id: int | None,
+        limit: int,
+        resource_id: int | None = None,
+        actor: str | None = None,
+    ) -> Sequence[AuditEntry]:
+        """Up to ``limit`` entries, newest first, with ids below ``before_id``."""
+        query = select(AuditEntry)
+        if before_id is not None:
+            query = query.where(AuditEntry.id < before_id)
+        if resource_id is not None:
+            query = query.where(
+                AuditEntry.resource_type == "study", AuditEntry.resource_id == resource_id
+            )
+        if actor is not None:
+            query = query.where(AuditEntry.actor == actor)
+        return self._session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit)).all()

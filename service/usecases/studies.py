@@ -1,0 +1,212 @@
+"""Studies: add (one or a batch), update, read one, and list, as of any evidence version.
+
+Studies from keys without the curate scope start as ``pending`` unless the key is trusted;
+only included studies count in pooled results (see :mod:`service.usecases.curation`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from service.db.models import Study, StudyRevision
+from service.db.repositories.studies import StudyFilters, StudyRepository
+from service.errors import InvalidInputError, NotFoundError
+from service.schemas.studies import StudyCreate, StudyRead, StudyUpdate
+from service.usecases.evidence import (
+    StudyChange,
+    WriteContext,
+    changed_fields,
+    current_version,
+    lock_evidence,
+    open_version,
+    record_changes,
+)
+from service.usecases.study_rules import FieldErrors, PreparedStudy, Vocabulary, prepare_study
+from service.usecases.study_views import editable_fields, new_revision, study_read
+from service.usecases.study_writes import (
+    DUPLICATE_KEYS,
+    StudyWriteResult,
+    current_for_write,
+    refuse_duplicates,
+    supersede,
+)
+
+LISTED_BY_DEFAULT = ("pending", "included", "excluded")
+
+
+@dataclass(frozen=True, slots=True)
+class BatchWriteResult:
+    """Every study of a batch, all current in one new evidence version."""
+
+    evidence_version: int
+    studies: tuple[StudyRead, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StudyPage:
+    items: tuple[StudyRead, ...]
+    next_after_id: int | None
+
+
+def _repeated_keys(bodies: Sequence[StudyCreate], errors: FieldErrors) -> None:
+    for key in DUPLICATE_KEYS:
+        first: dict[str, int] = {}
+        for index, body in enumerate(bodies):
+            value = getattr(body, key)
+            if value is not None and first.setdefault(value, index) != index:
+                errors.add(f"studies.{index}.{key}", f"same {key} as studies.{first[value]}")
+
+
+def _prepare_all(
+    session: Session, bodies: Sequence[StudyCreate], *, batch: bool
+) -> list[PreparedStudy]:
+    vocabulary = Vocabulary.load(session)
+    errors = FieldErrors()
+    prepared = [
+        prepare_study(body, vocabulary, errors, at=f"studies.{i}." if batch else "")
+        for i, body in enumerate(bodies)
+    ]
+    if batch:
+        _repeated_keys(bodies, errors)
+    errors.raise_if_any("No study was stored.")
+    return prepared
+
+
+def _store_new(
+    session: Session, prepared: Sequence[PreparedStudy], context: WriteContext, kind: str
+) -> tuple[int, list[StudyRead]]:
+    version = open_version(session, context, kind)
+    refuse_duplicates(session, [p.study for p in prepared])
+    status = "included" if context.trusted_with_evidence else "pending"
+    repository = StudyRepository(session)
+    revisions: list[StudyRevision] = []
+    for item in prepared:
+        study = Study(created_at=version.created_at, created_version=version.number)
+        revision = new_revision(
+            item, study=study, valid_from=version.number, status=status, reason=None
+        )
+        repository.add(study, revision)
+        revisions.append(revision)
+    repository.flush()
+    reads = [study_read(revision) for revision in revisions]
+    summary = _creation_summary(reads, status)
+    record_changes(session, version, [StudyChange("create", None, r) for r in reads], summary)
+    return version.number, reads
+
+
+def _creation_summary(reads: Sequence[StudyRead], status: str) -> str:
+    if len(reads) == 1:
+        study = reads[0]
+        return f"Added study {study.id} ({status}): {study.title}"
+    return f"Added {len(reads)} studies ({status}), ids {reads[0].id}-{reads[-1].id}"
+
+
+def create_study(session: Session, body: StudyCreate, context: WriteContext) -> StudyWriteResult:
+    """Store a new study with its derived effect sizes, in a new evidence version.
+
+    Raises ``InvalidInputError`` (422) for a broken rule and ``ConflictError`` (409) when a
+    study with the same DOI or registration id exists; nothing is written then.
+    """
+    prepared = _prepare_all(session, [body], batch=False)
+    number, reads = _store_new(session, prepared, context, "create")
+    return StudyWriteResult(evidence_version=number, study=reads[0])
+
+
+def create_studies(
+    session: Session, bodies: Sequence[StudyCreate], context: WriteContext
+) -> BatchWriteResult:
+    """Store every study of a batch in one evidence version, or none of them."""
+    prepared = _prepare_all(session, bodies, batch=True)
+    number, reads = _store_new(session, prepared, context, "batch")
+    return BatchWriteResult(evidence_version=number, studies=tuple(reads))
+
+
+def _merged(current: StudyRevision, patch: StudyUpdate) -> StudyCreate:
+    fields = editable_fields(current)
+    fields.update(patch.model_dump(exclude_unset=True))
+    try:
+        return StudyCreate.model_validate(fields)
+    except ValidationError as exc:
+        errors = [
+            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"], "type": e["type"]}
+            for e in exc.errors()
+        ]
+        raise InvalidInputError("The study would break the review's rules.", errors=errors) from exc
+
+
+def update_study(
+    session: Session,
+    study_id: int,
+    patch: StudyUpdate,
+    context: WriteContext,
+    *,
+    if_match: str | None,
+) -> StudyWriteResult:
+    """Apply ``patch`` as a new revision; a patch that changes nothing writes nothing.
+
+    Needs ``If-Match`` (428 without, 412 when stale). Effect sizes are derived again.
+    """
+    head = lock_evidence(session)
+    current = current_for_write(
+        session, study_id, context, if_match=if_match, require_if_match=True, guard_included=True
+    )
+    body = _merged(current, patch)
+    prepared = _prepare_all(session, [body], batch=False)[0]
+    successor = new_revision(
+        prepared,
+        study=current.study,
+        valid_from=head + 1,  # the number open_version will take: we hold the lock
+        status=current.status,
+        reason=current.status_reason,
+    )
+    before = study_read(current)
+    changed = changed_fields(before, study_read(successor))
+    if not changed:
+        return StudyWriteResult(evidence_version=head, study=before, changed=False)
+    refuse_duplicates(session, [body], except_study_id=study_id)
+    version = open_version(session, context, "update")
+    summary = f"Updated study {study_id}: {', '.join(changed)}"
+    return supersede(session, version, current, successor, action="update", summary=summary)
+
+
+def _known_version(session: Session, as_of: int | None) -> None:
+    if as_of is None:
+        return
+    newest = current_version(session)
+    if as_of > newest:
+        raise InvalidInputError(
+            f"Evidence version {as_of} does not exist yet; the newest is {newest}.",
+            errors=[{"field": "as_of", "message": f"must be at most {newest}"}],
+        )
+
+
+def get_study(session: Session, study_id: int, *, as_of: int | None = None) -> StudyRead:
+    """The study as of version ``as_of`` (the current state when ``None``)."""
+    _known_version(session, as_of)
+    revision = StudyRepository(session).revision(study_id, as_of=as_of)
+    if revision is None:
+        when = "" if as_of is None else f" at evidence version {as_of}"
+        raise NotFoundError(f"There is no study {study_id}{when}.")
+    return study_read(revision)
+
+
+def list_studies(
+    session: Session,
+    filters: StudyFilters,
+    *,
+    as_of: int | None,
+    after_id: int | None,
+    limit: int,
+) -> StudyPage:
+    """One page of matching studies by id; withdrawn ones only when asked for by status."""
+    _known_version(session, as_of)
+    if not filters.statuses:
+        filters = replace(filters, statuses=LISTED_BY_DEFAULT)
+    rows = StudyRepository(session).search(filters, as_of=as_of, after_id=after_id, limit=limit + 1)
+    items = tuple(study_read(row) for row in rows[:limit])
+    next_after_id = items[-1].id if len(rows) > limit else None
+    return StudyPage(items=items, next_after_id=next_after_id)

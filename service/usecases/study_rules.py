@@ -1,0 +1,239 @@
+"""The rules a study must meet beyond its schema, and the effect sizes derived from it.
+
+:func:`prepare_study` checks the vocabulary (slugs exist, each instrument measures its outcome)
+and the consistency of arms and results, then derives every effect size. It collects every
+problem instead of stopping at the first, naming fields as the schema's own validation errors
+do (``outcome_results.0.data.means.intervention.n``), so a client can fix a study in one go.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from service.db.repositories.vocabulary import VocabularyRepository
+from service.errors import InvalidInputError
+from service.schemas.reported import EFFECT_FORMS, n_field_paths, reported_ns
+from service.schemas.studies import ArmCreate, OutcomeResultCreate, StudyCreate
+from service.stats.errors import StatsInputError
+from service.usecases.effect_sizes import DerivedEffect, derive_effect
+
+CLUSTER_DESIGN = "cluster-randomized"
+
+
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """The slugs a study may use, and each instrument's outcome and direction."""
+
+    designs: frozenset[str]
+    categories: frozenset[str]
+    comparators: frozenset[str]
+    quality_ratings: frozenset[str]
+    outcomes: frozenset[str]
+    instrument_outcome: dict[str, str]
+    higher_is_better: dict[str, bool]
+
+    @classmethod
+    def load(cls, session: Session) -> Vocabulary:
+        """Read the vocabulary once (a batch checks every study against the same snapshot)."""
+        repository = VocabularyRepository(session)
+        instruments = repository.instruments()
+        return cls(
+            designs=frozenset(d.slug for d in repository.designs()),
+            categories=frozenset(c.slug for c in repository.categories()),
+            comparators=frozenset(c.slug for c in repository.comparators()),
+            quality_ratings=frozenset(q.slug for q in repository.quality_ratings()),
+            outcomes=frozenset(o.slug for o in repository.outcomes()),
+            instrument_outcome={i.slug: i.outcome_slug for i in instruments},
+            higher_is_better={i.slug: i.higher_is_better for i in instruments},
+        )
+
+
+@dataclass(slots=True)
+class FieldErrors:
+    """Problems found so far, each naming its field; raised together as one 422."""
+
+    items: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, field_path: str, message: str) -> None:
+        self.items.append({"field": field_path, "message": message, "type": "value_error"})
+
+    def raise_if_any(self, detail: str = "The study breaks the review's rules.") -> None:
+        if self.items:
+            fields = ", ".join(sorted({item["field"] for item in self.items}))
+            raise InvalidInputError(f"{detail} Invalid value(s) for: {fields}.", errors=self.items)
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedResult:
+    """A result whose arms are resolved to labels and whose effect size is derived."""
+
+    result: OutcomeResultCreate
+    intervention_arm: str
+    control_arm: str
+    effect: DerivedEffect
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedStudy:
+    """A study that met every rule, ready to be stored."""
+
+    study: StudyCreate
+    results: tuple[PreparedResult, ...]
+
+
+def _check_slugs(study: StudyCreate, vocabulary: Vocabulary, errors: FieldErrors, at: str) -> None:
+    for name, value, allowed in (
+        ("design", study.design, vocabulary.designs),
+        ("category", study.category, vocabulary.categories),
+        ("comparator", study.comparator, vocabulary.comparators),
+        ("quality_rating", study.quality_rating, vocabulary.quality_ratings),
+    ):
+        if value not in allowed:
+            errors.add(at + name, f"unknown {name.replace('_', ' ')} '{value}'")
+
+
+def _check_arms(arms: Sequence[ArmCreate], total: int, errors: FieldErrors, at: str) -> None:
+    seen: set[str] = set()
+    for index, arm in enumerate(arms):
+        if arm.label in seen:
+            errors.add(f"{at}arms.{index}.label", f"arm label '{arm.label}' is used twice")
+        seen.add(arm.label)
+    roles = {arm.role for arm in arms}
+    for role in ("intervention", "control"):
+        if role not in roles:
+            errors.add(at + "arms", f"a study needs at least one {role} arm")
+    randomized = sum(arm.n_randomized for arm in arms)
+    if randomized != total:
+        errors.add(
+            at + "total_randomized",
+            f"total_randomized is {total} but the arms add up to {randomized}",
+        )
+
+
+def _resolve_arm(
+    label: str | None, role: str, arms: Sequence[ArmCreate], errors: FieldErrors, at: str
+) -> ArmCreate | None:
+    if label is None:
+        candidates = [arm for arm in arms if arm.role == role]
+        if len(candidates) == 1:
+            return candidates[0]
+        errors.add(at, f"name the {role} arm: the study has {len(candidates)} of them")
+        return None
+    arm = next((arm for arm in arms if arm.label == label), None)
+    if arm is None:
+        errors.add(at, f"no arm is labelled '{label}'")
+    elif arm.role != role:
+        errors.add(at, f"arm '{label}' is a {arm.role} arm, not a {role} arm")
+        return None
+    return arm
+
+
+def _check_result_vocabulary(
+    result: OutcomeResultCreate, vocabulary: Vocabulary, errors: FieldErrors, at: str
+) -> None:
+    if result.outcome not in vocabulary.outcomes:
+        errors.add(at + "outcome", f"unknown outcome '{result.outcome}'")
+    measured = vocabulary.instrument_outcome.get(result.instrument)
+    if measured is None:
+        errors.add(at + "instrument", f"unknown instrument '{result.instrument}'")
+    elif measured != result.outcome:
+        errors.add(
+            at + "instrument",
+            f"instrument '{result.instrument}' measures {measured}, not {result.outcome}",
+        )
+
+
+def _check_ns(
+    result: OutcomeResultCreate, arms: tuple[ArmCreate, ArmCreate], errors: FieldErrors, at: str
+) -> None:
+    ns = reported_ns(result.data)
+    if ns is None:
+        return
+    for n, arm, path in zip(ns, arms, n_field_paths(result.data), strict=True):
+        if n > arm.n_randomized:
+            errors.add(
+                f"{at}data.{path}",
+                f"{n} analysed exceeds the {arm.n_randomized} randomized to '{arm.label}'",
+            )
+
+
+def _check_cluster(result: OutcomeResultCreate, design: str, errors: FieldErrors, at: str) -> None:
+    if result.cluster is None:
+        return
+    if design != CLUSTER_DESIGN:
+        errors.add(at + "cluster", f"a cluster design needs the '{CLUSTER_DESIGN}' study design")
+    elif result.data.form in EFFECT_FORMS:
+        errors.add(
+            at + "cluster", "report an SE or CI that already accounts for clustering instead"
+        )
+
+
+def _result_key(result: OutcomeResultCreate, arms: tuple[str, str]) -> tuple[Any, ...]:
+    return (result.instrument, result.timepoint.weeks, result.timepoint.label, *arms)
+
+
+def _prepare_result(
+    result: OutcomeResultCreate,
+    study: StudyCreate,
+    vocabulary: Vocabulary,
+    errors: FieldErrors,
+    at: str,
+) -> PreparedResult | None:
+    found = len(errors.items)
+    _check_result_vocabulary(result, vocabulary, errors, at)
+    arm1 = _resolve_arm(
+        result.intervention_arm, "intervention", study.arms, errors, at + "intervention_arm"
+    )
+    arm2 = _resolve_arm(result.control_arm, "control", study.arms, errors, at + "control_arm")
+    if arm1 is not None and arm2 is not None:
+        _check_ns(result, (arm1, arm2), errors, at)
+    _check_cluster(result, study.design, errors, at)
+    if len(errors.items) > found or arm1 is None or arm2 is None:
+        return None
+    try:
+        effect = derive_effect(
+            result.data,
+            higher_is_better=vocabulary.higher_is_better[result.instrument],
+            cluster=result.cluster,
+        )
+    except StatsInputError as exc:
+        errors.add(f"{at}data.{result.data.form}", f"no effect size can be derived: {exc}")
+        return None
+    return PreparedResult(result, arm1.label, arm2.label, effect)
+
+
+def _check_repeats(
+    results: Iterable[tuple[int, PreparedResult]], errors: FieldErrors, at: str
+) -> None:
+    seen: dict[tuple[Any, ...], int] = {}
+    for index, prepared in results:
+        key = _result_key(prepared.result, (prepared.intervention_arm, prepared.control_arm))
+        if key in seen:
+            errors.add(
+                f"{at}outcome_results.{index}",
+                f"repeats outcome_results.{seen[key]}: same instrument, time point and arms",
+            )
+        seen.setdefault(key, index)
+
+
+def prepare_study(
+    study: StudyCreate, vocabulary: Vocabulary, errors: FieldErrors, *, at: str = ""
+) -> PreparedStudy:
+    """Check ``study`` and derive its effect sizes; problems go to ``errors``.
+
+    ``at`` prefixes every field name (``studies.3.`` in a batch). The result is only meaningful
+    when ``errors`` stayed empty.
+    """
+    _check_slugs(study, vocabulary, errors, at)
+    _check_arms(study.arms, study.total_randomized, errors, at)
+    prepared: list[tuple[int, PreparedResult]] = []
+    for index, result in enumerate(study.outcome_results):
+        item = _prepare_result(result, study, vocabulary, errors, f"{at}outcome_results.{index}.")
+        if item is not None:
+            prepared.append((index, item))
+    _check_repeats(prepared, errors, at)
+    return PreparedStudy(study, tuple(item for _, item in prepared))
