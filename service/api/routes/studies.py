@@ -1,0 +1,159 @@
+"""Studies: add one or a batch, update, read one, and list, as of any evidence version."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from service.api.auth import ReadAccessDep, SubmitPrincipalDep
+from service.api.deps import SessionDep, WriteSessionDep
+from service.api.idempotency import IdempotencyDep
+from service.api.pagination import decode_cursor, next_page
+from service.api.summaries import summaries_from_docstrings
+from service.api.writes import study_write_response, write_context
+from service.db.repositories.studies import StudyFilters
+from service.schemas.common import problem_responses
+from service.schemas.pagination import Page
+from service.schemas.studies import (
+    StudyBatchCreate,
+    StudyBatchWriteRead,
+    StudyCreate,
+    StudyListQuery,
+    StudyRead,
+    StudyUpdate,
+    StudyWriteRead,
+)
+from service.usecases import studies
+from service.usecases.study_writes import study_etag
+
+router = APIRouter(prefix="/v1/studies", tags=["studies"])
+IfMatch = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        max_length=500,
+        description="The study's ETag, as GET returned it (optimistic concurrency).",
+    ),
+]
+AsOf = Annotated[int | None, Query(ge=0, description="An evidence version number.")]
+WRITE_PROBLEMS = problem_responses(401, 403, 409, 422)
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=StudyWriteRead,
+    responses=WRITE_PROBLEMS,
+)
+def create_study(
+    body: StudyCreate,
+    request: Request,
+    session: WriteSessionDep,
+    principal: SubmitPrincipalDep,
+    idempotency: IdempotencyDep,
+) -> Response:
+    """Add a study with its arms and outcome results; effect sizes are derived on write."""
+    context = write_context(principal, request)
+    return idempotency.execute(
+        lambda: study_write_response(studies.create_study(session, body, context), created=True)
+    )
+
+
+@router.post(
+    "/batch",
+    status_code=201,
+    response_model=StudyBatchWriteRead,
+    responses=WRITE_PROBLEMS,
+)
+def create_studies(
+    body: StudyBatchCreate,
+    request: Request,
+    session: WriteSessionDep,
+    principal: SubmitPrincipalDep,
+    idempotency: IdempotencyDep,
+) -> Response:
+    """Add up to 1,000 studies in one evidence version: all of them or none."""
+    context = write_context(principal, request)
+
+    def produce() -> Response:
+        result = studies.create_studies(session, body.studies, context)
+        read = StudyBatchWriteRead(
+            evidence_version=result.evidence_version, studies=list(result.studies)
+        )
+        location = f"/v1/versions/{result.evidence_version}"
+        return JSONResponse(
+            read.model_dump(mode="json"), status_code=201, headers={"Location": location}
+        )
+
+    return idempotency.execute(produce)
+
+
+@router.get("", response_model=Page[StudyRead], responses=problem_responses(401, 403, 422))
+def list_studies(
+    query: Annotated[StudyListQuery, Query()],
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    _: ReadAccessDep,
+) -> Page[StudyRead]:
+    """Studies by id, filtered; withdrawn ones only when asked for by status."""
+    filters = StudyFilters(
+        outcomes=query.outcome,
+        categories=query.category,
+        designs=query.design,
+        statuses=query.status,
+        year_from=query.year_from,
+        year_to=query.year_to,
+        text=query.q,
+        registration_id=query.registration_id,
+        doi=query.doi,
+    )
+    page = studies.list_studies(
+        session,
+        filters,
+        as_of=query.as_of,
+        after_id=decode_cursor(query.cursor),
+        limit=query.limit,
+    )
+    cursor = next_page(request, response, page.next_after_id)
+    return Page[StudyRead](items=list(page.items), next_cursor=cursor)
+
+
+@router.get(
+    "/{study_id}", response_model=StudyRead, responses=problem_responses(401, 403, 404, 422)
+)
+def get_study(
+    study_id: int, response: Response, session: SessionDep, _: ReadAccessDep, as_of: AsOf = None
+) -> StudyRead:
+    """One study, as it is now or as it was at an earlier evidence version (as_of)."""
+    study = studies.get_study(session, study_id, as_of=as_of)
+    response.headers["ETag"] = study_etag(study.id, study.valid_from)
+    return study
+
+
+@router.patch(
+    "/{study_id}",
+    response_model=StudyWriteRead,
+    responses=problem_responses(401, 403, 404, 409, 412, 422, 428),
+)
+def update_study(
+    study_id: int,
+    body: StudyUpdate,
+    request: Request,
+    session: WriteSessionDep,
+    principal: SubmitPrincipalDep,
+    idempotency: IdempotencyDep,
+    if_match: IfMatch = None,
+) -> Response:
+    """Change a study (If-Match required); arms and results are replaced as a whole."""
+    context = write_context(principal, request)
+    return idempotency.execute(
+        lambda: study_write_response(
+            studies.update_study(session, study_id, body, context, if_match=if_match)
+        )
+    )
+
+
+summaries_from_docstrings(router)

@@ -1,0 +1,51 @@
+"""The evidence history: one version per committed write."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+
+from service.api.auth import ReadAccessDep
+from service.api.deps import SessionDep
+from service.api.pagination import decode_cursor, next_page
+from service.api.summaries import summaries_from_docstrings
+from service.schemas.common import problem_responses
+from service.schemas.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from service.schemas.versions import EvidenceVersionDetail, EvidenceVersionRead
+from service.usecases import versions
+
+router = APIRouter(prefix="/v1/versions", tags=["versions"])
+
+
+@router.get(
+    "", response_model=Page[EvidenceVersionRead], responses=problem_responses(401, 403, 422)
+)
+def list_versions(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    _: ReadAccessDep,
+    outcome: Annotated[
+        str | None, Query(max_length=64, description="Only versions that touched it.")
+    ] = None,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+) -> Page[EvidenceVersionRead]:
+    """Evidence versions, newest first."""
+    page = versions.list_versions(
+        session, before=decode_cursor(cursor), limit=limit, outcome=outcome
+    )
+    next_cursor = next_page(request, response, page.next_before)
+    return Page[EvidenceVersionRead](items=list(page.items), next_cursor=next_cursor)
+
+
+@router.get(
+    "/{number}", response_model=EvidenceVersionDetail, responses=problem_responses(401, 403, 404)
+)
+def get_version(number: int, session: SessionDep, _: ReadAccessDep) -> EvidenceVersionDetail:
+    """One evidence version and what it changed, study by study."""
+    return versions.get_version(session, number)
+
+
+summaries_from_docstrings(router)
