@@ -165,26 +165,59 @@ def _sj(data: _Data, _: Tau2Estimator) -> Tau2Estimate:
     return Tau2Estimate(tau2, se)
 
 
+# Fisher scoring converges in 5-20 steps when it converges at all (rma.uni's own maxiter is 100);
+# beyond that it is oscillating, and the bracketing fallback takes over.
+FISHER_PATIENCE = 100
+
+
 def _fisher_step(data: _Data, estimator: Tau2Estimator, proj: Projection) -> float:
     """One Fisher scoring step for ML, REML or EB, exactly as rma.uni takes it."""
+    score, information = _score(data, estimator, proj)
+    return score / information
+
+
+def _score(data: _Data, estimator: Tau2Estimator, proj: Projection) -> tuple[float, float]:
+    """The estimating equation's value at the projection's tau2 and its expected slope (x -1)."""
     if estimator is Tau2Estimator.ML:
-        return (proj.quad2(data.y) - float(np.sum(proj.w))) / float(np.dot(proj.w, proj.w))
+        return proj.quad2(data.y) - float(np.sum(proj.w)), float(np.dot(proj.w, proj.w))
     if estimator is Tau2Estimator.REML:
-        return (proj.quad2(data.y) - proj.trace) / proj.trace_pdpe()
-    return (proj.quad(data.y) * data.k / data.df - data.k) / float(np.sum(proj.w))
+        return proj.quad2(data.y) - proj.trace, proj.trace_pdpe()
+    return proj.quad(data.y) * data.k / data.df - data.k, float(np.sum(proj.w))
+
+
+def _score_root(data: _Data, estimator: Tau2Estimator) -> tuple[float, int, bool]:
+    """Fallback when Fisher scoring oscillates: bracket the score's root in [0, upper] (Brent).
+
+    metafor stops with "Fisher scoring algorithm did not converge" on such data (it happens with
+    a few very precise, discordant studies); a service must answer, and the score's sign change
+    brackets the same stationary point that converging Fisher scoring would have reached.
+    """
+
+    def score(tau2: float) -> float:
+        return _score(data, estimator, Projection.build(data.X, 1.0 / (data.v + tau2)))[0]
+
+    if score(0.0) <= 0.0:
+        return 0.0, 0, True
+    upper = _pm_upper(data)
+    while score(upper) > 0.0:
+        upper *= 10.0
+    root, result = optimize.brentq(
+        score, 0.0, upper, xtol=data.tol, maxiter=data.max_iter, full_output=True, disp=False
+    )
+    return max(0.0, float(root)), int(result.iterations), bool(result.converged)
 
 
 def _fisher_scoring(data: _Data, estimator: Tau2Estimator, start: float) -> tuple[float, int, bool]:
     """Iterate from ``start`` with step halving at the zero bound until the change is <= tol."""
     tau2 = start
-    for iteration in range(1, data.max_iter + 1):
+    for iteration in range(1, min(data.max_iter, FISHER_PATIENCE) + 1):
         adj = _fisher_step(data, estimator, Projection.build(data.X, 1.0 / (data.v + tau2)))
         while tau2 + adj < 0.0:
             adj /= 2.0
         tau2, change = tau2 + adj, abs(adj)
         if change <= data.tol:
             return tau2, iteration, True
-    return tau2, data.max_iter, False
+    return tau2, min(data.max_iter, FISHER_PATIENCE), False
 
 
 def _log_likelihood(data: _Data, estimator: Tau2Estimator, tau2: float) -> float:
@@ -205,7 +238,12 @@ def _likelihood(data: _Data, estimator: Tau2Estimator) -> Tau2Estimate:
     else:
         start = max(0.0, _he(data, estimator).tau2)
         tau2, iterations, converged = _fisher_scoring(data, estimator, start)
-        tau2, notes = _check_zero(data, estimator, tau2, converged)
+        if not converged:
+            tau2, extra, converged = _score_root(data, estimator)
+            iterations += extra
+            notes = ("Fisher scoring oscillated; tau2 is the root of the score found by bisection",)
+        tau2, zero_notes = _check_zero(data, estimator, tau2, converged)
+        notes = (*notes, *zero_notes)
     w = 1.0 / (data.v + tau2)
     se = _likelihood_se(data, estimator, w, tau2)
     if not converged:

@@ -26,20 +26,22 @@ def load_reference(name: str) -> dict[str, Any]:
     return data
 
 
-def assert_close(actual: Any, expected: Any, *, what: str = "", rtol: float = RTOL) -> None:
+def assert_close(
+    actual: Any, expected: Any, *, what: str = "", rtol: float = RTOL, atol: float = ATOL
+) -> None:
     """Compare numbers or (nested) lists with metafor's; ``None`` must match ``None``."""
     if isinstance(expected, list):
         assert actual is not None, f"{what}: expected a list, got None"
         assert len(actual) == len(expected), f"{what}: length"
         for i, (a, e) in enumerate(zip(actual, expected, strict=True)):
-            assert_close(a, e, what=f"{what}[{i}]", rtol=rtol)
+            assert_close(a, e, what=f"{what}[{i}]", rtol=rtol, atol=atol)
         return
     if expected is None:
         assert actual is None, f"{what}: expected None, got {actual!r}"
         return
     assert actual is not None, f"{what}: expected {expected!r}, got None"
     a, e = float(actual), float(expected)
-    assert math.isclose(a, e, rel_tol=rtol, abs_tol=ATOL), f"{what}: {a!r} != {e!r}"
+    assert math.isclose(a, e, rel_tol=rtol, abs_tol=atol), f"{what}: {a!r} != {e!r}"
 
 
 @pytest.fixture(params=DATASETS)

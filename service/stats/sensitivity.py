@@ -1,0 +1,249 @@
+"""Sensitivity analyses: leave-one-out, influence diagnostics and cumulative meta-analysis.
+
+Each reproduces metafor 3.8-1 (``leave1out.rma.uni``, ``influence.rma.uni``, ``cumul.rma.uni``;
+Viechtbauer and Cheung 2010 for the diagnostics) on an intercept-only random-effects model fitted
+with :func:`service.stats.models.fit_random_effects`.
+
+Cost: every analysis refits the model once per study, each refit O(k) per solver iteration, so
+O(k^2) in all; no k-by-k matrix is formed. A refit that fails (for instance a solver that does
+not converge) raises instead of leaving a missing row as metafor does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from service.stats._inputs import as_studies
+from service.stats.errors import StatsInputError
+from service.stats.estimators import CiMethod, Tau2Estimator
+from service.stats.models import RandomEffectsFit, fit_random_effects
+
+# influence.rma.uni sets residuals below 100 machine epsilons to exactly zero.
+_RESID_EPS = 100 * np.finfo(np.float64).eps
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveOneOutRow:
+    """The model refitted without study ``index`` (0-based).
+
+    With one study left (k = 2) ``i2`` is None (undefined) and ``q`` is 0 on 0 df, as in metafor.
+    """
+
+    index: int
+    estimate: float
+    se: float
+    ci_lower: float
+    ci_upper: float
+    tau2: float
+    i2: float | None
+    q: float
+
+
+@dataclass(frozen=True, slots=True)
+class InfluenceRow:
+    """Case-deletion diagnostics of study ``index`` (0-based), as ``influence.rma.uni``.
+
+    ``rstudent``, ``dffits``, ``cook_d``, ``cov_r`` and ``tau2_deleted`` use the fit without the
+    study; ``hat`` and ``weight`` (percent) come from the full fit.
+    """
+
+    index: int
+    rstudent: float
+    cook_d: float
+    hat: float
+    dffits: float
+    cov_r: float
+    tau2_deleted: float
+    weight: float
+
+
+@dataclass(frozen=True, slots=True)
+class CumulativeRow:
+    """The model fitted to the first ``k`` studies of the order; ``index`` is the study added.
+
+    ``i2`` is None when ``k == 1``: heterogeneity is undefined with one study. This deviates on
+    purpose from metafor, which prints I2 = 0 there.
+    """
+
+    index: int
+    k: int
+    estimate: float
+    se: float
+    ci_lower: float
+    ci_upper: float
+    tau2: float
+    i2: float | None
+
+
+def _full_fit(
+    yi: ArrayLike, vi: ArrayLike, estimator: Tau2Estimator, ci_method: CiMethod, level: float
+) -> RandomEffectsFit:
+    """The fit to all studies, which validates the input; deletion needs k >= 2 (as metafor)."""
+    y, v = as_studies(yi, vi)
+    if y.size < 2:
+        raise StatsInputError("case deletion needs at least 2 studies", field="yi")
+    return fit_random_effects(y, v, estimator=estimator, ci_method=ci_method, level=level)
+
+
+def _without(full: RandomEffectsFit, i: int) -> RandomEffectsFit:
+    """The full model refitted with study ``i`` removed (same estimator, test and level)."""
+    return fit_random_effects(
+        np.delete(full.yi, i),
+        np.delete(full.vi, i),
+        estimator=full.estimator,
+        ci_method=full.ci_method,
+        level=full.level,
+    )
+
+
+def leave_one_out(
+    yi: ArrayLike,
+    vi: ArrayLike,
+    *,
+    estimator: Tau2Estimator = Tau2Estimator.REML,
+    ci_method: CiMethod = CiMethod.Z,
+    level: float = 0.95,
+) -> tuple[LeaveOneOutRow, ...]:
+    """Refit the model k times, each time leaving one study out, as metafor's ``leave1out()``.
+
+    Row ``i`` is the fit without study ``i``; ``q`` is Cochran's Q of that fit. O(k^2) in all.
+
+    Raises
+    ------
+    StatsInputError
+        If the input is invalid or k < 2.
+    """
+    full = _full_fit(yi, vi, estimator, ci_method, level)
+    return tuple(_leave_one_out_row(i, _without(full, i)) for i in range(full.k))
+
+
+def _leave_one_out_row(i: int, fit: RandomEffectsFit) -> LeaveOneOutRow:
+    """One row; Q of a single remaining study is 0 (on 0 df), as metafor reports it."""
+    return LeaveOneOutRow(
+        index=i,
+        estimate=fit.estimate,
+        se=fit.se,
+        ci_lower=fit.ci_lower,
+        ci_upper=fit.ci_upper,
+        tau2=fit.tau2,
+        i2=fit.i2,
+        q=0.0 if fit.q is None else fit.q,
+    )
+
+
+def _dispersion(fit: RandomEffectsFit) -> float:
+    """metafor's ``s2w``: the Knapp-Hartung scale factor under HKSJ, 1 otherwise.
+
+    Under HKSJ the variance of the estimate is s2w / sum(w), so s2w = se^2 * sum(w).
+    """
+    if fit.ci_method is not CiMethod.HKSJ:
+        return 1.0
+    return fit.se**2 * float(np.sum(fit.weights))
+
+
+def _influence_row(full: RandomEffectsFit, i: int, hat: float) -> InfluenceRow:
+    """Formulas of influence.rma.uni for an intercept-only model (Viechtbauer and Cheung 2010)."""
+    deleted = _without(full, i)
+    s2w = _dispersion(deleted)
+    vi, tau2 = float(full.vi[i]), deleted.tau2
+    resid = float(full.yi[i]) - deleted.estimate
+    resid = 0.0 if abs(resid) < _RESID_EPS else resid
+    shift = full.estimate - deleted.estimate
+    return InfluenceRow(
+        index=i,
+        rstudent=resid / np.sqrt(vi * s2w + deleted.se**2 + tau2 * s2w),
+        cook_d=shift**2 / full.se**2,
+        hat=hat,
+        dffits=shift / np.sqrt(s2w * hat * (tau2 + vi)),
+        cov_r=deleted.se**2 / full.se**2,
+        tau2_deleted=tau2,
+        weight=100.0 * hat,
+    )
+
+
+def influence(
+    yi: ArrayLike,
+    vi: ArrayLike,
+    *,
+    estimator: Tau2Estimator = Tau2Estimator.REML,
+    ci_method: CiMethod = CiMethod.Z,
+    level: float = 0.95,
+) -> tuple[InfluenceRow, ...]:
+    """Case-deletion diagnostics, as metafor's ``influence.rma.uni``.
+
+    With b the full estimate, b(-i), se(-i), tau2(-i) and s2w(-i) from the fit without study i
+    (s2w is the HKSJ scale factor, 1 for the other tests) and h_i = w_i / sum(w) the hat value:
+
+    * rstudent = (y_i - b(-i)) / sqrt(s2w(-i) (v_i + tau2(-i)) + se(-i)^2)
+    * dffits = (b - b(-i)) / sqrt(s2w(-i) h_i (tau2(-i) + v_i))
+    * cook_d = (b - b(-i))^2 / se^2, cov_r = se(-i)^2 / se^2
+    * weight = 100 h_i (percent).
+
+    Raises
+    ------
+    StatsInputError
+        If the input is invalid or k < 2.
+    """
+    full = _full_fit(yi, vi, estimator, ci_method, level)
+    hats = full.weights / np.sum(full.weights)
+    return tuple(_influence_row(full, i, float(hats[i])) for i in range(full.k))
+
+
+def _order(order: Sequence[int] | None, k: int) -> list[int]:
+    """``order`` as a list of 0-based indices, checked to be a permutation of range(k)."""
+    if order is None:
+        return list(range(k))
+    indices = [int(i) for i in order]
+    if sorted(indices) != list(range(k)):
+        raise StatsInputError(f"order must be a permutation of 0..{k - 1}", field="order")
+    return indices
+
+
+def cumulative(
+    yi: ArrayLike,
+    vi: ArrayLike,
+    order: Sequence[int] | None = None,
+    *,
+    estimator: Tau2Estimator = Tau2Estimator.REML,
+    ci_method: CiMethod = CiMethod.Z,
+    level: float = 0.95,
+) -> tuple[CumulativeRow, ...]:
+    """Cumulative meta-analysis, as metafor's ``cumul()``: add studies one at a time.
+
+    ``order`` lists 0-based study indices in the order in which they are added (default: input
+    order). Row j is the fit to the first j + 1 studies; the last row is the full fit. O(k^2).
+
+    Raises
+    ------
+    StatsInputError
+        If the input is invalid or ``order`` is not a permutation of the studies.
+    """
+    y, v = as_studies(yi, vi)
+    full = fit_random_effects(y, v, estimator=estimator, ci_method=ci_method, level=level)
+    indices = _order(order, full.k)
+    ys, vs = y[indices], v[indices]
+    rows = []
+    for j in range(1, full.k):
+        fit = fit_random_effects(
+            ys[:j], vs[:j], estimator=estimator, ci_method=ci_method, level=level
+        )
+        rows.append(_cumulative_row(indices[j - 1], fit))
+    rows.append(_cumulative_row(indices[-1], full))
+    return tuple(rows)
+
+
+def _cumulative_row(index: int, fit: RandomEffectsFit) -> CumulativeRow:
+    return CumulativeRow(
+        index=index,
+        k=fit.k,
+        estimate=fit.estimate,
+        se=fit.se,
+        ci_lower=fit.ci_lower,
+        ci_upper=fit.ci_upper,
+        tau2=fit.tau2,
+        i2=fit.i2,
+    )
