@@ -12,7 +12,7 @@ from fastapi.routing import APIRoute
 from service import __version__
 from service.api.middleware import RequestContextMiddleware
 from service.api.problems import install_problem_handlers
-from service.api.routes import audit, curation, health, studies, versions, vocabulary
+from service.api.routes import analyses, audit, curation, health, studies, versions, vocabulary
 from service.db.engine import Database
 from service.settings import Settings, get_settings
 
@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(curation.router)
     app.include_router(versions.router)
     app.include_router(audit.router)
+    app.include_router(analyses.router)
     return app
 
 
