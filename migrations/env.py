@@ -31,6 +31,9 @@ def _configure(connection: Connection | None = None, url: str | None = None) -> 
         target_metadata=target_metadata,
         render_as_batch=True,  # SQLite needs batch mode to alter tables
         compare_type=True,
+        # One transaction for the whole run on SQLite too (PostgreSQL does this already): a
+        # migration that fails, or a downgrade that refuses to drop data, changes nothing.
+        transactional_ddl=True,
     )
 
 
@@ -48,11 +51,14 @@ def run_migrations_online() -> None:
             context.run_migrations()
         return
     engine = create_db_engine(_url(), get_settings())
-    with engine.connect() as conn:
-        _configure(connection=conn)
-        with context.begin_transaction():
-            context.run_migrations()
-    engine.dispose()
+    try:
+        with engine.connect() as conn:
+            _configure(connection=conn)
+            with context.begin_transaction():
+                context.run_migrations()
+    finally:
+        # Also when a migration fails: a pooled connection left behind leaks until exit.
+        engine.dispose()
 
 
 if context.is_offline_mode():

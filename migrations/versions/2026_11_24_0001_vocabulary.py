@@ -16,6 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from service.db.downgrade_guard import refuse_to_drop_rows
+
 revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -284,6 +286,24 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    refuse_to_drop_rows(
+        [
+            "instrument",
+            "quality_rating",
+            "study_design",
+            "comparator",
+            "intervention_category",
+            "outcome",
+        ],
+        seeded={
+            "outcome": [row[0] for row in OUTCOMES],
+            "intervention_category": [row[0] for row in CATEGORIES],
+            "comparator": [row[0] for row in COMPARATORS],
+            "study_design": [row[0] for row in DESIGNS],
+            "quality_rating": [row[0] for row in QUALITY],
+            "instrument": [row[0] for row in INSTRUMENTS],
+        },
+    )
     op.drop_index(op.f("ix_instrument_outcome_slug"), table_name="instrument")
     for table in (
         "instrument",

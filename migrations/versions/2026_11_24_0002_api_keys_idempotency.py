@@ -15,6 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from service.db.downgrade_guard import refuse_to_drop_rows
+
 revision: str = "0002"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
@@ -59,6 +61,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    refuse_to_drop_rows(["api_key", "idempotency_record"])
     op.drop_index(op.f("ix_idempotency_record_expires_at"), table_name="idempotency_record")
     op.drop_table("idempotency_record")
     op.drop_index(op.f("ix_api_key_public_id"), table_name="api_key")

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from service.db.downgrade_guard import refuse_to_drop_rows
+
 revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
@@ -249,6 +251,19 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # evidence_head is left out: its one seeded row counts evidence_version's rows.
+    refuse_to_drop_rows(
+        [
+            "audit_entry",
+            "evidence_version_outcome",
+            "evidence_change",
+            "outcome_result",
+            "study_arm",
+            "study_revision",
+            "study",
+            "evidence_version",
+        ]
+    )
     op.drop_index("ix_audit_entry_resource", table_name="audit_entry")
     op.drop_index(op.f("ix_audit_entry_version_number"), table_name="audit_entry")
     op.drop_table("audit_entry")
