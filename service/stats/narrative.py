@@ -18,9 +18,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 from numpy.typing import ArrayLike
 from scipy import special
 
+from service.stats import _distributions as dist
+from service.stats._inputs import FloatArray, as_studies
 from service.stats.effect_sizes import require, vectors
 from service.stats.errors import StatsInputError
 
@@ -96,3 +99,30 @@ def _clopper_pearson(x: int, n: int, level: float) -> tuple[float, float]:
     lower = 0.0 if x == 0 else float(special.betaincinv(x, n - x + 1, alpha))
     upper = 1.0 if x == n else float(special.betaincinv(x + 1, n - x, 1 - alpha))
     return lower, upper
+
+
+@dataclass(frozen=True, slots=True)
+class EffectIntervals:
+    """Each study's own Wald interval ``yi -/+ z * sqrt(vi)``."""
+
+    lower: FloatArray
+    upper: FloatArray
+    level: float
+
+
+def effect_intervals(yi: ArrayLike, vi: ArrayLike, *, level: float = 0.95) -> EffectIntervals:
+    """Normal-theory confidence intervals of the individual effects.
+
+    The intervals a forest plot draws and a narrative synthesis reports beside each study, as
+    metafor's ``summary(escalc(...), level = ...)`` computes them (``ci.lb``, ``ci.ub``).
+
+    Raises
+    ------
+    StatsInputError
+        For empty, non-finite or non-positive input, or ``level`` not in (0, 1).
+    """
+    y, v = as_studies(yi, vi)
+    level_ = float(level)
+    require(0 < level_ < 1, "level must be in (0, 1)", field="level")
+    half = dist.normal_critical(level_) * np.sqrt(v)
+    return EffectIntervals(lower=y - half, upper=y + half, level=level_)
