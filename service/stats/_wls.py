@@ -38,6 +38,8 @@ class Projection:
     @classmethod
     def build(cls, X: FloatArray, w: FloatArray) -> Projection:
         """Factorise ``X'WX``; :class:`StatsInputError` when ``X`` is not of full column rank."""
+        if X.shape[1] == 1:
+            return cls._build_single(X, w)
         Xw = X * w[:, None]
         try:
             L = np.linalg.cholesky(X.T @ Xw)
@@ -49,6 +51,22 @@ class Projection:
         log_det = 2.0 * float(np.sum(np.log(np.diag(L))))
         return cls(X, w, B, leverage, chol_inv, log_det)
 
+    @classmethod
+    def _build_single(cls, X: FloatArray, w: FloatArray) -> Projection:
+        """One column (the intercept-only model): ``X'WX`` is a scalar and ``L`` its square root.
+
+        The same numbers as :meth:`build` without the LAPACK calls, whose fixed cost dominates
+        a fit of a few thousand studies (a REML fit builds about ten projections).
+        """
+        x = X[:, 0]
+        xw = x * w
+        xwx = float(xw @ x)
+        if not xwx > 0.0:
+            raise StatsInputError("the design matrix is not of full rank", field="X")
+        root = math.sqrt(xwx)
+        b = xw / root
+        return cls(X, w, b.reshape(-1, 1), b * b, np.array([[1.0 / root]]), math.log(xwx))
+
     @property
     def covariance(self) -> FloatArray:
         """``(X'WX)^{-1}``, the p x p covariance of the weighted estimates."""
@@ -57,12 +75,15 @@ class Projection:
 
     def coefficients(self, y: FloatArray) -> FloatArray:
         """Weighted least squares estimates ``(X'WX)^{-1} X'W y``."""
-        result: FloatArray = self.chol_inv.T @ (self.B.T @ y)
+        result: FloatArray = self.chol_inv.T @ (y @ self.B)
         return result
 
     def residuals(self, y: FloatArray) -> FloatArray:
         """``y - X b`` with ``b`` the weighted least squares estimates."""
-        result: FloatArray = y - self.X @ self.coefficients(y)
+        b = self.coefficients(y)
+        # numpy's matmul of a (k, 1) matrix takes a slow generic loop: scale the column instead.
+        fitted = self.X[:, 0] * b[0] if b.size == 1 else self.X @ b
+        result: FloatArray = y - fitted
         return result
 
     def quad(self, y: FloatArray) -> float:
@@ -78,7 +99,7 @@ class Projection:
     @property
     def trace(self) -> float:
         """``tr(P)``."""
-        return float(np.sum(self.w) - np.sum(self.leverage))
+        return float(self.w.sum() - self.leverage.sum())
 
     def trace_d(self, d: FloatArray) -> float:
         """``tr(P D)`` for a diagonal matrix ``D = diag(d)``."""
@@ -86,23 +107,25 @@ class Projection:
 
     def trace_pdpe(self, d: FloatArray | None = None, e: FloatArray | None = None) -> float:
         """``tr(P D P E)`` for diagonal ``D``, ``E`` (identity when ``None``)."""
-        de = _times(d, e, self.w.size)
-        bd = self.B.T @ (self.B if d is None else self.B * d[:, None])
-        be = self.B.T @ (self.B if e is None else self.B * e[:, None])
-        w_de = self.w * de
-        first = float(np.dot(self.w, w_de))
-        second = 2.0 * float(np.dot(w_de, self.leverage))
-        return first - second + float(np.sum(bd * be))
+        de = _times(d, e)
+        bd, be = self._gram(d), self._gram(e)
+        w_de = self.w if de is None else self.w * de
+        first = float(self.w @ w_de)
+        second = 2.0 * float(w_de @ self.leverage)
+        return first - second + float((bd * be).sum())
+
+    def _gram(self, d: FloatArray | None) -> FloatArray:
+        """``B' D B`` (p x p); with one column, the sum of ``leverage * d`` (no matmul loop)."""
+        if self.B.shape[1] == 1:
+            return np.array([[self.leverage.sum() if d is None else self.leverage @ d]])
+        result: FloatArray = self.B.T @ (self.B if d is None else self.B * d[:, None])
+        return result
 
 
-def _times(d: FloatArray | None, e: FloatArray | None, k: int) -> FloatArray:
-    """Elementwise product of two optional diagonals (ones when both are missing)."""
-    if d is None and e is None:
-        return np.ones(k)
+def _times(d: FloatArray | None, e: FloatArray | None) -> FloatArray | None:
+    """Elementwise product of two optional diagonals (``None``, the identity, when both are)."""
     if d is None or e is None:
-        only = d if e is None else e
-        assert only is not None
-        return only
+        return d if e is None else e
     return d * e
 
 
