@@ -1,4 +1,4 @@
-"""The ``lma`` command: database migrations (and, later, API keys and backups)."""
+"""The ``lma`` command: database migrations, API keys, and backups."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from service.cli_backup import add_backup_commands
 from service.cli_keys import add_key_commands
 from service.db.engine import create_db_engine
 from service.db.migrate import current_revision, head_revision, upgrade_to_head
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
         handler=_db_status
     )
     add_key_commands(commands)
+    add_backup_commands(commands)
     return parser
 
 

@@ -1,0 +1,146 @@
+"""The backup document: the whole evidence base with its history, as JSON.
+
+Rows are written with their own ids and version ranges, so an import reproduces the database
+exactly; the vocabulary is referred to by slug only (the migrations seed it), so a backup does
+not depend on how a database numbers anything. API keys appear as metadata only (see
+:mod:`service.usecases.backup`); idempotency records, which expire within days, are left out.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+FORMAT: Final = "lma-evidence-backup"
+FORMAT_VERSION: Final = 1
+
+
+class _Row(BaseModel):
+    model_config = ConfigDict(extra="forbid", from_attributes=True, frozen=True)
+
+
+class ChangeRow(_Row):
+    study_id: int
+    action: str
+    changed_fields: list[str]
+
+
+class VersionRow(_Row):
+    number: int = Field(ge=1)
+    created_at: datetime
+    actor: str
+    kind: str
+    summary: str
+    request_id: str | None
+    changes: list[ChangeRow]
+    outcomes: list[str] = Field(description="Slugs of the outcomes the version touched.")
+
+
+class ArmRow(_Row):
+    id: int
+    position: int
+    label: str
+    role: str
+    n_randomized: int
+
+
+class OutcomeResultRow(_Row):
+    id: int
+    position: int
+    outcome_slug: str
+    instrument_slug: str
+    timepoint_weeks: float
+    timepoint_label: str
+    intervention_arm_id: int
+    control_arm_id: int
+    form: str
+    reported: dict[str, Any]
+    icc: float | None
+    mean_cluster_size: float | None
+    source_location: str | None
+    yi: float
+    vi: float
+    sign_flipped: bool
+    conversion: str
+    engine_version: str
+
+
+class RevisionRow(_Row):
+    id: int
+    valid_from: int
+    valid_to: int | None
+    title: str
+    authors: str
+    year: int
+    doi: str | None
+    pmid: str | None
+    registration_id: str | None
+    country: str | None
+    design_slug: str
+    category_slug: str
+    intervention_name: str
+    intervention_description: str | None
+    comparator_slug: str
+    comparator_description: str | None
+    population: str
+    setting: str | None
+    total_randomized: int
+    quality_rating_slug: str
+    quality_appraisal: str | None
+    extracted_by: str
+    source_document: str | None
+    source_location: str | None
+    tags: list[str]
+    status: str
+    status_reason: str | None
+    arms: list[ArmRow]
+    outcome_results: list[OutcomeResultRow]
+
+
+class StudyRow(_Row):
+    id: int
+    created_at: datetime
+    created_version: int
+    revisions: list[RevisionRow] = Field(description="Oldest first.")
+
+
+class AuditRow(_Row):
+    id: int
+    version_number: int
+    created_at: datetime
+    actor: str
+    action: str
+    resource_type: str
+    resource_id: int
+    request_id: str | None
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+class ApiKeyRow(_Row):
+    """Who the actors were; never the key's secret or its hash."""
+
+    name: str
+    public_id: str
+    scopes: list[str]
+    trusted: bool
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class EvidenceBackup(_Row):
+    """Everything needed to rebuild the evidence store, as of ``head_version``."""
+
+    format: Literal["lma-evidence-backup"] = FORMAT
+    format_version: Literal[1] = FORMAT_VERSION
+    schema_revision: str | None
+    exported_at: datetime
+    head_version: int = Field(ge=0)
+    versions: list[VersionRow]
+    studies: list[StudyRow]
+    audit_entries: list[AuditRow]
+    api_keys: list[ApiKeyRow] = Field(
+        description="Metadata of the keys that wrote; informational, not restored."
+    )
