@@ -23,9 +23,14 @@ def write_context(principal: Principal, request: Request) -> WriteContext:
 
 
 def study_write_response(result: StudyWriteResult, *, created: bool = False) -> JSONResponse:
-    """The study and its evidence version, with the study's ETag (and Location when new)."""
+    """The study, its evidence version and the pooled changes, with the study's ETag (and
+    Location when new)."""
     study = result.study
-    body = StudyWriteRead(evidence_version=result.evidence_version, study=study)
+    body = StudyWriteRead(
+        evidence_version=result.evidence_version,
+        study=study,
+        pooled_changes=list(result.pooled_changes),
+    )
     headers = {"ETag": study_etag(study.id, study.valid_from)}
     if created:
         headers["Location"] = study_path(study.id)

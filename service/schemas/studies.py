@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, 
 
 from service.schemas.common import ReadModel, RequestModel
 from service.schemas.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from service.schemas.pooled_summary import PooledChangeRead
 from service.schemas.reported import ReportedData, ReportedModel
 
 StudyStatus = Literal["pending", "included", "excluded", "withdrawn"]
@@ -292,6 +293,12 @@ class StudyRead(ReadModel):
     valid_to: int | None = Field(description="The version that replaced it; null if current.")
 
 
+POOLED_CHANGES = (
+    "For each outcome the write touched, the default-specification pooled result before and "
+    "after it; empty when nothing changed."
+)
+
+
 class StudyWriteRead(ReadModel):
     """The outcome of a write to one study."""
 
@@ -299,6 +306,7 @@ class StudyWriteRead(ReadModel):
         description="The new evidence version; the current one when nothing changed."
     )
     study: StudyRead
+    pooled_changes: list[PooledChangeRead] = Field(description=POOLED_CHANGES)
 
 
 class StudyBatchWriteRead(ReadModel):
@@ -306,6 +314,7 @@ class StudyBatchWriteRead(ReadModel):
 
     evidence_version: int
     studies: list[StudyRead]
+    pooled_changes: list[PooledChangeRead] = Field(description=POOLED_CHANGES)
 
 
 class StudyListQuery(RequestModel):

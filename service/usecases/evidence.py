@@ -107,8 +107,11 @@ def _audit_entry(version: EvidenceVersion, change: StudyChange) -> AuditEntry:
 
 def record_changes(
     session: Session, version: EvidenceVersion, changes: Sequence[StudyChange], summary: str
-) -> None:
-    """Finish ``version``: its summary, per-study changes, touched outcomes and audit entries."""
+) -> list[str]:
+    """Finish ``version``: its summary, per-study changes, touched outcomes and audit entries.
+
+    Returns the outcomes the version touched (for the write's ``pooled_changes``).
+    """
     version.summary = summary[:SUMMARY_LENGTH]
     rows: list[EvidenceChange | EvidenceVersionOutcome] = [
         EvidenceChange(
@@ -126,3 +129,4 @@ def record_changes(
     ]
     AuditRepository(session).add_all([_audit_entry(version, change) for change in changes])
     EvidenceRepository(session).add(*rows)
+    return sorted(touched)

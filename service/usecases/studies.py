@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from service.db.models import Study, StudyRevision
 from service.db.repositories.studies import StudyFilters, StudyRepository
 from service.errors import InvalidInputError, NotFoundError
+from service.schemas.pooled_summary import PooledChangeRead
 from service.schemas.studies import StudyCreate, StudyRead, StudyUpdate
 from service.usecases.evidence import (
     StudyChange,
@@ -25,6 +26,7 @@ from service.usecases.evidence import (
     open_version,
     record_changes,
 )
+from service.usecases.pooled_changes import pooled_changes
 from service.usecases.study_rules import FieldErrors, PreparedStudy, Vocabulary, prepare_study
 from service.usecases.study_views import editable_fields, new_revision, study_read
 from service.usecases.study_writes import (
@@ -44,6 +46,14 @@ class BatchWriteResult:
 
     evidence_version: int
     studies: tuple[StudyRead, ...]
+    pooled_changes: tuple[PooledChangeRead, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    number: int
+    reads: list[StudyRead]
+    pooled_changes: tuple[PooledChangeRead, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +88,7 @@ def _prepare_all(
 
 def _store_new(
     session: Session, prepared: Sequence[PreparedStudy], context: WriteContext, kind: str
-) -> tuple[int, list[StudyRead]]:
+) -> _Stored:
     version = open_version(session, context, kind)
     refuse_duplicates(session, [p.study for p in prepared])
     status = "included" if context.trusted_with_evidence else "pending"
@@ -94,8 +104,10 @@ def _store_new(
     repository.flush()
     reads = [study_read(revision) for revision in revisions]
     summary = _creation_summary(reads, status)
-    record_changes(session, version, [StudyChange("create", None, r) for r in reads], summary)
-    return version.number, reads
+    created = [StudyChange("create", None, r) for r in reads]
+    touched = record_changes(session, version, created, summary)
+    changes = pooled_changes(session, touched, version=version.number)
+    return _Stored(version.number, reads, tuple(changes))
 
 
 def _creation_summary(reads: Sequence[StudyRead], status: str) -> str:
@@ -112,8 +124,10 @@ def create_study(session: Session, body: StudyCreate, context: WriteContext) -> 
     study with the same DOI or registration id exists; nothing is written then.
     """
     prepared = _prepare_all(session, [body], batch=False)
-    number, reads = _store_new(session, prepared, context, "create")
-    return StudyWriteResult(evidence_version=number, study=reads[0])
+    stored = _store_new(session, prepared, context, "create")
+    return StudyWriteResult(
+        evidence_version=stored.number, study=stored.reads[0], pooled_changes=stored.pooled_changes
+    )
 
 
 def create_studies(
@@ -121,8 +135,12 @@ def create_studies(
 ) -> BatchWriteResult:
     """Store every study of a batch in one evidence version, or none of them."""
     prepared = _prepare_all(session, bodies, batch=True)
-    number, reads = _store_new(session, prepared, context, "batch")
-    return BatchWriteResult(evidence_version=number, studies=tuple(reads))
+    stored = _store_new(session, prepared, context, "batch")
+    return BatchWriteResult(
+        evidence_version=stored.number,
+        studies=tuple(stored.reads),
+        pooled_changes=stored.pooled_changes,
+    )
 
 
 def _merged(current: StudyRevision, patch: StudyUpdate) -> StudyCreate:

@@ -20,8 +20,10 @@ from service.errors import (
     PreconditionFailedError,
     PreconditionRequiredError,
 )
+from service.schemas.pooled_summary import PooledChangeRead
 from service.schemas.studies import StudyCreate, StudyRead
 from service.usecases.evidence import StudyChange, WriteContext, record_changes
+from service.usecases.pooled_changes import pooled_changes
 from service.usecases.study_views import study_read
 
 DUPLICATE_KEYS = ("doi", "registration_id")
@@ -29,11 +31,13 @@ DUPLICATE_KEYS = ("doi", "registration_id")
 
 @dataclass(frozen=True, slots=True)
 class StudyWriteResult:
-    """A study after a write, and the evidence version it is current in."""
+    """A study after a write, the evidence version it is current in, and what the write did to
+    the pooled results (nothing when nothing changed)."""
 
     evidence_version: int
     study: StudyRead
     changed: bool = True
+    pooled_changes: tuple[PooledChangeRead, ...] = ()
 
 
 def study_path(study_id: int) -> str:
@@ -152,5 +156,8 @@ def supersede(
     repository.add_revision(successor)
     repository.flush()
     after = study_read(successor)
-    record_changes(session, version, [StudyChange(action, before, after)], summary)
-    return StudyWriteResult(evidence_version=version.number, study=after)
+    touched = record_changes(session, version, [StudyChange(action, before, after)], summary)
+    changes = pooled_changes(session, touched, version=version.number)
+    return StudyWriteResult(
+        evidence_version=version.number, study=after, pooled_changes=tuple(changes)
+    )

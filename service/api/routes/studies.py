@@ -80,7 +80,9 @@ def create_studies(
     def produce() -> Response:
         result = studies.create_studies(session, body.studies, context)
         read = StudyBatchWriteRead(
-            evidence_version=result.evidence_version, studies=list(result.studies)
+            evidence_version=result.evidence_version,
+            studies=list(result.studies),
+            pooled_changes=list(result.pooled_changes),
         )
         location = f"/v1/versions/{result.evidence_version}"
         return JSONResponse(

@@ -135,7 +135,7 @@ class PooledRepository:
         query = _evidence_query().where(OutcomeResult.outcome_slug.in_(sorted(outcomes)))
         if at_version is not None:
             query = query.where(valid_at(at_version))
-        return [EvidenceRow(*row.tuple()) for row in self._session.execute(query)]
+        return [EvidenceRow(*row) for row in self._session.execute(query)]
 
     def vocabulary(self) -> list[VocabularyTerm]:
         """Every outcome, category, design, comparator and quality rating, in one query."""
@@ -165,4 +165,4 @@ class PooledRepository:
             .where(EvidenceVersionOutcome.outcome_slug == outcome, EvidenceVersion.number <= up_to)
             .order_by(EvidenceVersion.number)
         )
-        return [VersionInfo(*row.tuple()) for row in self._session.execute(query)]
+        return [VersionInfo(*row) for row in self._session.execute(query)]

@@ -1,0 +1,209 @@
+"""Pooled results: the query parameters of an analysis specification, and what comes back.
+
+A pooled result's ``result`` is an :class:`AnalysisResult`, so its field names are those of
+``POST /v1/analyses``; the two can be compared field by field.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from service.schemas.analyses import AnalysisResult, CiMethodName, EstimatorName, Interval
+from service.schemas.common import ReadModel, RequestModel
+from service.schemas.pooled_summary import PooledStatus, PooledSummaryRead
+from service.schemas.studies import Slug
+
+MultipleName = Literal["average", "first"]
+PooledSectionName = Literal[
+    "egger", "begg", "trim_and_fill", "failsafe", "leave_one_out", "influence", "cumulative"
+]
+TIMEPOINT_PATTERN = r"^(post|follow-up|weeks=\d{1,3}(\.\d{1,3})?)$"
+
+
+class SpecOptions(RequestModel):
+    """The options shared by every pooled endpoint; the defaults are the review's method."""
+
+    design: list[Slug] = Field(
+        default_factory=list,
+        max_length=10,
+        description="Designs to include (repeat to allow several). "
+        "Default: randomized and cluster-randomized.",
+    )
+    comparator: list[Slug] = Field(
+        default_factory=list, max_length=10, description="Comparators to include. Default: all."
+    )
+    min_quality: Slug | None = Field(
+        default=None, description="Drop studies rated below this (e.g. 'moderate' drops weak)."
+    )
+    timepoint: str = Field(
+        default="post",
+        pattern=TIMEPOINT_PATTERN,
+        description="'post' (per study the earliest post-intervention result), 'follow-up' "
+        "(the earliest follow-up), or 'weeks=N' (the result nearest to N weeks, N <= 520).",
+    )
+    estimator: EstimatorName = "REML"
+    ci_method: CiMethodName = "hksj"
+    level: float = Field(default=0.95, gt=0.5, lt=1.0)
+    min_k: int = Field(
+        default=4,
+        ge=1,
+        le=1000,
+        description="Fewer eligible randomized studies than this: a narrative synthesis instead.",
+    )
+    multiple: MultipleName = Field(
+        default="average",
+        description="A study with several instruments for the outcome: 'average' their effects, "
+        "or take the 'first' (the instrument the study lists first).",
+    )
+    as_of: int | None = Field(default=None, ge=0, description="An evidence version number.")
+
+
+class PooledQuery(SpecOptions):
+    """The analysis of one outcome."""
+
+    category: Slug | None = Field(
+        default=None,
+        description="One intervention category; omitted: all, with a per-category subgroup block.",
+    )
+    sections: list[PooledSectionName] = Field(
+        default_factory=list, max_length=7, description="Extra sections, e.g. leave_one_out."
+    )
+
+
+class HistoryQuery(SpecOptions):
+    """The analysis of one outcome after each version that changed its evidence."""
+
+    category: Slug | None = None
+
+
+class OptionsRead(ReadModel):
+    """Every option of the analysis, defaults included."""
+
+    design: list[str]
+    comparator: list[str] = Field(description="Empty: every comparator.")
+    min_quality: str | None
+    timepoint: str
+    estimator: str
+    ci_method: str
+    level: float
+    min_k: int
+    multiple: MultipleName
+    canonical: str = Field(description="The specification in canonical form (the cache key).")
+
+
+class PooledSpecRead(OptionsRead):
+    """The full specification a pooled result used."""
+
+    outcome: str
+    category: str | None = Field(description="Null: every category, with subgroups.")
+    sections: list[str]
+
+
+class CombinationRead(ReadModel):
+    """How one effect per study was obtained from several instruments."""
+
+    method: MultipleName
+    assumed_correlation: float | None
+    description: str
+
+
+class PooledStudyRead(ReadModel):
+    """One study as it entered the analysis."""
+
+    study_id: int
+    label: str
+    year: int
+    category: str
+    design: str
+    comparator: str
+    quality: str
+    timepoint_weeks: float
+    timepoint_label: str
+    instruments: list[str] = Field(description="The instruments whose effects were combined.")
+    participants: int
+    yi: float = Field(description="Hedges' g; positive favours peer support.")
+    vi: float
+    ci_lower: float = Field(description="The study's own (normal) confidence interval.")
+    ci_upper: float
+    weight: float | None = Field(description="Percent of the total weight; null when not pooled.")
+
+
+class DirectionsRead(ReadModel):
+    """Vote counting by direction of effect, with the exact sign test."""
+
+    k: int
+    favours_intervention: int
+    favours_control: int
+    no_difference: int
+    sign_test_p_value: float
+    proportion: float | None = Field(description="Share favouring the intervention.")
+    proportion_ci: Interval | None = Field(description="Clopper-Pearson interval.")
+    level: float
+
+
+class NarrativeRead(ReadModel):
+    """The review's narrative synthesis, given instead of a pooled estimate."""
+
+    reason: str
+    k_randomized: int
+    min_k: int
+    directions: DirectionsRead | None = Field(description="Null when no study is eligible.")
+
+
+class PooledRead(ReadModel):
+    """The pooled result of one outcome, or its narrative synthesis."""
+
+    outcome: str
+    status: PooledStatus
+    evidence_version: int
+    engine_version: str
+    spec: PooledSpecRead
+    combination: CombinationRead
+    k: int
+    k_randomized: int
+    participants: int
+    studies: list[PooledStudyRead]
+    result: AnalysisResult | None = Field(description="As POST /v1/analyses; null if narrative.")
+    narrative: NarrativeRead | None
+
+
+class PooledCellRead(PooledSummaryRead):
+    """One outcome in one category (``category`` null: all categories)."""
+
+    outcome: str
+    category: str | None
+
+
+class PooledTableRead(ReadModel):
+    """Every outcome, overall and per category."""
+
+    evidence_version: int
+    engine_version: str
+    options: OptionsRead
+    cells: list[PooledCellRead]
+
+
+class HistoryPointRead(PooledSummaryRead):
+    """The pooled result right after one version that changed the outcome's evidence."""
+
+    evidence_version: int
+    created_at: datetime
+    kind: str
+    summary: str
+
+
+class PooledHistoryRead(ReadModel):
+    """An outcome's living trajectory, oldest first."""
+
+    outcome: str
+    evidence_version: int
+    engine_version: str
+    spec: PooledSpecRead
+    points: list[HistoryPointRead]
+
+
+class TableQuery(SpecOptions):
+    """The options of the summary table (every outcome and category)."""

@@ -1,0 +1,42 @@
+"""The headline numbers of a pooled result, shared by tables, histories and write responses.
+
+Kept apart from :mod:`service.schemas.pooled` so that the study schemas can name them
+without importing the pooled-results query models (which build on the study schemas).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from service.schemas.common import ReadModel
+
+PooledStatus = Literal["pooled", "insufficient_evidence"]
+
+
+class PooledSummaryRead(ReadModel):
+    """The headline numbers of a pooled result (nulls when it is a narrative synthesis)."""
+
+    status: PooledStatus
+    k: int
+    participants: int
+    estimate: float | None
+    ci_lower: float | None
+    ci_upper: float | None
+    pi_lower: float | None
+    pi_upper: float | None
+    tau2: float | None
+    i2: float | None
+
+
+class PooledSnapshotRead(PooledSummaryRead):
+    """A default-specification result at one version."""
+
+    evidence_version: int
+
+
+class PooledChangeRead(ReadModel):
+    """What a write did to one outcome's default-specification pooled result."""
+
+    outcome: str
+    before: PooledSnapshotRead
+    after: PooledSnapshotRead

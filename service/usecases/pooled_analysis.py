@@ -1,0 +1,194 @@
+"""One outcome's selected effects, analysed as the review would: pooled, or narrated.
+
+The review's rule (Burke et al. 2019): a meta-analysis only where at least ``min_k`` (four)
+randomized studies remain; otherwise a narrative synthesis of the individual effects with
+their intervals, their directions and a sign test. A pooled result is computed exactly as
+``POST /v1/analyses`` computes it (:func:`core_fields`, the same section builders), so the
+two agree to the last digit on the same effects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from service.schemas.analyses import AnalysisResult
+from service.schemas.pooled import (
+    CombinationRead,
+    DirectionsRead,
+    NarrativeRead,
+    PooledRead,
+    PooledStudyRead,
+)
+from service.schemas.pooled_summary import PooledSummaryRead
+from service.stats import ENGINE_VERSION
+from service.stats.aggregate import DEFAULT_CORRELATION
+from service.stats.heterogeneity import heterogeneity_intervals
+from service.stats.models import fit_random_effects
+from service.stats.narrative import effect_intervals, summarise_directions
+from service.usecases import analysis_sections as sections
+from service.usecases.analyses import AnalysisInput, core_fields, effect_rows
+from service.usecases.numbers import finite, finite_pair
+from service.usecases.pooled_selection import AVERAGING, FIRST, StudyEffect
+from service.usecases.pooled_spec import Multiple, PooledSpec
+
+# Small-study tests are shown from ten studies on (Cochrane Handbook, section 13.3.5.4).
+SMALL_STUDY_K = 10
+SECTION_ORDER = (
+    "egger", "begg", "trim_and_fill", "failsafe", "leave_one_out", "influence", "cumulative",
+    "subgroups",
+)  # fmt: skip
+
+
+def analyse_outcome(
+    effects: Sequence[StudyEffect], spec: PooledSpec, *, version: int
+) -> PooledRead:
+    """The pooled result of ``effects`` under ``spec`` at evidence ``version``."""
+    k_randomized = sum(e.randomized for e in effects)
+    pooled = bool(effects) and k_randomized >= spec.min_k
+    result = _pooled(effects, spec) if pooled else None
+    weights = [e.weight for e in result.effects] if result else [None] * len(effects)
+    return PooledRead(
+        outcome=spec.outcome,
+        status="pooled" if pooled else "insufficient_evidence",
+        evidence_version=version,
+        engine_version=ENGINE_VERSION,
+        spec=spec.read(),
+        combination=combination(spec.multiple),
+        k=len(effects),
+        k_randomized=k_randomized,
+        participants=sum(e.participants for e in effects),
+        studies=_studies(effects, weights, spec.level),
+        result=result,
+        narrative=None if pooled else _narrative(effects, spec, k_randomized),
+    )
+
+
+def combination(multiple: Multiple) -> CombinationRead:
+    """How studies with several effects were reduced to one (stated in every response)."""
+    if multiple is Multiple.FIRST:
+        return CombinationRead(method="first", assumed_correlation=None, description=FIRST)
+    return CombinationRead(
+        method="average", assumed_correlation=DEFAULT_CORRELATION, description=AVERAGING
+    )
+
+
+def section_names(spec: PooledSpec, k: int) -> list[str]:
+    """The sections a pooled result carries, in the order they are computed.
+
+    Requested sections; small-study tests from ten studies on; and, across all categories,
+    the per-category subgroups with the test of their differences.
+    """
+    names = set(spec.sections)
+    if k >= SMALL_STUDY_K:
+        names |= {"egger", "begg"}
+    if spec.category is None:
+        names.add("subgroups")
+    return [name for name in SECTION_ORDER if name in names]
+
+
+def analysis_input(effects: Sequence[StudyEffect], spec: PooledSpec) -> AnalysisInput:
+    """The engine's view of the effects; groups are the categories."""
+    return AnalysisInput(
+        labels=tuple(e.label for e in effects),
+        yi=np.array([e.yi for e in effects], dtype=float),
+        vi=np.array([e.vi for e in effects], dtype=float),
+        groups=tuple(e.category for e in effects),
+        moderators=(None,) * len(effects),
+        estimator=spec.estimator,
+        ci_method=spec.ci_method,
+        level=spec.level,
+    )
+
+
+def _pooled(effects: Sequence[StudyEffect], spec: PooledSpec) -> AnalysisResult:
+    data = analysis_input(effects, spec)
+    fit = fit_random_effects(
+        data.yi, data.vi, estimator=data.estimator, ci_method=data.ci_method, level=data.level
+    )
+    warnings = list(fit.warnings)
+    extra: dict[str, Any] = {}
+    for name in section_names(spec, fit.k):
+        extra.update(sections.compute(name, data, fit, warnings))
+    return AnalysisResult(
+        **core_fields(fit, heterogeneity_intervals(fit)),
+        warnings=warnings,
+        effects=effect_rows(data.labels, fit),
+        **extra,
+    )
+
+
+def _studies(
+    effects: Sequence[StudyEffect], weights: Sequence[float | None], level: float
+) -> list[PooledStudyRead]:
+    if not effects:
+        return []
+    intervals = effect_intervals([e.yi for e in effects], [e.vi for e in effects], level=level)
+    return [
+        PooledStudyRead(
+            study_id=e.study_id,
+            label=e.label,
+            year=e.year,
+            category=e.category,
+            design=e.design,
+            comparator=e.comparator,
+            quality=e.quality,
+            timepoint_weeks=e.timepoint_weeks,
+            timepoint_label=e.timepoint_label,
+            instruments=list(e.instruments),
+            participants=e.participants,
+            yi=e.yi,
+            vi=e.vi,
+            ci_lower=float(lower),
+            ci_upper=float(upper),
+            weight=weight,
+        )
+        for e, weight, lower, upper in zip(
+            effects, weights, intervals.lower, intervals.upper, strict=True
+        )
+    ]
+
+
+def _narrative(
+    effects: Sequence[StudyEffect], spec: PooledSpec, k_randomized: int
+) -> NarrativeRead:
+    reason = (
+        f"{k_randomized} eligible randomized {'study' if k_randomized == 1 else 'studies'}, "
+        f"fewer than min_k = {spec.min_k}: the review synthesises them narratively instead of "
+        "pooling (Burke et al. 2019)."
+    )
+    directions = None
+    if effects:
+        summary = summarise_directions([e.yi for e in effects], level=spec.level)
+        directions = DirectionsRead(
+            k=summary.k,
+            favours_intervention=summary.favours_intervention,
+            favours_control=summary.favours_control,
+            no_difference=summary.no_difference,
+            sign_test_p_value=summary.sign_test_p_value,
+            proportion=finite(summary.proportion),
+            proportion_ci=finite_pair(summary.proportion_ci),
+            level=summary.level,
+        )
+    return NarrativeRead(
+        reason=reason, k_randomized=k_randomized, min_k=spec.min_k, directions=directions
+    )
+
+
+def summary_of(answer: PooledRead) -> dict[str, Any]:
+    """The headline fields of ``answer`` (for tables, histories and write responses)."""
+    result = answer.result
+    return PooledSummaryRead(
+        status=answer.status,
+        k=answer.k,
+        participants=answer.participants,
+        estimate=result.estimate if result else None,
+        ci_lower=result.ci_lower if result else None,
+        ci_upper=result.ci_upper if result else None,
+        pi_lower=result.pi_lower if result else None,
+        pi_upper=result.pi_upper if result else None,
+        tau2=result.tau2 if result else None,
+        i2=result.i2 if result else None,
+    ).model_dump()

@@ -1,0 +1,128 @@
+"""From evidence rows to one effect per study: eligibility, time point, several instruments.
+
+The steps follow the review (Burke et al. 2019) and the Cochrane Handbook (section 6.2):
+
+1. eligibility: the outcome, and the specification's category, designs, comparators and
+   minimum quality;
+2. one time point per study: the earliest result labelled ``post`` (or ``follow-up``), or the
+   result nearest to N weeks (ties go to the earlier one);
+3. one effect per study: the study's effects at that time point (several instruments, or
+   several comparisons) are averaged with :func:`combine_correlated`, which assumes a
+   correlation of 0.5 between them (Borenstein et al. 2009, ch. 24); or, with
+   ``multiple=first``, the result the study lists first is used.
+
+Studies come out ordered by year, then id, so that cumulative analyses run in time order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from service.db.repositories.pooled import EvidenceRow
+from service.stats.aggregate import DEFAULT_CORRELATION, combine_correlated
+from service.usecases.pooled_spec import Multiple, PooledSpec, Timepoint
+
+AVERAGING = (
+    "Several effects of one study at the chosen time point (several instruments, or several "
+    "comparisons) are averaged; the variance of the average assumes a correlation of "
+    f"{DEFAULT_CORRELATION:g} between them (Borenstein et al. 2009, Introduction to "
+    "Meta-Analysis, eq. 24.6; metafor's aggregate(rho = 0.5, weighted = FALSE))."
+)
+FIRST = "The result the study lists first at the chosen time point is used; others are ignored."
+
+
+@dataclass(frozen=True, slots=True)
+class StudyEffect:
+    """One study's single effect on one outcome, and what it was made of."""
+
+    study_id: int
+    label: str
+    year: int
+    category: str
+    design: str
+    randomized: bool
+    comparator: str
+    quality: str
+    timepoint_weeks: float
+    timepoint_label: str
+    instruments: tuple[str, ...]
+    participants: int
+    yi: float
+    vi: float
+
+
+def valid_at(rows: Iterable[EvidenceRow], version: int) -> list[EvidenceRow]:
+    """The rows of revisions valid at ``version`` (for histories, which load every revision)."""
+    return [
+        r for r in rows if r.valid_from <= version and (r.valid_to is None or r.valid_to > version)
+    ]
+
+
+def select_effects(
+    rows: Iterable[EvidenceRow], spec: PooledSpec, *, min_rank: int | None
+) -> list[StudyEffect]:
+    """One effect per eligible study; ``min_rank`` is the rank of ``spec.min_quality``."""
+    by_study: dict[int, list[EvidenceRow]] = {}
+    for row in rows:
+        if _eligible(row, spec, min_rank):
+            by_study.setdefault(row.study_id, []).append(row)
+    effects = []
+    for study_rows in by_study.values():
+        chosen = _at_timepoint(study_rows, spec.timepoint)
+        if chosen:
+            effects.append(_combine(chosen, spec.multiple))
+    return sorted(effects, key=lambda e: (e.year, e.study_id))
+
+
+def _eligible(row: EvidenceRow, spec: PooledSpec, min_rank: int | None) -> bool:
+    return (
+        row.outcome == spec.outcome
+        and (spec.category is None or row.category == spec.category)
+        and row.design in spec.designs
+        and (not spec.comparators or row.comparator in spec.comparators)
+        and (min_rank is None or row.quality_rank >= min_rank)
+    )
+
+
+def _at_timepoint(rows: Sequence[EvidenceRow], timepoint: Timepoint) -> list[EvidenceRow]:
+    """The study's rows at its chosen time point (none when it has no such result)."""
+    if timepoint.weeks is None:
+        rows = [r for r in rows if r.timepoint_label == timepoint.label]
+        if not rows:
+            return []
+        weeks = min(r.timepoint_weeks for r in rows)
+    else:
+        target = timepoint.weeks
+        weeks = min((abs(r.timepoint_weeks - target), r.timepoint_weeks) for r in rows)[1]
+    return sorted((r for r in rows if r.timepoint_weeks == weeks), key=lambda r: r.position)
+
+
+def _combine(rows: Sequence[EvidenceRow], multiple: Multiple) -> StudyEffect:
+    used = rows[:1] if multiple is Multiple.FIRST else rows
+    combined = combine_correlated([r.yi for r in used], [r.vi for r in used])
+    first = used[0]
+    arms = {r.intervention_arm_id: r.n_intervention for r in used}
+    arms.update({r.control_arm_id: r.n_control for r in used})
+    return StudyEffect(
+        study_id=first.study_id,
+        label=study_label(first.authors, first.year, first.study_id),
+        year=first.year,
+        category=first.category,
+        design=first.design,
+        randomized=first.randomized,
+        comparator=first.comparator,
+        quality=first.quality_rating,
+        timepoint_weeks=first.timepoint_weeks,
+        timepoint_label=first.timepoint_label,
+        instruments=tuple(dict.fromkeys(r.instrument for r in used)),
+        participants=sum(arms.values()),
+        yi=combined.yi,
+        vi=combined.vi,
+    )
+
+
+def study_label(authors: str, year: int, study_id: int) -> str:
+    """``"Jansen A 2016 (#12)"``: first author and year, with the id to keep labels unique."""
+    first_author = authors.split(",")[0].strip()
+    return f"{first_author} {year} (#{study_id})"

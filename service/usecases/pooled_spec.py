@@ -1,0 +1,195 @@
+"""What a pooled result analyses: the specification, its canonical form, and its validation.
+
+The defaults are the review's own method (Burke et al. 2019): randomized and cluster randomized
+trials only, the earliest post-intervention result, REML with Hartung-Knapp-Sidik-Jonkman
+intervals at 95%, and a narrative synthesis instead of a pooled estimate below four randomized
+studies. :meth:`PooledSpec.canonical` spells every option out, defaults included, in a fixed
+order, so that two requests meaning the same analysis share one ETag and one cache entry.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields
+from enum import StrEnum
+
+from service.db.repositories.pooled import VocabularyTerm
+from service.errors import InvalidInputError, NotFoundError
+from service.schemas.pooled import OptionsRead, PooledSpecRead, SpecOptions
+from service.stats.estimators import CiMethod, Tau2Estimator
+
+DEFAULT_DESIGNS = ("cluster-randomized", "randomized")
+MAX_WEEKS = 520.0
+_WEEKS = re.compile(r"^weeks=(\d{1,3}(?:\.\d{1,3})?)$")
+
+
+class Multiple(StrEnum):
+    """How a study with several instruments for one outcome gives one effect."""
+
+    AVERAGE = "average"
+    FIRST = "first"
+
+
+@dataclass(frozen=True, slots=True)
+class Timepoint:
+    """``post`` or ``follow-up`` (the earliest result so labelled), or the nearest to ``weeks``."""
+
+    label: str | None = "post"
+    weeks: float | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Timepoint:
+        """``post``, ``follow-up`` or ``weeks=N`` (0 <= N <= 520); ``ValueError`` otherwise."""
+        if text in ("post", "follow-up"):
+            return cls(label=text)
+        match = _WEEKS.match(text)
+        if match is None or float(match.group(1)) > MAX_WEEKS:
+            raise ValueError("use 'post', 'follow-up' or 'weeks=N' with 0 <= N <= 520")
+        return cls(label=None, weeks=float(match.group(1)))
+
+    def __str__(self) -> str:
+        return f"weeks={self.weeks:g}" if self.label is None else self.label
+
+
+def _sorted(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted(set(values)))
+
+
+@dataclass(frozen=True, slots=True)
+class PooledSpec:
+    """One analysis of one outcome. Empty ``comparators`` means every comparator."""
+
+    outcome: str
+    category: str | None = None
+    designs: tuple[str, ...] = DEFAULT_DESIGNS
+    comparators: tuple[str, ...] = ()
+    min_quality: str | None = None
+    timepoint: Timepoint = field(default_factory=Timepoint)
+    estimator: Tau2Estimator = Tau2Estimator.REML
+    ci_method: CiMethod = CiMethod.HKSJ
+    level: float = 0.95
+    min_k: int = 4
+    multiple: Multiple = Multiple.AVERAGE
+    sections: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Order and repetition of list options do not change the analysis: normalise them.
+        for name in ("designs", "comparators", "sections"):
+            object.__setattr__(self, name, _sorted(getattr(self, name)))
+        object.__setattr__(self, "level", float(self.level))
+
+    def canonical(self) -> str:
+        """Every option as ``name=value``, sorted by name; ``*`` for "no filter"."""
+        parts = []
+        for spec_field in sorted(fields(self), key=lambda f: f.name):
+            value = getattr(self, spec_field.name)
+            if isinstance(value, tuple):
+                value = ",".join(value) or ("*" if spec_field.name == "comparators" else "")
+            parts.append(f"{spec_field.name}={'*' if value is None else value}")
+        return "&".join(parts)
+
+    def options_read(self) -> OptionsRead:
+        """The options, as the summary table echoes them (canonical without outcome)."""
+        return OptionsRead(**self._options(), canonical=self.canonical())
+
+    def read(self) -> PooledSpecRead:
+        """The full specification, as every pooled response echoes it."""
+        return PooledSpecRead(
+            **self._options(),
+            canonical=self.canonical(),
+            outcome=self.outcome,
+            category=self.category,
+            sections=list(self.sections),
+        )
+
+    def _options(self) -> dict[str, object]:
+        return {
+            "design": list(self.designs),
+            "comparator": list(self.comparators),
+            "min_quality": self.min_quality,
+            "timepoint": str(self.timepoint),
+            "estimator": str(self.estimator),
+            "ci_method": str(self.ci_method),
+            "level": self.level,
+            "min_k": self.min_k,
+            "multiple": str(self.multiple),
+        }
+
+
+def spec_from_options(
+    outcome: str,
+    options: SpecOptions,
+    *,
+    category: str | None = None,
+    sections: Iterable[str] = (),
+) -> PooledSpec:
+    """The specification of request ``options``; 422 naming ``timepoint`` when out of range."""
+    try:
+        timepoint = Timepoint.parse(options.timepoint)
+    except ValueError as exc:
+        raise InvalidInputError(
+            str(exc), errors=[{"field": "timepoint", "message": str(exc)}]
+        ) from exc
+    return PooledSpec(
+        outcome=outcome,
+        category=category,
+        designs=tuple(options.design) or DEFAULT_DESIGNS,
+        comparators=tuple(options.comparator),
+        min_quality=options.min_quality,
+        timepoint=timepoint,
+        estimator=Tau2Estimator.parse(options.estimator),
+        ci_method=CiMethod(options.ci_method),
+        level=options.level,
+        min_k=options.min_k,
+        multiple=Multiple(options.multiple),
+        sections=tuple(sections),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class PooledVocabulary:
+    """The vocabulary a specification is checked against and selection needs."""
+
+    outcomes: tuple[str, ...]
+    categories: tuple[str, ...]
+    randomized: dict[str, bool]
+    comparators: frozenset[str]
+    quality_rank: dict[str, int]
+
+    @classmethod
+    def from_terms(cls, terms: Iterable[VocabularyTerm]) -> PooledVocabulary:
+        """Group the rows of :meth:`PooledRepository.vocabulary`, each kind in its order."""
+        ordered = sorted(terms, key=lambda t: (t.kind, t.number, t.slug))
+        by_kind: dict[str, list[VocabularyTerm]] = {}
+        for term in ordered:
+            by_kind.setdefault(term.kind, []).append(term)
+        return cls(
+            outcomes=tuple(t.slug for t in by_kind.get("outcome", [])),
+            categories=tuple(t.slug for t in by_kind.get("category", [])),
+            randomized={t.slug: bool(t.number) for t in by_kind.get("design", [])},
+            comparators=frozenset(t.slug for t in by_kind.get("comparator", [])),
+            quality_rank={t.slug: t.number for t in by_kind.get("quality", [])},
+        )
+
+    def check_outcome(self, outcome: str) -> None:
+        """404 for an outcome the review does not have."""
+        if outcome not in self.outcomes:
+            known = ", ".join(self.outcomes)
+            raise NotFoundError(f"There is no outcome '{outcome}'; the outcomes are: {known}.")
+
+    def check(self, spec: PooledSpec) -> None:
+        """404 for an unknown outcome; 422 naming every unknown category, design, etc."""
+        self.check_outcome(spec.outcome)
+        errors = [
+            {"field": name, "message": f"unknown {name} '{value}'"}
+            for name, value, known in (
+                ("category", spec.category, self.categories),
+                ("min_quality", spec.min_quality, self.quality_rank),
+                *(("design", d, self.randomized) for d in spec.designs),
+                *(("comparator", c, self.comparators) for c in spec.comparators),
+            )
+            if value is not None and value not in known
+        ]
+        if errors:
+            raise InvalidInputError("The analysis names unknown vocabulary.", errors=errors)
