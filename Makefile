@@ -8,7 +8,7 @@ PIP := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraint
 RUN_STAMP := $(VENV)/.stamp-run
 DEV_STAMP := $(VENV)/.stamp-dev
 
-.PHONY: run test lint typecheck pytest openapi lock bench clean
+.PHONY: run test lint typecheck pytest openapi lock bench audit clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,5 +56,16 @@ lock: | $(BIN)/python
 	 .lock-venv/bin/pip freeze --exclude-editable | grep -v '^-e' | sort -f) > constraints.txt
 	rm -rf .lock-venv
 
+## audit: check the pinned dependencies for known vulnerabilities with pip-audit (advisory:
+## never fails the build, not part of `make test`). pip-audit lives in its own venv so that
+## its ~30 dependencies stay out of the service's and the tests' environment.
+AUDIT_VENV := .venv-audit
+PIP_AUDIT_VERSION := 2.10.1
+audit:
+	@test -x $(AUDIT_VENV)/bin/pip-audit || ($(PYTHON) -m venv $(AUDIT_VENV) && \
+	 $(AUDIT_VENV)/bin/python -m pip install --disable-pip-version-check -q pip-audit==$(PIP_AUDIT_VERSION))
+	-$(AUDIT_VENV)/bin/pip-audit --requirement constraints.txt --no-deps --disable-pip \
+	 --progress-spinner off
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) $(AUDIT_VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -75,3 +75,17 @@ class ServiceUnavailableError(ServiceError):
     status = 503
     slug = "unavailable"
     title = "Service unavailable"
+
+
+class RateLimitedError(ServiceError):
+    """Too many requests with one API key; ``Retry-After`` says when to try again."""
+
+    status = 429
+    slug = "rate-limited"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(
+            detail,
+            extra={"headers": {"Retry-After": str(retry_after)}, "retry_after": retry_after},
+        )

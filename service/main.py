@@ -10,9 +10,10 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from service import __version__
-from service.api.middleware import RequestContextMiddleware
 from service.api.problems import install_problem_handlers
+from service.api.rate_limit import RateLimiter
 from service.api.routes import analyses, audit, curation, health, studies, versions, vocabulary
+from service.api.security import install_middleware
 from service.db.engine import Database
 from service.settings import Settings, get_settings
 
@@ -51,8 +52,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.database = database
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     install_problem_handlers(app)
-    app.add_middleware(RequestContextMiddleware)
+    install_middleware(app, settings)
     app.include_router(health.router)
     app.include_router(vocabulary.router)
     app.include_router(studies.router)

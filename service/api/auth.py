@@ -11,10 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from service.api.deps import SessionDep, SettingsDep
+from service.api.rate_limit import RateLimiter
 from service.errors import AuthenticationError, PermissionDeniedError
 from service.usecases.api_keys import Scope, verify_api_key
 
@@ -47,14 +48,27 @@ def _challenge(error: AuthenticationError) -> AuthenticationError:
     return error
 
 
-def optional_principal(session: SessionDep, credentials: BearerDep) -> Principal | None:
-    """The request's principal, or ``None`` without credentials; 401 for a bad key."""
+def _rate_limiter(request: Request) -> RateLimiter:
+    limiter: RateLimiter = request.app.state.rate_limiter
+    return limiter
+
+
+def optional_principal(
+    session: SessionDep,
+    credentials: BearerDep,
+    limiter: Annotated[RateLimiter, Depends(_rate_limiter)],
+) -> Principal | None:
+    """The request's principal, or ``None`` without credentials; 401 for a bad key.
+
+    Each authenticated request counts against its key's rate limit (429 past it).
+    """
     if credentials is None:
         return None
     try:
         api_key = verify_api_key(session, credentials.credentials)
     except AuthenticationError as error:
         raise _challenge(error) from None
+    limiter.hit(api_key.id)
     return Principal(
         key_id=api_key.id,
         name=api_key.name,

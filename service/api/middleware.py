@@ -9,10 +9,11 @@ import json
 import logging
 import re
 import uuid
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.errors import PROBLEM_BASE
+from service.api.problems import PROBLEM_MEDIA_TYPE, problem_body
 
 REQUEST_ID_HEADER = "x-request-id"
 _ACCEPTABLE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
@@ -27,17 +28,22 @@ def _incoming_request_id(scope: Scope) -> str | None:
     return None
 
 
-def _crash_body(request_id: str, path: str) -> bytes:
-    return json.dumps(
+async def send_problem(send: Send, scope: Scope, status: int, **fields: Any) -> None:
+    """Answer with a problem+json document from ASGI code, below FastAPI's handlers."""
+    request_id = scope.get("state", {}).get("request_id")
+    document = problem_body(status, instance=scope.get("path", ""), request_id=request_id, **fields)
+    body = json.dumps(document).encode()
+    await send(
         {
-            "type": PROBLEM_BASE + "internal-error",
-            "title": "Internal server error",
-            "status": 500,
-            "detail": "An unexpected error occurred; quote the request id when reporting it.",
-            "instance": path,
-            "request_id": request_id,
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+                (b"content-length", str(len(body)).encode()),
+            ],
         }
-    ).encode()
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 class RequestContextMiddleware:
@@ -69,19 +75,11 @@ class RequestContextMiddleware:
             logger.exception("unhandled error (request id %s)", request_id)
             if started:
                 raise
-            await self._send_crash(send_with_id, request_id, scope.get("path", ""))
-
-    @staticmethod
-    async def _send_crash(send: Send, request_id: str, path: str) -> None:
-        body = _crash_body(request_id, path)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 500,
-                "headers": [
-                    (b"content-type", b"application/problem+json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+            await send_problem(
+                send_with_id,
+                scope,
+                500,
+                slug="internal-error",
+                title="Internal server error",
+                detail="An unexpected error occurred; quote the request id when reporting it.",
+            )

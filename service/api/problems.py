@@ -14,7 +14,21 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from service.errors import PROBLEM_BASE, ServiceError
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+BODY_TOO_LARGE_SLUG = "body-too-large"
+BODY_TOO_LARGE_TITLE = "Request body too large"
 logger = logging.getLogger("service.api")
+
+
+class BodyTooLargeError(StarletteHTTPException):
+    """A request body over the limit (413); an HTTPException so that FastAPI lets it through."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(status_code=413, detail=body_too_large_detail(limit))
+        self.limit = limit
+
+
+def body_too_large_detail(limit: int) -> str:
+    return f"The request body is larger than the limit of {limit} bytes."
 
 
 def problem_response(
@@ -28,6 +42,33 @@ def problem_response(
     **extra: Any,
 ) -> JSONResponse:
     """A problem+json response; ``type`` is a stable URI per kind of problem."""
+    instance = request_id = None
+    if request is not None:
+        instance = request.url.path
+        request_id = getattr(request.state, "request_id", None)
+    body = problem_body(
+        status,
+        title=title,
+        detail=detail,
+        slug=slug,
+        instance=instance,
+        request_id=request_id,
+        **extra,
+    )
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+
+
+def problem_body(
+    status: int,
+    *,
+    title: str | None = None,
+    detail: str | None = None,
+    slug: str | None = None,
+    instance: str | None = None,
+    request_id: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The problem document itself, for code that answers below the framework (middleware)."""
     phrase = HTTPStatus(status).phrase
     body: dict[str, Any] = {
         "type": PROBLEM_BASE + (slug or phrase.lower().replace(" ", "-")),
@@ -35,13 +76,12 @@ def problem_response(
         "status": status,
         "detail": detail or phrase,
     }
-    if request is not None:
-        body["instance"] = request.url.path
-        request_id = getattr(request.state, "request_id", None)
-        if request_id:
-            body["request_id"] = request_id
+    if instance is not None:
+        body["instance"] = instance
+    if request_id:
+        body["request_id"] = request_id
     body.update(extra)
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+    return body
 
 
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -95,6 +135,18 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _on_body_too_large(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, BodyTooLargeError)
+    return problem_response(
+        413,
+        title=BODY_TOO_LARGE_TITLE,
+        detail=body_too_large_detail(exc.limit),
+        slug=BODY_TOO_LARGE_SLUG,
+        request=request,
+        max_body_bytes=exc.limit,
+    )
+
+
 async def _on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     logger.exception(
         "unhandled error", extra={"request_id": getattr(request.state, "request_id", None)}
@@ -111,4 +163,5 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ServiceError, _on_service_error)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(BodyTooLargeError, _on_body_too_large)
     app.add_exception_handler(Exception, _on_unexpected_error)

@@ -1,0 +1,173 @@
+"""ASGI middleware for hostile clients: body size limit, security headers, CORS.
+
+Plain ASGI, like :mod:`service.api.middleware`, so that neither costs more than microseconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from fastapi import FastAPI
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.api.middleware import RequestContextMiddleware, send_problem
+from service.api.problems import (
+    BODY_TOO_LARGE_SLUG,
+    BODY_TOO_LARGE_TITLE,
+    BodyTooLargeError,
+    body_too_large_detail,
+)
+from service.settings import Settings
+
+# OWASP REST Security Cheat Sheet, "Security headers": a JSON API is never framed, never
+# rendered as a document and never cached by default.
+_API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+# The interactive documentation (FastAPI's Swagger UI and ReDoc pages) loads its scripts,
+# styles and fonts from CDNs and starts with an inline script; only those pages get this.
+_DOCS_CSP = (
+    "default-src 'none'; "
+    "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+    "font-src https://fonts.gstatic.com; "
+    "img-src 'self' data: https:; "
+    "connect-src 'self'; "
+    "worker-src blob:; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+)
+_ALWAYS = (
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "no-referrer"),
+    ("x-frame-options", "DENY"),
+)
+SECURITY_HEADERS = frozenset(
+    [name for name, _ in _ALWAYS] + ["content-security-policy", "cache-control"]
+)
+"""The response headers :class:`SecurityHeadersMiddleware` may add."""
+
+
+def _content_length(scope: Scope) -> int | None:
+    value = Headers(scope=scope).get("content-length")
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+class BodySizeLimitMiddleware:
+    """Refuses bodies over ``max_body_bytes`` with 413, whether or not their length is declared.
+
+    A declared ``Content-Length`` over the limit is refused before a byte is read. A chunked
+    body (or one that lies about its length) is counted as it streams in, and reading stops
+    with :class:`BodyTooLargeError` at the first chunk past the limit, so that no more than
+    ``max_body_bytes`` plus one chunk is ever held in memory.
+    """
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_body_bytes:
+            await self._refuse(send, scope)
+            return
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise BodyTooLargeError(self.max_body_bytes)
+            return message
+
+        async def watching_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, watching_send)
+        except BodyTooLargeError:
+            # FastAPI's handlers answer it when it surfaces while parsing; this is for
+            # code that reads the body outside them.
+            if started:
+                raise
+            await self._refuse(send, scope)
+
+    async def _refuse(self, send: Send, scope: Scope) -> None:
+        await send_problem(
+            send,
+            scope,
+            413,
+            slug=BODY_TOO_LARGE_SLUG,
+            title=BODY_TOO_LARGE_TITLE,
+            detail=body_too_large_detail(self.max_body_bytes),
+            max_body_bytes=self.max_body_bytes,
+        )
+
+
+class SecurityHeadersMiddleware:
+    """Adds security headers to every response, and ``Cache-Control: no-store`` unless set.
+
+    ``docs_paths`` (the Swagger UI and ReDoc pages) get a Content-Security-Policy that lets
+    their CDN scripts run; everything else gets one that allows nothing at all.
+    """
+
+    def __init__(self, app: ASGIApp, docs_paths: Iterable[str] = ()) -> None:
+        self.app = app
+        self.docs_paths = frozenset(docs_paths)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        policy = _DOCS_CSP if scope.get("path") in self.docs_paths else _API_CSP
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in _ALWAYS:
+                    headers[name] = value
+                headers.setdefault("content-security-policy", policy)
+                headers.setdefault("cache-control", "no-store")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+# What a browser app on an allowed origin may send and read: the API's own request and
+# response headers. No credentials mode: keys travel in Authorization, never in cookies.
+_CORS_METHODS = ("GET", "POST", "PATCH", "DELETE")
+_CORS_REQUEST_HEADERS = (
+    "Authorization", "Content-Type", "Idempotency-Key", "If-Match", "If-None-Match",
+    "X-Request-ID",
+)  # fmt: skip
+_CORS_EXPOSED_HEADERS = (
+    "ETag", "Link", "Location", "Retry-After", "X-Request-ID", "Idempotent-Replayed",
+)  # fmt: skip
+
+
+def install_middleware(app: FastAPI, settings: Settings) -> None:
+    """Add the middleware stack; from the outside in: security headers, request id, CORS
+    (only when ``cors_allow_origins`` names an origin), body size limit."""
+    app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    if settings.cors_allow_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_allow_origins,
+            allow_methods=_CORS_METHODS,
+            allow_headers=_CORS_REQUEST_HEADERS,
+            expose_headers=_CORS_EXPOSED_HEADERS,
+            max_age=600,
+        )
+    app.add_middleware(RequestContextMiddleware)
+    docs = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
+    app.add_middleware(SecurityHeadersMiddleware, docs_paths=[p for p in docs if p])
