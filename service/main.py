@@ -12,10 +12,20 @@ from fastapi.routing import APIRoute
 from service import __version__
 from service.api.problems import install_problem_handlers
 from service.api.rate_limit import RateLimiter
-from service.api.routes import analyses, audit, curation, health, studies, versions, vocabulary
+from service.api.routes import (
+    analyses,
+    audit,
+    curation,
+    health,
+    pooled,
+    studies,
+    versions,
+    vocabulary,
+)
 from service.api.security import install_middleware
 from service.db.engine import Database
 from service.settings import Settings, get_settings
+from service.usecases.pooled_cache import ResultCache
 
 DESCRIPTION = """\
 A living meta-analysis of peer support in mental health, after Burke et al. (2019),
@@ -52,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.database = database
+    app.state.pooled_cache = ResultCache()
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     install_problem_handlers(app)
     install_middleware(app, settings)
@@ -62,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(versions.router)
     app.include_router(audit.router)
     app.include_router(analyses.router)
+    app.include_router(pooled.router)
     return app
 
 

@@ -1,0 +1,79 @@
+"""Pooled results: one outcome, the summary table, an outcome's history (all conditional GETs)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+
+from service.api.auth import ReadAccessDep
+from service.api.conditional import (
+    NOT_MODIFIED,
+    IfNoneMatch,
+    ResultCacheDep,
+    conditional_response,
+)
+from service.api.deps import SessionDep, SettingsDep
+from service.api.summaries import summaries_from_docstrings
+from service.schemas.common import problem_responses
+from service.schemas.pooled import (
+    HistoryQuery,
+    PooledHistoryRead,
+    PooledQuery,
+    PooledRead,
+    PooledTableRead,
+    TableQuery,
+)
+from service.usecases import pooled
+
+router = APIRouter(prefix="/v1", tags=["pooled"])
+Outcome = Annotated[str, Path(max_length=64, examples=["empowerment"])]
+PROBLEMS = {**NOT_MODIFIED, **problem_responses(401, 403, 404, 422)}
+
+
+# Plain ``def`` routes: the numerical work runs in the thread pool, off the event loop.
+@router.get("/outcomes/{outcome}/pooled", response_model=PooledRead, responses=PROBLEMS)
+def get_pooled(
+    outcome: Outcome,
+    query: Annotated[PooledQuery, Query()],
+    session: SessionDep,
+    cache: ResultCacheDep,
+    settings: SettingsDep,
+    _: ReadAccessDep,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    """The pooled effect of one outcome, or its narrative synthesis below min_k studies."""
+    answer = pooled.pooled_result(session, cache, outcome, query, if_none_match=if_none_match)
+    return conditional_response(answer, private=settings.require_api_key_for_reads)
+
+
+@router.get("/pooled", response_model=PooledTableRead, responses=PROBLEMS)
+def get_pooled_table(
+    query: Annotated[TableQuery, Query()],
+    session: SessionDep,
+    cache: ResultCacheDep,
+    settings: SettingsDep,
+    _: ReadAccessDep,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    """Every outcome, overall and in each category: status, k, estimate, CI, PI, I2."""
+    answer = pooled.pooled_table(session, cache, query, if_none_match=if_none_match)
+    return conditional_response(answer, private=settings.require_api_key_for_reads)
+
+
+@router.get("/outcomes/{outcome}/history", response_model=PooledHistoryRead, responses=PROBLEMS)
+def get_pooled_history(
+    outcome: Outcome,
+    query: Annotated[HistoryQuery, Query()],
+    session: SessionDep,
+    cache: ResultCacheDep,
+    settings: SettingsDep,
+    _: ReadAccessDep,
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    """The pooled result after every version that changed the outcome's evidence."""
+    answer = pooled.pooled_history(session, cache, outcome, query, if_none_match=if_none_match)
+    return conditional_response(answer, private=settings.require_api_key_for_reads)
+
+
+summaries_from_docstrings(router)

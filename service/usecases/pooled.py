@@ -1,0 +1,241 @@
+"""Pooled results on demand: one outcome, the summary table, an outcome's history.
+
+Every answer is a :class:`Conditional`: the evidence version is read first (one cheap query),
+which with the canonical specification and the engine version gives the ETag. A client that
+already holds that ETag gets nothing more computed; otherwise the result comes from the
+cache (:mod:`service.usecases.pooled_cache`) or is computed from a single evidence query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Generic, TypeVar, cast
+
+from sqlalchemy.orm import Session
+
+from service.db.repositories.pooled import EvidenceRow, PooledRepository
+from service.errors import InvalidInputError
+from service.schemas.common import ReadModel
+from service.schemas.pooled import (
+    HistoryPointRead,
+    HistoryQuery,
+    PooledCellRead,
+    PooledHistoryRead,
+    PooledQuery,
+    PooledRead,
+    PooledTableRead,
+    TableQuery,
+)
+from service.stats import ENGINE_VERSION
+from service.usecases.evidence import current_version
+from service.usecases.pooled_analysis import analyse_outcome, summary_of
+from service.usecases.pooled_cache import ResultCache, cache_key, none_match, strong_etag
+from service.usecases.pooled_selection import select_effects, valid_at
+from service.usecases.pooled_spec import PooledSpec, PooledVocabulary, spec_from_options
+
+T = TypeVar("T")
+M = TypeVar("M", bound=ReadModel)
+ALL_OUTCOMES = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class Conditional(Generic[T]):
+    """An answer with its ETag; ``body`` is ``None`` when the client's copy is current.
+
+    ``pinned``: the request named its version (``as_of``), so the answer never changes.
+    """
+
+    etag: str
+    evidence_version: int
+    pinned: bool
+    body: T | None
+
+
+def resolve_version(session: Session, as_of: int | None) -> int:
+    """``as_of``, or the newest committed version; 422 for a version that does not exist."""
+    newest = current_version(session)
+    if as_of is None:
+        return newest
+    if as_of > newest:
+        raise InvalidInputError(
+            f"Evidence version {as_of} does not exist yet; the newest is {newest}.",
+            errors=[{"field": "as_of", "message": f"must be at most {newest}"}],
+        )
+    return as_of
+
+
+class _Reader:
+    """Computes what the cache does not have, loading vocabulary and evidence at most once."""
+
+    def __init__(self, session: Session, cache: ResultCache) -> None:
+        self._repository = PooledRepository(session)
+        self._cache = cache
+        self._vocabulary: PooledVocabulary | None = None
+
+    @property
+    def vocabulary(self) -> PooledVocabulary:
+        if self._vocabulary is None:
+            self._vocabulary = PooledVocabulary.from_terms(self._repository.vocabulary())
+        return self._vocabulary
+
+    def cached(self, spec: PooledSpec, version: int) -> PooledRead | None:
+        return self._cache.get(cache_key("pooled", spec.canonical(), version), PooledRead)
+
+    def compute(self, rows: list[EvidenceRow], spec: PooledSpec, version: int) -> PooledRead:
+        """Analyse ``rows`` (valid at ``version``) under ``spec``, and remember the answer."""
+        rank = self.vocabulary.quality_rank[spec.min_quality] if spec.min_quality else None
+        effects = select_effects(rows, spec, min_rank=rank)
+        answer = analyse_outcome(effects, spec, version=version)
+        self._cache.put(cache_key("pooled", spec.canonical(), version), answer)
+        return answer
+
+    def result(self, spec: PooledSpec, version: int) -> PooledRead:
+        hit = self.cached(spec, version)
+        if hit is not None:
+            return hit
+        self.vocabulary.check(spec)
+        rows = self._repository.evidence([spec.outcome], at_version=version)
+        return self.compute(rows, spec, version)
+
+    def table(self, base: PooledSpec, version: int) -> PooledTableRead:
+        vocabulary = self.vocabulary
+        vocabulary.check(replace(base, outcome=vocabulary.outcomes[0]))
+        specs = [
+            replace(base, outcome=outcome, category=category)
+            for outcome in vocabulary.outcomes
+            for category in (None, *vocabulary.categories)
+        ]
+        answers = {spec: self.cached(spec, version) for spec in specs}
+        if any(answer is None for answer in answers.values()):
+            rows = self._repository.evidence(vocabulary.outcomes, at_version=version)
+            answers = {
+                spec: hit or self.compute(rows, spec, version) for spec, hit in answers.items()
+            }
+        cells = [
+            PooledCellRead(outcome=spec.outcome, category=spec.category, **summary_of(answer))
+            for spec, answer in answers.items()
+            if answer is not None
+        ]
+        return PooledTableRead(
+            evidence_version=version,
+            engine_version=ENGINE_VERSION,
+            options=base.options_read(),
+            cells=cells,
+        )
+
+    def history(self, spec: PooledSpec, version: int) -> PooledHistoryRead:
+        self.vocabulary.check(spec)
+        # Every revision that was ever included: ONE evidence query, whatever the history's length.
+        rows = self._repository.evidence([spec.outcome], at_version=None)
+        changed = {r.valid_from for r in rows} | {r.valid_to for r in rows if r.valid_to}
+        points = []
+        for info in self._repository.versions_touching(spec.outcome, up_to=version):
+            if info.number not in changed:
+                continue  # e.g. a pending study: the included evidence did not change
+            answer = self.cached(spec, info.number) or self.compute(
+                valid_at(rows, info.number), spec, info.number
+            )
+            points.append(
+                HistoryPointRead(
+                    evidence_version=info.number,
+                    created_at=info.created_at,
+                    kind=info.kind,
+                    summary=info.summary,
+                    **summary_of(answer),
+                )
+            )
+        return PooledHistoryRead(
+            outcome=spec.outcome,
+            evidence_version=version,
+            engine_version=ENGINE_VERSION,
+            spec=spec.read(),
+            points=points,
+        )
+
+
+def _answer(
+    session: Session,
+    cache: ResultCache,
+    key_parts: tuple[str, str],
+    compute: Callable[[int], M],
+    *,
+    as_of: int | None,
+    if_none_match: str | None,
+) -> Conditional[M]:
+    """The version, the ETag, then the body: from the cache, or ``compute(version)``."""
+    version = resolve_version(session, as_of)
+    key = cache_key(*key_parts, version)
+    etag = strong_etag(key)
+    if none_match(if_none_match, etag):
+        return Conditional(etag, version, pinned=as_of is not None, body=None)
+    body = cache.get(key, ReadModel)
+    if body is None:
+        body = compute(version)
+        cache.put(key, body)
+    return Conditional(etag, version, pinned=as_of is not None, body=cast(M, body))
+
+
+def pooled_result(
+    session: Session,
+    cache: ResultCache,
+    outcome: str,
+    query: PooledQuery,
+    *,
+    if_none_match: str | None = None,
+) -> Conditional[PooledRead]:
+    """One outcome's pooled result (or narrative synthesis) at ``query.as_of`` or now.
+
+    404 for an unknown outcome; 422 for unknown vocabulary or a future version.
+    """
+    spec = spec_from_options(outcome, query, category=query.category, sections=query.sections)
+    reader = _Reader(session, cache)
+    return _answer(
+        session,
+        cache,
+        ("pooled", spec.canonical()),
+        lambda version: reader.result(spec, version),
+        as_of=query.as_of,
+        if_none_match=if_none_match,
+    )
+
+
+def pooled_table(
+    session: Session,
+    cache: ResultCache,
+    options: TableQuery,
+    *,
+    if_none_match: str | None = None,
+) -> Conditional[PooledTableRead]:
+    """Every outcome, overall and in each category, under the same options."""
+    base = spec_from_options(ALL_OUTCOMES, options)
+    reader = _Reader(session, cache)
+    return _answer(
+        session,
+        cache,
+        ("table", base.canonical()),
+        lambda version: reader.table(base, version),
+        as_of=options.as_of,
+        if_none_match=if_none_match,
+    )
+
+
+def pooled_history(
+    session: Session,
+    cache: ResultCache,
+    outcome: str,
+    query: HistoryQuery,
+    *,
+    if_none_match: str | None = None,
+) -> Conditional[PooledHistoryRead]:
+    """The pooled result after each version (up to ``query.as_of``) that changed the outcome."""
+    spec = spec_from_options(outcome, query, category=query.category)
+    reader = _Reader(session, cache)
+    return _answer(
+        session,
+        cache,
+        ("history", spec.canonical()),
+        lambda version: reader.history(spec, version),
+        as_of=query.as_of,
+        if_none_match=if_none_match,
+    )
