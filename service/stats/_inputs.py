@@ -20,7 +20,7 @@ def as_vector(values: ArrayLike, field: str) -> FloatArray:
         raise StatsInputError(f"{field} must be numeric", field=field) from exc
     if array.ndim != 1:
         raise StatsInputError(f"{field} must be one-dimensional", field=field)
-    if not np.all(np.isfinite(array)):
+    if not np.isfinite(array).all():  # the method skips np.all's dispatch: hot per study
         raise StatsInputError(f"{field} must be finite (no NaN or infinity)", field=field)
     return array
 
@@ -33,7 +33,7 @@ def as_studies(yi: ArrayLike, vi: ArrayLike) -> tuple[FloatArray, FloatArray]:
         raise StatsInputError("at least one study is needed", field="yi")
     if v.size != y.size:
         raise StatsInputError(f"vi has {v.size} values but yi has {y.size}", field="vi")
-    if np.any(v <= 0.0):
+    if (v <= 0.0).any():
         raise StatsInputError("sampling variances must be positive", field="vi")
     return y, v
 
