@@ -84,11 +84,18 @@ class _Reader:
 
     def compute(self, rows: list[EvidenceRow], spec: PooledSpec, version: int) -> PooledRead:
         """Analyse ``rows`` (valid at ``version``) under ``spec``, and remember the answer."""
-        rank = self.vocabulary.quality_rank[spec.min_quality] if spec.min_quality else None
-        effects = select_effects(rows, spec, min_rank=rank)
+        effects = select_effects(rows, spec, min_rank=self._min_rank(spec))
         answer = analyse_outcome(effects, spec, version=version)
         self._cache.put(cache_key("pooled", spec.canonical(), version), answer)
         return answer
+
+    def headline(self, rows: list[EvidenceRow], spec: PooledSpec, version: int) -> PooledRead:
+        """Like :meth:`compute` without the sections, so not cached (it is not the answer)."""
+        effects = select_effects(rows, spec, min_rank=self._min_rank(spec))
+        return analyse_outcome(effects, spec, version=version, sections=False)
+
+    def _min_rank(self, spec: PooledSpec) -> int | None:
+        return self.vocabulary.quality_rank[spec.min_quality] if spec.min_quality else None
 
     def result(self, spec: PooledSpec, version: int) -> PooledRead:
         hit = self.cached(spec, version)
@@ -133,7 +140,7 @@ class _Reader:
         for info in self._repository.versions_touching(spec.outcome, up_to=version):
             if info.number not in changed:
                 continue  # e.g. a pending study: the included evidence did not change
-            answer = self.cached(spec, info.number) or self.compute(
+            answer = self.cached(spec, info.number) or self.headline(
                 valid_at(rows, info.number), spec, info.number
             )
             points.append(

@@ -28,7 +28,7 @@ from service.stats.aggregate import DEFAULT_CORRELATION
 from service.stats.heterogeneity import heterogeneity_intervals
 from service.stats.models import fit_random_effects
 from service.stats.narrative import effect_intervals, summarise_directions
-from service.usecases import analysis_sections as sections
+from service.usecases import analysis_sections
 from service.usecases.analyses import AnalysisInput, core_fields, effect_rows
 from service.usecases.numbers import finite, finite_pair
 from service.usecases.pooled_selection import AVERAGING, FIRST, StudyEffect
@@ -43,12 +43,18 @@ SECTION_ORDER = (
 
 
 def analyse_outcome(
-    effects: Sequence[StudyEffect], spec: PooledSpec, *, version: int
+    effects: Sequence[StudyEffect], spec: PooledSpec, *, version: int, sections: bool = True
 ) -> PooledRead:
-    """The pooled result of ``effects`` under ``spec`` at evidence ``version``."""
+    """The pooled result of ``effects`` under ``spec`` at evidence ``version``.
+
+    ``sections=False`` leaves out every section (small-study tests, subgroups, requested
+    ones): enough for headline numbers (histories, write responses), and much cheaper, since
+    Begg's exact test alone can cost more than everything else. Such a result is incomplete
+    for ``spec`` and must not be cached as its answer.
+    """
     k_randomized = sum(e.randomized for e in effects)
     pooled = bool(effects) and k_randomized >= spec.min_k
-    result = _pooled(effects, spec) if pooled else None
+    result = _pooled(effects, spec, sections=sections) if pooled else None
     weights = [e.weight for e in result.effects] if result else [None] * len(effects)
     return PooledRead(
         outcome=spec.outcome,
@@ -103,15 +109,15 @@ def analysis_input(effects: Sequence[StudyEffect], spec: PooledSpec) -> Analysis
     )
 
 
-def _pooled(effects: Sequence[StudyEffect], spec: PooledSpec) -> AnalysisResult:
+def _pooled(effects: Sequence[StudyEffect], spec: PooledSpec, *, sections: bool) -> AnalysisResult:
     data = analysis_input(effects, spec)
     fit = fit_random_effects(
         data.yi, data.vi, estimator=data.estimator, ci_method=data.ci_method, level=data.level
     )
     warnings = list(fit.warnings)
     extra: dict[str, Any] = {}
-    for name in section_names(spec, fit.k):
-        extra.update(sections.compute(name, data, fit, warnings))
+    for name in section_names(spec, fit.k) if sections else []:
+        extra.update(analysis_sections.compute(name, data, fit, warnings))
     return AnalysisResult(
         **core_fields(fit, heterogeneity_intervals(fit)),
         warnings=warnings,

@@ -41,5 +41,6 @@ def pooled_changes(
 
 def _snapshot(rows: list[EvidenceRow], outcome: str, version: int) -> PooledSnapshotRead:
     spec = PooledSpec(outcome=outcome)  # the review's method: every default
-    answer = analyse_outcome(select_effects(rows, spec, min_rank=None), spec, version=version)
+    effects = select_effects(rows, spec, min_rank=None)
+    answer = analyse_outcome(effects, spec, version=version, sections=False)
     return PooledSnapshotRead(evidence_version=version, **summary_of(answer))
