@@ -92,7 +92,7 @@ def test_a_cached_or_current_answer_loads_no_evidence(
 
 
 def test_history_has_one_point_per_version_that_changed_the_evidence(
-    client: TestClient, actors: Actors
+    client: TestClient, actors: Actors, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     answers = _evolve(client, actors)  # versions 1-4 all change empowerment
     create(client, actors.submitter, trial(0.3))  # 5: pending, the evidence is unchanged
@@ -101,8 +101,18 @@ def test_history_has_one_point_per_version_that_changed_the_evidence(
     )
     create(client, actors.trusted, trial(results=[self_efficacy]))  # 6: another outcome
 
+    loads: list[int | None] = []
+    evidence = PooledRepository.evidence
+
+    def counted(self: PooledRepository, outcomes: Any, *, at_version: int | None) -> Any:
+        loads.append(at_version)
+        return evidence(self, outcomes, at_version=at_version)
+
+    monkeypatch.setattr(PooledRepository, "evidence", counted)
+    client.app.state.pooled_cache = ResultCache()  # nothing known: every point is computed
     response = client.get("/v1/outcomes/empowerment/history")
     assert response.status_code == 200
+    assert loads == [None]  # one evidence query (every revision) for the whole history
     history = response.json()
     assert history["evidence_version"] == 6
     points = history["points"]
@@ -138,6 +148,9 @@ def test_summary_table_cells_match_the_pooled_answers(client: TestClient, actors
     assert cells[("empowerment", "peer-group")]["k"] == 4
     assert cells[("empowerment", "one-to-one")]["status"] == "insufficient_evidence"
     assert cells[("self-efficacy", None)]["k"] == 0
+    before_any = client.get("/v1/pooled", params={"as_of": 0})
+    assert {cell["k"] for cell in before_any.json()["cells"]} == {0}
+    assert before_any.headers["cache-control"] == "public, max-age=31536000, immutable"
     etag = response.headers["etag"]
     assert (
         client.get("/v1/pooled", params={"min_k": 2}, headers={"If-None-Match": etag}).status_code
