@@ -7,6 +7,7 @@ PORT ?= 8000
 PIP := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
 RUN_STAMP := $(VENV)/.stamp-run
 DEV_STAMP := $(VENV)/.stamp-dev
+BENCH_STAMP := $(VENV)/.stamp-bench
 
 .PHONY: run test lint typecheck pytest openapi lock bench audit clean
 
@@ -21,6 +22,10 @@ $(RUN_STAMP): pyproject.toml constraints.txt | $(BIN)/python
 $(DEV_STAMP): pyproject.toml constraints.txt | $(BIN)/python
 	$(PIP) -e '.[dev]'
 	@touch $@ $(RUN_STAMP)
+
+$(BENCH_STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) -e '.[bench]'
+	@touch $@
 
 ## run: install, migrate the embedded SQLite database (var/) to head, serve on HOST:PORT
 run: $(RUN_STAMP)
@@ -43,6 +48,12 @@ pytest: $(DEV_STAMP)
 	url=$$($(BIN)/python -m tests.support.postgres) && \
 	TEST_DATABASE_URL="$$url" $(BIN)/pytest $(PYTEST_ARGS)
 
+## bench: engine and service benchmarks (under 10 minutes), written to bench/RESULTS.md.
+# Not part of `make test`. PostgreSQL is found as for the tests; without it only SQLite is run.
+bench: $(BENCH_STAMP)
+	url=$$($(BIN)/python -m tests.support.postgres) || url=""; \
+	BENCH_POSTGRES_URL="$$url" $(BIN)/python -m bench
+
 ## openapi: regenerate openapi/openapi.json from the app
 openapi: $(RUN_STAMP)
 	$(BIN)/python -m service.openapi > openapi/openapi.json
@@ -50,8 +61,8 @@ openapi: $(RUN_STAMP)
 ## lock: re-pin every dependency to the newest allowed version
 lock: | $(BIN)/python
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
-	.lock-venv/bin/pip install -q -e '.[dev]'
-	(echo "# Exact versions of every dependency (runtime and dev), used as pip constraints by the Makefile"; \
+	.lock-venv/bin/pip install -q -e '.[dev,bench]'
+	(echo "# Exact versions of every dependency (runtime, dev and bench), used as pip constraints by the Makefile"; \
 	 echo "# and the Dockerfile. Regenerate with: make lock"; \
 	 .lock-venv/bin/pip freeze --exclude-editable | grep -v '^-e' | sort -f) > constraints.txt
 	rm -rf .lock-venv

@@ -1,0 +1,48 @@
+"""The service benchmark's payloads and tables, without a server (no timing is asserted)."""
+
+from __future__ import annotations
+
+from bench.service import BackendResult, notes, render, target_checks
+from bench.studies import StudyFactory
+from service.schemas.studies import StudyBatchCreate
+
+
+def test_synthetic_studies_are_valid_and_distinct() -> None:
+    studies = StudyFactory(seed=1, prefix="t").batch(200)
+
+    batch = StudyBatchCreate.model_validate({"studies": studies})
+
+    assert len(batch.studies) == 200
+    assert len({s["doi"] for s in studies}) == 200
+    assert len({s["registration_id"] for s in studies}) == 200
+    assert {s["category"] for s in studies} == {"peer-group", "one-to-one", "peer-run-service"}
+    outcomes = {r["outcome"] for s in studies for r in s["outcome_results"]}
+    assert outcomes == {"empowerment", "self-efficacy", "internalized-stigma"}
+
+
+def test_a_forced_outcome_is_reported() -> None:
+    factory = StudyFactory(seed=2)
+
+    for _ in range(20):
+        study = factory.study(outcome="internalized-stigma")
+        assert "internalized-stigma" in {r["outcome"] for r in study["outcome_results"]}
+
+
+def test_table_marks_targets_and_what_was_not_measured() -> None:
+    measured = BackendResult("SQLite")
+    measured.figures["batch"] = {"studies_per_s": 1_234.0}
+    measured.figures["post"] = {"p50": 0.045, "p99": 0.09, "pooled_changes": True}
+    missing = BackendResult("PostgreSQL", notes=["the run failed: boom"])
+
+    table = render([measured, missing])
+
+    assert "1,234 (met)" in table
+    assert "45 ms / 90 ms (MISSED)" in table
+    assert "n/a" in table
+    assert notes([measured, missing], ["x"]) == ["x", "PostgreSQL: the run failed: boom"]
+    statuses = {name: ok for name, _, ok in target_checks([measured])}
+    assert statuses["SQLite: batch import, 10 x 1,000 studies: >= 1,000"] is True
+    assert statuses["SQLite: POST /v1/studies, one study: p50 <= 30 ms"] is False
+    assert (
+        statuses["SQLite: pooled GET cached, 32 connections: >= 1,500 req/s, p99 <= 50 ms"] is None
+    )
