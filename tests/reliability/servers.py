@@ -7,6 +7,7 @@ file that a failing test prints.
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import socket
@@ -14,17 +15,19 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 
 import httpx
 import psycopg
+import pytest
 from sqlalchemy.engine import make_url
 
+from service.cli import main
 from service.db.migrate import PROJECT_ROOT
+from service.settings import get_settings
 from tests.conftest import create_postgres_database, drop_postgres_database
 
-LMA = str(Path(sys.executable).with_name("lma"))
 STARTUP_SECONDS = 30
 
 
@@ -42,21 +45,35 @@ def fresh_database(backend: str, folder: Path) -> Iterator[str]:
 
 
 def lma(url: str, *argv: str) -> str:
-    """Run the ``lma`` console script against ``url``; its output (it must succeed)."""
-    env = {**os.environ, "DATABASE_URL": url}
-    done = subprocess.run(
-        [LMA, *argv], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, check=False
-    )
-    assert done.returncode == 0, f"lma {' '.join(argv)}: {done.stderr}"
-    return done.stdout
+    """Run ``lma ARGV`` against ``url``; what it printed (it must succeed).
+
+    The console script's own entry point, called in this process: the same code as the
+    ``lma`` executable without a new interpreter's start-up (seconds on a busy machine).
+    """
+    with pytest.MonkeyPatch.context() as patch, redirect_stdout(io.StringIO()) as out:
+        patch.setenv("DATABASE_URL", url)
+        get_settings.cache_clear()
+        try:
+            code = main(list(argv))
+        finally:
+            get_settings.cache_clear()
+    assert code == 0, f"lma {' '.join(argv)} exited with {code}"
+    return out.getvalue()
 
 
-def migrated_with_key(url: str, *, scopes: str = "submit,curate") -> str:
-    """Migrate ``url`` with ``lma db upgrade`` and create a key with ``lma keys create``."""
+def migrated_with_keys(url: str, keys: dict[str, str]) -> dict[str, str]:
+    """Migrate ``url`` with ``lma db upgrade``, then ``lma keys create`` each of ``keys``.
+
+    ``keys`` maps a key's name to its ``--scopes``, with ``+trusted`` appended for a trusted
+    key; the result maps each name to the key itself.
+    """
     lma(url, "db", "upgrade")
-    out = lma(url, "keys", "create", "--name", "reliability", "--scopes", scopes)
-    [key] = [line for line in out.splitlines() if line.startswith("lma_")]
-    return key
+    created = {}
+    for name, scopes in keys.items():
+        argv = ["keys", "create", "--name", name, "--scopes", scopes.removesuffix("+trusted")]
+        out = lma(url, *argv, *(["--trusted"] if scopes.endswith("+trusted") else []))
+        [created[name]] = [line for line in out.splitlines() if line.startswith("lma_")]
+    return created
 
 
 def free_port() -> int:
@@ -120,13 +137,17 @@ class Server:
 
 
 @contextmanager
-def running(url: str, log: Path, *, workers: int = 1) -> Iterator[Server]:
-    server = Server(url, log, workers=workers)
+def running(url: str, *logs: Path, workers: int = 1) -> Iterator[list[Server]]:
+    """One server per log file, started together, all ready; stopped afterwards."""
+    servers: list[Server] = []
     try:
-        server.wait_until_ready()
-        yield server
+        servers += [Server(url, log, workers=workers) for log in logs]
+        for server in servers:
+            server.wait_until_ready()
+        yield servers
     finally:
-        server.stop()
+        for server in servers:
+            server.stop()
 
 
 def _postgres_dsn(url: str) -> str:

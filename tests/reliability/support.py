@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import httpx
@@ -33,6 +33,7 @@ EVIDENCE_TABLES = (
     AuditEntry,
 )
 EVERY_STATUS = ("pending", "included", "excluded", "withdrawn")
+OUTCOMES = ("empowerment", "self-efficacy", "internalized-stigma")
 Get = Callable[..., httpx.Response]
 
 
@@ -61,16 +62,29 @@ def studies_as_of(get: Get, version: int) -> list[Any]:
     return all_pages(get, "/v1/studies", as_of=version, status=list(EVERY_STATUS))
 
 
-def evidence_answers(get: Get, *, studies_at_every_version: bool = True) -> dict[str, Any]:
-    """What the read API answers about the evidence: studies as of each version, the versions
-    and each version's detail. Two databases holding the same evidence answer the same."""
+def evidence_answers(get: Get, *, versions: Iterable[int] | None = None) -> dict[str, Any]:
+    """What the read API answers about the evidence: the versions, and the studies as of and
+    the detail of each of ``versions`` (default: every one). Two databases holding the same
+    evidence answer the same."""
     head = head_version(get)
     answers: dict[str, Any] = {"head": head, "versions": all_pages(get, "/v1/versions")}
-    shown = range(head + 1) if studies_at_every_version else (head,)
-    for version in shown:
+    for version in range(head + 1) if versions is None else versions:
         answers[f"studies@{version}"] = studies_as_of(get, version)
-    for version in range(1, head + 1):
-        answers[f"version/{version}"] = get(f"/v1/versions/{version}").json()
+        if version > 0:
+            answers[f"version/{version}"] = get(f"/v1/versions/{version}").json()
+    return answers
+
+
+def pooled_answers(get: Get, versions: Iterable[int]) -> dict[str, Any]:
+    """The pooled results of every outcome, and the summary table, as of each of ``versions``:
+    status, ETag and body."""
+    answers: dict[str, Any] = {}
+    for version in versions:
+        paths = [f"/v1/outcomes/{outcome}/pooled" for outcome in OUTCOMES] + ["/v1/pooled"]
+        for path in paths:
+            response = get(path, params={"as_of": version})
+            assert response.status_code == 200, response.text
+            answers[f"{path}@{version}"] = (response.headers["etag"], response.json())
     return answers
 
 

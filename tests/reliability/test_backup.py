@@ -2,7 +2,8 @@
 
 A history of creations, a batch, curation, an update and a withdrawal is written through the
 API into a real database, exported, and imported into a fresh one (of the same backend, and of
-the other). The restored database holds the same rows, answers every ``as_of`` query the same,
+the other). The restored database holds the same rows, answers every ``as_of`` query the same
+(studies, versions, pooled results and their ETags),
 exports the same document again, and goes on numbering versions and ids where the original
 stopped. An import refuses a database holding evidence, an old schema, a damaged or foreign
 file, and vocabulary it does not know, and then writes nothing.
@@ -26,7 +27,7 @@ from service.main import create_app
 from service.settings import Settings, get_settings
 from tests.api.studies_support import committed_key, committed_settings
 from tests.factories import cluster_peer_service_trial, one_to_one_stigma_trial, peer_group_trial
-from tests.reliability.support import evidence_answers, table_rows
+from tests.reliability.support import evidence_answers, pooled_answers, table_rows
 
 pytestmark = pytest.mark.slow
 
@@ -159,6 +160,10 @@ def test_export_then_import_is_lossless(
 
     copy = _client(databases, restored)
     assert evidence_answers(copy.get) == evidence_answers(history.client.get)
+    every_version = range(12)
+    assert pooled_answers(copy.get, every_version) == pooled_answers(
+        history.client.get, every_version
+    )
     assert _audit(copy, restored, "auditor") == _audit(
         history.client, history.settings, f"auditor-{target}"
     )

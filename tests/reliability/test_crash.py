@@ -25,7 +25,7 @@ from tests.factories import cluster_peer_service_trial, one_to_one_stigma_trial,
 from tests.reliability.servers import (
     Server,
     fresh_database,
-    migrated_with_key,
+    migrated_with_keys,
     writer_in_flight,
 )
 from tests.reliability.support import all_pages, evidence_answers
@@ -64,7 +64,7 @@ class Crashable:
 @pytest.fixture
 def crashable(backend: str, tmp_path: Path) -> Iterator[tuple[Crashable, str]]:
     with fresh_database(backend, tmp_path) as url:
-        key = migrated_with_key(url)
+        key = migrated_with_keys(url, {"crash-bot": "submit,curate"})["crash-bot"]
         target = Crashable(url, tmp_path / "server.log")
         try:
             yield target, key
