@@ -12,7 +12,7 @@ file, and vocabulary it does not know, and then writes nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +23,14 @@ from fastapi.testclient import TestClient
 
 from service.cli import main
 from service.db.engine import Database
+from service.db.models import EvidenceVersion
+from service.db.repositories.backup import BackupRepository
 from service.main import create_app
+from service.schemas.studies import StudyCreate
 from service.settings import Settings, get_settings
+from service.usecases.backup import export_evidence
+from service.usecases.evidence import WriteContext
+from service.usecases.studies import create_study
 from tests.api.studies_support import committed_key, committed_settings
 from tests.factories import cluster_peer_service_trial, one_to_one_stigma_trial, peer_group_trial
 from tests.reliability.support import evidence_answers, pooled_answers, table_rows
@@ -283,3 +289,36 @@ def test_import_refuses_an_unmigrated_database(
     code, _, err = _lma(monkeypatch, capsys, url, "import", str(path))
     assert code == 1
     assert "run lma db upgrade first" in err
+
+
+def test_an_export_reads_one_snapshot_while_writers_commit(
+    backend: str, databases: ExitStack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A write that commits halfway through an export does not tear it: the export holds the
+    evidence as of one version, without the new study (PostgreSQL: REPEATABLE READ)."""
+    settings = _database(databases, backend, tmp_path, "busy")
+    database = Database.from_settings(settings)
+    databases.callback(database.dispose)
+    curator = WriteContext(actor="curator", request_id=None, may_curate=True, trusted=True)
+
+    def write() -> None:
+        with database.session(write=True) as session:
+            create_study(session, StudyCreate.model_validate(peer_group_trial()), curator)
+
+    write()
+    read_versions = BackupRepository.versions
+
+    def versions_then_a_write(repository: BackupRepository) -> Sequence[EvidenceVersion]:
+        versions = read_versions(repository)
+        write()  # commits in another transaction while the export is between two reads
+        return versions
+
+    monkeypatch.setattr(BackupRepository, "versions", versions_then_a_write)
+    with database.session() as session:
+        backup = export_evidence(session, schema_revision=None)
+
+    assert backup.head_version == 1
+    assert [study.id for study in backup.studies] == [1]
+    assert [entry.version_number for entry in backup.audit_entries] == [1]
+    with database.session() as session:
+        assert len(export_evidence(session, schema_revision=None).studies) == 2
