@@ -8,6 +8,7 @@ import binascii
 from fastapi import Request, Response
 
 from service.errors import InvalidInputError
+from service.schemas.common import MAX_ID
 
 
 def encode_cursor(position: int) -> str:
@@ -21,7 +22,7 @@ def decode_cursor(cursor: str | None) -> int | None:
         return None
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if text.isdigit() and int(text) > 0:
+        if text.isdigit() and 0 < int(text) <= MAX_ID:
             return int(text)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass

@@ -55,8 +55,17 @@ def _content_length(scope: Scope) -> int | None:
         return None
 
 
+def _url_has_nul(scope: Scope) -> bool:
+    # PostgreSQL cannot hold NUL in text, so a NUL in a path or query parameter would reach
+    # the database as an error. Nothing in this API has a use for one: refuse it up front.
+    query: bytes = scope.get("query_string", b"")
+    return "\x00" in scope.get("path", "") or b"%00" in query or b"\x00" in query
+
+
 class BodySizeLimitMiddleware:
     """Refuses bodies over ``max_body_bytes`` with 413, whether or not their length is declared.
+
+    It also refuses, with 400, URLs that hold a NUL character.
 
     A declared ``Content-Length`` over the limit is refused before a byte is read. A chunked
     body (or one that lies about its length) is counted as it streams in, and reading stops
@@ -71,6 +80,11 @@ class BodySizeLimitMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if _url_has_nul(scope):
+            await send_problem(
+                send, scope, 400, detail="The URL must not contain NUL (%00) characters."
+            )
             return
         declared = _content_length(scope)
         if declared is not None and declared > self.max_body_bytes:

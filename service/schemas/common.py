@@ -4,7 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
+
+MAX_ID = 2**31 - 1
+"""The largest id or version number: they are 32-bit integer columns."""
+
+
+def reject_nul(value: Any) -> Any:
+    """``value`` unchanged, unless a string in it holds NUL, which PostgreSQL cannot store."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("text must not contain NUL (U+0000) characters")
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            reject_nul(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            reject_nul(key)
+            reject_nul(item)
+    return value
 
 
 class ReadModel(BaseModel):
@@ -17,6 +35,12 @@ class RequestModel(BaseModel):
     """Base of request bodies: unknown fields are rejected, strings are stripped."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul_characters(cls, value: Any) -> Any:
+        # Refused on SQLite too, so that both backends accept the same requests.
+        return reject_nul(value)
 
 
 class Problem(BaseModel):

@@ -153,10 +153,13 @@ def derive_effect(
     StatsInputError
         When the engine cannot convert the numbers, or they give a non-finite effect.
     """
-    converted = _CONVERTERS[type(data)](data, cluster)
-    flip = converted.in_instrument_direction and not higher_is_better
-    yi = _scalar(harmonize_direction(converted.estimate.yi, lower_is_better=flip))
-    vi = _scalar(converted.estimate.vi)
+    # Extreme but finite inputs (means near 1e308) overflow to inf or nan: checked just
+    # below and answered as a 422, so numpy's warnings about them are noise.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        converted = _CONVERTERS[type(data)](data, cluster)
+        flip = converted.in_instrument_direction and not higher_is_better
+        yi = _scalar(harmonize_direction(converted.estimate.yi, lower_is_better=flip))
+        vi = _scalar(converted.estimate.vi)
     if not (np.isfinite(yi) and np.isfinite(vi) and vi > 0):
         raise StatsInputError("these numbers give no finite effect size with a positive variance")
     return DerivedEffect(

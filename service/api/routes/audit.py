@@ -11,7 +11,7 @@ from service.api.deps import SessionDep
 from service.api.pagination import decode_cursor, next_page
 from service.api.summaries import summaries_from_docstrings
 from service.schemas.audit import AuditEntryRead
-from service.schemas.common import problem_responses
+from service.schemas.common import MAX_ID, problem_responses
 from service.schemas.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from service.usecases import versions
 
@@ -24,7 +24,9 @@ def list_audit_entries(
     response: Response,
     session: SessionDep,
     _: AdminPrincipalDep,
-    study_id: Annotated[int | None, Query(ge=1, description="Only this study's.")] = None,
+    study_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Only this study's.")
+    ] = None,
     actor: Annotated[str | None, Query(max_length=100, description="Only this key's.")] = None,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,

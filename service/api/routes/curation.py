@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request, Response
 from service.api.auth import CuratePrincipalDep, SubmitPrincipalDep
 from service.api.deps import WriteSessionDep
 from service.api.idempotency import IdempotencyDep
+from service.api.params import StudyId
 from service.api.routes.studies import IfMatch
 from service.api.summaries import summaries_from_docstrings
 from service.api.writes import study_write_response, write_context
@@ -20,7 +21,7 @@ PROBLEMS = problem_responses(401, 403, 404, 409, 412, 422)
 
 @router.post("/{study_id}/include", response_model=StudyWriteRead, responses=PROBLEMS)
 def include_study(
-    study_id: int,
+    study_id: StudyId,
     request: Request,
     session: WriteSessionDep,
     principal: CuratePrincipalDep,
@@ -38,7 +39,7 @@ def include_study(
 
 @router.post("/{study_id}/exclude", response_model=StudyWriteRead, responses=PROBLEMS)
 def exclude_study(
-    study_id: int,
+    study_id: StudyId,
     body: ReasonBody,
     request: Request,
     session: WriteSessionDep,
@@ -57,7 +58,7 @@ def exclude_study(
 
 @router.post("/{study_id}/withdraw", response_model=StudyWriteRead, responses=PROBLEMS)
 def withdraw_study(
-    study_id: int,
+    study_id: StudyId,
     body: ReasonBody,
     request: Request,
     session: WriteSessionDep,

@@ -11,6 +11,7 @@ from service.api.auth import ReadAccessDep, SubmitPrincipalDep
 from service.api.deps import SessionDep, WriteSessionDep
 from service.api.idempotency import IdempotencyDep
 from service.api.pagination import decode_cursor, next_page
+from service.api.params import StudyId
 from service.api.summaries import summaries_from_docstrings
 from service.api.writes import study_write_response, write_context
 from service.db.repositories.studies import StudyFilters
@@ -127,7 +128,11 @@ def list_studies(
     "/{study_id}", response_model=StudyRead, responses=problem_responses(401, 403, 404, 422)
 )
 def get_study(
-    study_id: int, response: Response, session: SessionDep, _: ReadAccessDep, as_of: AsOf = None
+    study_id: StudyId,
+    response: Response,
+    session: SessionDep,
+    _: ReadAccessDep,
+    as_of: AsOf = None,
 ) -> StudyRead:
     """One study, as it is now or as it was at an earlier evidence version (as_of)."""
     study = studies.get_study(session, study_id, as_of=as_of)
@@ -141,7 +146,7 @@ def get_study(
     responses=problem_responses(401, 403, 404, 409, 412, 422, 428),
 )
 def update_study(
-    study_id: int,
+    study_id: StudyId,
     body: StudyUpdate,
     request: Request,
     session: WriteSessionDep,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from service.api.auth import ReadAccessDep
 from service.api.deps import SessionDep
 from service.api.pagination import decode_cursor, next_page
+from service.api.params import VersionNumber
 from service.api.summaries import summaries_from_docstrings
 from service.schemas.common import problem_responses
 from service.schemas.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
@@ -43,7 +44,9 @@ def list_versions(
 @router.get(
     "/{number}", response_model=EvidenceVersionDetail, responses=problem_responses(401, 403, 404)
 )
-def get_version(number: int, session: SessionDep, _: ReadAccessDep) -> EvidenceVersionDetail:
+def get_version(
+    number: VersionNumber, session: SessionDep, _: ReadAccessDep
+) -> EvidenceVersionDetail:
     """One evidence version and what it changed, study by study."""
     return versions.get_version(session, number)
 
