@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Generic, TypeVar, cast
+from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy.orm import Session
 
@@ -29,7 +29,7 @@ from service.schemas.pooled import (
 )
 from service.stats import ENGINE_VERSION
 from service.usecases.evidence import current_version
-from service.usecases.pooled_analysis import analyse_outcome, summary_of
+from service.usecases.pooled_analysis import analyse_outcome, headline, summary_of
 from service.usecases.pooled_cache import ResultCache, cache_key, none_match, strong_etag
 from service.usecases.pooled_selection import select_effects, valid_at
 from service.usecases.pooled_spec import PooledSpec, PooledVocabulary, spec_from_options
@@ -89,10 +89,9 @@ class _Reader:
         self._cache.put(cache_key("pooled", spec.canonical(), version), answer)
         return answer
 
-    def headline(self, rows: list[EvidenceRow], spec: PooledSpec, version: int) -> PooledRead:
-        """Like :meth:`compute` without the sections, so not cached (it is not the answer)."""
-        effects = select_effects(rows, spec, min_rank=self._min_rank(spec))
-        return analyse_outcome(effects, spec, version=version, sections=False)
+    def headline(self, rows: list[EvidenceRow], spec: PooledSpec) -> dict[str, Any]:
+        """The summary of the answer for ``rows``, fitting only (so nothing to cache)."""
+        return headline(select_effects(rows, spec, min_rank=self._min_rank(spec)), spec)
 
     def _min_rank(self, spec: PooledSpec) -> int | None:
         return self.vocabulary.quality_rank[spec.min_quality] if spec.min_quality else None
@@ -102,7 +101,7 @@ class _Reader:
         if hit is not None:
             return hit
         self.vocabulary.check(spec)
-        rows = self._repository.evidence([spec.outcome], at_version=version)
+        rows = self._repository.evidence([spec.outcome], at_versions=[version])
         return self.compute(rows, spec, version)
 
     def table(self, base: PooledSpec, version: int) -> PooledTableRead:
@@ -115,7 +114,7 @@ class _Reader:
         ]
         answers = {spec: self.cached(spec, version) for spec in specs}
         if any(answer is None for answer in answers.values()):
-            rows = self._repository.evidence(vocabulary.outcomes, at_version=version)
+            rows = self._repository.evidence(vocabulary.outcomes, at_versions=[version])
             answers = {
                 spec: hit or self.compute(rows, spec, version) for spec, hit in answers.items()
             }
@@ -134,14 +133,15 @@ class _Reader:
     def history(self, spec: PooledSpec, version: int) -> PooledHistoryRead:
         self.vocabulary.check(spec)
         # Every revision that was ever included: ONE evidence query, whatever the history's length.
-        rows = self._repository.evidence([spec.outcome], at_version=None)
+        rows = self._repository.evidence([spec.outcome], at_versions=None)
         changed = {r.valid_from for r in rows} | {r.valid_to for r in rows if r.valid_to}
         points = []
         for info in self._repository.versions_touching(spec.outcome, up_to=version):
             if info.number not in changed:
                 continue  # e.g. a pending study: the included evidence did not change
-            answer = self.cached(spec, info.number) or self.headline(
-                valid_at(rows, info.number), spec, info.number
+            known = self.cached(spec, info.number)
+            numbers = (
+                summary_of(known) if known else self.headline(valid_at(rows, info.number), spec)
             )
             points.append(
                 HistoryPointRead(
@@ -149,7 +149,7 @@ class _Reader:
                     created_at=info.created_at,
                     kind=info.kind,
                     summary=info.summary,
-                    **summary_of(answer),
+                    **numbers,
                 )
             )
         return PooledHistoryRead(

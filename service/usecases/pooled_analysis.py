@@ -26,7 +26,7 @@ from service.schemas.pooled_summary import PooledSummaryRead
 from service.stats import ENGINE_VERSION
 from service.stats.aggregate import DEFAULT_CORRELATION
 from service.stats.heterogeneity import heterogeneity_intervals
-from service.stats.models import fit_random_effects
+from service.stats.models import RandomEffectsFit, fit_random_effects
 from service.stats.narrative import effect_intervals, summarise_directions
 from service.usecases import analysis_sections
 from service.usecases.analyses import AnalysisInput, core_fields, effect_rows
@@ -43,18 +43,12 @@ SECTION_ORDER = (
 
 
 def analyse_outcome(
-    effects: Sequence[StudyEffect], spec: PooledSpec, *, version: int, sections: bool = True
+    effects: Sequence[StudyEffect], spec: PooledSpec, *, version: int
 ) -> PooledRead:
-    """The pooled result of ``effects`` under ``spec`` at evidence ``version``.
-
-    ``sections=False`` leaves out every section (small-study tests, subgroups, requested
-    ones): enough for headline numbers (histories, write responses), and much cheaper, since
-    Begg's exact test alone can cost more than everything else. Such a result is incomplete
-    for ``spec`` and must not be cached as its answer.
-    """
+    """The pooled result of ``effects`` under ``spec`` at evidence ``version``."""
     k_randomized = sum(e.randomized for e in effects)
-    pooled = bool(effects) and k_randomized >= spec.min_k
-    result = _pooled(effects, spec, sections=sections) if pooled else None
+    pooled = _poolable(effects, spec)
+    result = _pooled(effects, spec) if pooled else None
     weights = [e.weight for e in result.effects] if result else [None] * len(effects)
     return PooledRead(
         outcome=spec.outcome,
@@ -70,6 +64,28 @@ def analyse_outcome(
         result=result,
         narrative=None if pooled else _narrative(effects, spec, k_randomized),
     )
+
+
+def headline(effects: Sequence[StudyEffect], spec: PooledSpec) -> dict[str, Any]:
+    """The fields of :func:`summary_of` for ``analyse_outcome(effects, spec)``, fitting only.
+
+    For histories and write responses: no sections, no intervals for tau2, no study list,
+    which is most of the cost (Begg's exact test alone can outweigh all the rest). The
+    numbers are the same, through the same :func:`core_fields`.
+    """
+    pooled = _poolable(effects, spec)
+    core = core_fields(_fit(analysis_input(effects, spec)), None) if pooled else {}
+    return _summary(
+        "pooled" if pooled else "insufficient_evidence",
+        len(effects),
+        sum(e.participants for e in effects),
+        core,
+    )
+
+
+def _poolable(effects: Sequence[StudyEffect], spec: PooledSpec) -> bool:
+    """The review's rule: at least ``min_k`` eligible randomized studies."""
+    return bool(effects) and sum(e.randomized for e in effects) >= spec.min_k
 
 
 def combination(multiple: Multiple) -> CombinationRead:
@@ -109,14 +125,18 @@ def analysis_input(effects: Sequence[StudyEffect], spec: PooledSpec) -> Analysis
     )
 
 
-def _pooled(effects: Sequence[StudyEffect], spec: PooledSpec, *, sections: bool) -> AnalysisResult:
-    data = analysis_input(effects, spec)
-    fit = fit_random_effects(
+def _fit(data: AnalysisInput) -> RandomEffectsFit:
+    return fit_random_effects(
         data.yi, data.vi, estimator=data.estimator, ci_method=data.ci_method, level=data.level
     )
+
+
+def _pooled(effects: Sequence[StudyEffect], spec: PooledSpec) -> AnalysisResult:
+    data = analysis_input(effects, spec)
+    fit = _fit(data)
     warnings = list(fit.warnings)
     extra: dict[str, Any] = {}
-    for name in section_names(spec, fit.k) if sections else []:
+    for name in section_names(spec, fit.k):
         extra.update(analysis_sections.compute(name, data, fit, warnings))
     return AnalysisResult(
         **core_fields(fit, heterogeneity_intervals(fit)),
@@ -183,18 +203,17 @@ def _narrative(
     )
 
 
+SUMMARY_FIELDS = ("estimate", "ci_lower", "ci_upper", "pi_lower", "pi_upper", "tau2", "i2")
+
+
 def summary_of(answer: PooledRead) -> dict[str, Any]:
     """The headline fields of ``answer`` (for tables, histories and write responses)."""
-    result = answer.result
-    return PooledSummaryRead(
-        status=answer.status,
-        k=answer.k,
-        participants=answer.participants,
-        estimate=result.estimate if result else None,
-        ci_lower=result.ci_lower if result else None,
-        ci_upper=result.ci_upper if result else None,
-        pi_lower=result.pi_lower if result else None,
-        pi_upper=result.pi_upper if result else None,
-        tau2=result.tau2 if result else None,
-        i2=result.i2 if result else None,
+    core = answer.result.model_dump() if answer.result else {}
+    return _summary(answer.status, answer.k, answer.participants, core)
+
+
+def _summary(status: str, k: int, participants: int, core: dict[str, Any]) -> dict[str, Any]:
+    numbers = {name: core.get(name) for name in SUMMARY_FIELDS}
+    return PooledSummaryRead.model_validate(
+        {"status": status, "k": k, "participants": participants, **numbers}
     ).model_dump()

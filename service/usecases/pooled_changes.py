@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from service.db.repositories.pooled import EvidenceRow, PooledRepository
 from service.schemas.pooled_summary import PooledChangeRead, PooledSnapshotRead
-from service.usecases.pooled_analysis import analyse_outcome, summary_of
-from service.usecases.pooled_selection import select_effects
+from service.usecases.pooled_analysis import headline
+from service.usecases.pooled_selection import select_effects, valid_at
 from service.usecases.pooled_spec import PooledSpec
 
 
@@ -25,10 +25,9 @@ def pooled_changes(
     """For each outcome, the default-spec result at ``version - 1`` and at ``version``."""
     if not outcomes:
         return []
-    repository = PooledRepository(session)
     ordered = sorted(outcomes)
-    before = repository.evidence(ordered, at_version=version - 1)
-    after = repository.evidence(ordered, at_version=version)
+    rows = PooledRepository(session).evidence(ordered, at_versions=[version - 1, version])
+    before, after = valid_at(rows, version - 1), valid_at(rows, version)
     return [
         PooledChangeRead(
             outcome=outcome,
@@ -42,5 +41,4 @@ def pooled_changes(
 def _snapshot(rows: list[EvidenceRow], outcome: str, version: int) -> PooledSnapshotRead:
     spec = PooledSpec(outcome=outcome)  # the review's method: every default
     effects = select_effects(rows, spec, min_rank=None)
-    answer = analyse_outcome(effects, spec, version=version, sections=False)
-    return PooledSnapshotRead(evidence_version=version, **summary_of(answer))
+    return PooledSnapshotRead(evidence_version=version, **headline(effects, spec))

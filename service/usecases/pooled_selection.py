@@ -100,8 +100,11 @@ def _at_timepoint(rows: Sequence[EvidenceRow], timepoint: Timepoint) -> list[Evi
 
 def _combine(rows: Sequence[EvidenceRow], multiple: Multiple) -> StudyEffect:
     used = rows[:1] if multiple is Multiple.FIRST else rows
-    combined = combine_correlated([r.yi for r in used], [r.vi for r in used])
     first = used[0]
+    yi, vi = first.yi, first.vi
+    if len(used) > 1:
+        combined = combine_correlated([r.yi for r in used], [r.vi for r in used])
+        yi, vi = combined.yi, combined.vi
     arms = {r.intervention_arm_id: r.n_intervention for r in used}
     arms.update({r.control_arm_id: r.n_control for r in used})
     return StudyEffect(
@@ -117,8 +120,8 @@ def _combine(rows: Sequence[EvidenceRow], multiple: Multiple) -> StudyEffect:
         timepoint_label=first.timepoint_label,
         instruments=tuple(dict.fromkeys(r.instrument for r in used)),
         participants=sum(arms.values()),
-        yi=combined.yi,
-        vi=combined.vi,
+        yi=yi,
+        vi=vi,
     )
 
 

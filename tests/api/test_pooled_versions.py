@@ -101,12 +101,12 @@ def test_history_has_one_point_per_version_that_changed_the_evidence(
     )
     create(client, actors.trusted, trial(results=[self_efficacy]))  # 6: another outcome
 
-    loads: list[int | None] = []
+    loads: list[Any] = []
     evidence = PooledRepository.evidence
 
-    def counted(self: PooledRepository, outcomes: Any, *, at_version: int | None) -> Any:
-        loads.append(at_version)
-        return evidence(self, outcomes, at_version=at_version)
+    def counted(self: PooledRepository, outcomes: Any, *, at_versions: Any) -> Any:
+        loads.append(at_versions)
+        return evidence(self, outcomes, at_versions=at_versions)
 
     monkeypatch.setattr(PooledRepository, "evidence", counted)
     client.app.state.pooled_cache = ResultCache()  # nothing known: every point is computed

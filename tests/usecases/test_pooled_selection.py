@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from service.db.repositories.pooled import EvidenceRow
+from service.usecases.pooled_analysis import analyse_outcome, headline, summary_of
 from service.usecases.pooled_cache import ResultCache, cache_key, none_match, strong_etag
 from service.usecases.pooled_selection import select_effects, study_label, valid_at
 from service.usecases.pooled_spec import Multiple, PooledSpec, Timepoint
@@ -111,3 +112,17 @@ def test_etags_are_strong_stable_and_distinct() -> None:
     assert none_match(f'"x", {strong_etag(key)}', strong_etag(key))
     assert none_match("*", strong_etag(key))
     assert not none_match(None, strong_etag(key))
+
+
+@pytest.mark.parametrize("k", [0, 2, 5, 12])
+def test_headline_equals_the_summary_of_the_full_answer(k: int) -> None:
+    rows = [
+        row(study_id=i, revision_id=i, year=2000 + i, yi=0.1 * (i % 4) - 0.05, vi=0.02 + 0.01 * i,
+            category=("peer-group", "one-to-one")[i % 2])
+        for i in range(k)
+    ]  # fmt: skip
+    spec = PooledSpec(outcome="empowerment", sections=("leave_one_out",))
+    effects = select_effects(rows, spec, min_rank=None)
+    full = analyse_outcome(effects, spec, version=7)
+    assert headline(effects, spec) == summary_of(full)
+    assert full.status == ("pooled" if k >= 4 else "insufficient_evidence")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Select, cast, literal, select, union_all
+from sqlalchemy import Integer, Select, cast, literal, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from service.db.models import (
@@ -120,21 +120,28 @@ def _evidence_query() -> Select[*tuple[Any, ...]]:
     )
 
 
+# Built once: constructing the statement (aliases, joins) costs more than running it.
+_EVIDENCE = _evidence_query()
+
+
 class PooledRepository:
     """The evidence, vocabulary and version lookups of the pooled-results endpoints."""
 
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def evidence(self, outcomes: Collection[str], *, at_version: int | None) -> list[EvidenceRow]:
+    def evidence(
+        self, outcomes: Collection[str], *, at_versions: Collection[int] | None
+    ) -> list[EvidenceRow]:
         """Results of included revisions for ``outcomes``.
 
-        ``at_version``: only revisions valid at that version; ``None``: every included revision
-        that was ever valid (for histories; each row carries its validity range).
+        ``at_versions``: only revisions valid at any of these versions (one, or a write's
+        before and after); ``None``: every included revision that was ever valid (for
+        histories). Each row carries its validity range, so callers can split them.
         """
-        query = _evidence_query().where(OutcomeResult.outcome_slug.in_(sorted(outcomes)))
-        if at_version is not None:
-            query = query.where(valid_at(at_version))
+        query = _EVIDENCE.where(OutcomeResult.outcome_slug.in_(sorted(outcomes)))
+        if at_versions is not None:
+            query = query.where(or_(*(valid_at(version) for version in sorted(at_versions))))
         return [EvidenceRow(*row) for row in self._session.execute(query)]
 
     def vocabulary(self) -> list[VocabularyTerm]:
