@@ -20,7 +20,7 @@ import numpy as np
 from scipy import optimize
 
 from service.stats._inputs import FloatArray
-from service.stats._wls import Projection
+from service.stats._wls import Projection, dot
 from service.stats.errors import StatsInputError
 
 # metafor's ll0check: tau2 is reset to 0 when the likelihood there is larger by more than this.
@@ -179,7 +179,7 @@ def _fisher_step(data: _Data, estimator: Tau2Estimator, proj: Projection) -> flo
 def _score(data: _Data, estimator: Tau2Estimator, proj: Projection) -> tuple[float, float]:
     """The estimating equation's value at the projection's tau2 and its expected slope (x -1)."""
     if estimator is Tau2Estimator.ML:
-        return proj.quad2(data.y) - float(np.sum(proj.w)), float(np.dot(proj.w, proj.w))
+        return proj.quad2(data.y) - float(np.sum(proj.w)), dot(proj.w, proj.w)
     if estimator is Tau2Estimator.REML:
         return proj.quad2(data.y) - proj.trace, proj.trace_pdpe()
     return proj.quad(data.y) * data.k / data.df - data.k, float(np.sum(proj.w))
@@ -266,7 +266,7 @@ def _check_zero(
 def _likelihood_se(data: _Data, estimator: Tau2Estimator, w: FloatArray, tau2: float) -> float:
     """Inverse Fisher information for ML and REML; rma.uni's PM formula for EB."""
     if estimator is Tau2Estimator.ML:
-        return math.sqrt(2.0 / float(np.dot(w, w)))
+        return math.sqrt(2.0 / dot(w, w))
     if estimator is Tau2Estimator.REML:
         return math.sqrt(2.0 / Projection.build(data.X, w).trace_pdpe())
     return _pm_se(data, w)

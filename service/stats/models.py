@@ -14,7 +14,7 @@ from numpy.typing import ArrayLike
 
 from service.stats import _distributions as dist
 from service.stats._inputs import FloatArray, as_studies, check_options
-from service.stats._wls import Heterogeneity, i2_h2, knha_factor, residual_heterogeneity
+from service.stats._wls import Heterogeneity, dot, i2_h2, knha_factor, residual_heterogeneity
 from service.stats.estimators import CiMethod, Tau2Estimate, Tau2Estimator, estimate_tau2
 
 SINGLE_STUDY = "only one study: the pooled result is that study's own; heterogeneity not estimable"
@@ -140,11 +140,9 @@ def _assemble(
     """Pool with ``w = 1 / (vi + tau2)`` and collect everything rma.uni and predict() report."""
     w = 1.0 / (v + est.tau2)
     sum_w = float(np.sum(w))
-    mu = float(np.dot(w, y)) / sum_w
+    mu = dot(w, y) / sum_w
     notes = list(est.warnings)
-    inf = _inference(
-        mu, 1.0 / sum_w, float(np.dot(w, (y - mu) ** 2)), y.size, ci_method, level, notes
-    )
+    inf = _inference(mu, 1.0 / sum_w, dot(w, (y - mu) ** 2), y.size, ci_method, level, notes)
     if ci_method is CiMethod.HKSJ and estimator is Tau2Estimator.EE:
         notes.append(KNHA_EQUAL_EFFECTS)
     equal = estimator is Tau2Estimator.EE
