@@ -12,6 +12,8 @@ from bench import engine, machine, service
 from bench.timing import markdown_table
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
+# No service scenario starts after this many seconds: the one running then may take a minute more.
+TOTAL_SECONDS = 480.0
 Check = tuple[str, str, bool | None]
 
 
@@ -86,7 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     engine_rows = engine.run_engine(log=log)
     print(engine.render(engine_rows), flush=True)
-    results, skipped = service.run_service(args.postgres, log=log)
+    budget = TOTAL_SECONDS - (time.monotonic() - started)
+    results, skipped = service.run_service(args.postgres, budget=budget, log=log)
     print(service.render(results), flush=True)
     text = report(facts, engine_rows, results, skipped, time.monotonic() - started)
     args.output.write_text(text)

@@ -31,13 +31,13 @@ def test_a_forced_outcome_is_reported() -> None:
 def test_table_marks_targets_and_what_was_not_measured() -> None:
     measured = BackendResult("SQLite")
     measured.figures["batch"] = {"studies_per_s": 1_234.0}
-    measured.figures["post"] = {"p50": 0.045, "p99": 0.09, "pooled_changes": True}
+    measured.figures["post"] = {"n": 9, "p50": 0.045, "p99": 0.09, "pooled_changes": True}
     missing = BackendResult("PostgreSQL", notes=["the run failed: boom"])
 
     table = render([measured, missing])
 
     assert "1,234 (met)" in table
-    assert "45 ms / 90 ms (MISSED)" in table
+    assert "45 ms / 90 ms (n = 9) (MISSED)" in table
     assert "n/a" in table
     assert notes([measured, missing], ["x"]) == ["x", "PostgreSQL: the run failed: boom"]
     statuses = {name: ok for name, _, ok in target_checks([measured])}
