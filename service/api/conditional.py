@@ -11,9 +11,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request, Response
-from fastapi.responses import JSONResponse
 
-from service.schemas.common import ReadModel
 from service.usecases.pooled import Conditional
 from service.usecases.pooled_cache import ResultCache
 
@@ -51,8 +49,8 @@ def conditional_response(answer: Conditional[Any], *, private: bool) -> Response
         "ETag": answer.etag,
         "Cache-Control": cache_control(pinned=answer.pinned, private=private),
     }
-    body: ReadModel | None = answer.body
-    if body is None:
+    if answer.json is None:
         return Response(status_code=304, headers=headers)
-    # Unset optional sections stay absent, exactly as POST /v1/analyses leaves them out.
-    return JSONResponse(body.model_dump(mode="json", exclude_unset=True), headers=headers)
+    # Serialized with exclude_unset when cached: unset optional sections stay absent, exactly
+    # as POST /v1/analyses leaves them out.
+    return Response(answer.json, media_type="application/json", headers=headers)

@@ -43,6 +43,8 @@ ALL_OUTCOMES = "*"
 class Conditional(Generic[T]):
     """An answer with its ETag; ``body`` is ``None`` when the client's copy is current.
 
+    ``json`` is ``body`` as the API sends it (serialized once, when it was cached).
+
     ``pinned``: the request named its version (``as_of``), so the answer never changes.
     """
 
@@ -50,6 +52,7 @@ class Conditional(Generic[T]):
     evidence_version: int
     pinned: bool
     body: T | None
+    json: bytes | None = None
 
 
 def resolve_version(session: Session, as_of: int | None) -> int:
@@ -176,11 +179,9 @@ def _answer(
     etag = strong_etag(key)
     if none_match(if_none_match, etag):
         return Conditional(etag, version, pinned=as_of is not None, body=None)
-    body = cache.get(key, ReadModel)
-    if body is None:
-        body = compute(version)
-        cache.put(key, body)
-    return Conditional(etag, version, pinned=as_of is not None, body=cast(M, body))
+    entry = cache.entry(key) or cache.put(key, compute(version))
+    pinned = as_of is not None
+    return Conditional(etag, version, pinned, body=cast(M, entry.value), json=entry.json)
 
 
 def pooled_result(

@@ -14,12 +14,16 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import TypeVar
 
+from service.schemas.common import ReadModel
 from service.stats import ENGINE_VERSION
 
-DEFAULT_ENTRIES = 2048
-V = TypeVar("V")
+DEFAULT_BYTES = 128 * 1024 * 1024
+MODEL_FACTOR = 4
+ENTRY_OVERHEAD = 1024
+V = TypeVar("V", bound=ReadModel)
 Key = tuple[str, str, int, str]
 
 
@@ -42,32 +46,58 @@ def none_match(if_none_match: str | None, etag: str) -> bool:
     return "*" in candidates or etag in candidates
 
 
-class ResultCache:
-    """A thread-safe LRU map of immutable results (route handlers run in a thread pool).
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A cached answer and its JSON, serialized once: a hit costs no serialization either."""
 
-    Values must be immutable (frozen response models): they are shared between requests.
+    value: ReadModel
+    json: bytes
+
+    @property
+    def weight(self) -> int:
+        """Roughly the bytes it holds: the JSON, and the model objects (a few times as much)."""
+        return ENTRY_OVERHEAD + MODEL_FACTOR * len(self.json)
+
+
+class ResultCache:
+    """A thread-safe LRU map of immutable answers, bounded by their approximate size.
+
+    Bounded in bytes, not entries: one answer can hold a thousand studies with their
+    leave-one-out rows, another a handful of numbers. Route handlers run in a thread pool,
+    hence the lock. Values must be immutable (frozen response models): requests share them.
     """
 
-    def __init__(self, max_entries: int = DEFAULT_ENTRIES) -> None:
-        self._entries: OrderedDict[Key, object] = OrderedDict()
-        self._max_entries = max_entries
+    def __init__(self, max_bytes: int = DEFAULT_BYTES) -> None:
+        self._entries: OrderedDict[Key, Entry] = OrderedDict()
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._lock = threading.Lock()
+
+    def entry(self, key: Key) -> Entry | None:
+        """The entry under ``key``, now the most recently used."""
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+            return found
 
     def get(self, key: Key, kind: type[V]) -> V | None:
         """The value under ``key`` when it is a ``kind``, else ``None``."""
-        with self._lock:
-            value = self._entries.get(key)
-            if not isinstance(value, kind):
-                return None
-            self._entries.move_to_end(key)
-            return value
+        found = self.entry(key)
+        return found.value if found is not None and isinstance(found.value, kind) else None
 
-    def put(self, key: Key, value: object) -> None:
+    def put(self, key: Key, value: ReadModel) -> Entry:
+        """Store ``value`` (serialized as the API sends it) and evict the least recently used."""
+        entry = Entry(value, value.model_dump_json(exclude_unset=True).encode())
         with self._lock:
-            self._entries[key] = value
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._max_entries:
-                self._entries.popitem(last=False)
+            previous = self._entries.pop(key, None)
+            self._bytes -= previous.weight if previous else 0
+            self._entries[key] = entry
+            self._bytes += entry.weight
+            while self._bytes > self._max_bytes and len(self._entries) > 1:
+                _, evicted = self._entries.popitem(last=False)
+                self._bytes -= evicted.weight
+        return entry
 
     def __len__(self) -> int:
         with self._lock:

@@ -8,8 +8,16 @@ from typing import Any
 import pytest
 
 from service.db.repositories.pooled import EvidenceRow
+from service.schemas.common import ReadModel
+from service.schemas.pooled import PooledRead
 from service.usecases.pooled_analysis import analyse_outcome, headline, summary_of
-from service.usecases.pooled_cache import ResultCache, cache_key, none_match, strong_etag
+from service.usecases.pooled_cache import (
+    Entry,
+    ResultCache,
+    cache_key,
+    none_match,
+    strong_etag,
+)
 from service.usecases.pooled_selection import select_effects, study_label, valid_at
 from service.usecases.pooled_spec import Multiple, PooledSpec, Timepoint
 
@@ -92,16 +100,23 @@ def test_study_label_uses_the_first_author() -> None:
     assert study_label("Rüsch N, Abbruzzese E", 2014, 7) == "Rüsch N 2014 (#7)"
 
 
-def test_result_cache_is_a_bounded_lru() -> None:
-    cache = ResultCache(max_entries=2)
+class Note(ReadModel):
+    text: str
+
+
+def test_result_cache_is_an_lru_bounded_in_bytes() -> None:
     a, b, c = (cache_key("pooled", name, 1) for name in "abc")
-    cache.put(a, "A")
-    cache.put(b, "B")
-    assert cache.get(a, str) == "A"  # a is now the most recent
-    cache.put(c, "C")
-    assert (cache.get(a, str), cache.get(b, str), cache.get(c, str)) == ("A", None, "C")
-    assert cache.get(a, int) is None  # another kind of value is not a hit
-    assert len(cache) == 2
+    one = Entry(Note(text="x" * 100), b"").weight  # without JSON: the fixed overhead
+    cache = ResultCache(max_bytes=3 * one)  # room for two notes of about 100 bytes
+    assert cache.put(a, Note(text="A" * 90)).json == ('{"text":"' + "A" * 90 + '"}').encode()
+    cache.put(b, Note(text="B" * 90))
+    assert cache.get(a, Note) == Note(text="A" * 90)  # a is now the most recent
+    cache.put(c, Note(text="C" * 90))
+    assert [cache.get(k, Note) is not None for k in (a, b, c)] == [True, False, True]
+    assert cache.get(a, PooledRead) is None  # another kind of value is not a hit
+    cache.put(b, Note(text="B" * 10_000))  # larger than the budget: kept alone
+    assert len(cache) == 1
+    assert cache.entry(b) is not None
 
 
 def test_etags_are_strong_stable_and_distinct() -> None:
