@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from fractions import Fraction
-from itertools import accumulate
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -188,17 +186,22 @@ def _tie_sizes(x: FloatArray) -> NDArray[np.int64]:
     return counts[counts > 1]
 
 
-def _mahonian_lower_tail(n: int, q: int) -> int:
-    """Number of permutations of n items with at most q inversions (exact integers).
+def _mahonian_lower_tail(n: int, q: int) -> float:
+    """Probability that a random permutation of n items has at most q inversions.
 
     The counts obey c_n(j) = sum_{i < n} c_{n-1}(j - i) (R's ``ckendall``); prefix sums make each
-    step linear in q.
+    step one vectorised pass over q + 1 values, and dividing by ``size`` at each step keeps the
+    row a probability distribution (c_n / n!) instead of counts that approach 170! (R keeps the
+    counts in doubles and divides at the end; the two agree to rounding).
     """
-    row = [1] + [0] * q
+    row = np.zeros(q + 1)
+    row[0] = 1.0
     for size in range(2, n + 1):
-        prefix = list(accumulate(row))
-        row = [prefix[j] - (prefix[j - size] if j >= size else 0) for j in range(q + 1)]
-    return sum(row)
+        prefix = np.cumsum(row)
+        row = prefix.copy()
+        row[size:] -= prefix[:-size]
+        row /= size
+    return float(np.sum(row))
 
 
 def _kendall_exact_p(s: int, n: int) -> float:
@@ -210,8 +213,7 @@ def _kendall_exact_p(s: int, n: int) -> float:
     pairs = n * (n - 1) // 2
     q = (s + pairs) // 2
     tail = pairs - q if 4 * q > n * (n - 1) else q
-    p = Fraction(_mahonian_lower_tail(n, tail), math.factorial(n))
-    return min(2.0 * float(p), 1.0)
+    return min(2.0 * _mahonian_lower_tail(n, tail), 1.0)
 
 
 def _kendall_normal_p(s: int, n: int, tx: NDArray[np.int64], ty: NDArray[np.int64]) -> float:
