@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from service import __version__
+from service.api.documentation import install_documentation
 from service.api.problems import install_problem_handlers
 from service.api.rate_limit import RateLimiter
 from service.api.routes import (
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.pooled_cache = ResultCache()
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     install_problem_handlers(app)
+    install_documentation(app, keys_required_for_reads=settings.require_api_key_for_reads)
     install_middleware(app, settings)
     app.include_router(health.router)
     app.include_router(vocabulary.router)

@@ -21,7 +21,7 @@ from service.stats.estimators import CiMethod, Tau2Estimator
 from service.stats.heterogeneity import HeterogeneityIntervals, heterogeneity_intervals
 from service.stats.models import RandomEffectsFit, fit_random_effects
 from service.usecases import analysis_sections as sections
-from service.usecases.numbers import finite, finite_pair
+from service.usecases.numbers import double_precision_guard, finite, finite_pair
 
 T = TypeVar("T")
 
@@ -86,18 +86,24 @@ def _engine(call: Callable[[], T], *, prefix: str) -> T:
 
 def run_analysis(request: AnalysisRequest) -> AnalysisResult:
     """Fit the requested model and compute the requested sections."""
-    data = analysis_input(request)
-    fit = _engine(
-        lambda: fit_random_effects(
-            data.yi, data.vi, estimator=data.estimator, ci_method=data.ci_method, level=data.level
-        ),
-        prefix="effects",
-    )
-    intervals = heterogeneity_intervals(fit)
-    warnings = list(fit.warnings)
-    extra: dict[str, Any] = {}
-    for name in request.sections:
-        extra.update(sections.compute(name, data, fit, warnings))
+    source = "effects" if request.effects is not None else "comparisons"
+    with double_precision_guard(source):
+        data = analysis_input(request)
+        fit = _engine(
+            lambda: fit_random_effects(
+                data.yi,
+                data.vi,
+                estimator=data.estimator,
+                ci_method=data.ci_method,
+                level=data.level,
+            ),
+            prefix="effects",
+        )
+        intervals = heterogeneity_intervals(fit)
+        warnings = list(fit.warnings)
+        extra: dict[str, Any] = {}
+        for name in request.sections:
+            extra.update(sections.compute(name, data, fit, warnings))
     return AnalysisResult(
         **core_fields(fit, intervals),
         warnings=warnings,

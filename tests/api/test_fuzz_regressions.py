@@ -1,0 +1,60 @@
+"""Regression tests for what contract fuzzing (tests/api/test_fuzz.py) found."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.openapi import openapi_document
+
+PROBLEM = "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    "effects",
+    [
+        # A denormal variance: its weight overflowed inside the tau2 estimator (500).
+        [{"label": "0", "vi": 5e-324, "yi": 0.0}],
+        # Tiny variances: the typical within-study variance for I2 overflowed (500).
+        [{"label": "a", "vi": 1e-300, "yi": 0.0}, {"label": "b", "vi": 1e-300, "yi": 1.0}],
+    ],
+)
+def test_variances_beyond_double_precision_are_a_422(
+    client: TestClient, effects: list[dict[str, Any]]
+) -> None:
+    response = client.post("/v1/analyses", json={"effects": effects})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == PROBLEM
+    assert response.json()["errors"][0]["field"] == "effects"
+
+
+def test_extreme_but_representable_inputs_still_analyse(client: TestClient) -> None:
+    effects = [{"label": "a", "vi": 1e-8, "yi": 0.1}, {"label": "b", "vi": 1e-8, "yi": 0.2}]
+    response = client.post("/v1/analyses", json={"effects": effects})
+    assert response.status_code == 200
+    assert response.json()["estimate"] == pytest.approx(0.15)
+
+
+def _operations() -> list[tuple[str, str, dict[str, Any]]]:
+    paths = openapi_document()["paths"].items()
+    return [(path, method, op) for path, ops in paths for method, op in ops.items()]
+
+
+def test_every_error_is_documented_as_problem_json() -> None:
+    """FastAPI documented 422s as application/json HTTPValidationError; they are problems."""
+    for path, method, operation in _operations():
+        for status, response in operation["responses"].items():
+            if status == "default" or status[0] in "45":
+                assert list(response["content"]) == [PROBLEM], (method, path, status)
+        assert "default" in operation["responses"], (method, path)
+    assert "HTTPValidationError" not in openapi_document()["components"]["schemas"]
+
+
+def test_reads_are_documented_as_open_to_anonymous_clients() -> None:
+    """Reads work without a key (unless configured otherwise); writes and audit need one."""
+    security = {(method, path): op.get("security") for path, method, op in _operations()}
+    assert security[("get", "/v1/studies")] == [{"ApiKey": []}, {}]
+    assert security[("post", "/v1/studies")] == [{"ApiKey": []}]
+    assert security[("get", "/v1/audit")] == [{"ApiKey": []}]
