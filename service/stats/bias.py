@@ -260,7 +260,8 @@ def begg_test(yi: ArrayLike, vi: ArrayLike) -> BeggTest:
     Raises
     ------
     StatsInputError
-        If k < 2 or tau is undefined (all variances equal).
+        If k < 2, tau is undefined (all variances equal), or the variances are so extreme
+        that the standardized deviations are not finite.
     """
     y, v = _effects(yi, vi, min_k=2, what="Begg's test")
     w = 1.0 / v
@@ -271,6 +272,12 @@ def begg_test(yi: ArrayLike, vi: ArrayLike) -> BeggTest:
     noise = 16.0 * np.finfo(float).eps * max(float(np.max(np.abs(y))), abs(theta))
     deviation[np.abs(deviation) <= noise] = 0.0
     y_star = deviation / np.sqrt(v - 1.0 / np.sum(w))
+    if not np.all(np.isfinite(y_star)):
+        # Variances so extreme that vi - var(b) rounds to zero or below: nothing to rank.
+        raise StatsInputError(
+            "Begg's test is undefined: the variances are too extreme to standardize the effects",
+            field="vi",
+        )
     return _kendall_test(y_star, v)
 
 

@@ -266,10 +266,16 @@ def _check_zero(
 def _likelihood_se(data: _Data, estimator: Tau2Estimator, w: FloatArray, tau2: float) -> float:
     """Inverse Fisher information for ML and REML; rma.uni's PM formula for EB."""
     if estimator is Tau2Estimator.ML:
-        return math.sqrt(2.0 / dot(w, w))
+        return _sqrt_two_over(dot(w, w))
     if estimator is Tau2Estimator.REML:
-        return math.sqrt(2.0 / Projection.build(data.X, w).trace_pdpe())
+        return _sqrt_two_over(Projection.build(data.X, w).trace_pdpe())
     return _pm_se(data, w)
+
+
+def _sqrt_two_over(information: float) -> float:
+    # With weights spanning hundreds of orders of magnitude the information can round to zero
+    # or below; the standard error is then undefined (NaN, reported as null), not an error.
+    return math.sqrt(2.0 / information) if information > 0.0 else math.nan
 
 
 def _pm_se(data: _Data, w: FloatArray) -> float:

@@ -1,4 +1,4 @@
-"""Regression tests for what contract fuzzing (tests/api/test_fuzz.py) found."""
+"""Regression tests for what fuzzing found (tests/api/test_fuzz.py, test_numerical_safety.py)."""
 
 from __future__ import annotations
 
@@ -28,6 +28,32 @@ def test_variances_beyond_double_precision_are_a_422(
     assert response.status_code == 422
     assert response.headers["content-type"] == PROBLEM
     assert response.json()["errors"][0]["field"] == "effects"
+
+
+NEAR_ZERO_VARIANCE = [
+    {"label": "a", "yi": -1.175494351e-38, "vi": 0.4637873786608803},
+    {"label": "b", "yi": 1e-5, "vi": 1e-150},
+]
+
+
+def test_begg_with_a_variance_near_zero_is_null_with_a_warning(client: TestClient) -> None:
+    """Found by the numerical property test: vi - var(b) rounded to 0, Kendall's S got a NaN."""
+    body = {"effects": NEAR_ZERO_VARIANCE, "sections": ["begg"], "estimator": "EE"}
+    response = client.post("/v1/analyses", json=body)
+    assert response.status_code == 200
+    assert response.json()["begg"] is None
+    assert any(w.startswith("begg:") for w in response.json()["warnings"])
+
+
+@pytest.mark.parametrize("estimator", ["ML", "REML"])
+def test_likelihood_estimators_survive_information_rounding_to_zero(
+    client: TestClient, estimator: str
+) -> None:
+    """Found by the property test: sqrt(2 / information) with information <= 0 (500)."""
+    body = {"effects": NEAR_ZERO_VARIANCE, "estimator": estimator}
+    response = client.post("/v1/analyses", json=body)
+    assert response.status_code in (200, 422)
+    assert response.headers["content-type"] in ("application/json", PROBLEM)
 
 
 def test_extreme_but_representable_inputs_still_analyse(client: TestClient) -> None:
