@@ -52,11 +52,29 @@ def r_version() -> str:
     return f"R {out[0]}.{out[1]}, metafor {out[2]}"
 
 
+def code_version() -> str:
+    """The commit measured, and whether the working tree differed from it."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "service", "migrations"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (subprocess.SubprocessError, OSError):
+        return "unknown (not a git checkout)"
+    return f"{head} + uncommitted changes in service/" if dirty else head
+
+
 def describe() -> list[tuple[str, str]]:
     """Rows of (what, value) for the report's header."""
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
     return [
         ("date", datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")),
+        ("code", code_version()),
         ("cores", str(os.cpu_count())),
         ("memory", _meminfo_gib()),
         ("cpu", _cpu_model()),
