@@ -47,6 +47,15 @@ from service.stats.conversions import (
 from service.stats.effect_sizes import smd_from_change_scores, smd_from_means
 from service.stats.errors import StatsInputError
 
+# Plausibility bounds on a stored effect. Standardized mean differences in trials of psychosocial
+# interventions rarely exceed 2; |g| > 20 or a variance outside these bounds is an extraction
+# error (an SE typed as an SD, a decimal point), and would otherwise dominate or break every
+# pooled answer for the outcome until someone noticed. n <= 1,000,000 per arm keeps a genuine
+# SMD variance above about 2e-6.
+MAX_ABS_SMD = 20.0
+MIN_VARIANCE = 1e-8
+MAX_VARIANCE = 1e4
+
 
 @dataclass(frozen=True, slots=True)
 class DerivedEffect:
@@ -162,6 +171,12 @@ def derive_effect(
         vi = _scalar(converted.estimate.vi)
     if not (np.isfinite(yi) and np.isfinite(vi) and vi > 0):
         raise StatsInputError("these numbers give no finite effect size with a positive variance")
+    if abs(yi) > MAX_ABS_SMD or not MIN_VARIANCE <= vi <= MAX_VARIANCE:
+        raise StatsInputError(
+            f"these numbers give g = {yi:.4g} with variance {vi:.4g}, outside the plausible range "
+            f"(|g| <= {MAX_ABS_SMD:g}, {MIN_VARIANCE:g} <= variance <= {MAX_VARIANCE:g}): "
+            "check for an SE entered as an SD, or a misplaced decimal point"
+        )
     return DerivedEffect(
         yi=yi,
         vi=vi,

@@ -144,8 +144,9 @@ def test_numbers_the_engine_rejects_raise_its_error() -> None:
         derive_effect(_means(2.9, 0.4, 20, 2.7, 0.5, 20), higher_is_better=True, cluster=cluster)
 
 
-finite = st.floats(min_value=-50, max_value=50, allow_nan=False)
-spread = st.floats(min_value=0.05, max_value=20)
+# Within the plausibility bounds of a stored effect (|g| <= 20; tested below).
+finite = st.floats(min_value=-8, max_value=8, allow_nan=False)
+spread = st.floats(min_value=1.0, max_value=20)
 size = st.integers(min_value=2, max_value=500)
 
 
@@ -167,3 +168,30 @@ def test_swapping_the_arms_of_a_lower_is_better_scale_mirrors_the_effect(
     swapped = derive_effect(_means(m2, s2, n2, m1, s1, n1), higher_is_better=False)
     assert swapped.yi == pytest.approx(-forward.yi, rel=1e-12, abs=1e-12)
     assert swapped.vi == pytest.approx(forward.vi, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("data", "why"),
+    [
+        (_means(30.0, 0.01, 40, 2.0, 0.01, 40), "|g| far beyond 20: an SE typed as an SD"),
+        (
+            {"form": "effect_se", "effect": 0.3, "se": 1e-5, "positive_favours_intervention": True},
+            "variance 1e-10: below any trial's",
+        ),
+        (
+            {
+                "form": "effect_se",
+                "effect": 0.3,
+                "se": 500.0,
+                "positive_favours_intervention": True,
+            },
+            "variance 250,000: no information",
+        ),
+    ],
+)
+def test_implausible_effects_are_refused(data: Any, why: str) -> None:
+    reported = (
+        data if not isinstance(data, dict) else TypeAdapter(ReportedData).validate_python(data)
+    )
+    with pytest.raises(StatsInputError, match="plausible range"):
+        derive_effect(reported, higher_is_better=True)
