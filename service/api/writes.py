@@ -19,6 +19,7 @@ def write_context(principal: Principal, request: Request) -> WriteContext:
         request_id=getattr(request.state, "request_id", None),
         may_curate=principal.has(Scope.CURATE),
         trusted=principal.trusted,
+        selections=request.app.state.pooled_cache.selections,
     )
 
 

@@ -45,7 +45,15 @@ def _change_status(
     version = open_version(session, context, action)
     successor = copy_revision(current, valid_from=version.number, status=status, reason=reason)
     summary = f"{_VERB[action]} study {study_id}" + (f": {reason}" if reason else "")
-    return supersede(session, version, current, successor, action=action, summary=summary)
+    return supersede(
+        session,
+        version,
+        current,
+        successor,
+        action=action,
+        summary=summary,
+        selections=context.selections,
+    )
 
 
 def include_study(

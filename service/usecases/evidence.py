@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -24,6 +25,9 @@ from service.db.models import (
 from service.db.repositories.evidence import AuditRepository, EvidenceRepository
 from service.schemas.studies import StudyRead
 
+if TYPE_CHECKING:
+    from service.usecases.pooled_effects import SelectionMemo
+
 SUMMARY_LENGTH = 500
 # Bookkeeping that changes with every revision; not a change of the study's content.
 _NOT_CONTENT = {"id", "created_at", "created_version", "valid_from", "valid_to"}
@@ -31,12 +35,17 @@ _NOT_CONTENT = {"id", "created_at", "created_version", "valid_from", "valid_to"}
 
 @dataclass(frozen=True, slots=True)
 class WriteContext:
-    """Who is writing, and what their API key may do."""
+    """Who is writing, and what their API key may do.
+
+    ``selections``: the process's memo of selected effects, which makes a write's
+    ``pooled_changes`` cost a delta instead of a reload of the outcome's evidence.
+    """
 
     actor: str
     request_id: str | None
     may_curate: bool
     trusted: bool
+    selections: SelectionMemo | None = None
 
     @property
     def trusted_with_evidence(self) -> bool:

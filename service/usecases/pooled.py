@@ -31,6 +31,7 @@ from service.stats import ENGINE_VERSION
 from service.usecases.evidence import current_version
 from service.usecases.pooled_analysis import analyse_outcome, headline, summary_of
 from service.usecases.pooled_cache import ResultCache, cache_key, none_match, strong_etag
+from service.usecases.pooled_effects import effects_at
 from service.usecases.pooled_selection import select_effects, valid_at
 from service.usecases.pooled_spec import PooledSpec, PooledVocabulary, spec_from_options
 
@@ -72,6 +73,7 @@ class _Reader:
     """Computes what the cache does not have, loading vocabulary and evidence at most once."""
 
     def __init__(self, session: Session, cache: ResultCache) -> None:
+        self._session = session
         self._repository = PooledRepository(session)
         self._cache = cache
         self._vocabulary: PooledVocabulary | None = None
@@ -85,9 +87,15 @@ class _Reader:
     def cached(self, spec: PooledSpec, version: int) -> PooledRead | None:
         return self._cache.get(cache_key("pooled", spec.canonical(), version), PooledRead)
 
-    def compute(self, rows: list[EvidenceRow], spec: PooledSpec, version: int) -> PooledRead:
-        """Analyse ``rows`` (valid at ``version``) under ``spec``, and remember the answer."""
-        effects = select_effects(rows, spec, min_rank=self._min_rank(spec))
+    def compute(self, spec: PooledSpec, version: int) -> PooledRead:
+        """Analyse the evidence at ``version`` under ``spec``, and remember the answer."""
+        effects = effects_at(
+            self._session,
+            spec,
+            version,
+            memo=self._cache.selections,
+            min_rank=self._min_rank(spec),
+        )
         answer = analyse_outcome(effects, spec, version=version)
         self._cache.put(cache_key("pooled", spec.canonical(), version), answer)
         return answer
@@ -104,8 +112,7 @@ class _Reader:
         if hit is not None:
             return hit
         self.vocabulary.check(spec)
-        rows = self._repository.evidence([spec.outcome], at_versions=[version])
-        return self.compute(rows, spec, version)
+        return self.compute(spec, version)
 
     def table(self, base: PooledSpec, version: int) -> PooledTableRead:
         vocabulary = self.vocabulary
@@ -115,12 +122,9 @@ class _Reader:
             for outcome in vocabulary.outcomes
             for category in (None, *vocabulary.categories)
         ]
-        answers = {spec: self.cached(spec, version) for spec in specs}
-        if any(answer is None for answer in answers.values()):
-            rows = self._repository.evidence(vocabulary.outcomes, at_versions=[version])
-            answers = {
-                spec: hit or self.compute(rows, spec, version) for spec, hit in answers.items()
-            }
+        answers = {
+            spec: self.cached(spec, version) or self.compute(spec, version) for spec in specs
+        }
         cells = [
             PooledCellRead(outcome=spec.outcome, category=spec.category, **summary_of(answer))
             for spec, answer in answers.items()

@@ -74,7 +74,7 @@ def headline(effects: Sequence[StudyEffect], spec: PooledSpec) -> dict[str, Any]
     numbers are the same, through the same :func:`core_fields`.
     """
     pooled = _poolable(effects, spec)
-    core = core_fields(_fit(analysis_input(effects, spec)), None) if pooled else {}
+    core = core_fields(_fit_effects(effects, spec), None) if pooled else {}
     return _summary(
         "pooled" if pooled else "insufficient_evidence",
         len(effects),
@@ -125,6 +125,15 @@ def analysis_input(effects: Sequence[StudyEffect], spec: PooledSpec) -> Analysis
     )
 
 
+def _fit_effects(effects: Sequence[StudyEffect], spec: PooledSpec) -> RandomEffectsFit:
+    """The same fit as ``_fit(analysis_input(...))``, without labels and groups."""
+    yi = np.fromiter((e.yi for e in effects), dtype=float, count=len(effects))
+    vi = np.fromiter((e.vi for e in effects), dtype=float, count=len(effects))
+    return fit_random_effects(
+        yi, vi, estimator=spec.estimator, ci_method=spec.ci_method, level=spec.level
+    )
+
+
 def _fit(data: AnalysisInput) -> RandomEffectsFit:
     return fit_random_effects(
         data.yi, data.vi, estimator=data.estimator, ci_method=data.ci_method, level=data.level
@@ -152,8 +161,10 @@ def _studies(
     if not effects:
         return []
     intervals = effect_intervals([e.yi for e in effects], [e.vi for e in effects], level=level)
+    # Built without validation: every value comes from the database or the engine with its
+    # type already right, and validating thousands of rows cost more than the statistics.
     return [
-        PooledStudyRead(
+        PooledStudyRead.model_construct(
             study_id=e.study_id,
             label=e.label,
             year=e.year,

@@ -2,8 +2,8 @@
 
 Called by the write use cases inside their transaction, once the new version's rows are
 flushed: "before" is the evidence as of the previous version, "after" as of the new one
-(visible to this transaction only). Nothing here touches the result cache: the new version
-is not committed yet, and its number would be reused if the transaction rolled back.
+(visible to this transaction only). Nothing of the new version is remembered: it is not
+committed yet, and its number would be reused if the transaction rolled back.
 """
 
 from __future__ import annotations
@@ -12,33 +12,36 @@ from collections.abc import Collection
 
 from sqlalchemy.orm import Session
 
-from service.db.repositories.pooled import EvidenceRow, PooledRepository
 from service.schemas.pooled_summary import PooledChangeRead, PooledSnapshotRead
 from service.usecases.pooled_analysis import headline
-from service.usecases.pooled_selection import select_effects, valid_at
+from service.usecases.pooled_effects import SelectionMemo, effects_at
 from service.usecases.pooled_spec import PooledSpec
 
 
 def pooled_changes(
-    session: Session, outcomes: Collection[str], *, version: int
+    session: Session,
+    outcomes: Collection[str],
+    *,
+    version: int,
+    selections: SelectionMemo | None = None,
 ) -> list[PooledChangeRead]:
-    """For each outcome, the default-spec result at ``version - 1`` and at ``version``."""
-    if not outcomes:
-        return []
-    ordered = sorted(outcomes)
-    rows = PooledRepository(session).evidence(ordered, at_versions=[version - 1, version])
-    before, after = valid_at(rows, version - 1), valid_at(rows, version)
-    return [
-        PooledChangeRead(
-            outcome=outcome,
-            before=_snapshot(before, outcome, version - 1),
-            after=_snapshot(after, outcome, version),
+    """For each outcome, the default-spec result at ``version - 1`` and at ``version``.
+
+    The "before" effects come from ``selections`` when it holds them (or a recent version),
+    and the "after" effects from "before" and the studies this write changed: a write costs a
+    delta and two fits, not two reloads of the outcome's evidence.
+    """
+    memo = selections if selections is not None else SelectionMemo()
+    changes = []
+    for outcome in sorted(outcomes):
+        spec = PooledSpec(outcome=outcome)  # the review's method: every default
+        before = effects_at(session, spec, version - 1, memo=memo, min_rank=None)
+        after = effects_at(session, spec, version, memo=memo, min_rank=None, committed=False)
+        changes.append(
+            PooledChangeRead(
+                outcome=outcome,
+                before=PooledSnapshotRead(evidence_version=version - 1, **headline(before, spec)),
+                after=PooledSnapshotRead(evidence_version=version, **headline(after, spec)),
+            )
         )
-        for outcome in ordered
-    ]
-
-
-def _snapshot(rows: list[EvidenceRow], outcome: str, version: int) -> PooledSnapshotRead:
-    spec = PooledSpec(outcome=outcome)  # the review's method: every default
-    effects = select_effects(rows, spec, min_rank=None)
-    return PooledSnapshotRead(evidence_version=version, **headline(effects, spec))
+    return changes

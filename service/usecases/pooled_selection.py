@@ -87,6 +87,13 @@ def _eligible(row: EvidenceRow, spec: PooledSpec, min_rank: int | None) -> bool:
 
 def _at_timepoint(rows: Sequence[EvidenceRow], timepoint: Timepoint) -> list[EvidenceRow]:
     """The study's rows at its chosen time point (none when it has no such result)."""
+    if len(rows) == 1:  # most studies: nothing to choose between
+        only = rows[0]
+        return (
+            list(rows)
+            if timepoint.weeks is not None or only.timepoint_label == timepoint.label
+            else []
+        )
     if timepoint.weeks is None:
         rows = [r for r in rows if r.timepoint_label == timepoint.label]
         if not rows:

@@ -106,7 +106,9 @@ def _store_new(
     summary = _creation_summary(reads, status)
     created = [StudyChange("create", None, r) for r in reads]
     touched = record_changes(session, version, created, summary)
-    changes = pooled_changes(session, touched, version=version.number)
+    changes = pooled_changes(
+        session, touched, version=version.number, selections=context.selections
+    )
     return _Stored(version.number, reads, tuple(changes))
 
 
@@ -188,7 +190,15 @@ def update_study(
     refuse_duplicates(session, [body], except_study_id=study_id)
     version = open_version(session, context, "update")
     summary = f"Updated study {study_id}: {', '.join(changed)}"
-    return supersede(session, version, current, successor, action="update", summary=summary)
+    return supersede(
+        session,
+        version,
+        current,
+        successor,
+        action="update",
+        summary=summary,
+        selections=context.selections,
+    )
 
 
 def _known_version(session: Session, as_of: int | None) -> None:

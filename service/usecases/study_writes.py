@@ -24,6 +24,7 @@ from service.schemas.pooled_summary import PooledChangeRead
 from service.schemas.studies import StudyCreate, StudyRead
 from service.usecases.evidence import StudyChange, WriteContext, record_changes
 from service.usecases.pooled_changes import pooled_changes
+from service.usecases.pooled_effects import SelectionMemo
 from service.usecases.study_views import study_read
 
 DUPLICATE_KEYS = ("doi", "registration_id")
@@ -148,6 +149,7 @@ def supersede(
     *,
     action: str,
     summary: str,
+    selections: SelectionMemo | None = None,
 ) -> StudyWriteResult:
     """Close ``current`` at ``version``, store ``successor`` and record the change."""
     before = study_read(current)
@@ -157,7 +159,7 @@ def supersede(
     repository.flush()
     after = study_read(successor)
     touched = record_changes(session, version, [StudyChange(action, before, after)], summary)
-    changes = pooled_changes(session, touched, version=version.number)
+    changes = pooled_changes(session, touched, version=version.number, selections=selections)
     return StudyWriteResult(
         evidence_version=version.number, study=after, pooled_changes=tuple(changes)
     )

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, aliased
 
 from service.db.models import (
     Comparator,
+    EvidenceChange,
     EvidenceVersion,
     EvidenceVersionOutcome,
     InterventionCategory,
@@ -131,18 +132,34 @@ class PooledRepository:
         self._session = session
 
     def evidence(
-        self, outcomes: Collection[str], *, at_versions: Collection[int] | None
+        self,
+        outcomes: Collection[str],
+        *,
+        at_versions: Collection[int] | None,
+        study_ids: Collection[int] | None = None,
     ) -> list[EvidenceRow]:
         """Results of included revisions for ``outcomes``.
 
         ``at_versions``: only revisions valid at any of these versions (one, or a write's
         before and after); ``None``: every included revision that was ever valid (for
-        histories). Each row carries its validity range, so callers can split them.
+        histories). ``study_ids``: only these studies (the ones a few versions changed).
+        Each row carries its validity range, so callers can split them.
         """
         query = _EVIDENCE.where(OutcomeResult.outcome_slug.in_(sorted(outcomes)))
         if at_versions is not None:
             query = query.where(or_(*(valid_at(version) for version in sorted(at_versions))))
+        if study_ids is not None:
+            if not study_ids:
+                return []
+            query = query.where(StudyRevision.study_id.in_(sorted(study_ids)))
         return [EvidenceRow(*row) for row in self._session.execute(query)]
+
+    def studies_changed(self, *, after: int, up_to: int) -> set[int]:
+        """The studies that versions ``after + 1`` to ``up_to`` changed in any way."""
+        query = select(EvidenceChange.study_id).where(
+            EvidenceChange.version_number > after, EvidenceChange.version_number <= up_to
+        )
+        return set(self._session.scalars(query))
 
     def vocabulary(self) -> list[VocabularyTerm]:
         """Every outcome, category, design, comparator and quality rating, in one query."""
