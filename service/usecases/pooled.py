@@ -8,7 +8,7 @@ cache (:mod:`service.usecases.pooled_cache`) or is computed from a single eviden
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar, cast
 
@@ -32,7 +32,7 @@ from service.usecases.evidence import current_version
 from service.usecases.pooled_analysis import analyse_outcome, headline, summary_of
 from service.usecases.pooled_cache import ResultCache, cache_key, none_match, strong_etag
 from service.usecases.pooled_effects import effects_at
-from service.usecases.pooled_selection import select_effects, valid_at
+from service.usecases.pooled_selection import StudyEffect, select_effects, valid_at
 from service.usecases.pooled_spec import PooledSpec, PooledVocabulary, spec_from_options
 
 T = TypeVar("T")
@@ -89,16 +89,26 @@ class _Reader:
 
     def compute(self, spec: PooledSpec, version: int) -> PooledRead:
         """Analyse the evidence at ``version`` under ``spec``, and remember the answer."""
-        effects = effects_at(
+        answer = analyse_outcome(self.effects(spec, version), spec, version=version)
+        self._cache.put(cache_key("pooled", spec.canonical(), version), answer)
+        return answer
+
+    def summary(self, spec: PooledSpec, version: int) -> dict[str, Any]:
+        """The headline of ``spec`` at ``version``: from a cached answer, or by fitting only."""
+        known = self.cached(spec, version)
+        if known is not None:
+            return summary_of(known)
+        return headline(self.effects(spec, version), spec)
+
+    def effects(self, spec: PooledSpec, version: int) -> Sequence[StudyEffect]:
+        """The selected effects of ``spec`` at ``version`` (a committed one)."""
+        return effects_at(
             self._session,
             spec,
             version,
             memo=self._cache.selections,
             min_rank=self._min_rank(spec),
         )
-        answer = analyse_outcome(effects, spec, version=version)
-        self._cache.put(cache_key("pooled", spec.canonical(), version), answer)
-        return answer
 
     def headline(self, rows: list[EvidenceRow], spec: PooledSpec) -> dict[str, Any]:
         """The summary of the answer for ``rows``, fitting only (so nothing to cache)."""
@@ -122,13 +132,11 @@ class _Reader:
             for outcome in vocabulary.outcomes
             for category in (None, *vocabulary.categories)
         ]
-        answers = {
-            spec: self.cached(spec, version) or self.compute(spec, version) for spec in specs
-        }
         cells = [
-            PooledCellRead(outcome=spec.outcome, category=spec.category, **summary_of(answer))
-            for spec, answer in answers.items()
-            if answer is not None
+            PooledCellRead(
+                outcome=spec.outcome, category=spec.category, **self.summary(spec, version)
+            )
+            for spec in specs
         ]
         return PooledTableRead(
             evidence_version=version,

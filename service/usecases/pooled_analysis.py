@@ -161,10 +161,8 @@ def _studies(
     if not effects:
         return []
     intervals = effect_intervals([e.yi for e in effects], [e.vi for e in effects], level=level)
-    # Built without validation: every value comes from the database or the engine with its
-    # type already right, and validating thousands of rows cost more than the statistics.
     return [
-        PooledStudyRead.model_construct(
+        PooledStudyRead(
             study_id=e.study_id,
             label=e.label,
             year=e.year,
