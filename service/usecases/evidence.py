@@ -11,17 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
 from service.db.base import utc_now
-from service.db.models import (
-    AuditEntry,
-    EvidenceChange,
-    EvidenceVersion,
-    EvidenceVersionOutcome,
-)
+from service.db.models import EvidenceVersion
 from service.db.repositories.evidence import AuditRepository, EvidenceRepository
 from service.schemas.studies import StudyRead
 
@@ -100,18 +95,18 @@ def open_version(session: Session, context: WriteContext, kind: str) -> Evidence
     return version
 
 
-def _audit_entry(version: EvidenceVersion, change: StudyChange) -> AuditEntry:
-    return AuditEntry(
-        version_number=version.number,
-        created_at=version.created_at,
-        actor=version.actor,
-        action=change.action,
-        resource_type="study",
-        resource_id=change.after.id,
-        request_id=version.request_id,
-        before=change.before.model_dump(mode="json") if change.before else None,
-        after=change.after.model_dump(mode="json"),
-    )
+def _audit_entry(version: EvidenceVersion, change: StudyChange) -> dict[str, Any]:
+    return {
+        "version_number": version.number,
+        "created_at": version.created_at,
+        "actor": version.actor,
+        "action": change.action,
+        "resource_type": "study",
+        "resource_id": change.after.id,
+        "request_id": version.request_id,
+        "before": change.before.model_dump(mode="json") if change.before else None,
+        "after": change.after.model_dump(mode="json"),
+    }
 
 
 def record_changes(
@@ -122,20 +117,18 @@ def record_changes(
     Returns the outcomes the version touched (for the write's ``pooled_changes``).
     """
     version.summary = summary[:SUMMARY_LENGTH]
-    rows: list[EvidenceChange | EvidenceVersionOutcome] = [
-        EvidenceChange(
-            version_number=version.number,
-            study_id=change.after.id,
-            action=change.action,
-            changed_fields=changed_fields(change.before, change.after),
-        )
-        for change in changes
-    ]
-    touched = set().union(*(_outcomes(c.before, c.after) for c in changes))
-    rows += [
-        EvidenceVersionOutcome(version_number=version.number, outcome_slug=slug)
-        for slug in sorted(touched)
-    ]
-    AuditRepository(session).add_all([_audit_entry(version, change) for change in changes])
-    EvidenceRepository(session).add(*rows)
-    return sorted(touched)
+    touched = sorted(set().union(*(_outcomes(c.before, c.after) for c in changes)))
+    EvidenceRepository(session).insert_changes(
+        [
+            {
+                "version_number": version.number,
+                "study_id": change.after.id,
+                "action": change.action,
+                "changed_fields": changed_fields(change.before, change.after),
+            }
+            for change in changes
+        ],
+        [{"version_number": version.number, "outcome_slug": slug} for slug in touched],
+    )
+    AuditRepository(session).insert_all([_audit_entry(version, change) for change in changes])
+    return touched

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from service.db.models import Study, StudyRevision
+from service.db.models import StudyRevision
 from service.db.repositories.studies import StudyFilters, StudyRepository
 from service.errors import InvalidInputError, NotFoundError
 from service.schemas.pooled_summary import PooledChangeRead
@@ -28,7 +28,13 @@ from service.usecases.evidence import (
 )
 from service.usecases.pooled_changes import pooled_changes
 from service.usecases.study_rules import FieldErrors, PreparedStudy, Vocabulary, prepare_study
-from service.usecases.study_views import editable_fields, new_revision, study_read
+from service.usecases.study_views import (
+    editable_fields,
+    new_revision,
+    new_rows,
+    new_study_read,
+    study_read,
+)
 from service.usecases.study_writes import (
     DUPLICATE_KEYS,
     StudyWriteResult,
@@ -92,17 +98,15 @@ def _store_new(
     version = open_version(session, context, kind)
     refuse_duplicates(session, [p.study for p in prepared])
     status = "included" if context.trusted_with_evidence else "pending"
-    repository = StudyRepository(session)
-    revisions: list[StudyRevision] = []
-    for item in prepared:
-        study = Study(created_at=version.created_at, created_version=version.number)
-        revision = new_revision(
-            item, study=study, valid_from=version.number, status=status, reason=None
-        )
-        repository.add(study, revision)
-        revisions.append(revision)
-    repository.flush()
-    reads = [study_read(revision) for revision in revisions]
+    rows = [
+        new_rows(item, valid_from=version.number, status=status, reason=None) for item in prepared
+    ]
+    at, number = version.created_at, version.number
+    ids = StudyRepository(session).insert_new(rows, created_at=at, created_version=number)
+    reads = [
+        new_study_read(r, study_id=i, created_at=at, created_version=number)
+        for r, i in zip(rows, ids, strict=True)
+    ]
     summary = _creation_summary(reads, status)
     created = [StudyChange("create", None, r) for r in reads]
     touched = record_changes(session, version, created, summary)

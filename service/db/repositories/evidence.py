@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from service.db.models import (
@@ -51,9 +52,18 @@ class EvidenceRepository:
         query = select(EvidenceHead.version).where(EvidenceHead.id == _HEAD_ID)
         return self._session.execute(query).scalar_one()
 
-    def add(self, *rows: EvidenceVersion | EvidenceChange | EvidenceVersionOutcome) -> None:
-        self._session.add_all(rows)
+    def add(self, version: EvidenceVersion) -> None:
+        """Add ``version`` and flush it, so that rows inserted in bulk can refer to it."""
+        self._session.add(version)
         self._session.flush()
+
+    def insert_changes(
+        self, changes: Sequence[dict[str, Any]], outcomes: Sequence[dict[str, Any]]
+    ) -> None:
+        """Insert a version's changes and touched outcomes, each table in one bulk INSERT."""
+        for model, rows in ((EvidenceChange, changes), (EvidenceVersionOutcome, outcomes)):
+            if rows:
+                self._session.execute(insert(model), list(rows))
 
     def version(self, number: int) -> EvidenceVersion | None:
         """One version with its changes and outcomes."""
@@ -82,8 +92,12 @@ class AuditRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def add_all(self, entries: Sequence[AuditEntry]) -> None:
-        self._session.add_all(entries)
+    def insert_all(self, entries: Sequence[dict[str, Any]]) -> None:
+        """Insert entries (column values) in one bulk INSERT, without fetching their ids."""
+        if entries:
+            # render_nulls: entries with and without a "before" share one statement.
+            statement = insert(AuditEntry).execution_options(render_nulls=True)
+            self._session.execute(statement, list(entries))
 
     def entries(
         self,
