@@ -27,7 +27,7 @@ from service.usecases.evidence import (
     record_changes,
 )
 from service.usecases.pooled_changes import pooled_changes
-from service.usecases.study_rules import FieldErrors, PreparedStudy, Vocabulary, prepare_study
+from service.usecases.study_rules import FieldErrors, PreparedStudy, Vocabulary, prepare_studies
 from service.usecases.study_views import (
     editable_fields,
     new_revision,
@@ -82,10 +82,8 @@ def _prepare_all(
 ) -> list[PreparedStudy]:
     vocabulary = Vocabulary.load(session)
     errors = FieldErrors()
-    prepared = [
-        prepare_study(body, vocabulary, errors, at=f"studies.{i}." if batch else "")
-        for i, body in enumerate(bodies)
-    ]
+    at = [f"studies.{i}." if batch else "" for i in range(len(bodies))]
+    prepared = prepare_studies(bodies, vocabulary, errors, at=at)
     if batch:
         _repeated_keys(bodies, errors)
     errors.raise_if_any("No study was stored.")

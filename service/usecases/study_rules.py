@@ -1,6 +1,6 @@
 """The rules a study must meet beyond its schema, and the effect sizes derived from it.
 
-:func:`prepare_study` checks the vocabulary (slugs exist, each instrument measures its outcome)
+:func:`prepare_studies` checks the vocabulary (slugs exist, each instrument measures its outcome)
 and the consistency of arms and results, then derives every effect size. It collects every
 problem instead of stopping at the first, naming fields as the schema's own validation errors
 do (``outcome_results.0.data.means.intervention.n``), so a client can fix a study in one go.
@@ -8,7 +8,7 @@ do (``outcome_results.0.data.means.intervention.n``), so a client can fix a stud
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +19,7 @@ from service.errors import InvalidInputError
 from service.schemas.reported import EFFECT_FORMS, n_field_paths, reported_ns
 from service.schemas.studies import ArmCreate, OutcomeResultCreate, StudyCreate
 from service.stats.errors import StatsInputError
-from service.usecases.effect_sizes import DerivedEffect, derive_effect
+from service.usecases.effect_sizes import DerivedEffect, EffectRequest, derive_effects
 
 CLUSTER_DESIGN = "cluster-randomized"
 
@@ -176,14 +176,14 @@ def _result_key(result: OutcomeResultCreate, arms: tuple[str, str]) -> tuple[Any
     return (result.instrument, result.timepoint.weeks, result.timepoint.label, *arms)
 
 
-def _prepare_result(
+def _check_result(
     result: OutcomeResultCreate,
     study: StudyCreate,
     vocabulary: Vocabulary,
     errors: FieldErrors,
     at: str,
-) -> PreparedResult | None:
-    found = len(errors.items)
+) -> tuple[str, str] | None:
+    """The labels of the result's two arms, or ``None`` when it breaks a rule."""
     _check_result_vocabulary(result, vocabulary, errors, at)
     arm1 = _resolve_arm(
         result.intervention_arm, "intervention", study.arms, errors, at + "intervention_arm"
@@ -192,18 +192,37 @@ def _prepare_result(
     if arm1 is not None and arm2 is not None:
         _check_ns(result, (arm1, arm2), errors, at)
     _check_cluster(result, study.design, errors, at)
-    if len(errors.items) > found or arm1 is None or arm2 is None:
+    if errors.items or arm1 is None or arm2 is None:
         return None
-    try:
-        effect = derive_effect(
-            result.data,
-            higher_is_better=vocabulary.higher_is_better[result.instrument],
-            cluster=result.cluster,
-        )
-    except StatsInputError as exc:
-        errors.add(f"{at}data.{result.data.form}", f"no effect size can be derived: {exc}")
-        return None
-    return PreparedResult(result, arm1.label, arm2.label, effect)
+    return arm1.label, arm2.label
+
+
+@dataclass(frozen=True, slots=True)
+class _CheckedResult:
+    index: int
+    result: OutcomeResultCreate
+    errors: FieldErrors
+    arms: tuple[str, str] | None  # None: it broke a rule, so no effect is derived
+
+
+@dataclass(frozen=True, slots=True)
+class _CheckedStudy:
+    study: StudyCreate
+    at: str
+    errors: FieldErrors
+    results: list[_CheckedResult]
+
+
+def _check_study(study: StudyCreate, vocabulary: Vocabulary, at: str) -> _CheckedStudy:
+    errors = FieldErrors()
+    _check_slugs(study, vocabulary, errors, at)
+    _check_arms(study.arms, study.total_randomized, errors, at)
+    results = []
+    for index, result in enumerate(study.outcome_results):
+        found = FieldErrors()
+        arms = _check_result(result, study, vocabulary, found, f"{at}outcome_results.{index}.")
+        results.append(_CheckedResult(index, result, found, arms))
+    return _CheckedStudy(study, at, errors, results)
 
 
 def _check_repeats(
@@ -220,20 +239,47 @@ def _check_repeats(
         seen.setdefault(key, index)
 
 
-def prepare_study(
-    study: StudyCreate, vocabulary: Vocabulary, errors: FieldErrors, *, at: str = ""
-) -> PreparedStudy:
-    """Check ``study`` and derive its effect sizes; problems go to ``errors``.
+def prepare_studies(
+    studies: Sequence[StudyCreate],
+    vocabulary: Vocabulary,
+    errors: FieldErrors,
+    *,
+    at: Sequence[str],
+) -> list[PreparedStudy]:
+    """Check each study and derive its effect sizes; problems go to ``errors``.
 
-    ``at`` prefixes every field name (``studies.3.`` in a batch). The result is only meaningful
-    when ``errors`` stayed empty.
+    ``at[i]`` prefixes the field names of ``studies[i]`` (``studies.3.`` in a batch). Every
+    study is checked first and the effects of all of them derived together (see
+    :func:`~service.usecases.effect_sizes.derive_effects`); problems are listed in the order
+    of the fields all the same. The result is only meaningful when ``errors`` stayed empty.
     """
-    _check_slugs(study, vocabulary, errors, at)
-    _check_arms(study.arms, study.total_randomized, errors, at)
+    checked = [_check_study(s, vocabulary, p) for s, p in zip(studies, at, strict=True)]
+    requests = [
+        EffectRequest(
+            r.result.data, vocabulary.higher_is_better[r.result.instrument], r.result.cluster
+        )
+        for study in checked
+        for r in study.results
+        if r.arms is not None
+    ]
+    effects = iter(derive_effects(requests))
+    return [_prepared(study, effects, errors) for study in checked]
+
+
+def _prepared(
+    checked: _CheckedStudy, effects: Iterator[DerivedEffect | StatsInputError], errors: FieldErrors
+) -> PreparedStudy:
+    errors.items += checked.errors.items
     prepared: list[tuple[int, PreparedResult]] = []
-    for index, result in enumerate(study.outcome_results):
-        item = _prepare_result(result, study, vocabulary, errors, f"{at}outcome_results.{index}.")
-        if item is not None:
-            prepared.append((index, item))
-    _check_repeats(prepared, errors, at)
-    return PreparedStudy(study, tuple(item for _, item in prepared))
+    for r in checked.results:
+        errors.items += r.errors.items
+        if r.arms is None:
+            continue
+        effect = next(effects)
+        if isinstance(effect, StatsInputError):
+            at = f"{checked.at}outcome_results.{r.index}.data.{r.result.data.form}"
+            errors.add(at, f"no effect size can be derived: {effect}")
+        else:
+            prepared.append((r.index, PreparedResult(r.result, *r.arms, effect)))
+    _check_repeats(prepared, errors, checked.at)
+    return PreparedStudy(checked.study, tuple(item for _, item in prepared))

@@ -26,7 +26,7 @@ from service.stats.conversions import (
 )
 from service.stats.effect_sizes import smd_from_change_scores, smd_from_means
 from service.stats.errors import StatsInputError
-from service.usecases.effect_sizes import derive_effect
+from service.usecases.effect_sizes import EffectRequest, derive_effect, derive_effects
 
 REPORTED: TypeAdapter[ReportedData] = TypeAdapter(ReportedData)
 NS = {"n_intervention": 34, "n_control": 31}
@@ -195,3 +195,37 @@ def test_implausible_effects_are_refused(data: Any, why: str) -> None:
     )
     with pytest.raises(StatsInputError, match="plausible range"):
         derive_effect(reported, higher_is_better=True)
+
+
+def _one_by_one(request: EffectRequest) -> object:
+    try:
+        return derive_effect(
+            request.data, higher_is_better=request.higher_is_better, cluster=request.cluster
+        )
+    except StatsInputError as exc:
+        return f"error: {exc}"
+
+
+# Means with and without a cluster design, other forms, and effects refused as implausible
+# (means 1e300 apart overflow; SDs of 1e-3 give |g| far beyond 20).
+wide = st.one_of(finite, st.floats(min_value=-1e300, max_value=1e300, allow_nan=False))
+tiny_or_wide = st.one_of(spread, st.floats(min_value=1e-3, max_value=1e3))
+means_data = st.builds(_means, wide, tiny_or_wide, size, wide, tiny_or_wide, size)
+t_data = st.builds(lambda t: _data(form="t", t=t, **NS), finite)
+clusters = st.one_of(
+    st.none(), st.builds(ClusterDesign, icc=st.just(0.05), mean_cluster_size=st.just(8.0))
+)
+requests = st.lists(
+    st.builds(EffectRequest, st.one_of(means_data, t_data), st.booleans(), clusters), max_size=12
+)
+
+
+@given(requests)
+def test_deriving_many_together_gives_exactly_what_one_by_one_gives(
+    batch: list[EffectRequest],
+) -> None:
+    together = [
+        f"error: {effect}" if isinstance(effect, StatsInputError) else effect
+        for effect in derive_effects(batch)
+    ]
+    assert together == [_one_by_one(request) for request in batch]
