@@ -3,16 +3,21 @@
 Every dependency here looks the key up once per request: they all build on
 :func:`optional_principal`, which FastAPI caches for the request. The lookup uses the
 request's read session; with a write route that is a second, short read transaction.
+
+The dependencies are ``async def``: an anonymous request touches neither the database nor the
+thread pool, and a request with a key makes one trip there, for the lookup.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from service.api.deps import SessionDep, SettingsDep
 from service.api.rate_limit import RateLimiter
@@ -48,24 +53,14 @@ def _challenge(error: AuthenticationError) -> AuthenticationError:
     return error
 
 
-def _rate_limiter(request: Request) -> RateLimiter:
+async def _rate_limiter(request: Request) -> RateLimiter:
     limiter: RateLimiter = request.app.state.rate_limiter
     return limiter
 
 
-def optional_principal(
-    session: SessionDep,
-    credentials: BearerDep,
-    limiter: Annotated[RateLimiter, Depends(_rate_limiter)],
-) -> Principal | None:
-    """The request's principal, or ``None`` without credentials; 401 for a bad key.
-
-    Each authenticated request counts against its key's rate limit (429 past it).
-    """
-    if credentials is None:
-        return None
+def _verify(session: Session, secret: str, limiter: RateLimiter) -> Principal:
     try:
-        api_key = verify_api_key(session, credentials.credentials)
+        api_key = verify_api_key(session, secret)
     except AuthenticationError as error:
         raise _challenge(error) from None
     limiter.hit(api_key.id)
@@ -77,15 +72,33 @@ def optional_principal(
     )
 
 
+async def optional_principal(
+    session: SessionDep,
+    credentials: BearerDep,
+    limiter: Annotated[RateLimiter, Depends(_rate_limiter)],
+) -> Principal | None:
+    """The request's principal, or ``None`` without credentials; 401 for a bad key.
+
+    Each authenticated request counts against its key's rate limit (429 past it).
+    """
+    if credentials is None:
+        return None
+    return await run_in_threadpool(_verify, session, credentials.credentials, limiter)
+
+
 OptionalPrincipalDep = Annotated[Principal | None, Depends(optional_principal)]
 
 
-def authenticated_principal(principal: OptionalPrincipalDep) -> Principal:
-    """The request's principal, whatever its scopes; 401 without a valid key."""
+def _authenticated(principal: Principal | None) -> Principal:
     if principal is None:
         detail = "This request needs an API key: send 'Authorization: Bearer <key>'."
         raise _challenge(AuthenticationError(detail))
     return principal
+
+
+async def authenticated_principal(principal: OptionalPrincipalDep) -> Principal:
+    """The request's principal, whatever its scopes; 401 without a valid key."""
+    return _authenticated(principal)
 
 
 AuthenticatedDep = Annotated[Principal, Depends(authenticated_principal)]
@@ -100,7 +113,7 @@ def _require(principal: Principal, scopes: tuple[str, ...]) -> None:
         )
 
 
-def require_scopes(*scopes: str) -> Callable[..., Principal]:
+def require_scopes(*scopes: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency that returns the principal when it has every one of ``scopes``.
 
     Raises
@@ -112,14 +125,14 @@ def require_scopes(*scopes: str) -> Callable[..., Principal]:
     if unknown:
         raise ValueError(f"unknown scope(s): {sorted(unknown)}")
 
-    def dependency(principal: AuthenticatedDep) -> Principal:
+    async def dependency(principal: AuthenticatedDep) -> Principal:
         _require(principal, scopes)
         return principal
 
     return dependency
 
 
-def read_access(settings: SettingsDep, principal: OptionalPrincipalDep) -> Principal | None:
+async def read_access(settings: SettingsDep, principal: OptionalPrincipalDep) -> Principal | None:
     """Who is reading: ``None`` for anonymous reads.
 
     A key that is sent must be valid, whatever the settings. When
@@ -127,7 +140,7 @@ def read_access(settings: SettingsDep, principal: OptionalPrincipalDep) -> Princ
     """
     if not settings.require_api_key_for_reads:
         return principal
-    principal = authenticated_principal(principal)
+    principal = _authenticated(principal)
     _require(principal, (Scope.READ,))
     return principal
 

@@ -22,7 +22,7 @@ NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
 }
 
 
-def get_result_cache(request: Request) -> ResultCache:
+async def get_result_cache(request: Request) -> ResultCache:
     cache: ResultCache = request.app.state.pooled_cache
     return cache
 

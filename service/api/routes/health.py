@@ -6,6 +6,7 @@ from typing import Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from service.api.deps import DatabaseDep
 from service.schemas.common import problem_responses
@@ -25,13 +26,13 @@ class ReadinessRead(BaseModel):
 
 
 @router.get("/health", response_model=HealthRead)
-def health() -> HealthRead:
+async def health() -> HealthRead:
     """The process is alive (touches nothing else)."""
     return HealthRead(status="ok")
 
 
 @router.get("/ready", response_model=ReadinessRead, responses=problem_responses(503))
-def ready(database: DatabaseDep) -> ReadinessRead:
+async def ready(database: DatabaseDep) -> ReadinessRead:
     """The database is reachable and migrated to the newest revision."""
-    readiness = check_readiness(database)
+    readiness = await run_in_threadpool(check_readiness, database)
     return ReadinessRead(status="ready", database=readiness.backend, revision=readiness.revision)

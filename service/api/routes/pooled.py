@@ -13,7 +13,7 @@ from service.api.conditional import (
     ResultCacheDep,
     conditional_response,
 )
-from service.api.deps import SessionDep, SettingsDep
+from service.api.deps import SessionDep, SettingsDep, run_and_finish
 from service.api.summaries import summaries_from_docstrings
 from service.schemas.common import problem_responses
 from service.schemas.pooled import (
@@ -31,9 +31,10 @@ Outcome = Annotated[str, Path(max_length=64, examples=["empowerment"])]
 PROBLEMS = {**NOT_MODIFIED, **problem_responses(401, 403, 404, 422)}
 
 
-# Plain ``def`` routes: the numerical work runs in the thread pool, off the event loop.
+# Every blocking step (the current version, the cache, the numerical work on a miss, the
+# session's end) runs in the thread pool, off the event loop, in a single trip there.
 @router.get("/outcomes/{outcome}/pooled", response_model=PooledRead, responses=PROBLEMS)
-def get_pooled(
+async def get_pooled(
     outcome: Outcome,
     query: Annotated[PooledQuery, Query()],
     session: SessionDep,
@@ -43,12 +44,14 @@ def get_pooled(
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     """The pooled effect of one outcome, or its narrative synthesis below min_k studies."""
-    answer = pooled.pooled_result(session, cache, outcome, query, if_none_match=if_none_match)
+    answer = await run_and_finish(
+        pooled.pooled_result, session, cache, outcome, query, if_none_match=if_none_match
+    )
     return conditional_response(answer, private=settings.require_api_key_for_reads)
 
 
 @router.get("/pooled", response_model=PooledTableRead, responses=PROBLEMS)
-def get_pooled_table(
+async def get_pooled_table(
     query: Annotated[TableQuery, Query()],
     session: SessionDep,
     cache: ResultCacheDep,
@@ -57,12 +60,14 @@ def get_pooled_table(
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     """Every outcome, overall and in each category: status, k, estimate, CI, PI, I2."""
-    answer = pooled.pooled_table(session, cache, query, if_none_match=if_none_match)
+    answer = await run_and_finish(
+        pooled.pooled_table, session, cache, query, if_none_match=if_none_match
+    )
     return conditional_response(answer, private=settings.require_api_key_for_reads)
 
 
 @router.get("/outcomes/{outcome}/history", response_model=PooledHistoryRead, responses=PROBLEMS)
-def get_pooled_history(
+async def get_pooled_history(
     outcome: Outcome,
     query: Annotated[HistoryQuery, Query()],
     session: SessionDep,
@@ -72,7 +77,9 @@ def get_pooled_history(
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     """The pooled result after every version that changed the outcome's evidence."""
-    answer = pooled.pooled_history(session, cache, outcome, query, if_none_match=if_none_match)
+    answer = await run_and_finish(
+        pooled.pooled_history, session, cache, outcome, query, if_none_match=if_none_match
+    )
     return conditional_response(answer, private=settings.require_api_key_for_reads)
 
 
