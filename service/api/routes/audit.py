@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from service.api.auth import AdminPrincipalDep
-from service.api.deps import SessionDep
+from service.api.deps import SessionDep, run_and_finish
 from service.api.pagination import decode_cursor, next_page
 from service.api.summaries import summaries_from_docstrings
 from service.schemas.audit import AuditEntryRead
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/v1/audit", tags=["audit"])
 
 
 @router.get("", response_model=Page[AuditEntryRead], responses=problem_responses(401, 403, 422))
-def list_audit_entries(
+async def list_audit_entries(
     request: Request,
     response: Response,
     session: SessionDep,
@@ -32,8 +32,13 @@ def list_audit_entries(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[AuditEntryRead]:
     """Every write, newest first: actor, time, request id, and the study before and after."""
-    page = versions.list_audit(
-        session, before=decode_cursor(cursor), limit=limit, study_id=study_id, actor=actor
+    page = await run_and_finish(
+        versions.list_audit,
+        session,
+        before=decode_cursor(cursor),
+        limit=limit,
+        study_id=study_id,
+        actor=actor,
     )
     next_cursor = next_page(request, response, page.next_before)
     return Page[AuditEntryRead](items=list(page.items), next_cursor=next_cursor)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from service.api.auth import ReadAccessDep, SubmitPrincipalDep
-from service.api.deps import SessionDep, WriteSessionDep
+from service.api.deps import SessionDep, WriteSessionDep, run_and_finish
 from service.api.idempotency import IdempotencyDep
 from service.api.pagination import decode_cursor, next_page
 from service.api.params import StudyId
@@ -94,7 +94,7 @@ def create_studies(
 
 
 @router.get("", response_model=Page[StudyRead], responses=problem_responses(401, 403, 422))
-def list_studies(
+async def list_studies(
     query: Annotated[StudyListQuery, Query()],
     request: Request,
     response: Response,
@@ -113,7 +113,8 @@ def list_studies(
         registration_id=query.registration_id,
         doi=query.doi,
     )
-    page = studies.list_studies(
+    page = await run_and_finish(
+        studies.list_studies,
         session,
         filters,
         as_of=query.as_of,
@@ -127,7 +128,7 @@ def list_studies(
 @router.get(
     "/{study_id}", response_model=StudyRead, responses=problem_responses(401, 403, 404, 422)
 )
-def get_study(
+async def get_study(
     study_id: StudyId,
     response: Response,
     session: SessionDep,
@@ -135,7 +136,7 @@ def get_study(
     as_of: AsOf = None,
 ) -> StudyRead:
     """One study, as it is now or as it was at an earlier evidence version (as_of)."""
-    study = studies.get_study(session, study_id, as_of=as_of)
+    study = await run_and_finish(studies.get_study, session, study_id, as_of=as_of)
     response.headers["ETag"] = study_etag(study.id, study.valid_from)
     return study
 

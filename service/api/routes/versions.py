@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 
 from service.api.auth import ReadAccessDep
-from service.api.deps import SessionDep
+from service.api.deps import SessionDep, run_and_finish
 from service.api.pagination import decode_cursor, next_page
 from service.api.params import VersionNumber
 from service.api.summaries import summaries_from_docstrings
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/v1/versions", tags=["versions"])
 @router.get(
     "", response_model=Page[EvidenceVersionRead], responses=problem_responses(401, 403, 422)
 )
-def list_versions(
+async def list_versions(
     request: Request,
     response: Response,
     session: SessionDep,
@@ -34,8 +34,8 @@ def list_versions(
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[EvidenceVersionRead]:
     """Evidence versions, newest first."""
-    page = versions.list_versions(
-        session, before=decode_cursor(cursor), limit=limit, outcome=outcome
+    page = await run_and_finish(
+        versions.list_versions, session, before=decode_cursor(cursor), limit=limit, outcome=outcome
     )
     next_cursor = next_page(request, response, page.next_before)
     return Page[EvidenceVersionRead](items=list(page.items), next_cursor=next_cursor)
@@ -44,11 +44,11 @@ def list_versions(
 @router.get(
     "/{number}", response_model=EvidenceVersionDetail, responses=problem_responses(401, 403, 404)
 )
-def get_version(
+async def get_version(
     number: VersionNumber, session: SessionDep, _: ReadAccessDep
 ) -> EvidenceVersionDetail:
     """One evidence version and what it changed, study by study."""
-    return versions.get_version(session, number)
+    return await run_and_finish(versions.get_version, session, number)
 
 
 summaries_from_docstrings(router)
