@@ -308,6 +308,14 @@ def _ranks_first(values: FloatArray) -> FloatArray:
     return ranks
 
 
+def _snap_noise(centred: FloatArray, y: FloatArray, beta: float) -> FloatArray:
+    """``centred`` with deviations of a few ulps set to 0: where every effect equals the
+    estimate, rounding noise would otherwise decide signs and ranks, and k0 could flip for ever.
+    """
+    noise = 16.0 * np.finfo(float).eps * max(float(np.max(np.abs(y))), abs(beta))
+    return np.where(np.abs(centred) <= noise, 0.0, centred)
+
+
 def _l0(centred: FloatArray) -> int:
     """Duval and Tweedie's L0 estimate of the number of missing studies (rounded, >= 0)."""
     k = centred.size
@@ -344,7 +352,7 @@ def _trim(
             raise StatsInputError("trim-and-fill would trim every study", field="yi")
         previous = k0
         beta = fit_random_effects(ys[: k - k0], vs[: k - k0], estimator=estimator, tol=tol).estimate
-        k0 = _l0(ys - beta)
+        k0 = _l0(_snap_noise(ys - beta, ys, beta))
     if k0 == previous:
         return k0, beta
     raise ConvergenceError(f"trim-and-fill did not converge in {max_iter} iterations")

@@ -29,7 +29,7 @@ from service.schemas.analyses import (
     TrimAndFillRead,
 )
 from service.stats import bias, sensitivity
-from service.stats.errors import StatsInputError
+from service.stats.errors import ConvergenceError, StatsInputError
 from service.stats.estimators import CiMethod
 from service.stats.models import RandomEffectsFit
 from service.stats.regression import design_with_intercept, fit_meta_regression
@@ -236,6 +236,6 @@ def compute(
     """The fields of section ``name``; ``null`` with a warning when the data cannot support it."""
     try:
         return BUILDERS[name](data, fit)
-    except StatsInputError as exc:
+    except (StatsInputError, ConvergenceError) as exc:
         warnings.append(f"{name}: {exc}")
         return dict.fromkeys(NULL_FIELDS.get(name, (name if name != "failsafe" else "failsafe_n",)))

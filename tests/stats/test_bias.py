@@ -269,3 +269,14 @@ def test_invalid_input_is_rejected(yi: list[float], vi: list[float]) -> None:
     for test in (egger_test, egger_classic_test, begg_test, trim_and_fill, failsafe_n):
         with pytest.raises(StatsInputError):
             test(yi, vi)
+
+
+@pytest.mark.parametrize("value", [1e6, -3.0, 0.25])
+def test_trim_and_fill_of_identical_effects_fills_nothing(value: float) -> None:
+    # Every effect equals the estimate: rounding noise in yi - beta once decided the ranks,
+    # and k0 flipped between 0 and 1 until the iteration limit (a 500 through the API).
+    result = trim_and_fill(
+        np.full(3, value), np.array([1.0, 1000.0, 1000.0]), estimator=Tau2Estimator.EE
+    )
+    assert result.k0 == 0
+    assert result.estimate == pytest.approx(value, rel=1e-12)
