@@ -173,7 +173,9 @@ FISHER_PATIENCE = 100
 def _fisher_step(data: _Data, estimator: Tau2Estimator, proj: Projection) -> float:
     """One Fisher scoring step for ML, REML or EB, exactly as rma.uni takes it."""
     score, information = _score(data, estimator, proj)
-    return score / information
+    # Information that rounds to zero (a study 1e12 times more precise than the rest, say)
+    # gives no step: NaN sends the caller to the bracketing fallback instead of dividing by 0.
+    return score / information if information > 0.0 else math.nan
 
 
 def _score(data: _Data, estimator: Tau2Estimator, proj: Projection) -> tuple[float, float]:
@@ -212,6 +214,8 @@ def _fisher_scoring(data: _Data, estimator: Tau2Estimator, start: float) -> tupl
     tau2 = start
     for iteration in range(1, min(data.max_iter, FISHER_PATIENCE) + 1):
         adj = _fisher_step(data, estimator, Projection.build(data.X, 1.0 / (data.v + tau2)))
+        if not math.isfinite(adj):
+            return tau2, iteration, False
         while tau2 + adj < 0.0:
             adj /= 2.0
         tau2, change = tau2 + adj, abs(adj)
@@ -241,7 +245,10 @@ def _likelihood(data: _Data, estimator: Tau2Estimator) -> Tau2Estimate:
         if not converged:
             tau2, extra, converged = _score_root(data, estimator)
             iterations += extra
-            notes = ("Fisher scoring oscillated; tau2 is the root of the score found by bisection",)
+            notes = (
+                "Fisher scoring oscillated or had no information; tau2 is the root of the score "
+                "found by bisection",
+            )
         tau2, zero_notes = _check_zero(data, estimator, tau2, converged)
         notes = (*notes, *zero_notes)
     w = 1.0 / (data.v + tau2)

@@ -211,3 +211,17 @@ def test_fit_is_frozen() -> None:
     assert isinstance(fit, RandomEffectsFit)
     with pytest.raises(AttributeError):
         fit.estimate = 1.0  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("estimator", [Tau2Estimator.REML, Tau2Estimator.ML, Tau2Estimator.EB])
+def test_likelihood_estimators_survive_information_that_rounds_to_zero(
+    estimator: Tau2Estimator,
+) -> None:
+    # One study 1e12 times more precise than the other two (variances at the store's bounds):
+    # the REML information rounded to 0 and the Fisher step divided by it (a 500 from
+    # leave-one-out in a pooled answer). The bracketing fallback answers instead.
+    yi, vi = np.array([0.3, 0.25, -1.0]), np.array([99.9, 1.001e-4, 99.9]) ** 2
+    fit = fit_random_effects(yi, vi, estimator=estimator)
+    assert fit.converged
+    assert fit.tau2 == 0.0
+    assert fit.estimate == pytest.approx(0.25, abs=1e-9)
