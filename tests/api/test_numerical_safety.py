@@ -8,8 +8,6 @@ never a 5xx, never NaN or Infinity in the JSON. Stateless, so it needs no databa
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,6 +18,7 @@ from hypothesis import strategies as st
 
 from service.main import create_app
 from service.settings import Settings
+from tests.api.numbers_support import non_finite, strict_json
 
 ESTIMATORS = ["EE", "FE", "DL", "HE", "HS", "HSk", "SJ", "ML", "REML", "EB", "PM"]
 SECTIONS = [
@@ -77,21 +76,6 @@ def analysis_requests(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
-def _no_constant(name: str) -> float:
-    raise AssertionError(f"{name} in a JSON response")
-
-
-def _floats(value: Any, at: str = "") -> Iterator[tuple[str, float]]:
-    if isinstance(value, float):
-        yield at, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _floats(item, f"{at}.{key}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _floats(item, f"{at}[{index}]")
-
-
 @settings(
     max_examples=300,
     derandomize=True,
@@ -115,7 +99,7 @@ def test_every_float_is_finite_or_null(client: TestClient, body: dict[str, Any])
     if response.status_code == 422:
         assert response.headers["content-type"] == "application/problem+json"
         return
-    document = json.loads(response.text, parse_constant=_no_constant)
-    bad = [(at, x) for at, x in _floats(document) if not math.isfinite(x)]
+    document = strict_json(response.text)
+    bad = non_finite(document)
     assert bad == []
     assert document["k"] == len(body["effects"])

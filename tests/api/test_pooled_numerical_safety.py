@@ -10,15 +10,13 @@ Infinity.
 
 from __future__ import annotations
 
-import json
-import math
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import Auth, MakeKey
+from tests.api.numbers_support import non_finite, strict_json
 from tests.api.pooled_support import add_batch, trial
 from tests.api.studies_support import Actors
 from tests.factories import result
@@ -54,26 +52,11 @@ def _study(index: int, yi: float, se: float) -> dict[str, Any]:
     )
 
 
-def _floats(value: Any, at: str = "") -> Iterator[tuple[str, float]]:
-    if isinstance(value, float):
-        yield at, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _floats(item, f"{at}.{key}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _floats(item, f"{at}[{index}]")
-
-
-def _no_constant(name: str) -> float:
-    raise AssertionError(f"{name} in a JSON response")
-
-
 def _finite_answer(client: TestClient, url: str, **params: Any) -> dict[str, Any]:
     response = client.get(url, params=params)
     assert response.status_code == 200, response.text[:500]
-    document: dict[str, Any] = json.loads(response.text, parse_constant=_no_constant)
-    assert [(at, x) for at, x in _floats(document) if not math.isfinite(x)] == []
+    document: dict[str, Any] = strict_json(response.text)
+    assert non_finite(document) == []
     return document
 
 

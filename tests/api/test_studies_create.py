@@ -165,12 +165,8 @@ def test_every_reported_form_is_stored_as_sent_beside_its_effect(
     assert (stored["effect"]["yi"] < 0) == (data.get("favours") == "control")
 
 
-def test_results_may_name_arms_of_a_multi_arm_trial(client: TestClient, who: Actors) -> None:
-    arms = [
-        {"label": "Peer group", "role": "intervention", "n_randomized": 50},
-        {"label": "Peer group online", "role": "intervention", "n_randomized": 50},
-        {"label": "Usual care", "role": "control", "n_randomized": 50},
-    ]
+def _online_group_trial(arms: list[dict[str, Any]]) -> dict[str, Any]:
+    """A three-arm trial whose one result compares the online peer group with usual care."""
     online = result(
         "empowerment",
         "empowerment-scale",
@@ -178,7 +174,16 @@ def test_results_may_name_arms_of_a_multi_arm_trial(client: TestClient, who: Act
         intervention_arm="Peer group online",
         control_arm="Usual care",
     )
-    body = peer_group_trial(total_randomized=150, arms=arms, outcome_results=[online])
+    return peer_group_trial(total_randomized=150, arms=arms, outcome_results=[online])
+
+
+def test_results_may_name_arms_of_a_multi_arm_trial(client: TestClient, who: Actors) -> None:
+    arms = [
+        {"label": "Peer group", "role": "intervention", "n_randomized": 50},
+        {"label": "Peer group online", "role": "intervention", "n_randomized": 50},
+        {"label": "Usual care", "role": "control", "n_randomized": 50},
+    ]
+    body = _online_group_trial(arms)
     stored = create(client, who.trusted, body)["study"]["outcome_results"][0]
     assert (stored["intervention_arm"], stored["control_arm"]) == (
         "Peer group online",
@@ -320,14 +325,7 @@ def test_a_batch_answers_each_study_as_it_is_stored_and_audited(
         {"label": "Peer group", "role": "intervention", "n_randomized": 50},
         {"label": "Peer group online", "role": "intervention", "n_randomized": 50},
     ]
-    online = result(
-        "empowerment",
-        "empowerment-scale",
-        means(3.0, 0.4, 45, 2.8, 0.4, 46),
-        intervention_arm="Peer group online",
-        control_arm="Usual care",
-    )
-    multi_arm = peer_group_trial(total_randomized=150, arms=arms, outcome_results=[online])
+    multi_arm = _online_group_trial(arms)
     sparse = one_to_one_stigma_trial(doi=None, registration_id=None, country=None, setting=None)
     bodies = [cluster_peer_service_trial(), multi_arm, sparse, peer_group_trial()]
     response = client.post("/v1/studies/batch", json={"studies": bodies}, headers=who.trusted)
