@@ -106,18 +106,35 @@ def _from_scratch(session: Session, spec: PooledSpec, version: int) -> list[Stud
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_effects_by_delta_equal_a_fresh_selection_at_every_version(
-    client: TestClient, actors: Actors, session: Session, seed: int
+    client: TestClient,
+    actors: Actors,
+    session: Session,
+    seed: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _write_history(client, actors, random.Random(seed))
     newest = head_version(client)
     assert newest >= 12  # a PATCH that changes nothing makes no version
+    loads: list[bool] = []  # per evidence query of the walk: was it a delta (some studies)?
+    evidence = PooledRepository.evidence
+
+    def spied(self: PooledRepository, *args: Any, **kwargs: Any) -> Any:
+        loads.append(kwargs.get("study_ids") is not None)
+        return evidence(self, *args, **kwargs)
+
     for spec in SPECS:
         min_rank = QUALITY_RANK[spec.min_quality] if spec.min_quality else None
         memo = SelectionMemo()
         for version in range(newest + 1):
-            walked = effects_at(session, spec, version, memo=memo, min_rank=min_rank)
+            loads.clear()
+            with monkeypatch.context() as patched:
+                patched.setattr(PooledRepository, "evidence", spied)
+                walked = effects_at(session, spec, version, memo=memo, min_rank=min_rank)
+            # Only version 0 loads everything; every later one comes from the previous by a
+            # delta (no query at all when the version changed none of these studies).
+            assert loads == ([False] if version == 0 else [True] * len(loads)), (spec, version)
             assert list(walked) == _from_scratch(session, spec, version), (spec, version)
-        assert len(memo) == newest + 1  # each version was remembered (and reached by a delta)
+        assert len(memo) == newest + 1
 
 
 def test_uncommitted_versions_are_not_remembered(
