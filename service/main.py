@@ -26,7 +26,7 @@ from service.api.routes import (
 from service.api.security import install_middleware
 from service.db.engine import Database
 from service.settings import Settings, get_settings
-from service.usecases.pooled_cache import ResultCache
+from service.usecases.pooled.cache import ResultCache
 
 DESCRIPTION = """\
 A living meta-analysis of peer support in mental health, after Burke et al. (2019),

@@ -21,8 +21,8 @@ from service.db.engine import Database
 from service.db.migrate import upgrade_to_head
 from service.main import create_app
 from service.settings import Settings, get_settings
-from service.usecases import api_keys
-from service.usecases.api_keys import create_api_key, verify_api_key
+from service.usecases.operations import keys as api_keys
+from service.usecases.operations.keys import create_api_key, verify_api_key
 from tests.factories import peer_group_trial
 
 

@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from service.api.deps import SessionDep, SettingsDep
 from service.api.rate_limit import RateLimiter
 from service.errors import AuthenticationError, PermissionDeniedError
-from service.usecases.api_keys import Scope, verify_api_key
+from service.usecases.operations.keys import Scope, verify_api_key
 
 _bearer = HTTPBearer(
     auto_error=False,

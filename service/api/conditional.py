@@ -12,8 +12,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request, Response
 
-from service.usecases.pooled import Conditional
-from service.usecases.pooled_cache import ResultCache
+from service.usecases.pooled.answers import Conditional
+from service.usecases.pooled.cache import ResultCache
 
 CURRENT = "max-age=0, must-revalidate"
 PINNED = "max-age=31536000, immutable"

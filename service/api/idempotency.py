@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from service.api.auth import AuthenticatedDep
 from service.api.deps import SettingsDep, WriteSessionDep
 from service.api.middleware import REQUEST_ID_HEADER
-from service.usecases.idempotency import (
+from service.usecases.operations.idempotency import (
     Claimed,
     StoredResponse,
     claim_key,

@@ -7,9 +7,9 @@ from fastapi.responses import JSONResponse
 
 from service.api.auth import Principal
 from service.schemas.studies import StudyWriteRead
-from service.usecases.api_keys import Scope
-from service.usecases.evidence import WriteContext
-from service.usecases.study_writes import StudyWriteResult, study_etag, study_path
+from service.usecases.operations.keys import Scope
+from service.usecases.studies.evidence import WriteContext
+from service.usecases.studies.writes import StudyWriteResult, study_etag, study_path
 
 
 def write_context(principal: Principal, request: Request) -> WriteContext:

@@ -3,7 +3,8 @@
 Rows are written with their own ids and version ranges, so an import reproduces the database
 exactly; the vocabulary is referred to by slug only (the migrations seed it), so a backup does
 not depend on how a database numbers anything. API keys appear as metadata only (see
-:mod:`service.usecases.backup`); idempotency records, which expire within days, are left out.
+:mod:`service.usecases.operations.backup`); idempotency records, which expire within days,
+are left out.
 """
 
 from __future__ import annotations

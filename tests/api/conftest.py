@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 import pytest
 from sqlalchemy.orm import Session
 
-from service.usecases.api_keys import create_api_key
+from service.usecases.operations.keys import create_api_key
 
 MakeKey = Callable[..., str]
 Auth = Callable[[str], dict[str, str]]

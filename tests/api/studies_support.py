@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from service.db.engine import Database
 from service.db.migrate import upgrade_to_head
 from service.settings import Settings
-from service.usecases.api_keys import create_api_key
+from service.usecases.operations.keys import create_api_key
 from tests.api.conftest import Auth, MakeKey
 from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.factories import Body

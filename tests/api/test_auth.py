@@ -21,7 +21,7 @@ from service.api.auth import (
     require_scopes,
 )
 from service.api.idempotency import IdempotencyDep
-from service.usecases.api_keys import revoke_api_key
+from service.usecases.operations.keys import revoke_api_key
 from tests.api.conftest import Auth, MakeKey
 
 PROBLEM = "application/problem+json"

@@ -32,8 +32,8 @@ from service.db.models import ApiKey, IdempotencyRecord
 from service.errors import ConflictError
 from service.main import create_app
 from service.settings import Settings
-from service.usecases.api_keys import create_api_key
-from service.usecases.idempotency import purge_expired
+from service.usecases.operations.idempotency import purge_expired
+from service.usecases.operations.keys import create_api_key
 from tests.api.conftest import Auth, MakeKey
 from tests.conftest import create_postgres_database, drop_postgres_database
 

@@ -17,9 +17,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from service.db.repositories.pooled import PooledRepository
-from service.usecases.pooled_effects import SelectionMemo, effects_at, merge_effects
-from service.usecases.pooled_selection import StudyEffect, select_effects
-from service.usecases.pooled_spec import Multiple, PooledSpec, Timepoint
+from service.usecases.pooled.effects import SelectionMemo, effects_at, merge_effects
+from service.usecases.pooled.selection import StudyEffect, select_effects
+from service.usecases.pooled.spec import Multiple, PooledSpec, Timepoint
 from tests.api.conftest import Auth, MakeKey
 from tests.api.pooled_support import add_batch, outcome_result, trial
 from tests.api.studies_support import Actors, action, create, head_version, patch

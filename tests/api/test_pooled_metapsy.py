@@ -20,7 +20,7 @@ from service.stats.effect_sizes import smd_from_means
 from service.stats.estimators import CiMethod, Tau2Estimator
 from service.stats.heterogeneity import heterogeneity_intervals
 from service.stats.models import fit_random_effects
-from service.usecases.analyses import core_fields
+from service.usecases.analyses.service import core_fields
 from tests.api.conftest import Auth, MakeKey
 from tests.api.pooled_support import add_batch, pooled
 from tests.api.studies_support import Actors

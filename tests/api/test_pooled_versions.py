@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.db.repositories.pooled import PooledRepository
-from service.usecases.pooled_cache import ResultCache
+from service.usecases.pooled.cache import ResultCache
 from tests.api.conftest import Auth, MakeKey
 from tests.api.pooled_support import add_batch, headline, outcome_result, pooled, trial
 from tests.api.studies_support import Actors, action, create, patch

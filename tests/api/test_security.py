@@ -221,7 +221,7 @@ def _sql_failure(*_: Any, **__: Any) -> None:
 def test_a_database_failure_reveals_no_sql(
     client: TestClient, monkeypatch: pytest.MonkeyPatch, make_key: MakeKey, auth: Auth
 ) -> None:
-    from service.usecases import studies
+    from service.usecases.studies import service as studies
 
     monkeypatch.setattr(studies, "list_studies", _sql_failure)
     response = client.get("/v1/studies", headers=auth(make_key(["read"])))

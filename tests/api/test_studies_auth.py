@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy.orm import Session
 
-from service.usecases.api_keys import create_api_key, revoke_api_key
+from service.usecases.operations.keys import create_api_key, revoke_api_key
 from tests.api.conftest import Auth, MakeKey
 from tests.api.studies_support import Actors, Headers, create, etag, head_version
 from tests.factories import peer_group_trial

@@ -17,7 +17,7 @@ from service.db.engine import Database
 from service.db.models import EvidenceVersion, Study
 from service.main import create_app
 from service.settings import Settings
-from service.usecases import studies
+from service.usecases.studies import service as studies
 from tests.api.conftest import Auth, MakeKey
 from tests.api.studies_support import (
     Actors,

@@ -27,9 +27,9 @@ from service.db.models import (
 )
 from service.errors import ConflictError
 from service.schemas.studies import StudyCreate, StudyUpdate
-from service.usecases.curation import include_study
-from service.usecases.evidence import WriteContext
-from service.usecases.studies import create_study, update_study
+from service.usecases.studies.curation import include_study
+from service.usecases.studies.evidence import WriteContext
+from service.usecases.studies.service import create_study, update_study
 from tests.api.studies_support import committed_settings
 from tests.factories import peer_group_trial
 

@@ -28,9 +28,9 @@ from service.db.repositories.backup import BackupRepository
 from service.main import create_app
 from service.schemas.studies import StudyCreate
 from service.settings import Settings, get_settings
-from service.usecases.backup import export_evidence
-from service.usecases.evidence import WriteContext
-from service.usecases.studies import create_study
+from service.usecases.operations.backup import export_evidence
+from service.usecases.studies.evidence import WriteContext
+from service.usecases.studies.service import create_study
 from tests.api.studies_support import committed_key, committed_settings
 from tests.factories import cluster_peer_service_trial, one_to_one_stigma_trial, peer_group_trial
 from tests.reliability.support import evidence_answers, pooled_answers, table_rows

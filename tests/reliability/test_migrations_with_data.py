@@ -26,9 +26,9 @@ from service.db.migrate import PROJECT_ROOT, alembic_config, current_revision, h
 from service.db.models import ApiKey, Comparator, EvidenceVersion, Study, StudyRevision
 from service.schemas.studies import StudyCreate
 from service.settings import Settings
-from service.usecases.api_keys import create_api_key
-from service.usecases.evidence import WriteContext
-from service.usecases.studies import create_study
+from service.usecases.operations.keys import create_api_key
+from service.usecases.studies.evidence import WriteContext
+from service.usecases.studies.service import create_study
 from tests.api.studies_support import committed_settings
 from tests.factories import one_to_one_stigma_trial, peer_group_trial
 

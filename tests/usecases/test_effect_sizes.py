@@ -26,7 +26,7 @@ from service.stats.conversions import (
 )
 from service.stats.effect_sizes import smd_from_change_scores, smd_from_means
 from service.stats.errors import StatsInputError
-from service.usecases.effect_sizes import EffectRequest, derive_effect, derive_effects
+from service.usecases.studies.effect_sizes import EffectRequest, derive_effect, derive_effects
 
 REPORTED: TypeAdapter[ReportedData] = TypeAdapter(ReportedData)
 NS = {"n_intervention": 34, "n_control": 31}

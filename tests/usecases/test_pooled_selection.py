@@ -10,16 +10,16 @@ import pytest
 from service.db.repositories.pooled import EvidenceRow
 from service.schemas.common import ReadModel
 from service.schemas.pooled import PooledRead
-from service.usecases.pooled_analysis import analyse_outcome, headline, summary_of
-from service.usecases.pooled_cache import (
+from service.usecases.pooled.analysis import analyse_outcome, headline, summary_of
+from service.usecases.pooled.cache import (
     Entry,
     ResultCache,
     cache_key,
     none_match,
     strong_etag,
 )
-from service.usecases.pooled_selection import select_effects, study_label, valid_at
-from service.usecases.pooled_spec import Multiple, PooledSpec, Timepoint
+from service.usecases.pooled.selection import select_effects, study_label, valid_at
+from service.usecases.pooled.spec import Multiple, PooledSpec, Timepoint
 
 ROW = EvidenceRow(
     revision_id=1, study_id=1, valid_from=1, valid_to=None, authors="Jansen A, de Vries M",

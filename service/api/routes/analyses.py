@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from service.schemas.analyses import AnalysisRequest, AnalysisResult
 from service.schemas.common import problem_responses
-from service.usecases.analyses import run_analysis
+from service.usecases.analyses.service import run_analysis
 
 router = APIRouter(prefix="/v1", tags=["analyses"])
 

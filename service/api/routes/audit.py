@@ -13,7 +13,7 @@ from service.api.summaries import summaries_from_docstrings
 from service.schemas.audit import AuditEntryRead
 from service.schemas.common import MAX_ID, problem_responses
 from service.schemas.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
-from service.usecases import versions
+from service.usecases.studies import versions
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 

@@ -13,7 +13,7 @@ from service.api.summaries import summaries_from_docstrings
 from service.api.writes import study_write_response, write_context
 from service.schemas.common import problem_responses
 from service.schemas.studies import ReasonBody, StudyWriteRead
-from service.usecases import curation
+from service.usecases.studies import curation
 
 router = APIRouter(prefix="/v1/studies", tags=["curation"])
 PROBLEMS = problem_responses(401, 403, 404, 409, 412, 422)

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from service.api.deps import DatabaseDep
 from service.schemas.common import problem_responses
-from service.usecases.health import check_readiness
+from service.usecases.operations.health import check_readiness
 
 router = APIRouter(tags=["health"])
 

@@ -24,7 +24,7 @@ from service.schemas.pooled import (
     PooledTableRead,
     TableQuery,
 )
-from service.usecases import pooled
+from service.usecases.pooled import answers as pooled
 
 router = APIRouter(prefix="/v1", tags=["pooled"])
 Outcome = Annotated[str, Path(max_length=64, examples=["empowerment"])]

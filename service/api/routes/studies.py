@@ -26,8 +26,8 @@ from service.schemas.studies import (
     StudyUpdate,
     StudyWriteRead,
 )
-from service.usecases import studies
-from service.usecases.study_writes import study_etag
+from service.usecases.studies import service as studies
+from service.usecases.studies.writes import study_etag
 
 router = APIRouter(prefix="/v1/studies", tags=["studies"])
 IfMatch = Annotated[

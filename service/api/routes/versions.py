@@ -14,7 +14,7 @@ from service.api.summaries import summaries_from_docstrings
 from service.schemas.common import problem_responses
 from service.schemas.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from service.schemas.versions import EvidenceVersionDetail, EvidenceVersionRead
-from service.usecases import versions
+from service.usecases.studies import versions
 
 router = APIRouter(prefix="/v1/versions", tags=["versions"])
 

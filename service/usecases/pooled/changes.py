@@ -13,9 +13,9 @@ from collections.abc import Collection
 from sqlalchemy.orm import Session
 
 from service.schemas.pooled_summary import PooledChangeRead, PooledSnapshotRead
-from service.usecases.pooled_analysis import headline
-from service.usecases.pooled_effects import SelectionMemo, effects_at
-from service.usecases.pooled_spec import PooledSpec
+from service.usecases.pooled.analysis import headline
+from service.usecases.pooled.effects import SelectionMemo, effects_at
+from service.usecases.pooled.spec import PooledSpec
 
 
 def pooled_changes(

@@ -19,7 +19,7 @@ from typing import TypeVar
 
 from service.schemas.common import ReadModel
 from service.stats import ENGINE_VERSION
-from service.usecases.pooled_effects import SelectionMemo
+from service.usecases.pooled.effects import SelectionMemo
 
 DEFAULT_BYTES = 128 * 1024 * 1024
 MODEL_FACTOR = 4
@@ -74,7 +74,7 @@ class ResultCache:
         self._bytes = 0
         self._lock = threading.Lock()
         self.selections = SelectionMemo()
-        """The selected effects behind the answers (see :mod:`service.usecases.pooled_effects`)."""
+        """The selected effects behind the answers (see :mod:`service.usecases.pooled.effects`)."""
 
     def entry(self, key: Key) -> Entry | None:
         """The entry under ``key``, now the most recently used."""

@@ -34,10 +34,10 @@ from service.stats.estimators import CiMethod
 from service.stats.models import RandomEffectsFit
 from service.stats.regression import design_with_intercept, fit_meta_regression
 from service.stats.subgroups import analyse_subgroups
-from service.usecases.numbers import finite, finite_list
+from service.usecases.analyses.numbers import finite, finite_list
 
 if TYPE_CHECKING:
-    from service.usecases.analyses import AnalysisInput
+    from service.usecases.analyses.service import AnalysisInput
 
 Builder = Callable[["AnalysisInput", RandomEffectsFit], dict[str, Any]]
 

@@ -1,7 +1,7 @@
 """Studies: add (one or a batch), update, read one, and list, as of any evidence version.
 
 Studies from keys without the curate scope start as ``pending`` unless the key is trusted;
-only included studies count in pooled results (see :mod:`service.usecases.curation`).
+only included studies count in pooled results (see :mod:`service.usecases.studies.curation`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from service.db.repositories.studies import StudyFilters, StudyRepository
 from service.errors import InvalidInputError, NotFoundError
 from service.schemas.pooled_summary import PooledChangeRead
 from service.schemas.studies import StudyCreate, StudyRead, StudyUpdate
-from service.usecases.evidence import (
+from service.usecases.pooled.changes import pooled_changes
+from service.usecases.studies.evidence import (
     StudyChange,
     WriteContext,
     changed_fields,
@@ -26,16 +27,15 @@ from service.usecases.evidence import (
     open_version,
     record_changes,
 )
-from service.usecases.pooled_changes import pooled_changes
-from service.usecases.study_rules import FieldErrors, PreparedStudy, Vocabulary, prepare_studies
-from service.usecases.study_views import (
+from service.usecases.studies.rules import FieldErrors, PreparedStudy, Vocabulary, prepare_studies
+from service.usecases.studies.views import (
     editable_fields,
     new_revision,
     new_rows,
     new_study_read,
     study_read,
 )
-from service.usecases.study_writes import (
+from service.usecases.studies.writes import (
     DUPLICATE_KEYS,
     StudyWriteResult,
     current_for_write,

@@ -20,7 +20,7 @@ from service.db.migrate import current_revision, head_revision
 from service.errors import ServiceError
 from service.schemas.backup import EvidenceBackup
 from service.settings import get_settings
-from service.usecases.backup import export_evidence, import_evidence
+from service.usecases.operations.backup import export_evidence, import_evidence
 
 _SHOWN_ERRORS = 5
 

@@ -19,7 +19,7 @@ from service.errors import InvalidInputError
 from service.schemas.reported import EFFECT_FORMS, n_field_paths, reported_ns
 from service.schemas.studies import ArmCreate, OutcomeResultCreate, StudyCreate
 from service.stats.errors import StatsInputError
-from service.usecases.effect_sizes import DerivedEffect, EffectRequest, derive_effects
+from service.usecases.studies.effect_sizes import DerivedEffect, EffectRequest, derive_effects
 
 CLUSTER_DESIGN = "cluster-randomized"
 
@@ -250,7 +250,7 @@ def prepare_studies(
 
     ``at[i]`` prefixes the field names of ``studies[i]`` (``studies.3.`` in a batch). Every
     study is checked first and the effects of all of them derived together (see
-    :func:`~service.usecases.effect_sizes.derive_effects`); problems are listed in the order
+    :func:`~service.usecases.studies.effect_sizes.derive_effects`); problems are listed in the order
     of the fields all the same. The result is only meaningful when ``errors`` stayed empty.
     """
     checked = [_check_study(s, vocabulary, p) for s, p in zip(studies, at, strict=True)]

@@ -22,10 +22,10 @@ from service.errors import (
 )
 from service.schemas.pooled_summary import PooledChangeRead
 from service.schemas.studies import StudyCreate, StudyRead
-from service.usecases.evidence import StudyChange, WriteContext, record_changes
-from service.usecases.pooled_changes import pooled_changes
-from service.usecases.pooled_effects import SelectionMemo
-from service.usecases.study_views import study_read
+from service.usecases.pooled.changes import pooled_changes
+from service.usecases.pooled.effects import SelectionMemo
+from service.usecases.studies.evidence import StudyChange, WriteContext, record_changes
+from service.usecases.studies.views import study_read
 
 DUPLICATE_KEYS = ("doi", "registration_id")
 

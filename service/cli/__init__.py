@@ -6,8 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from service.cli_backup import add_backup_commands
-from service.cli_keys import add_key_commands
+from service.cli.backup import add_backup_commands
+from service.cli.keys import add_key_commands
 from service.db.engine import create_db_engine
 from service.db.migrate import current_revision, head_revision, upgrade_to_head
 from service.settings import get_settings

@@ -18,13 +18,13 @@ from service.db.engine import Database
 from service.db.models import ApiKey
 from service.errors import ServiceError
 from service.settings import get_settings
-from service.usecases.api_keys import (
+from service.usecases.operations.idempotency import purge_expired
+from service.usecases.operations.keys import (
     Scope,
     create_api_key,
     list_api_keys,
     revoke_api_key,
 )
-from service.usecases.idempotency import purge_expired
 
 Handler = Callable[[argparse.Namespace], int]
 

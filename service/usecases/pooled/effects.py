@@ -26,8 +26,8 @@ from sqlalchemy.orm import Session
 from service.db.repositories.pooled import PooledRepository
 from service.stats import ENGINE_VERSION
 from service.stats.estimators import CiMethod, Tau2Estimator
-from service.usecases.pooled_selection import StudyEffect, select_effects
-from service.usecases.pooled_spec import PooledSpec
+from service.usecases.pooled.selection import StudyEffect, select_effects
+from service.usecases.pooled.spec import PooledSpec
 
 # A delta larger than this many studies, or spanning more versions, is no cheaper than
 # loading everything (and an IN list of thousands of ids is a poor query).

@@ -43,8 +43,8 @@ from service.schemas.backup import (
     StudyRow,
     VersionRow,
 )
-from service.usecases.evidence import lock_evidence
-from service.usecases.study_rules import Vocabulary
+from service.usecases.studies.evidence import lock_evidence
+from service.usecases.studies.rules import Vocabulary
 
 
 @dataclass(frozen=True, slots=True)

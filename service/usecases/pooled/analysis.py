@@ -28,11 +28,11 @@ from service.stats.aggregate import DEFAULT_CORRELATION
 from service.stats.heterogeneity import heterogeneity_intervals
 from service.stats.models import RandomEffectsFit, fit_random_effects
 from service.stats.narrative import effect_intervals, summarise_directions
-from service.usecases import analysis_sections
-from service.usecases.analyses import AnalysisInput, core_fields, effect_rows
-from service.usecases.numbers import finite, finite_pair
-from service.usecases.pooled_selection import AVERAGING, FIRST, StudyEffect
-from service.usecases.pooled_spec import Multiple, PooledSpec
+from service.usecases.analyses import sections as analysis_sections
+from service.usecases.analyses.numbers import finite, finite_pair
+from service.usecases.analyses.service import AnalysisInput, core_fields, effect_rows
+from service.usecases.pooled.selection import AVERAGING, FIRST, StudyEffect
+from service.usecases.pooled.spec import Multiple, PooledSpec
 
 # Small-study tests are shown from ten studies on (Cochrane Handbook, section 13.3.5.4).
 SMALL_STUDY_K = 10

@@ -3,7 +3,7 @@
 Every answer is a :class:`Conditional`: the evidence version is read first (one cheap query),
 which with the canonical specification and the engine version gives the ETag. A client that
 already holds that ETag gets nothing more computed; otherwise the result comes from the
-cache (:mod:`service.usecases.pooled_cache`) or is computed from a single evidence query.
+cache (:mod:`service.usecases.pooled.cache`) or is computed from a single evidence query.
 """
 
 from __future__ import annotations
@@ -28,12 +28,12 @@ from service.schemas.pooled import (
     TableQuery,
 )
 from service.stats import ENGINE_VERSION
-from service.usecases.evidence import current_version
-from service.usecases.pooled_analysis import analyse_outcome, headline, summary_of
-from service.usecases.pooled_cache import ResultCache, cache_key, none_match, strong_etag
-from service.usecases.pooled_effects import effects_at
-from service.usecases.pooled_selection import StudyEffect, select_effects, valid_at
-from service.usecases.pooled_spec import PooledSpec, PooledVocabulary, spec_from_options
+from service.usecases.pooled.analysis import analyse_outcome, headline, summary_of
+from service.usecases.pooled.cache import ResultCache, cache_key, none_match, strong_etag
+from service.usecases.pooled.effects import effects_at
+from service.usecases.pooled.selection import StudyEffect, select_effects, valid_at
+from service.usecases.pooled.spec import PooledSpec, PooledVocabulary, spec_from_options
+from service.usecases.studies.evidence import current_version
 
 T = TypeVar("T")
 M = TypeVar("M", bound=ReadModel)

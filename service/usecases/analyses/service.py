@@ -20,8 +20,8 @@ from service.stats.errors import StatsInputError
 from service.stats.estimators import CiMethod, Tau2Estimator
 from service.stats.heterogeneity import HeterogeneityIntervals, heterogeneity_intervals
 from service.stats.models import RandomEffectsFit, fit_random_effects
-from service.usecases import analysis_sections as sections
-from service.usecases.numbers import double_precision_guard, finite, finite_pair
+from service.usecases.analyses import sections
+from service.usecases.analyses.numbers import double_precision_guard, finite, finite_pair
 
 T = TypeVar("T")
 

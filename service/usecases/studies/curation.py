@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from service.usecases.evidence import WriteContext, lock_evidence, open_version
-from service.usecases.study_views import copy_revision, study_read
-from service.usecases.study_writes import StudyWriteResult, current_for_write, supersede
+from service.usecases.studies.evidence import WriteContext, lock_evidence, open_version
+from service.usecases.studies.views import copy_revision, study_read
+from service.usecases.studies.writes import StudyWriteResult, current_for_write, supersede
 
 _STATUS_OF = {"include": "included", "exclude": "excluded", "withdraw": "withdrawn"}
 _VERB = {"include": "Included", "exclude": "Excluded", "withdraw": "Withdrew"}

@@ -21,7 +21,7 @@ from service.db.repositories.evidence import AuditRepository, EvidenceRepository
 from service.schemas.studies import StudyRead
 
 if TYPE_CHECKING:
-    from service.usecases.pooled_effects import SelectionMemo
+    from service.usecases.pooled.effects import SelectionMemo
 
 SUMMARY_LENGTH = 500
 # Bookkeeping that changes with every revision; not a change of the study's content.

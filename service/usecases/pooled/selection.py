@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from service.db.repositories.pooled import EvidenceRow
 from service.stats.aggregate import DEFAULT_CORRELATION, combine_correlated
-from service.usecases.pooled_spec import Multiple, PooledSpec, Timepoint
+from service.usecases.pooled.spec import Multiple, PooledSpec, Timepoint
 
 AVERAGING = (
     "Several effects of one study at the chosen time point (several instruments, or several "

@@ -16,7 +16,7 @@ from typing import Any
 from service.db.models import OutcomeResult, Study, StudyArm, StudyRevision
 from service.db.repositories.studies import NewStudyRows
 from service.schemas.studies import StudyRead
-from service.usecases.study_rules import PreparedResult, PreparedStudy
+from service.usecases.studies.rules import PreparedResult, PreparedStudy
 
 # Columns whose names differ from the API's field names.
 _RENAMED = {

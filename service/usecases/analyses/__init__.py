@@ -1,0 +1,1 @@
+"""Stateless analyses of effects sent in the request (POST /v1/analyses)."""

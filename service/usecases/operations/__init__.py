@@ -1,0 +1,1 @@
+"""Operations: API keys, idempotency, backup and restore, health."""

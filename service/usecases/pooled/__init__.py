@@ -1,0 +1,1 @@
+"""Pooled results: specification, selection, effects kept by deltas, analysis, cache, answers."""

@@ -1,0 +1,1 @@
+"""Studies: submission, update, curation, their derived effect sizes, and the evidence history."""
