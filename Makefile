@@ -9,7 +9,12 @@ RUN_STAMP := $(VENV)/.stamp-run
 DEV_STAMP := $(VENV)/.stamp-dev
 BENCH_STAMP := $(VENV)/.stamp-bench
 
-.PHONY: run test lint typecheck pytest openapi lock bench audit clean
+.PHONY: run test lint typecheck pytest system-deps openapi lock bench audit clean
+
+# Debian packages the tests use for real: R with metafor (reference numbers and the exported R
+# scripts), chromium and its driver (browser tests), wrk (make bench). Installed with apt when
+# missing and possible (CI runs as root); otherwise the run stops with the command to type.
+SYSTEM_PACKAGES := r-base-core r-cran-metafor r-cran-jsonlite chromium chromium-driver wrk
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,7 +38,10 @@ run: $(RUN_STAMP)
 	$(BIN)/uvicorn service.main:app --host $(HOST) --port $(PORT)
 
 ## test: ruff, mypy (strict on service/) and pytest on SQLite and PostgreSQL
-test: $(DEV_STAMP) lint typecheck pytest
+test: $(DEV_STAMP) system-deps lint typecheck pytest
+
+system-deps:
+	@bash tests/support/system_packages.sh $(SYSTEM_PACKAGES)
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
@@ -50,7 +58,7 @@ pytest: $(DEV_STAMP)
 
 ## bench: engine and service benchmarks (under 10 minutes), written to bench/RESULTS.md.
 # Not part of `make test`. PostgreSQL is found as for the tests; without it only SQLite is run.
-bench: $(BENCH_STAMP)
+bench: $(BENCH_STAMP) system-deps
 	url=$$($(BIN)/python -m tests.support.postgres) || url=""; \
 	BENCH_POSTGRES_URL="$$url" $(BIN)/python -m bench
 
