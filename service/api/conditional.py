@@ -4,6 +4,8 @@ A pooled answer is fixed by (specification, evidence version, engine version), w
 its strong ETag encodes. An answer at the current version may change with the next write, so
 caches must revalidate every time (cheap: a 304 costs one single-row query). An answer pinned
 with ``as_of`` can never change, so caches may keep it for a year without asking again.
+The version in the ETag is the last one that changed the answer's evidence, so a write that
+does not (a pending submission, another outcome) leaves the ETag, and the 304s, as they were.
 """
 
 from __future__ import annotations
@@ -12,9 +14,16 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request, Response
 
+from service.api.compression import (
+    MINIMUM_SIZE,
+    encoded_body,
+    negotiate,
+    representation_etag,
+)
 from service.usecases.pooled.answers import Conditional
 from service.usecases.pooled.cache import ResultCache
 
+CHECKED_VERSION = "Evidence-Checked-Version"
 CURRENT = "max-age=0, must-revalidate"
 PINNED = "max-age=31536000, immutable"
 NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
@@ -43,14 +52,30 @@ def cache_control(*, pinned: bool, private: bool) -> str:
     return f"{'private' if private else 'public'}, {PINNED if pinned else CURRENT}"
 
 
-def conditional_response(answer: Conditional[Any], *, private: bool) -> Response:
-    """200 with the body, or 304 without one; both carry the ETag and Cache-Control."""
+async def conditional_response(
+    answer: Conditional[Any], request: Request, *, private: bool
+) -> Response:
+    """200 with the body, or 304 without one; both carry the ETag and Cache-Control.
+
+    The body is compressed when the client accepts an encoding and it is large enough,
+    from the cache entry's compressed copy (made once). ``Evidence-Checked-Version`` is the
+    version the answer was checked at; the body's ``evidence_version`` is the last one that
+    changed its evidence, so that the body (and its ETag) stays the same in between.
+    """
+    encoding = negotiate(request.headers)
     headers = {
-        "ETag": answer.etag,
+        "ETag": representation_etag(answer.etag, encoding),
         "Cache-Control": cache_control(pinned=answer.pinned, private=private),
+        "Vary": "Accept-Encoding",
     }
+    if answer.checked_version is not None:
+        headers[CHECKED_VERSION] = str(answer.checked_version)
     if answer.json is None:
         return Response(status_code=304, headers=headers)
     # Serialized with exclude_unset when cached: unset optional sections stay absent, exactly
     # as POST /v1/analyses leaves them out.
-    return Response(answer.json, media_type="application/json", headers=headers)
+    body = answer.json
+    if encoding is not None and answer.entry is not None and len(body) >= MINIMUM_SIZE:
+        body = await encoded_body(answer.entry, encoding)
+        headers["Content-Encoding"] = encoding
+    return Response(body, media_type="application/json", headers=headers)

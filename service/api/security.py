@@ -11,7 +11,9 @@ from fastapi import FastAPI
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette_compress import CompressMiddleware
 
+from service.api.compression import MINIMUM_SIZE
 from service.api.middleware import RequestContextMiddleware, send_problem
 from service.api.problems import (
     BODY_TOO_LARGE_SLUG,
@@ -166,12 +168,14 @@ _CORS_REQUEST_HEADERS = (
 )  # fmt: skip
 _CORS_EXPOSED_HEADERS = (
     "ETag", "Link", "Location", "Retry-After", "X-Request-ID", "Idempotent-Replayed",
+    "Evidence-Checked-Version",
 )  # fmt: skip
 
 
 def install_middleware(app: FastAPI, settings: Settings) -> None:
     """Add the middleware stack; from the outside in: security headers, request id, CORS
-    (only when ``cors_allow_origins`` names an origin), body size limit."""
+    (only when ``cors_allow_origins`` names an origin), body size limit, compression."""
+    app.add_middleware(CompressMiddleware, minimum_size=MINIMUM_SIZE)
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     if settings.cors_allow_origins:
         app.add_middleware(

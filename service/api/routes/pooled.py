@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from service.api.auth import ReadAccessDep
 from service.api.conditional import (
@@ -41,13 +41,14 @@ async def get_pooled(
     cache: ResultCacheDep,
     settings: SettingsDep,
     _: ReadAccessDep,
+    request: Request,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     """The pooled effect of one outcome, or its narrative synthesis below min_k studies."""
     answer = await run_and_finish(
         pooled.pooled_result, session, cache, outcome, query, if_none_match=if_none_match
     )
-    return conditional_response(answer, private=settings.require_api_key_for_reads)
+    return await conditional_response(answer, request, private=settings.require_api_key_for_reads)
 
 
 @router.get("/pooled", response_model=PooledTableRead, responses=PROBLEMS)
@@ -57,13 +58,14 @@ async def get_pooled_table(
     cache: ResultCacheDep,
     settings: SettingsDep,
     _: ReadAccessDep,
+    request: Request,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     """Every outcome, overall and in each category: status, k, estimate, CI, PI, I2."""
     answer = await run_and_finish(
         pooled.pooled_table, session, cache, query, if_none_match=if_none_match
     )
-    return conditional_response(answer, private=settings.require_api_key_for_reads)
+    return await conditional_response(answer, request, private=settings.require_api_key_for_reads)
 
 
 @router.get("/outcomes/{outcome}/history", response_model=PooledHistoryRead, responses=PROBLEMS)
@@ -74,13 +76,14 @@ async def get_pooled_history(
     cache: ResultCacheDep,
     settings: SettingsDep,
     _: ReadAccessDep,
+    request: Request,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     """The pooled result after every version that changed the outcome's evidence."""
     answer = await run_and_finish(
         pooled.pooled_history, session, cache, outcome, query, if_none_match=if_none_match
     )
-    return conditional_response(answer, private=settings.require_api_key_for_reads)
+    return await conditional_response(answer, request, private=settings.require_api_key_for_reads)
 
 
 summaries_from_docstrings(router)

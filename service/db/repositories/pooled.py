@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Select, cast, literal, or_, select, union_all
+from sqlalchemy import Integer, Select, and_, cast, literal, or_, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from service.db.models import (
@@ -160,6 +160,35 @@ class PooledRepository:
             EvidenceChange.version_number > after, EvidenceChange.version_number <= up_to
         )
         return set(self._session.scalars(query))
+
+    def included_changes(self, *, after: int, up_to: int) -> list[tuple[str, int]]:
+        """(outcome, version) for each version ``after + 1`` to ``up_to`` that opened or closed
+        an included revision with results for that outcome: the versions that changed the
+        outcome's included evidence (a pending submission opens none).
+
+        Only the studies those versions changed are looked at (``evidence_change``, indexed).
+        """
+        in_range = [
+            and_(bound > after, bound <= up_to)
+            for bound in (StudyRevision.valid_from, StudyRevision.valid_to)
+        ]
+        query = (
+            select(OutcomeResult.outcome_slug, StudyRevision.valid_from, StudyRevision.valid_to)
+            .distinct()
+            .join(OutcomeResult, OutcomeResult.revision_id == StudyRevision.id)
+            .where(StudyRevision.status == "included", or_(*in_range))
+        )
+        if after > 0:
+            changed = select(EvidenceChange.study_id).where(
+                EvidenceChange.version_number > after, EvidenceChange.version_number <= up_to
+            )
+            query = query.where(StudyRevision.study_id.in_(changed))
+        found: set[tuple[str, int]] = set()
+        for outcome, valid_from, valid_to in self._session.execute(query):
+            for bound in (valid_from, valid_to):
+                if bound is not None and after < bound <= up_to:
+                    found.add((str(outcome), int(bound)))
+        return sorted(found)
 
     def vocabulary(self) -> list[VocabularyTerm]:
         """Every outcome, category, design, comparator and quality rating, in one query."""

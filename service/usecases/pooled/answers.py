@@ -8,7 +8,7 @@ cache (:mod:`service.usecases.pooled.cache`) or is computed from a single eviden
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar, cast
 
@@ -29,7 +29,13 @@ from service.schemas.pooled import (
 )
 from service.stats import ENGINE_VERSION
 from service.usecases.pooled.analysis import analyse_outcome, headline, summary_of
-from service.usecases.pooled.cache import ResultCache, cache_key, none_match, strong_etag
+from service.usecases.pooled.cache import (
+    Entry,
+    ResultCache,
+    cache_key,
+    none_match,
+    strong_etag,
+)
 from service.usecases.pooled.effects import effects_at
 from service.usecases.pooled.selection import StudyEffect, select_effects, valid_at
 from service.usecases.pooled.spec import PooledSpec, PooledVocabulary, spec_from_options
@@ -44,7 +50,12 @@ ALL_OUTCOMES = "*"
 class Conditional(Generic[T]):
     """An answer with its ETag; ``body`` is ``None`` when the client's copy is current.
 
-    ``json`` is ``body`` as the API sends it (serialized once, when it was cached).
+    ``json`` is ``body`` as the API sends it (serialized once, when it was cached), and
+    ``entry`` the cache entry that holds it (and its compressed forms).
+
+    ``evidence_version`` is the effective version (the last that changed the evidence the
+    answer depends on; see :mod:`service.usecases.pooled.outcome_versions`), and
+    ``checked_version`` the version the request was answered at (``as_of`` or the newest).
 
     ``pinned``: the request named its version (``as_of``), so the answer never changes.
     """
@@ -54,11 +65,12 @@ class Conditional(Generic[T]):
     pinned: bool
     body: T | None
     json: bytes | None = None
+    checked_version: int | None = None
+    entry: Entry | None = None
 
 
-def resolve_version(session: Session, as_of: int | None) -> int:
-    """``as_of``, or the newest committed version; 422 for a version that does not exist."""
-    newest = current_version(session)
+def requested_version(as_of: int | None, newest: int) -> int:
+    """``as_of``, or ``newest``; 422 for a version that does not exist yet."""
     if as_of is None:
         return newest
     if as_of > newest:
@@ -114,6 +126,11 @@ class _Reader:
         """The summary of the answer for ``rows``, fitting only (so nothing to cache)."""
         return headline(select_effects(rows, spec, min_rank=self._min_rank(spec)), spec)
 
+    def _effective(self, outcome: str, version: int) -> int:
+        """The version the answers of ``outcome`` at ``version`` are keyed by (no query)."""
+        versions = self._cache.outcome_versions
+        return versions.effective(self._session, [outcome], version, head=version)
+
     def _min_rank(self, spec: PooledSpec) -> int | None:
         return self.vocabulary.quality_rank[spec.min_quality] if spec.min_quality else None
 
@@ -134,7 +151,9 @@ class _Reader:
         ]
         cells = [
             PooledCellRead(
-                outcome=spec.outcome, category=spec.category, **self.summary(spec, version)
+                outcome=spec.outcome,
+                category=spec.category,
+                **self.summary(spec, self._effective(spec.outcome, version)),
             )
             for spec in specs
         ]
@@ -182,18 +201,32 @@ def _answer(
     key_parts: tuple[str, str],
     compute: Callable[[int], M],
     *,
+    outcomes: Collection[str] | None,
     as_of: int | None,
     if_none_match: str | None,
 ) -> Conditional[M]:
-    """The version, the ETag, then the body: from the cache, or ``compute(version)``."""
-    version = resolve_version(session, as_of)
+    """The effective version, the ETag, then the body: cached, or ``compute(version)``.
+
+    ``outcomes``: the outcomes whose evidence the answer depends on (``None``: all).
+    """
+    head = current_version(session)
+    checked = requested_version(as_of, head)
+    version = cache.outcome_versions.effective(session, outcomes, checked, head=head)
     key = cache_key(*key_parts, version)
     etag = strong_etag(key)
-    if none_match(if_none_match, etag):
-        return Conditional(etag, version, pinned=as_of is not None, body=None)
-    entry = cache.entry(key) or cache.put(key, compute(version))
     pinned = as_of is not None
-    return Conditional(etag, version, pinned, body=cast(M, entry.value), json=entry.json)
+    if none_match(if_none_match, etag):
+        return Conditional(etag, version, pinned, body=None, checked_version=checked)
+    entry = cache.entry(key) or cache.put(key, compute(version))
+    return Conditional(
+        etag,
+        version,
+        pinned,
+        body=cast(M, entry.value),
+        json=entry.json,
+        checked_version=checked,
+        entry=entry,
+    )
 
 
 def pooled_result(
@@ -215,6 +248,7 @@ def pooled_result(
         cache,
         ("pooled", spec.canonical()),
         lambda version: reader.result(spec, version),
+        outcomes=[spec.outcome],
         as_of=query.as_of,
         if_none_match=if_none_match,
     )
@@ -235,6 +269,7 @@ def pooled_table(
         cache,
         ("table", base.canonical()),
         lambda version: reader.table(base, version),
+        outcomes=None,
         as_of=options.as_of,
         if_none_match=if_none_match,
     )
@@ -256,6 +291,7 @@ def pooled_history(
         cache,
         ("history", spec.canonical()),
         lambda version: reader.history(spec, version),
+        outcomes=[spec.outcome],
         as_of=query.as_of,
         if_none_match=if_none_match,
     )

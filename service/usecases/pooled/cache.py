@@ -14,18 +14,20 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from service.schemas.common import ReadModel
 from service.stats import ENGINE_VERSION
 from service.usecases.pooled.effects import SelectionMemo
+from service.usecases.pooled.outcome_versions import OutcomeVersions
 
 DEFAULT_BYTES = 128 * 1024 * 1024
 MODEL_FACTOR = 4
 ENTRY_OVERHEAD = 1024
 V = TypeVar("V", bound=ReadModel)
 Key = tuple[str, str, int, str]
+ENCODING_SUFFIXES = ('-zstd"', '-br"', '-gzip"')
 
 
 def cache_key(kind: str, canonical: str, version: int) -> Key:
@@ -43,16 +45,30 @@ def none_match(if_none_match: str | None, etag: str) -> bool:
     """Whether ``If-None-Match`` names ``etag`` or ``*`` (weak comparison, RFC 9110 13.1.2)."""
     if if_none_match is None:
         return False
-    candidates = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+    candidates = [_identity_tag(tag.strip().removeprefix("W/")) for tag in if_none_match.split(",")]
     return "*" in candidates or etag in candidates
+
+
+def _identity_tag(tag: str) -> str:
+    # A compressed representation's ETag ends in its encoding (see service.api.compression).
+    for encoding in ENCODING_SUFFIXES:
+        if tag.endswith(encoding):
+            return tag.removesuffix(encoding) + '"'
+    return tag
 
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """A cached answer and its JSON, serialized once: a hit costs no serialization either."""
+    """A cached answer and its JSON, serialized once: a hit costs no serialization either.
+
+    Its compressed forms are added later; they are not counted in :attr:`weight` (at most
+    about a third of the JSON for the three encodings together).
+    """
 
     value: ReadModel
     json: bytes
+    encoded: dict[str, bytes] = field(default_factory=dict, compare=False)
+    """``json`` compressed, by encoding; filled in when first asked for."""
 
     @property
     def weight(self) -> int:
@@ -75,6 +91,8 @@ class ResultCache:
         self._lock = threading.Lock()
         self.selections = SelectionMemo()
         """The selected effects behind the answers (see :mod:`service.usecases.pooled.effects`)."""
+        self.outcome_versions = OutcomeVersions()
+        """The versions answers are keyed by (see :mod:`.outcome_versions`)."""
 
     def entry(self, key: Key) -> Entry | None:
         """The entry under ``key``, now the most recently used."""
