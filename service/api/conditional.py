@@ -66,16 +66,17 @@ async def conditional_response(
     headers = {
         "ETag": representation_etag(answer.etag, encoding),
         "Cache-Control": cache_control(pinned=answer.pinned, private=private),
-        "Vary": "Accept-Encoding",
     }
     if answer.checked_version is not None:
         headers[CHECKED_VERSION] = str(answer.checked_version)
     if answer.json is None:
-        return Response(status_code=304, headers=headers)
+        return Response(status_code=304, headers={**headers, "Vary": "Accept-Encoding"})
     # Serialized with exclude_unset when cached: unset optional sections stay absent, exactly
     # as POST /v1/analyses leaves them out.
     body = answer.json
-    if encoding is not None and answer.entry is not None and len(body) >= MINIMUM_SIZE:
+    if len(body) < MINIMUM_SIZE:
+        headers["Vary"] = "Accept-Encoding"  # the middleware adds it to larger bodies only
+    elif encoding is not None and answer.entry is not None:
         body = await encoded_body(answer.entry, encoding)
-        headers["Content-Encoding"] = encoding
+        headers |= {"Content-Encoding": encoding, "Vary": "Accept-Encoding"}
     return Response(body, media_type="application/json", headers=headers)
