@@ -14,6 +14,7 @@ from pydantic import Field
 from service.schemas.analyses import AnalysisResult, CiMethodName, EstimatorName, Interval
 from service.schemas.common import ReadModel, RequestModel
 from service.schemas.pooled_summary import PooledStatus, PooledSummaryRead
+from service.schemas.pooled_view import PooledView
 from service.schemas.studies import Slug
 
 MultipleName = Literal["average", "first"]
@@ -70,6 +71,9 @@ class PooledQuery(SpecOptions):
     )
     sections: list[PooledSectionName] = Field(
         default_factory=list, max_length=7, description="Extra sections, e.g. leave_one_out."
+    )
+    view: PooledView = Field(
+        default="full", description="'summary': the headline only, without the study list."
     )
 
 

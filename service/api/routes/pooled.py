@@ -24,6 +24,7 @@ from service.schemas.pooled import (
     PooledTableRead,
     TableQuery,
 )
+from service.schemas.pooled_view import PooledHeadlineRead
 from service.usecases.pooled import answers as pooled
 
 router = APIRouter(prefix="/v1", tags=["pooled"])
@@ -33,7 +34,11 @@ PROBLEMS = {**NOT_MODIFIED, **problem_responses(401, 403, 404, 422)}
 
 # Every blocking step (the current version, the cache, the numerical work on a miss, the
 # session's end) runs in the thread pool, off the event loop, in a single trip there.
-@router.get("/outcomes/{outcome}/pooled", response_model=PooledRead, responses=PROBLEMS)
+@router.get(
+    "/outcomes/{outcome}/pooled",
+    response_model=PooledRead | PooledHeadlineRead,
+    responses=PROBLEMS,
+)
 async def get_pooled(
     outcome: Outcome,
     query: Annotated[PooledQuery, Query()],

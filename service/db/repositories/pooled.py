@@ -202,6 +202,16 @@ class PooledRepository:
         rows = self._session.execute(union_all(*parts))
         return [VocabularyTerm(str(kind), str(slug), int(number)) for kind, slug, number in rows]
 
+    def outcome_name(self, outcome: str) -> str | None:
+        """The outcome's display name (``None`` for an unknown slug)."""
+        query = select(OutcomeTerm.name).where(OutcomeTerm.slug == outcome)
+        return self._session.scalars(query).one_or_none()
+
+    def version_created_at(self, number: int) -> datetime | None:
+        """When version ``number`` was committed (``None`` for version 0)."""
+        query = select(EvidenceVersion.created_at).where(EvidenceVersion.number == number)
+        return self._session.scalars(query).one_or_none()
+
     def versions_touching(self, outcome: str, *, up_to: int) -> Sequence[VersionInfo]:
         """The versions up to ``up_to`` that touched ``outcome``, oldest first."""
         query = (

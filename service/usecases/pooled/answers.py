@@ -27,10 +27,12 @@ from service.schemas.pooled import (
     PooledTableRead,
     TableQuery,
 )
+from service.schemas.pooled_view import PooledHeadlineRead
 from service.stats import ENGINE_VERSION
 from service.usecases.pooled.analysis import analyse_outcome, headline, summary_of
 from service.usecases.pooled.cache import (
     Entry,
+    Key,
     ResultCache,
     cache_key,
     none_match,
@@ -39,6 +41,7 @@ from service.usecases.pooled.cache import (
 from service.usecases.pooled.effects import effects_at
 from service.usecases.pooled.selection import StudyEffect, select_effects, valid_at
 from service.usecases.pooled.spec import PooledSpec, PooledVocabulary, spec_from_options
+from service.usecases.pooled.summary_view import headline_view
 from service.usecases.studies.evidence import current_version
 
 T = TypeVar("T")
@@ -217,7 +220,7 @@ def _answer(
     pinned = as_of is not None
     if none_match(if_none_match, etag):
         return Conditional(etag, version, pinned, body=None, checked_version=checked)
-    entry = cache.entry(key) or cache.put(key, compute(version))
+    entry = cache.entry(key) or _put_once(cache, key, compute(version))
     return Conditional(
         etag,
         version,
@@ -229,6 +232,12 @@ def _answer(
     )
 
 
+def _put_once(cache: ResultCache, key: Key, value: ReadModel) -> Entry:
+    """The entry of ``value``: the one its computation stored already, else a new one."""
+    entry = cache.entry(key)
+    return entry if entry is not None and entry.value is value else cache.put(key, value)
+
+
 def pooled_result(
     session: Session,
     cache: ResultCache,
@@ -236,18 +245,26 @@ def pooled_result(
     query: PooledQuery,
     *,
     if_none_match: str | None = None,
-) -> Conditional[PooledRead]:
+) -> Conditional[PooledRead | PooledHeadlineRead]:
     """One outcome's pooled result (or narrative synthesis) at ``query.as_of`` or now.
+
+    ``query.view == "summary"``: its headline only (:mod:`.summary_view`).
 
     404 for an unknown outcome; 422 for unknown vocabulary or a future version.
     """
     spec = spec_from_options(outcome, query, category=query.category, sections=query.sections)
     reader = _Reader(session, cache)
+
+    def compute(version: int) -> PooledRead | PooledHeadlineRead:
+        full = reader.result(spec, version)
+        return headline_view(session, full) if query.view == "summary" else full
+
+    kind = "pooled-summary" if query.view == "summary" else "pooled"
     return _answer(
         session,
         cache,
-        ("pooled", spec.canonical()),
-        lambda version: reader.result(spec, version),
+        (kind, spec.canonical()),
+        compute,
         outcomes=[spec.outcome],
         as_of=query.as_of,
         if_none_match=if_none_match,
