@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -11,6 +12,7 @@ from fastapi.routing import APIRoute
 
 from service import __version__
 from service.api.documentation import install_documentation
+from service.api.fast_path import KnownUrls, PooledFastPath
 from service.api.problems import install_problem_handlers
 from service.api.rate_limit import RateLimiter
 from service.api.routes import (
@@ -25,6 +27,7 @@ from service.api.routes import (
 )
 from service.api.security import install_middleware
 from service.db.engine import Database
+from service.db.head_probe import head_probe_for
 from service.settings import Settings, get_settings
 from service.usecases.pooled.cache import ResultCache
 
@@ -49,9 +52,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     logging.basicConfig(level=settings.log_level)
     database = Database.from_settings(settings)
 
+    head_probe = head_probe_for(settings.database_url)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Everything loaded at start-up lives as long as the process: keep it out of the
+        # collector's full passes, which cost 0.1-0.3 s per 1,000-study batch otherwise.
+        gc.freeze()
         yield
+        if head_probe is not None:
+            await head_probe.close()
         database.dispose()
 
     app = FastAPI(
@@ -65,8 +75,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.database = database
     app.state.pooled_cache = ResultCache()
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.head_probe = head_probe
+    app.state.known_urls = KnownUrls()
     install_problem_handlers(app)
     install_documentation(app, keys_required_for_reads=settings.require_api_key_for_reads)
+    app.add_middleware(PooledFastPath)  # innermost: the others still wrap its answers
     install_middleware(app, settings)
     app.include_router(health.router)
     app.include_router(vocabulary.router)

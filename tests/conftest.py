@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from service.api.deps import get_read_session, get_write_session
 from service.db.engine import Database
+from service.db.head_probe import HEAD_QUERY
 from service.db.migrate import upgrade_to_head
 from service.main import create_app
 from service.settings import Settings
@@ -135,7 +136,21 @@ def app(settings: Settings, connection: Connection) -> FastAPI:
 
     app.dependency_overrides[get_read_session] = shared_session
     app.dependency_overrides[get_write_session] = shared_session
+    app.state.head_probe = JoinedHeadProbe(connection)
     return app
+
+
+class JoinedHeadProbe:
+    """The fast read path's version probe, reading the test's uncommitted transaction."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    async def head(self) -> int | None:
+        return int(self._connection.exec_driver_sql(HEAD_QUERY).scalar_one())
+
+    async def close(self) -> None:
+        return None
 
 
 @pytest.fixture

@@ -63,6 +63,25 @@ async def conditional_response(
     changed its evidence, so that the body (and its ETag) stays the same in between.
     """
     encoding = negotiate(request.headers)
+    compressed = None
+    if answer.json is not None and answer.entry is not None and compresses(encoding, answer.json):
+        assert encoding is not None
+        compressed = await encoded_body(answer.entry, encoding)
+    status, headers, body = representation(
+        answer, encoding=encoding, private=private, compressed=compressed
+    )
+    return Response(body, status_code=status, headers=headers)
+
+
+def compresses(encoding: str | None, body: bytes) -> bool:
+    """Whether ``body`` is sent compressed to a client that accepts ``encoding``."""
+    return encoding is not None and len(body) >= MINIMUM_SIZE
+
+
+def representation(
+    answer: Conditional[Any], *, encoding: str | None, private: bool, compressed: bytes | None
+) -> tuple[int, dict[str, str], bytes]:
+    """Status, headers and body of ``answer`` (``compressed``: its body in ``encoding``)."""
     headers = {
         "ETag": representation_etag(answer.etag, encoding),
         "Cache-Control": cache_control(pinned=answer.pinned, private=private),
@@ -70,13 +89,13 @@ async def conditional_response(
     if answer.checked_version is not None:
         headers[CHECKED_VERSION] = str(answer.checked_version)
     if answer.json is None:
-        return Response(status_code=304, headers={**headers, "Vary": "Accept-Encoding"})
+        return 304, {**headers, "Vary": "Accept-Encoding"}, b""
     # Serialized with exclude_unset when cached: unset optional sections stay absent, exactly
     # as POST /v1/analyses leaves them out.
-    body = answer.json
-    if len(body) < MINIMUM_SIZE:
-        headers["Vary"] = "Accept-Encoding"  # the middleware adds it to larger bodies only
-    elif encoding is not None and answer.entry is not None:
-        body = await encoded_body(answer.entry, encoding)
+    headers["Content-Type"] = "application/json"
+    if compressed is not None and encoding is not None:
         headers |= {"Content-Encoding": encoding, "Vary": "Accept-Encoding"}
-    return Response(body, media_type="application/json", headers=headers)
+        return 200, headers, compressed
+    if len(answer.json) < MINIMUM_SIZE:
+        headers["Vary"] = "Accept-Encoding"  # the middleware adds it to larger bodies only
+    return 200, headers, answer.json

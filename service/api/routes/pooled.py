@@ -53,6 +53,7 @@ async def get_pooled(
     answer = await run_and_finish(
         pooled.pooled_result, session, cache, outcome, query, if_none_match=if_none_match
     )
+    request.app.state.known_urls.learn(request, answer)
     return await conditional_response(answer, request, private=settings.require_api_key_for_reads)
 
 
@@ -70,6 +71,7 @@ async def get_pooled_table(
     answer = await run_and_finish(
         pooled.pooled_table, session, cache, query, if_none_match=if_none_match
     )
+    request.app.state.known_urls.learn(request, answer)
     return await conditional_response(answer, request, private=settings.require_api_key_for_reads)
 
 
@@ -88,6 +90,7 @@ async def get_pooled_history(
     answer = await run_and_finish(
         pooled.pooled_history, session, cache, outcome, query, if_none_match=if_none_match
     )
+    request.app.state.known_urls.learn(request, answer)
     return await conditional_response(answer, request, private=settings.require_api_key_for_reads)
 
 

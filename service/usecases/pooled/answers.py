@@ -50,6 +50,19 @@ ALL_OUTCOMES = "*"
 
 
 @dataclass(frozen=True, slots=True)
+class AnswerKey:
+    """What an answer is looked up by, apart from the version: its kind and specification.
+
+    ``outcomes``: whose evidence it depends on (``None``: every outcome's).
+    """
+
+    kind: str
+    canonical: str
+    outcomes: tuple[str, ...] | None
+    as_of: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class Conditional(Generic[T]):
     """An answer with its ETag; ``body`` is ``None`` when the client's copy is current.
 
@@ -70,6 +83,7 @@ class Conditional(Generic[T]):
     json: bytes | None = None
     checked_version: int | None = None
     entry: Entry | None = None
+    key: AnswerKey | None = None
 
 
 def requested_version(as_of: int | None, newest: int) -> int:
@@ -218,8 +232,9 @@ def _answer(
     key = cache_key(*key_parts, version)
     etag = strong_etag(key)
     pinned = as_of is not None
+    looked_up = AnswerKey(*key_parts, tuple(outcomes) if outcomes is not None else None, as_of)
     if none_match(if_none_match, etag):
-        return Conditional(etag, version, pinned, body=None, checked_version=checked)
+        return Conditional(etag, version, pinned, None, checked_version=checked, key=looked_up)
     entry = cache.entry(key) or _put_once(cache, key, compute(version))
     return Conditional(
         etag,
@@ -229,6 +244,7 @@ def _answer(
         json=entry.json,
         checked_version=checked,
         entry=entry,
+        key=looked_up,
     )
 
 

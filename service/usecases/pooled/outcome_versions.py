@@ -56,7 +56,15 @@ class OutcomeVersions:
         (``version <= head``). 0 when no version did.
         """
         self._catch_up(session, head)
+        known = self.known(outcomes, version, head=head)
+        assert known is not None  # caught up to head (or further) just now
+        return known
+
+    def known(self, outcomes: Collection[str] | None, version: int, *, head: int) -> int | None:
+        """:meth:`effective` from memory alone; ``None`` when ``head`` is not checked yet."""
         with self._lock:
+            if self._checked < head:
+                return None
             names = self._changes if outcomes is None else outcomes
             return max((self._last(outcome, version) for outcome in names), default=0)
 

@@ -1,0 +1,128 @@
+"""The cheap read path: cached pooled answers and 304s answered below FastAPI's routing.
+
+Apps poll the same few URLs. Once a URL has been answered through its route, the canonical
+specification behind it is remembered (:class:`KnownUrls`); the next anonymous GET of the
+same path and query string is answered here, on the event loop, from three things in memory
+and one cheap read: the newest committed version from :mod:`service.db.head_probe`, the
+effective version from the outcome-version memo, and the cached entry (or only its ETag, for
+a 304). No request validation, dependency resolution, session or thread-pool trip is needed
+for what the route already worked out; status, headers and body are those the route sends
+(:func:`service.api.conditional.representation`), and the outer middleware (request id,
+security headers, CORS) still runs.
+
+Whatever is not known goes through the route as before: a new URL, a request with
+credentials, reads that need a key, a version not yet checked by this process, an answer not
+in the cache (or not yet compressed in the encoding asked for), or a probe that fails.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from fastapi import Request
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from service.api.compression import negotiate
+from service.api.conditional import compresses, representation
+from service.usecases.pooled.answers import AnswerKey, Conditional
+from service.usecases.pooled.cache import ResultCache, cache_key, none_match, strong_etag
+
+MAX_URLS = 1024
+UrlKey = tuple[str, bytes]
+
+
+class KnownUrls:
+    """An LRU map from (path, raw query string) to the :class:`AnswerKey` its route found."""
+
+    def __init__(self, max_urls: int = MAX_URLS) -> None:
+        self._urls: OrderedDict[UrlKey, AnswerKey] = OrderedDict()
+        self._max_urls = max_urls
+        self._lock = threading.Lock()
+
+    def get(self, url: UrlKey) -> AnswerKey | None:
+        with self._lock:
+            return self._urls.get(url)
+
+    def learn(self, request: Request, answer: Conditional[Any]) -> None:
+        """Remember what the route answered ``request`` with (anonymous requests only)."""
+        if answer.key is None or "authorization" in request.headers:
+            return
+        url = (request.url.path, request.scope.get("query_string", b""))
+        with self._lock:
+            self._urls[url] = answer.key
+            self._urls.move_to_end(url)
+            while len(self._urls) > self._max_urls:
+                self._urls.popitem(last=False)
+
+
+class PooledFastPath:
+    """ASGI middleware: known pooled URLs answered from memory when that is certain."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "GET"
+            or not await self._answer(scope, send)
+        ):
+            await self.app(scope, receive, send)
+
+    async def _answer(self, scope: Scope, send: Send) -> bool:
+        state = scope["app"].state
+        url = (scope["path"], scope.get("query_string", b""))
+        looked_up = state.known_urls.get(url)
+        probe = state.head_probe
+        if looked_up is None or probe is None or state.settings.require_api_key_for_reads:
+            return False
+        headers = Headers(scope=scope)
+        if "authorization" in headers:
+            return False
+        head = await probe.head()
+        if head is None:
+            return False
+        answer = _known_answer(state.pooled_cache, looked_up, head, headers.get("if-none-match"))
+        if answer is None:
+            return False
+        encoding = negotiate(headers)
+        compressed = None
+        if answer.entry is not None and encoding and compresses(encoding, answer.entry.json):
+            compressed = answer.entry.encoded.get(encoding)
+            if compressed is None:
+                return False  # the route compresses it, once, in the thread pool
+        status, fields, body = representation(
+            answer, encoding=encoding, private=False, compressed=compressed
+        )
+        raw = [(name.lower().encode(), value.encode()) for name, value in fields.items()]
+        if status == 200:
+            raw.append((b"content-length", str(len(body)).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": raw})
+        await send({"type": "http.response.body", "body": body})
+        return True
+
+
+def _known_answer(
+    cache: ResultCache, looked_up: AnswerKey, head: int, if_none_match: str | None
+) -> Conditional[Any] | None:
+    """The answer at ``head`` when memory alone gives it (a 304 needs no entry), else None."""
+    if looked_up.as_of is not None and looked_up.as_of > head:
+        return None
+    checked = head if looked_up.as_of is None else looked_up.as_of
+    version = cache.outcome_versions.known(looked_up.outcomes, checked, head=head)
+    if version is None:
+        return None
+    key = cache_key(looked_up.kind, looked_up.canonical, version)
+    etag = strong_etag(key)
+    pinned = looked_up.as_of is not None
+    if none_match(if_none_match, etag):
+        return Conditional(etag, version, pinned, None, checked_version=checked)
+    entry = cache.entry(key)
+    if entry is None:
+        return None
+    return Conditional(
+        etag, version, pinned, entry.value, json=entry.json, checked_version=checked, entry=entry
+    )

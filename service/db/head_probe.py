@@ -1,0 +1,127 @@
+"""The newest committed evidence version, read without an ORM session or a thread-pool trip.
+
+A cached pooled answer or a 304 needs one fact from the database: the newest committed
+version (every other step is in memory). Read through a request's session, that single-row
+query cost about a third of such a request, and the thread-pool trip around it as much again.
+A probe keeps one connection of its own and answers on the event loop:
+
+- SQLite: ``PRAGMA data_version`` changes exactly when another connection has committed
+  (https://sqlite.org/pragma.html#pragma_data_version), so the version counter is read again
+  only then; otherwise the probe costs one PRAGMA, microseconds, and never waits (WAL readers
+  do not block on the writer).
+- PostgreSQL: the single-row query on an asynchronous psycopg connection (prepared by
+  psycopg after a few runs), awaited on the event loop instead of a worker thread.
+
+Both read the database at the time of the request, as the session did, so several processes
+or replicas stay exactly as correct as before. Any error answers ``None``: the caller then
+takes the ordinary path through a session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from typing import Protocol
+
+import psycopg
+from sqlalchemy.engine import make_url
+
+HEAD_QUERY = "SELECT version FROM evidence_head WHERE id = 1"
+
+
+class HeadProbe(Protocol):
+    async def head(self) -> int | None:
+        """The newest committed version, or ``None`` when it cannot be read cheaply."""
+
+    async def close(self) -> None:
+        """Close the probe's connection."""
+
+
+class SqliteHeadProbe:
+    """One autocommit connection; the counter is read again only after someone commits."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._connection: sqlite3.Connection | None = None
+        self._data_version: int | None = None
+        self._head: int | None = None
+        self._lock = threading.Lock()
+
+    async def head(self) -> int | None:
+        with self._lock:
+            try:
+                return self._read()
+            except sqlite3.Error:
+                self._reset()
+                return None
+
+    def _read(self) -> int:
+        if self._connection is None:
+            self._connection = sqlite3.connect(
+                self._path, check_same_thread=False, isolation_level=None
+            )
+        data_version = self._connection.execute("PRAGMA data_version").fetchone()[0]
+        if self._head is None or data_version != self._data_version:
+            # Read after the PRAGMA: a commit in between is seen now, or by the next PRAGMA.
+            self._head = int(self._connection.execute(HEAD_QUERY).fetchone()[0])
+            self._data_version = data_version
+        return self._head
+
+    def _reset(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+        self._connection, self._head, self._data_version = None, None, None
+
+    async def close(self) -> None:
+        with self._lock:
+            self._reset()
+
+
+class PostgresHeadProbe:
+    """One asynchronous connection, one query at a time, on the event loop that opened it."""
+
+    def __init__(self, conninfo: str) -> None:
+        self._conninfo = conninfo
+        self._connection: psycopg.AsyncConnection[tuple[int]] | None = None
+        self._lock: asyncio.Lock | None = None
+
+    async def head(self) -> int | None:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            try:
+                return await self._read()
+            except psycopg.Error:
+                await self.close()
+                return None
+
+    async def _read(self) -> int:
+        if self._connection is None:
+            self._connection = await psycopg.AsyncConnection.connect(
+                self._conninfo, autocommit=True, connect_timeout=5
+            )
+        cursor = await self._connection.execute(HEAD_QUERY)
+        row = await cursor.fetchone()
+        if row is None:
+            raise psycopg.DataError("the version counter row is missing")
+        return int(row[0])
+
+    async def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await connection.close()
+
+
+def head_probe_for(url: str) -> HeadProbe | None:
+    """A probe for the database at ``url``; ``None`` for in-memory SQLite (nothing to share)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if not database or database == ":memory:" or database.startswith("file:"):
+            return None
+        return SqliteHeadProbe(database)
+    if parsed.get_backend_name() == "postgresql":
+        conninfo = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+        return PostgresHeadProbe(conninfo)
+    return None

@@ -1,0 +1,53 @@
+"""The version probe of the fast read path sees every commit of other connections at once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import text
+
+from service.db.engine import Database
+from service.db.head_probe import head_probe_for
+
+BUMP = text("UPDATE evidence_head SET version = version + :step WHERE id = 1")
+
+
+@pytest.fixture
+def committed_head(database: Database) -> Iterator[Database]:
+    """The test commits to the version counter for real; this puts it back afterwards."""
+    with database.write_engine.connect() as connection:
+        before = connection.exec_driver_sql("SELECT version FROM evidence_head").scalar_one()
+    yield database
+    with database.write_engine.begin() as connection:
+        connection.execute(text("UPDATE evidence_head SET version = :v"), {"v": before})
+
+
+def _bump(database: Database, step: int) -> None:
+    with database.write_engine.begin() as connection:
+        connection.execute(BUMP, {"step": step})
+
+
+def test_the_probe_reads_each_commit_of_another_connection(committed_head: Database) -> None:
+    probe = head_probe_for(committed_head.url)
+    assert probe is not None
+
+    async def heads() -> list[int | None]:
+        seen = [await probe.head(), await probe.head()]
+        for step in (3, 4):
+            _bump(committed_head, step)
+            seen.append(await probe.head())
+        await probe.close()
+        seen.append(await probe.head())  # reconnects after close
+        await probe.close()
+        return seen
+
+    first, again, *rest = asyncio.run(heads())
+    assert first is not None
+    assert [again, *rest] == [first, first + 3, first + 7, first + 7]
+
+
+def test_in_memory_sqlite_has_no_probe() -> None:
+    assert head_probe_for("sqlite://") is None
+    assert head_probe_for("sqlite:///:memory:") is None
