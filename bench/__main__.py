@@ -5,15 +5,18 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 
-from bench import engine, machine, service
+from bench import engine, machine, service, stack
+from bench.server import postgres_database, postgres_reachable, sqlite_database
 from bench.timing import markdown_table
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 # No service scenario starts after this many seconds: the one running then may take a minute more.
-TOTAL_SECONDS = 480.0
+TOTAL_SECONDS = 420.0
+STACK_SECONDS = 3.0
 Check = tuple[str, str, bool | None]
 
 
@@ -30,6 +33,7 @@ def report(
     service_results: Sequence[service.BackendResult],
     skipped: Sequence[str],
     seconds: float,
+    stack_results: dict[str, dict[int, stack.Figures]] | None = None,
 ) -> str:
     """The whole RESULTS.md."""
     notes = service.notes(service_results, skipped)
@@ -71,8 +75,31 @@ def report(
         "",
         _checks(service.target_checks(service_results)),
         "",
+        "## Service vs bare Starlette: the limit of the stack",
+        "",
+        "Fresh databases of 50 and 500 studies; the service (uvicorn, 2 workers) and a bare "
+        "Starlette app (`bench/bare.py`: no middleware, no database, the same bytes and ETag, "
+        f"also uvicorn with 2 workers) under `wrk -t{stack.THREADS} -c{stack.CONNECTIONS}`, "
+        f"{STACK_SECONDS:g} s each, on the same 2 cores as the client. Target: service / bare "
+        ">= 0.5. The read side: a write to another outcome, then a poll of the untouched "
+        "outcome with its ETag (target: 304), and the sizes of the default answer, its gzip "
+        "form and `view=summary`.",
+        "",
+        stack.render(stack_results or {}),
+        "",
     ]
     return "\n".join(parts)
+
+
+def _stack_databases(
+    postgres_url: str | None,
+) -> list[tuple[str, Callable[[], AbstractContextManager[str]]]]:
+    chosen: list[tuple[str, Callable[[], AbstractContextManager[str]]]] = [
+        ("SQLite", sqlite_database)
+    ]
+    if postgres_url and not postgres_reachable(postgres_url):
+        chosen.append(("PostgreSQL", lambda: postgres_database(postgres_url)))
+    return chosen
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -91,7 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     budget = TOTAL_SECONDS - (time.monotonic() - started)
     results, skipped = service.run_service(args.postgres, budget=budget, log=log)
     print(service.render(results), flush=True)
-    text = report(facts, engine_rows, results, skipped, time.monotonic() - started)
+    stack_results = stack.run_stack(_stack_databases(args.postgres), seconds=STACK_SECONDS, log=log)
+    print(stack.render(stack_results), flush=True)
+    text = report(facts, engine_rows, results, skipped, time.monotonic() - started, stack_results)
     args.output.write_text(text)
     print(f"wrote {args.output} in {(time.monotonic() - started) / 60:.1f} minutes")
     return 0

@@ -113,12 +113,19 @@ def production_server(database_url: str, log_dir: Path) -> Iterator[Running]:
     _lma(env, "db", "upgrade")
     created = _lma(env, "keys", "create", "--name", "bench", "--scopes", "submit", "--trusted")
     api_key = created.splitlines()[1].strip()
+    with uvicorn_server("service.main:app", env, log_dir) as base_url:
+        yield Running(base_url, api_key, log_dir)
+
+
+@contextmanager
+def uvicorn_server(app: str, env: dict[str, str], log_dir: Path) -> Iterator[str]:
+    """``app`` served by uvicorn with 2 workers on a free port; its base URL."""
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
     log = log_dir / f"uvicorn-{port}.log"
     command = [
         str(BIN / "uvicorn"),
-        "service.main:app",
+        app,
         "--host",
         "127.0.0.1",
         "--port",
@@ -133,7 +140,7 @@ def production_server(database_url: str, log_dir: Path) -> Iterator[Running]:
         )
     try:
         _wait_ready(base_url, process, log)
-        yield Running(base_url, api_key, log)
+        yield base_url
     finally:
         _stop(process)
 

@@ -46,3 +46,30 @@ def test_table_marks_targets_and_what_was_not_measured() -> None:
     assert (
         statuses["SQLite: pooled GET cached, 32 connections: >= 1,500 req/s, p99 <= 50 ms"] is None
     )
+
+
+def test_wrk_output_is_parsed_and_the_stack_table_marks_ratios() -> None:
+    from bench.stack import parse_wrk, render
+
+    output = """Running 3s test @ http://127.0.0.1:1/x
+  Latency Distribution
+     50%    1.50ms
+     75%    2.00ms
+     90%    3.00ms
+     99%  250.00us
+  9000 requests in 3.00s, 1.00MB read
+  Non-2xx or 3xx responses: 7
+Requests/sec:   3000.50
+"""
+    figures = parse_wrk(output)
+    assert figures == {"rps": 3000.5, "p50": 0.0015, "p99": 0.00025, "errors": 7}
+    fast = {"rps": 600.0, "p99": 0.01}
+    slow = {"rps": 400.0, "p99": 0.01}
+    bare = {"get": {"rps": 1000.0}, "poll": {"rps": 1000.0}}
+    read = {"untouched_poll": 304, "full_bytes": 20_000, "gzip_bytes": 5_000, "summary_bytes": 600}
+    sizes = {50: {"bytes": 20_000, "get": fast, "poll": slow, "bare": bare, "read_side": read}}
+    table = render({"SQLite": sizes, "PostgreSQL": {50: {"failed": "boom"}}})
+    assert "0.600x (met)" in table
+    assert "0.400x (**missed**)" in table
+    assert "304 (met)" in table
+    assert "boom" in table
