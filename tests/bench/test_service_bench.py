@@ -69,7 +69,7 @@ Requests/sec:   3000.50
     read = {"untouched_poll": 304, "full_bytes": 20_000, "gzip_bytes": 5_000, "summary_bytes": 600}
     sizes = {50: {"bytes": 20_000, "get": fast, "poll": slow, "bare": bare, "read_side": read}}
     table = render({"SQLite": sizes, "PostgreSQL": {50: {"failed": "boom"}}})
-    assert "0.600x (met)" in table
-    assert "0.400x (**missed**)" in table
+    assert "0.6x (met)" in table
+    assert "0.4x (**missed**)" in table
     assert "304 (met)" in table
     assert "boom" in table
