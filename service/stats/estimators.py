@@ -20,6 +20,7 @@ import numpy as np
 from scipy import optimize
 
 from service.stats._inputs import FloatArray
+from service.stats._intercept import InterceptProjection, is_intercept
 from service.stats._wls import Projection, dot
 from service.stats.errors import StatsInputError
 
@@ -82,6 +83,11 @@ class _Data:
     fixed: float | None
     tol: float
     max_iter: int
+    intercept: bool = False
+
+    def projection(self, w: FloatArray) -> Projection | InterceptProjection:
+        """``P`` for weights ``w``: by a few sums for the intercept-only model."""
+        return InterceptProjection.build(w) if self.intercept else Projection.build(self.X, w)
 
     @property
     def k(self) -> int:
@@ -109,7 +115,7 @@ def estimate_tau2(
     """
     if estimator is Tau2Estimator.EE:
         return Tau2Estimate(0.0, None)
-    data = _Data(y, v, X, fixed, tol, max_iter)
+    data = _Data(y, v, X, fixed, tol, max_iter, intercept=is_intercept(X))
     return _ESTIMATORS[estimator](data, estimator)
 
 
@@ -127,7 +133,7 @@ def _quadratic_se(scale: float, c0: float, c1: float, c2: float, tau2: float) ->
 
 def _dl(data: _Data, _: Tau2Estimator) -> Tau2Estimate:
     """DerSimonian-Laird: ``(Q - (k-p)) / tr(P)`` with ``W = diag(1/vi)``."""
-    proj = Projection.build(data.X, 1.0 / data.v)
+    proj = data.projection(1.0 / data.v)
     tr_p = proj.trace
     tau2 = _choose(data, lambda: (proj.quad(data.y) - data.df) / tr_p)
     se = _quadratic_se(1.0 / tr_p, data.df, tr_p, proj.trace_pdpe(), tau2)
@@ -136,7 +142,7 @@ def _dl(data: _Data, _: Tau2Estimator) -> Tau2Estimate:
 
 def _he(data: _Data, _: Tau2Estimator) -> Tau2Estimate:
     """Hedges' (variance component) estimator: ``(RSS_OLS - tr(P V)) / (k-p)`` with ``W = I``."""
-    proj = Projection.build(data.X, np.ones(data.k))
+    proj = data.projection(np.ones(data.k))
     tr_pv = proj.trace_d(data.v)
     tau2 = _choose(data, lambda: (proj.quad(data.y) - tr_pv) / data.df)
     pvpv = proj.trace_pdpe(data.v, data.v)
@@ -146,7 +152,7 @@ def _he(data: _Data, _: Tau2Estimator) -> Tau2Estimate:
 
 def _hs(data: _Data, estimator: Tau2Estimator) -> Tau2Estimate:
     """Hunter-Schmidt ``(Q - k) / sum(w)``; HSk scales Q by ``k / (k-p)`` (and the SE likewise)."""
-    proj = Projection.build(data.X, 1.0 / data.v)
+    proj = data.projection(1.0 / data.v)
     scale = data.k / data.df if estimator is Tau2Estimator.HSK else 1.0
     sum_w = float(np.sum(proj.w))
     tau2 = _choose(data, lambda: (scale * proj.quad(data.y) - data.k) / sum_w)
@@ -157,7 +163,7 @@ def _hs(data: _Data, estimator: Tau2Estimator) -> Tau2Estimate:
 def _sj(data: _Data, _: Tau2Estimator) -> Tau2Estimate:
     """Sidik-Jonkman: one step from ``tau0 = mean((y - mean y)^2)``, ``tau0 * Q(tau0) / (k-p)``."""
     tau0 = float(np.mean((data.y - np.mean(data.y)) ** 2))
-    proj = Projection.build(data.X, 1.0 / (data.v + tau0))
+    proj = data.projection(1.0 / (data.v + tau0))
     tau2 = _choose(data, lambda: tau0 * proj.quad(data.y) / data.df)
     pvpv = proj.trace_pdpe(data.v, data.v)
     pvp = proj.trace_pdpe(data.v)
@@ -170,7 +176,9 @@ def _sj(data: _Data, _: Tau2Estimator) -> Tau2Estimate:
 FISHER_PATIENCE = 100
 
 
-def _fisher_step(data: _Data, estimator: Tau2Estimator, proj: Projection) -> float:
+def _fisher_step(
+    data: _Data, estimator: Tau2Estimator, proj: Projection | InterceptProjection
+) -> float:
     """One Fisher scoring step for ML, REML or EB, exactly as rma.uni takes it."""
     score, information = _score(data, estimator, proj)
     # Information that rounds to zero (a study 1e12 times more precise than the rest, say)
@@ -178,7 +186,9 @@ def _fisher_step(data: _Data, estimator: Tau2Estimator, proj: Projection) -> flo
     return score / information if information > 0.0 else math.nan
 
 
-def _score(data: _Data, estimator: Tau2Estimator, proj: Projection) -> tuple[float, float]:
+def _score(
+    data: _Data, estimator: Tau2Estimator, proj: Projection | InterceptProjection
+) -> tuple[float, float]:
     """The estimating equation's value at the projection's tau2 and its expected slope (x -1)."""
     if estimator is Tau2Estimator.ML:
         return proj.quad2(data.y) - float(np.sum(proj.w)), dot(proj.w, proj.w)
@@ -196,7 +206,7 @@ def _score_root(data: _Data, estimator: Tau2Estimator) -> tuple[float, int, bool
     """
 
     def score(tau2: float) -> float:
-        return _score(data, estimator, Projection.build(data.X, 1.0 / (data.v + tau2)))[0]
+        return _score(data, estimator, data.projection(1.0 / (data.v + tau2)))[0]
 
     if score(0.0) <= 0.0:
         return 0.0, 0, True
@@ -213,7 +223,7 @@ def _fisher_scoring(data: _Data, estimator: Tau2Estimator, start: float) -> tupl
     """Iterate from ``start`` with step halving at the zero bound until the change is <= tol."""
     tau2 = start
     for iteration in range(1, min(data.max_iter, FISHER_PATIENCE) + 1):
-        adj = _fisher_step(data, estimator, Projection.build(data.X, 1.0 / (data.v + tau2)))
+        adj = _fisher_step(data, estimator, data.projection(1.0 / (data.v + tau2)))
         if not math.isfinite(adj):
             return tau2, iteration, False
         while tau2 + adj < 0.0:
@@ -226,7 +236,7 @@ def _fisher_scoring(data: _Data, estimator: Tau2Estimator, start: float) -> tupl
 
 def _log_likelihood(data: _Data, estimator: Tau2Estimator, tau2: float) -> float:
     """ML or REML log-likelihood at ``tau2`` (Viechtbauer 2005, eqs. 5 and 6)."""
-    proj = Projection.build(data.X, 1.0 / (data.v + tau2))
+    proj = data.projection(1.0 / (data.v + tau2))
     ll = -0.5 * float(np.sum(np.log(data.v + tau2))) - 0.5 * proj.quad(data.y)
     if estimator is Tau2Estimator.REML:
         return ll - 0.5 * data.df * math.log(2.0 * math.pi) - 0.5 * proj.log_det
@@ -275,7 +285,7 @@ def _likelihood_se(data: _Data, estimator: Tau2Estimator, w: FloatArray, tau2: f
     if estimator is Tau2Estimator.ML:
         return _sqrt_two_over(dot(w, w))
     if estimator is Tau2Estimator.REML:
-        return _sqrt_two_over(Projection.build(data.X, w).trace_pdpe())
+        return _sqrt_two_over(data.projection(w).trace_pdpe())
     return _pm_se(data, w)
 
 
@@ -307,7 +317,7 @@ def _pm_root(data: _Data) -> tuple[float, int, bool]:
     """Solve ``Q(tau2) - (k-p) = 0`` on ``[0, upper]``; 0 when ``Q(0) < k - p`` (rma.uni)."""
 
     def excess(tau2: float) -> float:
-        return Projection.build(data.X, 1.0 / (data.v + tau2)).quad(data.y) - data.df
+        return data.projection(1.0 / (data.v + tau2)).quad(data.y) - data.df
 
     if excess(0.0) < 0.0:
         return 0.0, 0, True
