@@ -86,3 +86,16 @@ class InterceptProjection:
         bd = float(leverage.sum()) if d is None else dot(leverage, d)
         be = float(leverage.sum()) if e is None else dot(leverage, e)
         return dot(self.w, w_de) - 2.0 * dot(w_de, leverage) + bd * be
+
+
+def weighted_rss(y: FloatArray, v: FloatArray, tau2: float) -> float:
+    """``y' P y`` for ``w = 1 / (v + tau2)``: :meth:`InterceptProjection.quad`, fused.
+
+    The generalised Q statistic, evaluated twenty-odd times by a Paule-Mandel root search.
+    """
+    w = 1.0 / (v + tau2)
+    sum_w = float(w.sum())
+    if not sum_w > 0.0:
+        raise StatsInputError("the design matrix is not of full rank", field="X")
+    r = y - dot(w, y) / sum_w
+    return dot(w * r, r)

@@ -20,7 +20,7 @@ import numpy as np
 from scipy import optimize
 
 from service.stats._inputs import FloatArray
-from service.stats._intercept import InterceptProjection, is_intercept
+from service.stats._intercept import InterceptProjection, is_intercept, weighted_rss
 from service.stats._wls import Projection, dot
 from service.stats.errors import StatsInputError
 
@@ -316,8 +316,16 @@ def _pm(data: _Data, _: Tau2Estimator) -> Tau2Estimate:
 def _pm_root(data: _Data) -> tuple[float, int, bool]:
     """Solve ``Q(tau2) - (k-p) = 0`` on ``[0, upper]``; 0 when ``Q(0) < k - p`` (rma.uni)."""
 
-    def excess(tau2: float) -> float:
-        return data.projection(1.0 / (data.v + tau2)).quad(data.y) - data.df
+    df = data.df
+    if data.intercept:
+        y, v = data.y, data.v
+
+        def excess(tau2: float) -> float:
+            return weighted_rss(y, v, tau2) - df
+    else:
+
+        def excess(tau2: float) -> float:
+            return data.projection(1.0 / (data.v + tau2)).quad(data.y) - df
 
     if excess(0.0) < 0.0:
         return 0.0, 0, True
