@@ -297,7 +297,7 @@ def render(rows: Sequence[EngineRow]) -> str:
 
 
 def target_checks(rows: Sequence[EngineRow]) -> list[tuple[str, str, bool | None]]:
-    """(target, measured, met) for issue 7's engine targets; ``None`` when not measurable."""
+    """(target, measured, met) for the engine targets (issues 7 and 14); ``None``: not measured."""
     by = {(row.k, row.name): row for row in rows}
     reml = f"{OURS} REML"
     checks: list[tuple[str, str, bool | None]] = []
@@ -316,6 +316,21 @@ def target_checks(rows: Sequence[EngineRow]) -> list[tuple[str, str, bool | None
                 ok,
             )
         )
+    tiny = by.get((20, reml))
+    if tiny:
+        checks.append(
+            ("REML + HKSJ k = 20 at most 50 us", fmt_seconds(tiny.seconds), tiny.seconds <= 50e-6)
+        )
+    for k in sorted({row.k for row in rows}):
+        statsmodels = by.get((k, "statsmodels combine_effects"))
+        if statsmodels and statsmodels.ratio is not None:
+            checks.append(
+                (
+                    f"PM k = {k:,} at least as fast as statsmodels",
+                    fmt_ratio(statsmodels.ratio),
+                    statsmodels.ratio >= 1.0,
+                )
+            )
     big = by.get((1_000_000, reml))
     if big:
         checks.append(
