@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from service.stats._inputs import FloatArray
-from service.stats._wls import dot
+from service.stats._wls import WeightedForms, dot
 from service.stats.errors import StatsInputError
 
 
@@ -25,7 +25,7 @@ def is_intercept(X: FloatArray) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class InterceptProjection:
+class InterceptProjection(WeightedForms):
     """``P = W - w w' / sum(w)`` (never formed), for weights ``w``."""
 
     w: FloatArray
@@ -53,16 +53,6 @@ class InterceptProjection:
         """``y`` minus its weighted mean."""
         result: FloatArray = y - dot(self.w, y) / self.sum_w
         return result
-
-    def quad(self, y: FloatArray) -> float:
-        """``y' P y``, the weighted residual sum of squares."""
-        r = self.residuals(y)
-        return dot(self.w * r, r)
-
-    def quad2(self, y: FloatArray) -> float:
-        """``y' P P y``, the squared norm of the weighted residuals."""
-        wr = self.w * self.residuals(y)
-        return dot(wr, wr)
 
     @property
     def trace(self) -> float:

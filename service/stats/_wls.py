@@ -44,8 +44,28 @@ def _gram_of(a: FloatArray, b: FloatArray) -> FloatArray:
     return result
 
 
+class WeightedForms:
+    """``y' P y`` and ``y' P P y`` from the weights and the residuals, for both projections."""
+
+    __slots__ = ()
+    w: FloatArray
+
+    def residuals(self, y: FloatArray) -> FloatArray:
+        raise NotImplementedError
+
+    def quad(self, y: FloatArray) -> float:
+        """``y' P y``, the weighted residual sum of squares."""
+        r = self.residuals(y)
+        return dot(self.w * r, r)
+
+    def quad2(self, y: FloatArray) -> float:
+        """``y' P P y``, the squared norm of the weighted residuals."""
+        wr = self.w * self.residuals(y)
+        return dot(wr, wr)
+
+
 @dataclass(frozen=True, slots=True)
-class Projection:
+class Projection(WeightedForms):
     """``P = W - B B'`` for weights ``w`` and design ``X``, as in metafor's rma.uni (never formed).
 
     ``leverage`` holds the row sums of squares of ``B``, i.e. ``w_i^2 x_i' (X'WX)^{-1} x_i``.
@@ -108,16 +128,6 @@ class Projection:
         fitted = self.X[:, 0] * b[0] if b.size == 1 else self.X @ b
         result: FloatArray = y - fitted
         return result
-
-    def quad(self, y: FloatArray) -> float:
-        """``y' P y``, the weighted residual sum of squares."""
-        r = self.residuals(y)
-        return dot(self.w * r, r)
-
-    def quad2(self, y: FloatArray) -> float:
-        """``y' P P y``, the squared norm of the weighted residuals."""
-        wr = self.w * self.residuals(y)
-        return dot(wr, wr)
 
     @property
     def trace(self) -> float:
