@@ -58,8 +58,9 @@ class SqliteHeadProbe:
 
     def _read(self) -> int:
         if self._connection is None:
+            # timeout=0: never wait for a lock on the event loop; busy means "take the route".
             self._connection = sqlite3.connect(
-                self._path, check_same_thread=False, isolation_level=None
+                self._path, check_same_thread=False, isolation_level=None, timeout=0.0
             )
         data_version = self._connection.execute("PRAGMA data_version").fetchone()[0]
         if self._head is None or data_version != self._data_version:
