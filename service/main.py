@@ -18,6 +18,7 @@ from service.api.routes import (
     audit,
     curation,
     health,
+    imports,
     pooled,
     studies,
     versions,
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(audit.router)
     app.include_router(analyses.router)
     app.include_router(pooled.router)
+    app.include_router(imports.router)
     return app
 
 
