@@ -20,6 +20,7 @@ from service.api.routes import (
     health,
     imports,
     pooled,
+    scripts,
     studies,
     versions,
     vocabulary,
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(audit.router)
     app.include_router(analyses.router)
     app.include_router(pooled.router)
+    app.include_router(scripts.router)
     app.include_router(imports.router)
     return app
 
