@@ -30,7 +30,7 @@ class SourceKeyRepository:
                 StudyRevision.status != "withdrawn",
             )
         )
-        return dict(self._session.execute(query).tuples().all())
+        return {row.source_study_id: row.study_id for row in self._session.execute(query)}
 
     def remember(self, source: str, study_of_key: Mapping[str, int]) -> None:
         """Store each key's study; a key seen before (its study withdrawn) now names the new one."""

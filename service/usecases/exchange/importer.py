@@ -138,22 +138,54 @@ def _parse(text: str, options: ImportOptions, vocabulary: Vocabulary) -> ParsedF
 def _validate(
     parsed: ParsedFile, vocabulary: Vocabulary, progress: Progress | None
 ) -> list[_Checked]:
-    """Each candidate through the request schema and the studies' rules, problems to ``parsed``."""
+    """Each candidate through the request schema and the studies' rules, problems to ``parsed``.
+
+    A study whose results break the schema is checked by the rules too, without those results,
+    so that one report lists every problem of the file (the study stays refused).
+    """
     checked: list[_Checked] = []
+    partial: list[_Checked] = []
     total = len(parsed.candidates)
     for done, candidate in enumerate(parsed.candidates, start=1):
         try:
-            study = StudyCreate.model_validate(candidate.body)
+            checked.append(_Checked(candidate, StudyCreate.model_validate(candidate.body)))
         except ValidationError as error:
-            study = None
-            for item in error.errors():
-                path = ".".join(str(part) for part in item["loc"])
-                _add(parsed, candidate, path, item["msg"])
-        checked.append(_Checked(candidate, study))
+            checked.append(_Checked(candidate, None))
+            partial += _without_broken_results(parsed, candidate, error)
         if progress is not None:
             progress(done, total)
-    _check_rules(parsed, [c for c in checked if c.study is not None], vocabulary)
+    _check_rules(parsed, [c for c in checked if c.study is not None] + partial, vocabulary)
     return checked
+
+
+def _without_broken_results(
+    parsed: ParsedFile, candidate: Candidate, error: ValidationError
+) -> list[_Checked]:
+    """Report ``error``; the study without its broken results, when that passes the schema."""
+    broken: set[int] = set()
+    for item in error.errors():
+        path = ".".join(str(part) for part in item["loc"])
+        _add(parsed, candidate, path, item["msg"])
+        if len(item["loc"]) > 1 and item["loc"][0] == "outcome_results":
+            broken.add(int(item["loc"][1]))
+    kept = [i for i in range(len(candidate.result_rows)) if i not in broken]
+    if not broken or not kept:
+        return []
+    body = dict(
+        candidate.body, outcome_results=[candidate.body["outcome_results"][i] for i in kept]
+    )
+    rest = Candidate(
+        candidate.source_key,
+        body,
+        candidate.first_row,
+        [candidate.result_rows[i] for i in kept],
+        candidate.study_columns,
+        [candidate.result_columns[i] for i in kept],
+    )
+    try:
+        return [_Checked(rest, StudyCreate.model_validate(body))]
+    except ValidationError:
+        return []
 
 
 def _check_rules(parsed: ParsedFile, valid: Sequence[_Checked], vocabulary: Vocabulary) -> None:

@@ -94,6 +94,7 @@ class _Reader:
         self._comma = table.decimal_comma
         self._parsed = parsed
         self._label = label
+        self._columns = frozenset(table.columns)
 
     def number(self, row: Row, column: str) -> Any:
         """The cell as a number; the text itself when it is not one (validation says why)."""
@@ -109,12 +110,19 @@ class _Reader:
     def study(self, key: str, rows: list[Row]) -> Candidate:
         first = rows[0]
         columns = dict(STUDY_COLUMNS, title=self._label, authors=self._label)
+        for index, (given, analysed) in enumerate((("nrand1", "n1i"), ("nrand2", "n2i"))):
+            size = given if given in self._columns else analysed
+            columns[f"arms.{index}.n_randomized"] = size
+            columns["total_randomized" if index == 0 else "arms"] = size
         candidate = Candidate(key, {}, first, study_columns=columns)
         arms: dict[str, dict[str, Any]] = {}
         results = [self.result(row, arms, candidate) for row in rows]
         candidate.body.update(self.fields(first))
         candidate.body["arms"] = list(arms.values())
-        candidate.body["total_randomized"] = sum(arm["n_randomized"] or 0 for arm in arms.values())
+        sizes = [arm["n_randomized"] for arm in arms.values()]
+        # Unreadable sizes stay in the arms, where validation names them; the total is theirs.
+        total = sum(n for n in sizes if isinstance(n, int))
+        candidate.body["total_randomized"] = total
         candidate.body["outcome_results"] = results
         return candidate
 
