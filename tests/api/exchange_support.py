@@ -8,16 +8,15 @@ import os
 from pathlib import Path
 from typing import Any
 
-from httpx import Response
 from fastapi.testclient import TestClient
+from httpx import Response
 
 from tests.api.studies_support import Headers
 
 # The shared Metapsy data lives beside the repository (../shared/data); SHARED_DATA_DIR points
 # elsewhere (a worktree one level deeper, say).
 SHARED_DATA = Path(
-    os.environ.get("SHARED_DATA_DIR")
-    or Path(__file__).resolve().parents[3] / "shared" / "data"
+    os.environ.get("SHARED_DATA_DIR") or Path(__file__).resolve().parents[3] / "shared" / "data"
 )
 METAPSY_FILE = SHARED_DATA / "metapsy-peer-support.csv"
 

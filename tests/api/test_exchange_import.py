@@ -11,12 +11,20 @@ from tests.api.studies_support import Actors
 
 pytestmark = pytest.mark.db
 
-CSV = """\
-study,year,doi,category,design,comparator,quality,outcome,instrument,timepoint,weeks,m1i,sd1i,n1i,m2i,sd2i,n2i
-"Jansen, 2016",2016,10.5555/imp.1,peer-group,randomized,waiting-list,strong,empowerment,empowerment-scale,post,12,2.9,0.5,40,2.7,0.5,42
-"Jansen, 2016",2016,10.5555/imp.1,peer-group,randomized,waiting-list,strong,self-efficacy,general-self-efficacy-scale,post,12,28,5,40,26.5,5.5,42
-"Okafor, 2019",2019,,one-to-one,randomized,treatment-as-usual,moderate,internalized-stigma,ismi,post,8,2.1,0.45,30,2.35,0.5,31
-"""
+CSV_HEADER = (
+    "study,year,doi,category,design,comparator,quality,outcome,instrument,timepoint,weeks,"
+    "m1i,sd1i,n1i,m2i,sd2i,n2i"
+)
+JANSEN = '"Jansen, 2016",2016,10.5555/imp.1,peer-group,randomized,waiting-list,strong'
+CSV = "\n".join(
+    [
+        CSV_HEADER,
+        f"{JANSEN},empowerment,empowerment-scale,post,12,2.9,0.5,40,2.7,0.5,42",
+        f"{JANSEN},self-efficacy,general-self-efficacy-scale,post,12,28,5,40,26.5,5.5,42",
+        '"Okafor, 2019",2019,,one-to-one,randomized,treatment-as-usual,moderate,'
+        "internalized-stigma,ismi,post,8,2.1,0.45,30,2.35,0.5,31",
+    ]
+)
 # Row 2: an SD of zero; row 3: an instrument that measures another outcome; row 4: "n/a" as n.
 BROKEN = """\
 study,year,category,quality,outcome,instrument,weeks,m1i,sd1i,n1i,m2i,sd2i,n2i
@@ -40,7 +48,8 @@ def test_a_dry_run_reports_what_it_would_store_and_writes_nothing(
     report = response.json()
     assert (report["rows"], report["studies"], report["results"]) == (3, 2, 3)
     assert (report["new_studies"], report["new_results"]) == (2, 3)
-    assert report["problems"] == [] and report["evidence_version"] is None
+    assert report["problems"] == []
+    assert report["evidence_version"] is None
     assert newest_version(client) == 0
     assert client.get("/v1/studies").json()["items"] == []
 
@@ -52,17 +61,20 @@ def test_an_import_is_one_version_and_importing_again_changes_nothing(
 
     assert first.status_code == 201, first.text
     report = first.json()
-    assert report["evidence_version"] == 1 and first.headers["Location"] == "/v1/versions/1"
+    assert report["evidence_version"] == 1
+    assert first.headers["Location"] == "/v1/versions/1"
     studies = client.get("/v1/studies").json()["items"]
     assert [s["id"] for s in studies] == report["created_study_ids"]
     jansen = next(s for s in studies if s["authors"] == "Jansen")
-    assert jansen["status"] == "included" and len(jansen["outcome_results"]) == 2
+    assert jansen["status"] == "included"
+    assert len(jansen["outcome_results"]) == 2
     assert jansen["outcome_results"][0]["effect"]["conversion"] == "smd_from_means"
 
     again = post_import(client, actors.curator, CSV, fmt="csv")
 
     assert again.status_code == 200, again.text
-    assert again.json()["new_studies"] == 0 and again.json()["evidence_version"] is None
+    assert again.json()["new_studies"] == 0
+    assert again.json()["evidence_version"] is None
     matched = {m["source_study_id"]: m["matched_by"] for m in again.json()["matched"]}
     # Jansen carries a DOI; Okafor has none and is found by the stored source study id.
     assert matched == {"Jansen, 2016 (2016)": "doi", "Okafor, 2019 (2019)": "source_study_id"}
@@ -113,13 +125,29 @@ def test_imports_need_the_curate_scope_and_a_csv_body(client: TestClient, actors
 
 # Metapsy's conventions: ';', decimal commas, NA, double-encoded UTF-8 ("RÃ¼sch"), one row per
 # outcome; a derived .g that must not be trusted (row 3 says 9,99).
-METAPSY = """\
-"";"study";"condition_arm1";"condition_arm2";"multi_arm1";"multi_arm2";"outcome_type";"instrument";"outcome_subcategory";"time";"time_weeks";".g";".g_se";"mean_arm1";"sd_arm1";"n_arm1";"mean_arm2";"sd_arm2";"n_arm2";"mean_change_arm1";"mean_change_arm2";"sd_change_arm1";"sd_change_arm2";"n_change_arm1";"n_change_arm2";"precalc_g";"precalc_g_se";"year";"country";"disorder";"format";"RoB_D1";"overall_RoB"
-"1";"RÃ¼sch, 2014";"Peer support";"CAU";NA;NA;"msd";"CES-D";"Depression";"post";3;0,1;0,2;10;5;40;11;5;41;NA;NA;NA;NA;NA;NA;NA;NA;2014;"DE";"SMI";"Group";"Low risk";"High risk"
-"2";"RÃ¼sch, 2014";"Peer support";"CAU";NA;NA;"msd";"Empowerment Scale";"Empowerment/Self-efficacy";"post";3;9,99;0,2;2,91;0,4;39;2,8;0,45;41;NA;NA;NA;NA;NA;NA;NA;NA;2014;"DE";"SMI";"Group";"Low risk";"High risk"
-"3";"Shorey, 2019";"Peer support";"WL";NA;NA;"msd";"General Self-Efficacy Scale (GSE)";"Self-efficacy";"post";6;NA;NA;NA;NA;NA;NA;NA;NA;1,5;0,5;2;2,1;30;31;NA;NA;2019;"SG";"depression";"Individual";"Some concerns";"Low risk"
-"4";"Cruz, 2020";"Peer support";"WL";NA;NA;"msd";"Some Unknown Scale";"Empowerment/Self-efficacy";"post";6;NA;NA;NA;NA;NA;NA;NA;NA;NA;NA;NA;NA;NA;NA;0,3;0,2;2020;"US";"SMI";"Group";"Low risk";"Low risk"
-"""
+METAPSY_COLUMNS = (
+    '"";"study";"condition_arm1";"condition_arm2";"multi_arm1";"multi_arm2";"outcome_type";'
+    '"instrument";"outcome_subcategory";"time";"time_weeks";".g";".g_se";"mean_arm1";'
+    '"sd_arm1";"n_arm1";"mean_arm2";"sd_arm2";"n_arm2";"mean_change_arm1";"mean_change_arm2";'
+    '"sd_change_arm1";"sd_change_arm2";"n_change_arm1";"n_change_arm2";"precalc_g";'
+    '"precalc_g_se";"year";"country";"disorder";"format";"RoB_D1";"overall_RoB"'
+)
+NO_CHANGE = ";".join(["NA"] * 6)
+RUSCH = '"RÃ¼sch, 2014";"Peer support";"CAU";NA;NA;"msd"'
+RUSCH_TAIL = '2014;"DE";"SMI";"Group";"Low risk";"High risk"'
+METAPSY_ROWS = [
+    f'"1";{RUSCH};"CES-D";"Depression";"post";3;0,1;0,2;10;5;40;11;5;41;{NO_CHANGE};NA;NA;'
+    + RUSCH_TAIL,
+    f'"2";{RUSCH};"Empowerment Scale";"Empowerment/Self-efficacy";"post";3;9,99;0,2;'
+    f"2,91;0,4;39;2,8;0,45;41;{NO_CHANGE};NA;NA;" + RUSCH_TAIL,
+    '"3";"Shorey, 2019";"Peer support";"WL";NA;NA;"msd";"General Self-Efficacy Scale (GSE)";'
+    '"Self-efficacy";"post";6;NA;NA;NA;NA;NA;NA;NA;NA;1,5;0,5;2;2,1;30;31;NA;NA;'
+    '2019;"SG";"depression";"Individual";"Some concerns";"Low risk"',
+    '"4";"Cruz, 2020";"Peer support";"WL";NA;NA;"msd";"Some Unknown Scale";'
+    f'"Empowerment/Self-efficacy";"post";6;NA;NA;NA;NA;NA;NA;NA;NA;{NO_CHANGE};0,3;0,2;'
+    '2020;"US";"SMI";"Group";"Low risk";"Low risk"',
+]
+METAPSY = "\n".join([METAPSY_COLUMNS, *METAPSY_ROWS]) + "\n"
 
 
 def test_a_metapsy_file_is_read_by_its_own_conventions(client: TestClient, actors: Actors) -> None:
@@ -138,12 +166,14 @@ def test_a_metapsy_file_is_read_by_its_own_conventions(client: TestClient, actor
     assert stored.status_code == 201, stored.text
     studies = {s["authors"]: s for s in client.get("/v1/studies").json()["items"]}
     rusch, shorey = studies["Rüsch"], studies["Shorey"]
-    assert rusch["title"].startswith("Rüsch, 2014") and rusch["quality_rating"] == "weak"
+    assert rusch["title"].startswith("Rüsch, 2014")
+    assert rusch["quality_rating"] == "weak"
     assert "D1 randomization: Low risk" in rusch["quality_appraisal"]
     assert [a["n_randomized"] for a in rusch["arms"]] == [39, 41]
     [empowerment] = rusch["outcome_results"]
     assert empowerment["data"]["intervention"] == {"mean": 2.91, "sd": 0.4, "n": 39}
     assert empowerment["effect"]["yi"] < 1  # recomputed from the means, not the file's 9,99
-    assert shorey["category"] == "one-to-one" and shorey["comparator"] == "waiting-list"
+    assert shorey["category"] == "one-to-one"
+    assert shorey["comparator"] == "waiting-list"
     assert shorey["outcome_results"][0]["data"]["form"] == "change_scores"
     assert shorey["outcome_results"][0]["timepoint"] == {"weeks": 6.0, "label": "post"}
