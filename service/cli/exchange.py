@@ -82,18 +82,19 @@ def _summary(report: ImportReport, console: Console) -> None:
 
 
 def _import_data(args: argparse.Namespace) -> int:
-    console = Console()
+    console = Console(highlight=False)
     try:
         report = _run(args, console)
     except (OSError, ValueError) as error:
-        console.print(f"lma: {error}", style="red", markup=False)
+        console.print(f"lma: {error}", style="red", markup=False, highlight=False)
         return 1
     except ServiceError as error:
-        console.print(f"lma: {error.detail}", style="red", markup=False)
+        console.print(f"lma: {error.detail}", style="red", markup=False, highlight=False)
         for item in error.extra.get("errors", []):
             console.print(
                 f"  {item['field']}: {item['message']} -> {item.get('suggestion', '')}",
                 markup=False,
+                highlight=False,
             )
         return 1
     _summary(report, console)

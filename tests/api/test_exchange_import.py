@@ -144,7 +144,7 @@ METAPSY_ROWS = [
     '"Self-efficacy";"post";6;NA;NA;NA;NA;NA;NA;NA;NA;1,5;0,5;2;2,1;30;31;NA;NA;'
     '2019;"SG";"depression";"Individual";"Some concerns";"Low risk"',
     '"4";"Cruz, 2020";"Peer support";"WL";NA;NA;"msd";"Some Unknown Scale";'
-    f'"Empowerment/Self-efficacy";"post";6;NA;NA;NA;NA;NA;NA;NA;NA;{NO_CHANGE};0,3;0,2;'
+    f'"Empowerment/Self-efficacy";"post";6;NA;NA;NA;NA;30;NA;NA;31;{NO_CHANGE};0,3;0,2;'
     '2020;"US";"SMI";"Group";"Low risk";"Low risk"',
 ]
 METAPSY = "\n".join([METAPSY_COLUMNS, *METAPSY_ROWS]) + "\n"

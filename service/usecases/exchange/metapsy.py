@@ -73,6 +73,8 @@ STUDY_COLUMNS = {
     "quality_rating": "overall_RoB",
     "total_randomized": "n_arm1",
     "arms": "condition_arm1",
+    "arms.0.n_randomized": "n_arm1",
+    "arms.1.n_randomized": "n_arm2",
 }
 _ARM_COLUMNS = {
     "means": {"mean": "mean_arm{}", "sd": "sd_arm{}", "n": "n_arm{}"},
@@ -168,8 +170,11 @@ class _Reader:
                 candidate.body.setdefault("outcome_results", []).append(result)
         if not candidate.result_rows:
             return None
+        arms = self._arms(first, arm_labels, arm_n)
+        if arms is None:
+            return None
         candidate.body.update(self.fields(first, key, rows))
-        candidate.body.update(self._arms(first, arm_labels, arm_n))
+        candidate.body.update(arms)
         return candidate
 
     def _arm_labels(self, row: Row) -> tuple[str, str]:
@@ -179,11 +184,14 @@ class _Reader:
             arm2 = f"{arm2} (control)"
         return arm1[:100], arm2[:100]
 
-    def _arms(self, row: Row, labels: tuple[str, str], arm_n: dict[str, int]) -> dict[str, Any]:
+    def _arms(
+        self, row: Row, labels: tuple[str, str], arm_n: dict[str, int]
+    ) -> dict[str, Any] | None:
         if len(arm_n) < 2:
             self._parsed.problem(
                 row, "n_arm1", "no arm sizes are given", "give n_arm1 and n_arm2 (or n_change_*)"
             )
+            return None
         arms = [
             {"label": labels[0], "role": "intervention", "n_randomized": arm_n.get(labels[0], 0)},
             {"label": labels[1], "role": "control", "n_randomized": arm_n.get(labels[1], 0)},
