@@ -177,3 +177,22 @@ def test_a_metapsy_file_is_read_by_its_own_conventions(client: TestClient, actor
     assert shorey["comparator"] == "waiting-list"
     assert shorey["outcome_results"][0]["data"]["form"] == "change_scores"
     assert shorey["outcome_results"][0]["timepoint"] == {"weeks": 6.0, "label": "post"}
+
+
+def test_hostile_files_are_refused_or_reported_and_change_nothing(
+    client: TestClient, actors: Actors
+) -> None:
+    nul = post_import(client, actors.curator, CSV.replace("Okafor", "Oka\x00for"), fmt="csv")
+    assert nul.status_code == 422
+    assert "NUL" in nul.json()["detail"]
+    long_name = CSV.replace("Okafor, 2019", "O" * 400)
+    report = post_import(client, actors.curator, long_name, fmt="csv", dry_run=True).json()
+    assert [p["column"] for p in report["problems"]] == ["study"]
+    ragged = post_import(client, actors.curator, CSV + "\na,b\n", fmt="csv")
+    assert ragged.status_code == 422
+    assert "row 5" in ragged.json()["detail"]
+    markup = CSV.replace("Okafor, 2019", "<script>alert(1)</script>")
+    assert post_import(client, actors.curator, markup, fmt="csv").status_code == 201
+    stored = client.get("/v1/studies", params={"q": "script"}).json()["items"]
+    assert stored[0]["title"] == "<script>alert(1)</script>"  # verbatim, as JSON
+    assert newest_version(client) == 1

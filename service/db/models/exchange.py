@@ -12,6 +12,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db.base import Base
 
+MAX_SOURCE_STUDY_ID = 300
+
 
 class StudySourceKey(Base):
     """One study's id in one import source (``metapsy``, ``csv``)."""
@@ -19,5 +21,5 @@ class StudySourceKey(Base):
     __tablename__ = "study_source_key"
 
     source: Mapped[str] = mapped_column(String(32), primary_key=True)
-    source_study_id: Mapped[str] = mapped_column(String(300), primary_key=True)
+    source_study_id: Mapped[str] = mapped_column(String(MAX_SOURCE_STUDY_ID), primary_key=True)
     study_id: Mapped[int] = mapped_column(ForeignKey("study.id"), index=True)

@@ -22,6 +22,7 @@ from typing import Literal
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from service.db.models.exchange import MAX_SOURCE_STUDY_ID as MAX_SOURCE_KEY
 from service.db.repositories.exchange import SourceKeyRepository
 from service.db.repositories.studies import StudyRepository
 from service.errors import InvalidInputError
@@ -147,6 +148,12 @@ def _validate(
     partial: list[_Checked] = []
     total = len(parsed.candidates)
     for done, candidate in enumerate(parsed.candidates, start=1):
+        if len(candidate.source_key) > MAX_SOURCE_KEY:
+            _add(
+                parsed, candidate, "title", f"the study's name is over {MAX_SOURCE_KEY} characters"
+            )
+            checked.append(_Checked(candidate, None))
+            continue
         try:
             checked.append(_Checked(candidate, StudyCreate.model_validate(candidate.body)))
         except ValidationError as error:

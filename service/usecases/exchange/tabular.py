@@ -60,6 +60,9 @@ def repair_encoding(text: str) -> str:
 def read_table(text: str, *, delimiter: str | None = None) -> Table:
     """Parse ``text``; the delimiter is guessed from the header when not given (``;`` or ``,``)."""
     text = text.lstrip("\ufeff")
+    if "\x00" in text:
+        # Refused on both backends alike: PostgreSQL cannot store NUL in text columns.
+        raise TableError("the file contains NUL characters; it is not a text file")
     header_line = text.split("\n", 1)[0]
     if not header_line.strip():
         raise TableError("the file is empty or its first line (the header) is blank")
