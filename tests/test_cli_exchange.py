@@ -84,3 +84,23 @@ def test_a_map_file_names_an_unknown_metapsy_instrument_and_a_terminal_gets_a_pr
     assert "3/3" in out
     assert "stored 3 new studies (3 results)" in out
     assert "skipped 1 row(s): outcome not in the review: Depression" in out
+
+
+def test_a_backup_keeps_the_source_ids_so_a_restored_database_still_knows_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _file(tmp_path, "metapsy.csv", "\n".join(METAPSY.splitlines()[:4]) + "\n")
+    assert _lma(capsys, "import-data", "metapsy", path)[0] == 0
+    backup = str(tmp_path / "backup.json")
+    assert _lma(capsys, "export", backup)[0] == 0
+    assert len(json.loads(Path(backup).read_text("utf-8"))["source_keys"]) == 2
+    restored = f"sqlite:///{tmp_path / 'restored.sqlite3'}"
+    upgrade_to_head(restored)
+    monkeypatch.setenv("DATABASE_URL", restored)
+    get_settings.cache_clear()
+    assert _lma(capsys, "import", backup)[0] == 0
+
+    code, out = _lma(capsys, "import-data", "metapsy", path)
+
+    assert code == 0
+    assert "stored 0 new studies (0 results); 2 already present" in out
