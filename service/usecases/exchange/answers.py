@@ -20,31 +20,30 @@ from service.usecases.pooled.answers import Conditional, pooled_result
 from service.usecases.pooled.cache import ResultCache
 from service.usecases.studies.service import get_study, list_studies
 
+_Found = tuple[Conditional[PooledRead], PooledRead]
 
-def _answer(
-    session: Session, cache: ResultCache, outcome: str, query: PooledQuery
-) -> Conditional[PooledRead]:
+
+def _answer(session: Session, cache: ResultCache, outcome: str, query: PooledQuery) -> _Found:
+    """The pooled answer at ``query.as_of`` (or now); no If-None-Match, so always a body."""
     answer = pooled_result(session, cache, outcome, query)
-    assert answer.body is not None  # no If-None-Match was sent, so there is a body
-    return answer
+    if answer.body is None:  # only a matching If-None-Match leaves it out
+        raise RuntimeError("a pooled answer without a body")
+    return answer, answer.body
 
 
 def pooled_answer_csv(
     session: Session, cache: ResultCache, outcome: str, query: PooledQuery, dialect: Dialect
 ) -> tuple[Conditional[PooledRead], str]:
     """The pooled answer and its studies as CSV."""
-    answer = _answer(session, cache, outcome, query)
-    assert answer.body is not None
-    return answer, pooled_csv(answer.body, dialect)
+    answer, body = _answer(session, cache, outcome, query)
+    return answer, pooled_csv(body, dialect)
 
 
 def pooled_answer_script(
     session: Session, cache: ResultCache, outcome: str, query: PooledQuery
 ) -> tuple[Conditional[PooledRead], str]:
     """The pooled answer and the R script that reproduces it."""
-    answer = _answer(session, cache, outcome, query)
-    body = answer.body
-    assert body is not None
+    answer, body = _answer(session, cache, outcome, query)
     components = {
         study.study_id: _components(session, body, study)
         for study in body.studies
