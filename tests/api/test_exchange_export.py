@@ -90,6 +90,14 @@ def test_a_pooled_answer_as_csv_has_one_row_per_study_in_both_dialects(
         assert (float(row["yi"]), float(row["vi"])) == (study["yi"], study["vi"])  # exact
         assert float(row["weight"]) == study["weight"]
         assert row["instruments"] == " + ".join(study["instruments"])
+    assert metafor.headers["Vary"] == "Accept"
+    assert client.get("/v1/outcomes/empowerment/pooled").headers["Vary"] == "Accept"
+    again = client.get(
+        "/v1/outcomes/empowerment/pooled?format=csv",
+        headers={"If-None-Match": metafor.headers["ETag"]},
+    )
+    assert again.status_code == 304
+    assert again.headers["ETag"] == metafor.headers["ETag"]
     combined = next(r for r in rows if " + " in r["instruments"])
     assert combined["data_warnings"].startswith("mean of 2 instruments")
 
@@ -136,6 +144,11 @@ def test_the_r_script_reproduces_the_answer_with_metafor(
     assert answer["spec"]["canonical"] in script
     if params.get("timepoint") != "weeks=40":
         assert "aggregate(dat, cluster = study_id, rho = 0.5, weighted = FALSE)" in script
+    etag = response.headers["ETag"]
+    cached = client.get(
+        "/v1/outcomes/empowerment/pooled/script.R", params=params, headers={"If-None-Match": etag}
+    )
+    assert cached.status_code == 304
     printed = _run_r(script, tmp_path)
     expected = headline(answer["result"])
     assert set(printed) == set(expected)

@@ -14,7 +14,7 @@ from service.api.conditional import (
     conditional_response,
 )
 from service.api.deps import SessionDep, SettingsDep, run_and_finish
-from service.api.exports import CSV_MEDIA_TYPE, CSV_RESPONSE, file_response, wants_csv
+from service.api.exports import CSV_RESPONSE, pooled_csv_response, varies, wants_csv
 from service.api.summaries import summaries_from_docstrings
 from service.schemas.common import problem_responses
 from service.schemas.exchange import PooledExportQuery
@@ -25,7 +25,6 @@ from service.schemas.pooled import (
     PooledTableRead,
     TableQuery,
 )
-from service.usecases.exchange import answers as exports
 from service.usecases.pooled import answers as pooled
 
 router = APIRouter(prefix="/v1", tags=["pooled"])
@@ -52,16 +51,12 @@ async def get_pooled(
 ) -> Response:
     """The pooled effect of one outcome, or its narrative synthesis below min_k studies."""
     if wants_csv(query.format, accept):
-        found, text = await run_and_finish(
-            exports.pooled_answer_csv, session, cache, outcome, query, query.dialect
-        )
-        private = settings.require_api_key_for_reads
-        suffix = f"{query.dialect}-csv"
-        return file_response(found, text, suffix=suffix, media_type=CSV_MEDIA_TYPE, private=private)
+        return await pooled_csv_response(session, cache, outcome, query, settings, if_none_match)
     answer = await run_and_finish(
         pooled.pooled_result, session, cache, outcome, query, if_none_match=if_none_match
     )
-    return conditional_response(answer, private=settings.require_api_key_for_reads)
+    # Vary: the same URL answers CSV to Accept: text/csv.
+    return varies(conditional_response(answer, private=settings.require_api_key_for_reads))
 
 
 @router.get("/pooled", response_model=PooledTableRead, responses=PROBLEMS)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response
 
 from service.api.auth import ReadAccessDep
-from service.api.conditional import ResultCacheDep
+from service.api.conditional import NOT_MODIFIED, IfNoneMatch, ResultCacheDep
 from service.api.deps import SessionDep, SettingsDep, run_and_finish
 from service.api.exports import R_MEDIA_TYPE, file_response
 from service.api.summaries import summaries_from_docstrings
@@ -22,6 +22,7 @@ R_RESPONSE: dict[int | str, dict[str, Any]] = {
         "description": "An R script (metafor) with the data inline.",
         "content": {"text/x-r-source": {"schema": {"type": "string"}}},
     },
+    **NOT_MODIFIED,
     **problem_responses(401, 403, 404, 422),
 }
 
@@ -34,6 +35,7 @@ async def get_pooled_script(
     cache: ResultCacheDep,
     settings: SettingsDep,
     _: ReadAccessDep,
+    if_none_match: IfNoneMatch = None,
 ) -> Response:
     """The pooled answer as a self-contained R script (metafor::rma) with the data inline."""
     answer, script = await run_and_finish(
@@ -45,6 +47,7 @@ async def get_pooled_script(
         suffix="r-script",
         media_type=R_MEDIA_TYPE,
         private=settings.require_api_key_for_reads,
+        if_none_match=if_none_match,
     )
     response.headers["Content-Disposition"] = f'inline; filename="{outcome}-pooled.R"'
     return response

@@ -135,6 +135,7 @@ async def list_studies(
         limit=query.limit,
     )
     cursor = next_page(request, response, page.next_after_id)
+    response.headers["Vary"] = "Accept"  # the same URL answers CSV to Accept: text/csv
     return Page[StudyRead](items=list(page.items), next_cursor=cursor)
 
 
