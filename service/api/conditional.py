@@ -53,7 +53,7 @@ def cache_control(*, pinned: bool, private: bool) -> str:
 
 
 async def conditional_response(
-    answer: Conditional[Any], request: Request, *, private: bool
+    answer: Conditional[Any], request: Request, *, private: bool, vary_accept: bool = False
 ) -> Response:
     """200 with the body, or 304 without one; both carry the ETag and Cache-Control.
 
@@ -61,6 +61,7 @@ async def conditional_response(
     from the cache entry's compressed copy (made once). ``Evidence-Checked-Version`` is the
     version the answer was checked at; the body's ``evidence_version`` is the last one that
     changed its evidence, so that the body (and its ETag) stays the same in between.
+    ``vary_accept``: the route also answers other media types to ``Accept`` (CSV).
     """
     encoding = negotiate(request.headers)
     compressed = None
@@ -68,7 +69,7 @@ async def conditional_response(
         assert encoding is not None
         compressed = await encoded_body(answer.entry, encoding)
     status, headers, body = representation(
-        answer, encoding=encoding, private=private, compressed=compressed
+        answer, encoding=encoding, private=private, compressed=compressed, vary_accept=vary_accept
     )
     return Response(body, status_code=status, headers=headers)
 
@@ -79,7 +80,12 @@ def compresses(encoding: str | None, body: bytes) -> bool:
 
 
 def representation(
-    answer: Conditional[Any], *, encoding: str | None, private: bool, compressed: bytes | None
+    answer: Conditional[Any],
+    *,
+    encoding: str | None,
+    private: bool,
+    compressed: bytes | None,
+    vary_accept: bool = False,
 ) -> tuple[int, dict[str, str], bytes]:
     """Status, headers and body of ``answer`` (``compressed``: its body in ``encoding``)."""
     headers = {
@@ -88,14 +94,17 @@ def representation(
     }
     if answer.checked_version is not None:
         headers[CHECKED_VERSION] = str(answer.checked_version)
+    accept = "Accept, " if vary_accept else ""
     if answer.json is None:
-        return 304, {**headers, "Vary": "Accept-Encoding"}, b""
+        return 304, {**headers, "Vary": f"{accept}Accept-Encoding"}, b""
     # Serialized with exclude_unset when cached: unset optional sections stay absent, exactly
     # as POST /v1/analyses leaves them out.
     headers["Content-Type"] = "application/json"
     if compressed is not None and encoding is not None:
-        headers |= {"Content-Encoding": encoding, "Vary": "Accept-Encoding"}
+        headers |= {"Content-Encoding": encoding, "Vary": f"{accept}Accept-Encoding"}
         return 200, headers, compressed
     if len(answer.json) < MINIMUM_SIZE:
-        headers["Vary"] = "Accept-Encoding"  # the middleware adds it to larger bodies only
+        headers["Vary"] = f"{accept}Accept-Encoding"
+    elif vary_accept:
+        headers["Vary"] = "Accept"  # the compression middleware appends Accept-Encoding
     return 200, headers, answer.json

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
@@ -34,25 +35,45 @@ MAX_URLS = 1024
 UrlKey = tuple[str, bytes]
 
 
+@dataclass(frozen=True, slots=True)
+class KnownUrl:
+    """What a URL's route found, and whether its representation depends on ``Accept``."""
+
+    key: AnswerKey
+    vary_accept: bool
+
+
+def _mentions_csv(headers: Headers) -> bool:
+    # Conservative: any mention of CSV in Accept is for the route to negotiate.
+    return "csv" in headers.get("accept", "").lower()
+
+
 class KnownUrls:
     """An LRU map from (path, raw query string) to the :class:`AnswerKey` its route found."""
 
     def __init__(self, max_urls: int = MAX_URLS) -> None:
-        self._urls: OrderedDict[UrlKey, AnswerKey] = OrderedDict()
+        self._urls: OrderedDict[UrlKey, KnownUrl] = OrderedDict()
         self._max_urls = max_urls
         self._lock = threading.Lock()
 
-    def get(self, url: UrlKey) -> AnswerKey | None:
+    def get(self, url: UrlKey) -> KnownUrl | None:
         with self._lock:
             return self._urls.get(url)
 
-    def learn(self, request: Request, answer: Conditional[Any]) -> None:
-        """Remember what the route answered ``request`` with (anonymous requests only)."""
+    def learn(
+        self, request: Request, answer: Conditional[Any], *, vary_accept: bool = False
+    ) -> None:
+        """Remember what the route answered ``request`` with (anonymous JSON answers only).
+
+        ``vary_accept``: the route answers CSV to ``Accept: text/csv`` (and says so in Vary).
+        """
         if answer.key is None or "authorization" in request.headers:
+            return
+        if vary_accept and _mentions_csv(request.headers):
             return
         url = (request.url.path, request.scope.get("query_string", b""))
         with self._lock:
-            self._urls[url] = answer.key
+            self._urls[url] = KnownUrl(answer.key, vary_accept)
             self._urls.move_to_end(url)
             while len(self._urls) > self._max_urls:
                 self._urls.popitem(last=False)
@@ -75,17 +96,17 @@ class PooledFastPath:
     async def _answer(self, scope: Scope, send: Send) -> bool:
         state = scope["app"].state
         url = (scope["path"], scope.get("query_string", b""))
-        looked_up = state.known_urls.get(url)
+        known = state.known_urls.get(url)
         probe = state.head_probe
-        if looked_up is None or probe is None or state.settings.require_api_key_for_reads:
+        if known is None or probe is None or state.settings.require_api_key_for_reads:
             return False
         headers = Headers(scope=scope)
-        if "authorization" in headers:
+        if "authorization" in headers or (known.vary_accept and _mentions_csv(headers)):
             return False
         head = await probe.head()
         if head is None:
             return False
-        answer = _known_answer(state.pooled_cache, looked_up, head, headers.get("if-none-match"))
+        answer = _known_answer(state.pooled_cache, known.key, head, headers.get("if-none-match"))
         if answer is None:
             return False
         encoding = negotiate(headers)
@@ -95,7 +116,11 @@ class PooledFastPath:
             if compressed is None:
                 return False  # the route compresses it, once, in the thread pool
         status, fields, body = representation(
-            answer, encoding=encoding, private=False, compressed=compressed
+            answer,
+            encoding=encoding,
+            private=False,
+            compressed=compressed,
+            vary_accept=known.vary_accept,
         )
         raw = [(name.lower().encode(), value.encode()) for name, value in fields.items()]
         if status == 200:

@@ -79,3 +79,12 @@ def test_credentials_and_unknown_urls_take_the_route(
     create(client, actors.trusted, trial(0.5))
     fresh = client.get(URL).json()
     assert (fresh["k"], fresh["evidence_version"]) == (5, 2)
+
+
+def test_a_known_url_asked_for_csv_gets_csv(client: TestClient, actors: Actors) -> None:
+    add_batch(client, actors.trusted, [trial(0.1 * i) for i in range(4)])
+    json_answer = client.get(URL)
+    assert client.get(URL).headers["content-type"] == "application/json"  # now known
+    as_csv = client.get(URL, headers={"Accept": "text/csv"})
+    assert as_csv.headers["content-type"].startswith("text/csv")
+    assert as_csv.headers["etag"] != json_answer.headers["etag"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from service.api.auth import ReadAccessDep
 from service.api.conditional import (
@@ -14,12 +14,13 @@ from service.api.conditional import (
     conditional_response,
 )
 from service.api.deps import SessionDep, SettingsDep, run_and_finish
+from service.api.exports import CSV_RESPONSE, pooled_csv_response, wants_csv
 from service.api.summaries import summaries_from_docstrings
 from service.schemas.common import problem_responses
+from service.schemas.exchange import PooledExportQuery
 from service.schemas.pooled import (
     HistoryQuery,
     PooledHistoryRead,
-    PooledQuery,
     PooledRead,
     PooledTableRead,
     TableQuery,
@@ -37,24 +38,30 @@ PROBLEMS = {**NOT_MODIFIED, **problem_responses(401, 403, 404, 422)}
 @router.get(
     "/outcomes/{outcome}/pooled",
     response_model=PooledRead | PooledHeadlineRead,
-    responses=PROBLEMS,
+    responses={**PROBLEMS, **CSV_RESPONSE},
 )
 async def get_pooled(
     outcome: Outcome,
-    query: Annotated[PooledQuery, Query()],
+    query: Annotated[PooledExportQuery, Query()],
     session: SessionDep,
     cache: ResultCacheDep,
     settings: SettingsDep,
     _: ReadAccessDep,
     request: Request,
     if_none_match: IfNoneMatch = None,
+    accept: Annotated[str | None, Header(max_length=1000)] = None,
 ) -> Response:
     """The pooled effect of one outcome, or its narrative synthesis below min_k studies."""
+    if wants_csv(query.format, accept):
+        return await pooled_csv_response(session, cache, outcome, query, settings, if_none_match)
     answer = await run_and_finish(
         pooled.pooled_result, session, cache, outcome, query, if_none_match=if_none_match
     )
-    request.app.state.known_urls.learn(request, answer)
-    return await conditional_response(answer, request, private=settings.require_api_key_for_reads)
+    # Vary: Accept too, since the same URL answers CSV to Accept: text/csv.
+    request.app.state.known_urls.learn(request, answer, vary_accept=True)
+    return await conditional_response(
+        answer, request, private=settings.require_api_key_for_reads, vary_accept=True
+    )
 
 
 @router.get("/pooled", response_model=PooledTableRead, responses=PROBLEMS)
