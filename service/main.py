@@ -18,6 +18,7 @@ from service.api.routes import (
     audit,
     curation,
     health,
+    plots,
     pooled,
     studies,
     versions,
@@ -27,6 +28,7 @@ from service.api.security import install_middleware
 from service.db.engine import Database
 from service.settings import Settings, get_settings
 from service.usecases.pooled.cache import ResultCache
+from service.web import pages
 
 DESCRIPTION = """\
 A living meta-analysis of peer support in mental health, after Burke et al. (2019),
@@ -60,6 +62,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        # Served by service.web from assets shipped with the service, not from CDNs.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.database = database
@@ -76,6 +81,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(audit.router)
     app.include_router(analyses.router)
     app.include_router(pooled.router)
+    app.include_router(plots.router)
+    pages.install_pages(app, settings)
     return app
 
 
