@@ -13,6 +13,7 @@ no diamond, and says why.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -101,7 +102,7 @@ def _square_size(study: StudyPoint, heaviest: float) -> float:
     # Marker size is a diameter in points: its square root makes the area follow the weight.
     if not heaviest or study.weight is None:
         return 6.0
-    return 4.0 + 10.0 * (study.weight / heaviest) ** 0.5
+    return 4.0 + 10.0 * math.sqrt(study.weight / heaviest)
 
 
 def _diamond(axes: Axes, diamond: Diamond, y: float, colour: str) -> None:
@@ -126,7 +127,9 @@ def _draw_row(axes: Axes, row: _Row, y: float, data: ForestData, heaviest: float
     elif row.kind == "prediction" and data.prediction is not None:
         low, high = data.prediction
         axes.plot([low, high], [y, y], color=POOLED_COLOUR, linewidth=1.5)
-        axes.plot([low, high], [y, y], linestyle="none", marker="|", markersize=8, color=POOLED_COLOUR)
+        axes.plot(
+            [low, high], [y, y], linestyle="none", marker="|", markersize=8, color=POOLED_COLOUR
+        )
 
 
 def _row_texts(row: _Row, data: ForestData) -> tuple[str, str, str]:
@@ -187,9 +190,13 @@ def _description(data: ForestData) -> str:
     parts = [f"Forest plot of {len(data.studies)} studies."]
     if data.pooled is not None:
         d = data.pooled
-        parts.append(f"Pooled Hedges' g {effect_with_interval(d.estimate, d.ci_lower, d.ci_upper)}.")
+        parts.append(
+            f"Pooled Hedges' g {effect_with_interval(d.estimate, d.ci_lower, d.ci_upper)}."
+        )
     if data.prediction is not None:
-        parts.append(f"Prediction interval [{number(data.prediction[0])}, {number(data.prediction[1])}].")
+        parts.append(
+            f"Prediction interval [{number(data.prediction[0])}, {number(data.prediction[1])}]."
+        )
     if data.no_pooling:
         parts.append(f"Not pooled: {data.no_pooling}")
     parts.append("Positive values favour peer support.")
@@ -204,7 +211,9 @@ def forest_plot(data: ForestData, fmt: ImageFormat = ImageFormat.SVG) -> bytes:
     bottom = 0.55 + len(footer) * FOOTER_LINE_INCHES
     height = TOP_INCHES + body + bottom
     figure = new_figure(WIDTH_INCHES, height)
-    figure.text(LABEL_X, 1 - 0.25 / height, data.caption.title, fontsize=11, fontweight="bold", va="center")
+    figure.text(
+        LABEL_X, 1 - 0.25 / height, data.caption.title, fontsize=11, fontweight="bold", va="center"
+    )
     axes = figure.add_axes((AXIS_LEFT, bottom / height, AXIS_RIGHT - AXIS_LEFT, body / height))
     _effect_axis(axes, rows, data)
     heaviest = max((s.weight or 0.0 for s in data.studies), default=0.0)

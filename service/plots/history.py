@@ -36,8 +36,14 @@ def history_plot(data: HistoryData, fmt: ImageFormat = ImageFormat.SVG) -> bytes
     pooled = _pooled(data.points)
     versions = [p.version for p in pooled]
     estimates = [p.estimate or 0.0 for p in pooled]
-    below = [e - (p.ci_lower if p.ci_lower is not None else e) for e, p in zip(estimates, pooled, strict=True)]
-    above = [(p.ci_upper if p.ci_upper is not None else e) - e for e, p in zip(estimates, pooled, strict=True)]
+    below = [
+        e - (p.ci_lower if p.ci_lower is not None else e)
+        for e, p in zip(estimates, pooled, strict=True)
+    ]
+    above = [
+        (p.ci_upper if p.ci_upper is not None else e) - e
+        for e, p in zip(estimates, pooled, strict=True)
+    ]
     with_pi = [p for p in pooled if p.pi_lower is not None and p.pi_upper is not None]
     axes.vlines([p.version for p in with_pi], [p.pi_lower or 0.0 for p in with_pi],
                 [p.pi_upper or 0.0 for p in with_pi], color="#9fb7d0", linewidth=6,

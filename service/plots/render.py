@@ -56,7 +56,9 @@ def _accessible(svg: str, title: str, description: str) -> str:
     # announces the title and can read the description.
     head = _SVG_OPEN.search(svg)
     assert head is not None, "matplotlib wrote no <svg> element"
-    opening = head.group(0).replace("<svg", '<svg role="img" aria-labelledby="plot-title plot-desc"', 1)
+    opening = head.group(0).replace(
+        "<svg", '<svg role="img" aria-labelledby="plot-title plot-desc"', 1
+    )
     labels = (
         f'<title id="plot-title">{escape(title)}</title>\n'
         f'<desc id="plot-desc">{escape(description)}</desc>\n'

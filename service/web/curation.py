@@ -27,7 +27,7 @@ from service.usecases.studies import service as studies
 from service.usecases.studies.writes import study_etag
 from service.web.session import CsrfDep, CuratorDep, PagePrincipalDep, csrf_token, forget, remember
 from service.web.templating import render
-from service.web.views import study_view
+from service.web.views import StudyView, study_view
 
 router = APIRouter(include_in_schema=False)
 QUEUE_LIMIT = 100
@@ -40,7 +40,9 @@ def _see_other(path: str) -> RedirectResponse:
 @router.get("/sign-in", response_class=HTMLResponse)
 def sign_in_page(request: Request, principal: PagePrincipalDep) -> HTMLResponse:
     """The sign-in form."""
-    return render(request, "sign_in.html", principal=principal, csrf=csrf_token(request), error=None)
+    return render(
+        request, "sign_in.html", principal=principal, csrf=csrf_token(request), error=None
+    )
 
 
 @router.post("/sign-in", response_class=HTMLResponse, response_model=None)
@@ -77,7 +79,7 @@ def queue_page(
     if principal is None:
         return _see_other("/sign-in")
     may_curate = principal.has(Scope.CURATE)
-    pending = ()
+    pending: tuple[StudyView, ...] = ()
     if may_curate:
         filters = StudyFilters(statuses=("pending",))
         page = studies.list_studies(session, filters, as_of=None, after_id=None, limit=QUEUE_LIMIT)

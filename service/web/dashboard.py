@@ -43,7 +43,9 @@ def export_links(request: Request, outcome: str) -> tuple[Link, ...]:
         path = route.path if isinstance(route, APIRoute) else ""
         if path.startswith(prefix) and path.rsplit(".", 1)[-1].lower() in ("csv", "r"):
             kind = "CSV" if path.lower().endswith(".csv") else "R script"
-            links.append(Link(f"{path.removeprefix(prefix)} ({kind})", path.replace("{outcome}", outcome)))
+            links.append(
+                Link(f"{path.removeprefix(prefix)} ({kind})", path.replace("{outcome}", outcome))
+            )
     return tuple(links)
 
 
@@ -60,7 +62,9 @@ def summary_page(
         principal=principal,
         evidence_version=table.evidence_version,
         rows=summary_rows(table.cells),
-        categories=[c.category or "all" for c in table.cells if c.outcome == table.cells[0].outcome],
+        categories=[
+            c.category or "all" for c in table.cells if c.outcome == table.cells[0].outcome
+        ],
     )
 
 
@@ -75,7 +79,8 @@ def outcome_page(
     """One outcome: pooled result, plots, studies, history and exports."""
     answer = pooled_result(session, cache, outcome, PooledQuery()).body
     history = pooled_history(session, cache, outcome, HistoryQuery()).body
-    assert answer is not None and history is not None
+    assert answer is not None
+    assert history is not None
     view = outcome_view(answer, history, export_links(request, outcome))
     return render(request, "outcome.html", principal=principal, outcome=view)
 
@@ -87,13 +92,13 @@ def study_page(
     """One study: data as reported, derived effects, warnings, versions."""
     study = studies.get_study(session, study_id)
     view = study_view(study, study_etag(study.id, study.valid_from))
-    return render(
-        request, "study.html", principal=principal, study=view, csrf=csrf_token(request)
-    )
+    return render(request, "study.html", principal=principal, study=view, csrf=csrf_token(request))
 
 
 @router.get("/versions", response_class=HTMLResponse)
-def versions_page(request: Request, session: SessionDep, principal: PagePrincipalDep) -> HTMLResponse:
+def versions_page(
+    request: Request, session: SessionDep, principal: PagePrincipalDep
+) -> HTMLResponse:
     """The newest evidence versions."""
     page = list_versions(session, before=None, limit=VERSIONS_SHOWN)
     return render(request, "versions.html", principal=principal, versions=version_rows(page.items))

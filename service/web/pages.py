@@ -5,13 +5,12 @@ from __future__ import annotations
 import secrets
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from service.settings import Settings
 from service.web import curation, dashboard, docs
 from service.web.session import SESSION_COOKIE, SESSION_MAX_AGE
-from service.web.templating import STATIC, STATIC_URL
+from service.web.templating import STATIC, STATIC_URL, CachedStaticFiles
 
 
 def install_pages(app: FastAPI, settings: Settings) -> None:
@@ -28,6 +27,6 @@ def install_pages(app: FastAPI, settings: Settings) -> None:
         https_only=settings.session_cookie_secure,
     )
     docs.install_docs(app)
-    app.mount(STATIC_URL, StaticFiles(directory=STATIC), name="static")
+    app.mount(STATIC_URL, CachedStaticFiles(directory=STATIC), name="static")
     app.include_router(dashboard.router)
     app.include_router(curation.router)

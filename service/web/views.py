@@ -201,7 +201,8 @@ def _heterogeneity(answer: PooledRead) -> str | None:
     result = answer.result
     if result is None:
         return None
-    return f"tau² {number(result.tau2, 3)}, I² {number(result.i2, 0)}%, Q {number(result.q)} (df {result.q_df})"
+    q = f"Q {number(result.q)} (df {result.q_df})"
+    return f"tau² {number(result.tau2, 3)}, I² {number(result.i2, 0)}%, {q}"
 
 
 def outcome_view(
@@ -277,9 +278,13 @@ def study_view(study: StudyRead, etag: str) -> StudyView:
     fields = tuple(
         Field(label, str(dump[name])) for name, label in _STUDY_FIELDS if dump.get(name) is not None
     )
-    history = [Link(f"Added in version {study.created_version}", f"/v1/versions/{study.created_version}")]
+    history = [
+        Link(f"Added in version {study.created_version}", f"/v1/versions/{study.created_version}")
+    ]
     if study.valid_from != study.created_version:
-        history.append(Link(f"This state since version {study.valid_from}", f"/v1/versions/{study.valid_from}"))
+        history.append(
+            Link(f"This state since version {study.valid_from}", f"/v1/versions/{study.valid_from}")
+        )
     history.append(Link("As JSON", f"/v1/studies/{study.id}"))
     return StudyView(
         id=study.id,
@@ -289,7 +294,9 @@ def study_view(study: StudyRead, etag: str) -> StudyView:
         status_reason=study.status_reason,
         etag=etag,
         fields=fields,
-        arms=tuple(Field(f"{a.label} ({a.role})", f"{a.n_randomized} randomized") for a in study.arms),
+        arms=tuple(
+            Field(f"{a.label} ({a.role})", f"{a.n_randomized} randomized") for a in study.arms
+        ),
         results=tuple(_result_view(r) for r in study.outcome_results),
         warnings=_warnings(dump),
         history=tuple(history),

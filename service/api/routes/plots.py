@@ -35,7 +35,10 @@ def _image(media_type: str, description: str) -> dict[int | str, dict[str, Any]]
 
 
 def _response(answer: Conditional[bytes], fmt: ImageFormat, *, private: bool) -> Response:
-    headers = {"ETag": answer.etag, "Cache-Control": cache_control(pinned=answer.pinned, private=private)}
+    headers = {
+        "ETag": answer.etag,
+        "Cache-Control": cache_control(pinned=answer.pinned, private=private),
+    }
     if answer.body is None:
         return Response(status_code=304, headers=headers)
     return Response(answer.body, media_type=fmt.media_type, headers=headers)
@@ -68,7 +71,9 @@ async def get_forest_svg(
 ) -> Response:
     """The forest plot of one outcome's pooled result (studies only when narrative)."""
     private = settings.require_api_key_for_reads
-    return await _pooled_plot("forest", ImageFormat.SVG, outcome, query, session, cache, private, if_none_match)
+    return await _pooled_plot(
+        "forest", ImageFormat.SVG, outcome, query, session, cache, private, if_none_match
+    )
 
 
 @router.get(
@@ -87,7 +92,9 @@ async def get_forest_png(
 ) -> Response:
     """The forest plot of one outcome's pooled result, as PNG."""
     private = settings.require_api_key_for_reads
-    return await _pooled_plot("forest", ImageFormat.PNG, outcome, query, session, cache, private, if_none_match)
+    return await _pooled_plot(
+        "forest", ImageFormat.PNG, outcome, query, session, cache, private, if_none_match
+    )
 
 
 @router.get(
@@ -106,7 +113,9 @@ async def get_funnel_svg(
 ) -> Response:
     """The contour-enhanced funnel plot (trim-and-fill's studies with sections=trim_and_fill)."""
     private = settings.require_api_key_for_reads
-    return await _pooled_plot("funnel", ImageFormat.SVG, outcome, query, session, cache, private, if_none_match)
+    return await _pooled_plot(
+        "funnel", ImageFormat.SVG, outcome, query, session, cache, private, if_none_match
+    )
 
 
 @router.get(

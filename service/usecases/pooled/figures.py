@@ -32,7 +32,12 @@ from service.schemas.analyses import AnalysisResult
 from service.schemas.pooled import HistoryQuery, PooledQuery, PooledRead
 from service.stats.bias import trim_and_fill
 from service.stats.errors import ConvergenceError, StatsInputError
-from service.usecases.pooled.answers import Conditional, pooled_history, pooled_result, resolve_version
+from service.usecases.pooled.answers import (
+    Conditional,
+    pooled_history,
+    pooled_result,
+    resolve_version,
+)
 from service.usecases.pooled.cache import ResultCache, cache_key, none_match, strong_etag
 from service.usecases.pooled.spec import spec_from_options
 from service.usecases.studies.versions import list_versions
@@ -123,7 +128,12 @@ def forest_data(answer: PooledRead, caption: Caption) -> ForestData:
     """The forest plot of a pooled answer (studies only, and why, for a narrative one)."""
     result = answer.result
     level = answer.spec.level
-    if result is None or result.estimate is None or result.ci_lower is None or result.ci_upper is None:
+    if (
+        result is None
+        or result.estimate is None
+        or result.ci_lower is None
+        or result.ci_upper is None
+    ):
         reason = answer.narrative.reason if answer.narrative else "the result is undefined"
         return ForestData(caption, level, _studies(answer), None, None, None, no_pooling=reason)
     pooled = Diamond(_pooled_label(result), result.estimate, result.ci_lower, result.ci_upper)
@@ -216,11 +226,17 @@ def history_figure(
             evidence=_evidence_line(session, version, answer.engine_version),
         )
         points = tuple(
-            HistoryPoint(p.evidence_version, p.estimate, p.ci_lower, p.ci_upper, p.pi_lower, p.pi_upper)
+            HistoryPoint(
+                p.evidence_version, p.estimate, p.ci_lower, p.ci_upper, p.pi_lower, p.pi_upper
+            )
             for p in answer.points
         )
         return history_plot(HistoryData(caption, points), fmt)
 
     return _conditional(
-        session, (f"history.{fmt}", spec.canonical()), render, as_of=query.as_of, if_none_match=if_none_match
+        session,
+        (f"history.{fmt}", spec.canonical()),
+        render,
+        as_of=query.as_of,
+        if_none_match=if_none_match,
     )
