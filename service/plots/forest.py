@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon
 from matplotlib.transforms import blended_transform_factory
@@ -105,31 +106,38 @@ def _square_size(study: StudyPoint, heaviest: float) -> float:
     return 4.0 + 10.0 * math.sqrt(study.weight / heaviest)
 
 
-def _diamond(axes: Axes, diamond: Diamond, y: float, colour: str) -> None:
+def _diamond(axes: Axes, diamond: Diamond, y: float, colour: str, gid: str) -> None:
     corners = [
         (diamond.ci_lower, y),
         (diamond.estimate, y + 0.35),
         (diamond.ci_upper, y),
         (diamond.estimate, y - 0.35),
     ]
-    axes.add_patch(Polygon(corners, closed=True, facecolor=colour, edgecolor=colour))
+    axes.add_patch(Polygon(corners, closed=True, facecolor=colour, edgecolor=colour, gid=gid))
 
 
-def _draw_row(axes: Axes, row: _Row, y: float, data: ForestData, heaviest: float) -> None:
-    if row.study is not None:
-        study = row.study
-        size = _square_size(study, heaviest)
-        axes.plot([study.ci_lower, study.ci_upper], [y, y], color=STUDY_COLOUR, linewidth=1)
-        axes.plot([study.yi], [y], marker="s", markersize=size, color=STUDY_COLOUR)
-    elif row.diamond is not None:
-        colour = POOLED_COLOUR if row.kind == "pooled" else SUBGROUP_COLOUR
-        _diamond(axes, row.diamond, y, colour)
-    elif row.kind == "prediction" and data.prediction is not None:
-        low, high = data.prediction
-        axes.plot([low, high], [y, y], color=POOLED_COLOUR, linewidth=1.5)
-        axes.plot(
-            [low, high], [y, y], linestyle="none", marker="|", markersize=8, color=POOLED_COLOUR
-        )
+def _draw_studies(axes: Axes, rows: list[_Row]) -> None:
+    # One collection for all lines and one for all squares: hundreds of separate artists
+    # would cost most of the rendering time.
+    placed = [(y, r.study) for y, r in zip(_ys(len(rows)), rows, strict=True) if r.study]
+    heaviest = max((s.weight or 0.0 for _, s in placed), default=0.0)
+    segments = [[(s.ci_lower, y), (s.ci_upper, y)] for y, s in placed]
+    axes.add_collection(LineCollection(segments, colors=STUDY_COLOUR, linewidths=1))
+    sizes = [_square_size(s, heaviest) ** 2 for _, s in placed]
+    axes.scatter([s.yi for _, s in placed], [y for y, _ in placed], s=sizes, marker="s",
+                 color=STUDY_COLOUR, zorder=3)  # fmt: skip
+
+
+def _draw_summaries(axes: Axes, rows: list[_Row], data: ForestData) -> None:
+    for y, row in zip(_ys(len(rows)), rows, strict=True):
+        if row.diamond is not None:
+            colour = POOLED_COLOUR if row.kind == "pooled" else SUBGROUP_COLOUR
+            # An id in the SVG (<g id="diamond-...">), for tests and for styling.
+            _diamond(axes, row.diamond, y, colour, gid=f"diamond-{row.kind}-{-int(y)}")
+        elif row.kind == "prediction" and data.prediction is not None:
+            low, high = data.prediction
+            axes.plot([low, high], [y, y], color=POOLED_COLOUR, linewidth=1.5, marker="|",
+                      markersize=8)  # fmt: skip
 
 
 def _row_texts(row: _Row, data: ForestData) -> tuple[str, str, str]:
@@ -151,13 +159,14 @@ def _text_columns(figure: Figure, axes: Axes, rows: list[_Row], data: ForestData
     level = f"{round(data.level * 100)}%"
     headings = (("Study", LABEL_X, "left"), (f"g [{level} CI]", EFFECT_X, "right"))
     for text, x, align in (*headings, ("Weight", WEIGHT_X, "right")):
-        axes.text(x, 1.0, text, transform=place, ha=align, va="center", fontweight="bold")
+        figure.text(x, 1.0, text, transform=place, ha=align, va="center", fontweight="bold")
     for y, row in zip(_ys(len(rows)), rows, strict=True):
         bold = "bold" if row.kind in ("group", "pooled") else "normal"
         label, effect, weight = _row_texts(row, data)
-        axes.text(LABEL_X, y, label, transform=place, ha="left", va="center", fontweight=bold)
-        axes.text(EFFECT_X, y, effect, transform=place, ha="right", va="center")
-        axes.text(WEIGHT_X, y, weight, transform=place, ha="right", va="center")
+        # Figure texts, not axes texts: no clip path to set up for each of hundreds.
+        figure.text(LABEL_X, y, label, transform=place, ha="left", va="center", fontweight=bold)
+        figure.text(EFFECT_X, y, effect, transform=place, ha="right", va="center")
+        figure.text(WEIGHT_X, y, weight, transform=place, ha="right", va="center")
 
 
 def _ys(count: int) -> Iterator[float]:
@@ -216,9 +225,8 @@ def forest_plot(data: ForestData, fmt: ImageFormat = ImageFormat.SVG) -> bytes:
     )
     axes = figure.add_axes((AXIS_LEFT, bottom / height, AXIS_RIGHT - AXIS_LEFT, body / height))
     _effect_axis(axes, rows, data)
-    heaviest = max((s.weight or 0.0 for s in data.studies), default=0.0)
-    for y, row in zip(_ys(len(rows)), rows, strict=True):
-        _draw_row(axes, row, y, data, heaviest)
+    _draw_studies(axes, rows)
+    _draw_summaries(axes, rows, data)
     _text_columns(figure, axes, rows, data)
     _favours(axes)
     for i, line in enumerate(footer):
