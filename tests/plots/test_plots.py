@@ -45,8 +45,10 @@ def test_svg_is_accessible_and_carries_no_date_or_version(name: str) -> None:
     root = ET.fromstring(svg)
     assert root.get("role") == "img"
     assert root.get("aria-labelledby") == "plot-title plot-desc"
-    assert root[0].tag == f"{SVG}title" and root[0].text
-    assert root[1].tag == f"{SVG}desc" and "favour" in (root[1].text or "") + "favour"
+    assert root[0].tag == f"{SVG}title"
+    assert root[0].text
+    assert root[1].tag == f"{SVG}desc"
+    assert "favour" in (root[1].text or "") + "favour"
     assert b"<dc:date>" not in svg
     assert not re.search(rb"Matplotlib v\d", svg)
 
@@ -73,33 +75,49 @@ def test_a_narrative_forest_has_no_diamond_and_says_why() -> None:
     svg = forest_plot(cases.narrative_forest())
     texts = _texts(svg)
     assert "Not pooled: 3 randomized studies; the review pools from 4." in texts
-    assert "Random effects (REML, hksj)" not in texts and "100.0%" not in texts
-    assert "Certainty of the evidence: Low. Peer support may reduce internalized stigma & shame." in texts
+    assert "Random effects (REML, hksj)" not in texts
+    assert "100.0%" not in texts
+    assert (
+        "Certainty of the evidence: Low. Peer support may reduce internalized stigma & shame."
+        in texts
+    )
     grouped = forest_plot(cases.grouped_forest())
     assert re.findall(rb'<g id="diamond-(pooled|subgroup)-\d+"', grouped) == [
-        b"subgroup", b"subgroup", b"pooled"
+        b"subgroup",
+        b"subgroup",
+        b"pooled",
     ]
     assert b'<g id="diamond-' not in svg
 
 
 def test_markup_in_labels_is_escaped_in_the_svg() -> None:
     svg = forest_plot(cases.narrative_forest())
-    assert b"&lt;one-to-one&gt;" in svg and b"<one-to-one>" not in svg
+    assert b"&lt;one-to-one&gt;" in svg
+    assert b"<one-to-one>" not in svg
     ET.fromstring(svg)  # well-formed
 
 
 def test_forest_grows_with_the_studies_and_png_is_stable() -> None:
     small = ET.fromstring(forest_plot(cases.grouped_forest(6)))
     large = ET.fromstring(forest_plot(cases.grouped_forest(100)))
-    assert float(large.get("height", "0").rstrip("pt")) > 5 * float(small.get("height", "0").rstrip("pt"))
+    assert float(large.get("height", "0").rstrip("pt")) > 5 * float(
+        small.get("height", "0").rstrip("pt")
+    )
     first = forest_plot(cases.grouped_forest(), ImageFormat.PNG)
-    assert first.startswith(b"\x89PNG") and first == forest_plot(cases.grouped_forest(), ImageFormat.PNG)
+    assert first.startswith(b"\x89PNG")
+    assert first == forest_plot(cases.grouped_forest(), ImageFormat.PNG)
 
 
 def test_funnel_draws_the_contours_and_the_filled_studies() -> None:
     svg = funnel_plot(cases.funnel())
     texts = _texts(svg)
-    for label in ("p < 0.01", "0.01 < p < 0.05", "0.05 < p < 0.10", "p > 0.10", "imputed (trim-and-fill)"):
+    for label in (
+        "p < 0.01",
+        "0.01 < p < 0.05",
+        "0.05 < p < 0.10",
+        "p > 0.10",
+        "imputed (trim-and-fill)",
+    ):
         assert label in texts
     assert "Standard error" in texts
     assert b"2 studies imputed by trim-and-fill" in svg
@@ -107,4 +125,6 @@ def test_funnel_draws_the_contours_and_the_filled_studies() -> None:
 
 def test_history_marks_versions_that_were_not_pooled() -> None:
     texts = _texts(history_plot(cases.history()))
-    assert "not pooled" in texts and "prediction interval" in texts and "Evidence version" in texts
+    assert "not pooled" in texts
+    assert "prediction interval" in texts
+    assert "Evidence version" in texts
