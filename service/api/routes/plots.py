@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
@@ -44,77 +45,41 @@ def _response(answer: Conditional[bytes], fmt: ImageFormat, *, private: bool) ->
     return Response(answer.body, media_type=fmt.media_type, headers=headers)
 
 
-async def _pooled_plot(
-    kind: str, fmt: ImageFormat, outcome: str, query: PooledQuery, session: Any, cache: Any,
-    private: bool, if_none_match: str | None,
-) -> Response:  # fmt: skip
-    answer = await run_and_finish(
-        figures.pooled_figure, session, cache, outcome, query,
-        kind=kind, fmt=fmt, if_none_match=if_none_match,
-    )  # fmt: skip
-    return _response(answer, fmt, private=private)
+def _pooled_plot_route(kind: str, fmt: ImageFormat) -> Callable[..., Awaitable[Response]]:
+    """The route of the ``kind`` plot in ``fmt``: the same parameters as the pooled answer."""
+
+    async def route(
+        outcome: Outcome,
+        query: Annotated[PooledQuery, Query()],
+        session: SessionDep,
+        cache: ResultCacheDep,
+        settings: SettingsDep,
+        _: ReadAccessDep,
+        if_none_match: IfNoneMatch = None,
+    ) -> Response:
+        answer = await run_and_finish(
+            figures.pooled_figure, session, cache, outcome, query,
+            kind=kind, fmt=fmt, if_none_match=if_none_match,
+        )  # fmt: skip
+        return _response(answer, fmt, private=settings.require_api_key_for_reads)
+
+    return route
 
 
-@router.get(
-    "/outcomes/{outcome}/forest.svg",
-    response_class=SvgResponse,
-    responses=_image("image/svg+xml", "The forest plot, SVG with a title and description."),
+_POOLED_PLOTS = (
+    ("forest", ImageFormat.SVG, "The forest plot of one outcome (studies only when narrative)"),
+    ("forest", ImageFormat.PNG, "The forest plot of one outcome, as PNG"),
+    ("funnel", ImageFormat.SVG, "The contour-enhanced funnel plot (trim-and-fill: sections)"),
 )
-async def get_forest_svg(
-    outcome: Outcome,
-    query: Annotated[PooledQuery, Query()],
-    session: SessionDep,
-    cache: ResultCacheDep,
-    settings: SettingsDep,
-    _: ReadAccessDep,
-    if_none_match: IfNoneMatch = None,
-) -> Response:
-    """The forest plot of one outcome's pooled result (studies only when narrative)."""
-    private = settings.require_api_key_for_reads
-    return await _pooled_plot(
-        "forest", ImageFormat.SVG, outcome, query, session, cache, private, if_none_match
-    )
-
-
-@router.get(
-    "/outcomes/{outcome}/forest.png",
-    response_class=PngResponse,
-    responses=_image("image/png", "The forest plot as a PNG image."),
-)
-async def get_forest_png(
-    outcome: Outcome,
-    query: Annotated[PooledQuery, Query()],
-    session: SessionDep,
-    cache: ResultCacheDep,
-    settings: SettingsDep,
-    _: ReadAccessDep,
-    if_none_match: IfNoneMatch = None,
-) -> Response:
-    """The forest plot of one outcome's pooled result, as PNG."""
-    private = settings.require_api_key_for_reads
-    return await _pooled_plot(
-        "forest", ImageFormat.PNG, outcome, query, session, cache, private, if_none_match
-    )
-
-
-@router.get(
-    "/outcomes/{outcome}/funnel.svg",
-    response_class=SvgResponse,
-    responses=_image("image/svg+xml", "The contour-enhanced funnel plot, SVG."),
-)
-async def get_funnel_svg(
-    outcome: Outcome,
-    query: Annotated[PooledQuery, Query()],
-    session: SessionDep,
-    cache: ResultCacheDep,
-    settings: SettingsDep,
-    _: ReadAccessDep,
-    if_none_match: IfNoneMatch = None,
-) -> Response:
-    """The contour-enhanced funnel plot (trim-and-fill's studies with sections=trim_and_fill)."""
-    private = settings.require_api_key_for_reads
-    return await _pooled_plot(
-        "funnel", ImageFormat.SVG, outcome, query, session, cache, private, if_none_match
+for _kind, _fmt, _summary in _POOLED_PLOTS:
+    router.add_api_route(
+        f"/outcomes/{{outcome}}/{_kind}.{_fmt}",
+        _pooled_plot_route(_kind, _fmt),
+        methods=["GET"],
+        name=f"get_{_kind}_{_fmt}",
+        summary=_summary,
+        response_class=SvgResponse if _fmt is ImageFormat.SVG else PngResponse,
+        responses=_image(_fmt.media_type, f"The {_kind} plot as {_fmt.value.upper()}."),
     )
 
 
