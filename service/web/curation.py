@@ -13,13 +13,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from service.api.deps import SessionDep, WriteSessionDep
 from service.api.params import StudyId
 from service.api.writes import write_context
 from service.db.repositories.studies import StudyFilters
-from service.errors import AuthenticationError
-from service.schemas.studies import Reason
+from service.errors import AuthenticationError, InvalidInputError
+from service.schemas.studies import Reason, StudyUpdate
 from service.usecases.operations.keys import Scope
 from service.usecases.operations.sign_in import sign_in
 from service.usecases.studies import curation
@@ -27,7 +29,7 @@ from service.usecases.studies import service as studies
 from service.usecases.studies.writes import study_etag
 from service.web.session import CsrfDep, CuratorDep, PagePrincipalDep, csrf_token, forget, remember
 from service.web.templating import render
-from service.web.views import StudyView, study_view
+from service.web.views import EDITABLE, StudyView, editable_values, study_view
 
 router = APIRouter(include_in_schema=False)
 QUEUE_LIMIT = 100
@@ -119,3 +121,49 @@ def exclude(
         session, study_id, reason, write_context(principal, request), if_match=etag
     )
     return _see_other("/curate")
+
+
+@router.get("/curate/studies/{study_id}/edit", response_class=HTMLResponse)
+def edit_page(
+    study_id: StudyId, request: Request, session: SessionDep, principal: CuratorDep
+) -> HTMLResponse:
+    """A form with the study's descriptive fields and its ETag."""
+    study = studies.get_study(session, study_id)
+    return render(
+        request, "edit.html", principal=principal, csrf=csrf_token(request),
+        study=study_view(study, study_etag(study.id, study.valid_from)),
+        values=editable_values(study),
+    )  # fmt: skip
+
+
+def _patch(form: dict[str, str], study_id: int) -> StudyUpdate:
+    # Only the fields the form has; an emptied optional field becomes null.
+    fields = {name: (form.get(name) or "").strip() or None for name, _ in EDITABLE}
+    try:
+        return StudyUpdate.model_validate(fields)
+    except ValidationError as exc:
+        errors = [
+            {"field": ".".join(map(str, e["loc"])), "message": e["msg"]} for e in exc.errors()
+        ]
+        raise InvalidInputError(
+            f"Study {study_id} cannot take these values.", errors=errors
+        ) from exc
+
+
+@router.post("/curate/studies/{study_id}/edit")
+async def edit(
+    study_id: StudyId,
+    request: Request,
+    session: WriteSessionDep,
+    principal: CuratorDep,
+    _: CsrfDep,
+) -> RedirectResponse:
+    """Change the study (as PATCH /v1/studies/{id} with If-Match: the form's ETag)."""
+    form = await request.form()
+    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    patch = _patch(values, study_id)
+    context = write_context(principal, request)
+    await run_in_threadpool(
+        studies.update_study, session, study_id, patch, context, if_match=values.get("etag")
+    )
+    return _see_other(f"/studies/{study_id}")

@@ -254,6 +254,31 @@ _STUDY_FIELDS = (
 )  # fmt: skip
 
 
+EDITABLE = (
+    ("title", "Title"), ("authors", "Authors"), ("year", "Year"),
+    ("quality_rating", "Quality (strong, moderate, weak)"),
+    ("quality_appraisal", "Quality appraisal"),
+    ("intervention_description", "Intervention details"), ("setting", "Setting"),
+)  # fmt: skip
+"""The fields the curation queue's edit form offers (name, label)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FormField:
+    name: str
+    label: str
+    value: str
+
+
+def editable_values(study: StudyRead) -> tuple[FormField, ...]:
+    """The edit form's fields with the study's values."""
+    dump = study.model_dump(mode="json")
+    return tuple(
+        FormField(name, label, "" if dump[name] is None else str(dump[name]))
+        for name, label in EDITABLE
+    )
+
+
 def _result_view(result: Any) -> ResultView:
     effect = result.effect
     flipped = " (sign flipped: lower is better)" if effect.sign_flipped else ""

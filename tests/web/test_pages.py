@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -148,3 +149,28 @@ def test_signing_out_forgets_the_key(client: TestClient, actors: Actors) -> None
     token = _csrf(client, "/curate")
     assert client.post("/sign-out", data={"csrf": token}, follow_redirects=False).status_code == 303
     assert client.get("/curate", follow_redirects=False).headers["location"] == "/sign-in"
+
+
+def _form_fields(page: str) -> dict[str, str]:
+    # As a browser reads them: attribute values unescaped.
+    return {k: html.unescape(v) for k, v in re.findall(r'name="(\w+)" value="([^"]*)"', page)}
+
+
+def test_a_curator_edits_a_study_with_its_etag(client: TestClient, actors: Actors) -> None:
+    study_id = _evidence(client, actors)
+    _sign_in(client, actors.key("submit", "curate")["Authorization"].removeprefix("Bearer "))
+    fields = _form_fields(client.get(f"/curate/studies/{study_id}/edit").text)
+    first_etag = fields["etag"]
+    fields.update(title="Peer groups <revised>", year="2023")
+    saved = client.post(f"/curate/studies/{study_id}/edit", data=fields, follow_redirects=False)
+    assert saved.status_code == 303, saved.text
+    study = client.get(f"/v1/studies/{study_id}").json()
+    assert (study["title"], study["year"]) == ("Peer groups <revised>", 2023)
+    stale = {**fields, "etag": first_etag, "year": "2022"}
+    assert client.post(f"/curate/studies/{study_id}/edit", data=stale).status_code == 412
+    fresh = _form_fields(client.get(f"/curate/studies/{study_id}/edit").text)
+    assert fresh["title"] == "Peer groups <revised>"
+    assert (
+        client.post(f"/curate/studies/{study_id}/edit", data={**fresh, "year": ""}).status_code
+        == 422
+    )
