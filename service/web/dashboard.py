@@ -20,7 +20,7 @@ from service.usecases.pooled.answers import pooled_history, pooled_result, poole
 from service.usecases.studies import service as studies
 from service.usecases.studies.versions import list_versions
 from service.usecases.studies.writes import study_etag
-from service.web.session import PagePrincipalDep, csrf_token
+from service.web.session import PageReaderDep, csrf_token
 from service.web.templating import render
 from service.web.views import (
     Link,
@@ -51,7 +51,7 @@ def export_links(request: Request, outcome: str) -> tuple[Link, ...]:
 
 @router.get("/", response_class=HTMLResponse)
 def summary_page(
-    request: Request, session: SessionDep, cache: ResultCacheDep, principal: PagePrincipalDep
+    request: Request, session: SessionDep, cache: ResultCacheDep, principal: PageReaderDep
 ) -> HTMLResponse:
     """Every outcome, overall and per category."""
     table = pooled_table(session, cache, TableQuery()).body
@@ -74,7 +74,7 @@ def outcome_page(
     request: Request,
     session: SessionDep,
     cache: ResultCacheDep,
-    principal: PagePrincipalDep,
+    principal: PageReaderDep,
 ) -> HTMLResponse:
     """One outcome: pooled result, plots, studies, history and exports."""
     answer = pooled_result(session, cache, outcome, PooledQuery()).body
@@ -87,7 +87,7 @@ def outcome_page(
 
 @router.get("/studies/{study_id}", response_class=HTMLResponse)
 def study_page(
-    study_id: StudyId, request: Request, session: SessionDep, principal: PagePrincipalDep
+    study_id: StudyId, request: Request, session: SessionDep, principal: PageReaderDep
 ) -> HTMLResponse:
     """One study: data as reported, derived effects, warnings, versions."""
     study = studies.get_study(session, study_id)
@@ -96,9 +96,7 @@ def study_page(
 
 
 @router.get("/versions", response_class=HTMLResponse)
-def versions_page(
-    request: Request, session: SessionDep, principal: PagePrincipalDep
-) -> HTMLResponse:
+def versions_page(request: Request, session: SessionDep, principal: PageReaderDep) -> HTMLResponse:
     """The newest evidence versions."""
     page = list_versions(session, before=None, limit=VERSIONS_SHOWN)
     return render(request, "versions.html", principal=principal, versions=version_rows(page.items))

@@ -17,8 +17,8 @@ from fastapi import Depends, Form, Request
 from sqlalchemy.orm import Session
 
 from service.api.auth import Principal
-from service.api.deps import SessionDep
-from service.errors import PermissionDeniedError
+from service.api.deps import SessionDep, SettingsDep
+from service.errors import AuthenticationError, PermissionDeniedError
 from service.usecases.operations.keys import Scope
 from service.usecases.operations.sign_in import active_key
 
@@ -76,6 +76,16 @@ def page_principal(request: Request, session: SessionDep) -> Principal | None:
     return principal
 
 
+def page_reader(
+    settings: SettingsDep, principal: Annotated[Principal | None, Depends(page_principal)]
+) -> Principal | None:
+    """Who reads a page: as for the JSON reads, anyone unless REQUIRE_API_KEY_FOR_READS is on,
+    then only a session signed in with a key that has the read scope (401 otherwise)."""
+    if settings.require_api_key_for_reads and (principal is None or not principal.has(Scope.READ)):
+        raise AuthenticationError("Reads need an API key: sign in at /sign-in with a read key.")
+    return principal
+
+
 def curator(principal: Annotated[Principal | None, Depends(page_principal)]) -> Principal:
     """The signed-in key when it may curate; 403 otherwise (the queue links to sign-in)."""
     if principal is None or not principal.has(Scope.CURATE):
@@ -84,4 +94,5 @@ def curator(principal: Annotated[Principal | None, Depends(page_principal)]) -> 
 
 
 PagePrincipalDep = Annotated[Principal | None, Depends(page_principal)]
+PageReaderDep = Annotated[Principal | None, Depends(page_reader)]
 CuratorDep = Annotated[Principal, Depends(curator)]

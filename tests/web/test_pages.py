@@ -6,6 +6,7 @@ import html
 import re
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from service.web.templating import PAGE_CSP
@@ -174,3 +175,16 @@ def test_a_curator_edits_a_study_with_its_etag(client: TestClient, actors: Actor
         client.post(f"/curate/studies/{study_id}/edit", data={**fresh, "year": ""}).status_code
         == 422
     )
+
+
+def test_pages_need_a_read_key_when_the_api_does(
+    app: FastAPI, client: TestClient, actors: Actors
+) -> None:
+    app.state.settings = app.state.settings.model_copy(update={"require_api_key_for_reads": True})
+    for path in ("/", "/outcomes/empowerment", "/versions"):
+        assert client.get(path).status_code == 401, path
+    assert client.get("/sign-in").status_code == 200
+    _sign_in(client, actors.key("submit")["Authorization"].removeprefix("Bearer "))
+    assert client.get("/").status_code == 401  # signed in, but no read scope
+    _sign_in(client, actors.key("read")["Authorization"].removeprefix("Bearer "))
+    assert client.get("/").status_code == 200
