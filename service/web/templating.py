@@ -55,6 +55,10 @@ def render(
     **context: Any,
 ) -> HTMLResponse:
     """The template ``name`` filled with ``context``, with the page security policy."""
-    html = environment.get_template(name).render(static_url=STATIC_URL, request=request, **context)
+    # The sign-out form in every page's header needs the session's token (when signed in).
+    token = request.session.get("csrf", "")
+    html = environment.get_template(name).render(
+        static_url=STATIC_URL, session_csrf=token, **context
+    )
     all_headers = {"Content-Security-Policy": PAGE_CSP, **(headers or {})}
     return HTMLResponse(html, status_code=status_code, headers=all_headers)
