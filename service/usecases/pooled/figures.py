@@ -73,15 +73,24 @@ def _title(outcome: str, category: str | None, what: str) -> str:
     return f"{outcome.replace('-', ' ').capitalize()}{scope}: {what}"
 
 
+def _text_of(value: Any, key: str) -> str | None:
+    if isinstance(value, dict):
+        found = value.get(key)
+        return str(found) if found else None
+    return str(value) if value else None
+
+
 def certainty_text(answer: dict[str, Any]) -> str | None:
-    """The certainty of the evidence and its statement, when the answer has them."""
+    """ "Low. <statement>": the certainty of the evidence and its statement, when the answer
+    (a dump, so that answers without them simply have none) carries them."""
     certainty = answer.get("certainty")
-    if not certainty:
-        return None
-    if isinstance(certainty, dict):
-        parts = [certainty.get("level"), certainty.get("statement")]
-        return ". ".join(str(p) for p in parts if p) or None
-    return str(certainty)
+    parts = [
+        _text_of(certainty, "level"),
+        _text_of(answer.get("statement"), "text")
+        or (_text_of(certainty, "statement") if isinstance(certainty, dict) else None),
+    ]
+    text = ". ".join(p.rstrip(".") for p in parts if p)
+    return f"{text}." if text else None
 
 
 def _studies(answer: PooledRead) -> tuple[StudyPoint, ...]:
