@@ -57,8 +57,12 @@ def console_errors(driver: webdriver.Chrome) -> list[str]:
 def screenshot(driver: webdriver.Chrome, name: str, *, size: tuple[int, int] = DESKTOP) -> Path:
     """Save the whole page (as tall as it is) under var/screenshots/NAME.png."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    height = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(size[0], min(max(int(height), size[1]), 4000))
+    driver.set_window_size(*size)
+    # The window's own bars take part of its height: add them, so the page is not cut off.
+    height, bars = driver.execute_script(
+        "return [document.documentElement.scrollHeight, window.outerHeight - window.innerHeight]"
+    )
+    driver.set_window_size(size[0], min(max(int(height) + int(bars), size[1]), 4000))
     path = SCREENSHOTS / f"{name}.png"
     driver.save_screenshot(str(path))
     driver.set_window_size(*DESKTOP)
