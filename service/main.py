@@ -18,8 +18,10 @@ from service.api.routes import (
     audit,
     curation,
     health,
+    imports,
     plots,
     pooled,
+    scripts,
     studies,
     versions,
     vocabulary,
@@ -81,6 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(audit.router)
     app.include_router(analyses.router)
     app.include_router(pooled.router)
+    app.include_router(scripts.router)
+    app.include_router(imports.router)
     app.include_router(plots.router)
     pages.install_pages(app, settings)
     return app

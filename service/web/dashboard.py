@@ -6,11 +6,11 @@ signed in, and renders plain view objects (:mod:`service.web.views`).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse
-from fastapi.routing import APIRoute
+from fastapi.routing import iter_route_contexts
 
 from service.api.conditional import ResultCacheDep
 from service.api.deps import SessionDep
@@ -33,19 +33,33 @@ from service.web.views import (
 router = APIRouter(include_in_schema=False)
 Outcome = Annotated[str, Path(max_length=64)]
 VERSIONS_SHOWN = 100
+OUTCOME_ROUTES = "/v1/outcomes/{outcome}/"
+POOLED_ROUTE = "/v1/outcomes/{outcome}/pooled"
+
+
+def _takes(route: Any, name: str) -> bool:
+    """Whether ``route`` has the query parameter ``name`` (alone or in a query model)."""
+    for param in route.dependant.query_params:
+        fields = getattr(param.field_info.annotation, "model_fields", {})
+        if param.name == name or name in fields:
+            return True
+    return False
 
 
 def export_links(request: Request, outcome: str) -> tuple[Link, ...]:
-    """The JSON answer, and the outcome's other exports (CSV, R script) the app serves."""
-    links = [Link("Pooled result (JSON)", f"/v1/outcomes/{outcome}/pooled")]
-    prefix = "/v1/outcomes/{outcome}/"
-    for route in request.app.routes:
-        path = route.path if isinstance(route, APIRoute) else ""
-        if path.startswith(prefix) and path.rsplit(".", 1)[-1].lower() in ("csv", "r"):
+    """The JSON answer, and the outcome's other representations the app serves (CSV when
+    the pooled route takes ``format``, files such as an R script), found among its routes."""
+    pooled = f"/v1/outcomes/{outcome}/pooled"
+    links = [Link("Pooled result (JSON)", pooled)]
+    # Route contexts, not app.routes: FastAPI keeps included routers nested.
+    for route in iter_route_contexts(request.app.routes):
+        path = route.path_format or ""
+        if path == POOLED_ROUTE and _takes(route, "format"):
+            links.append(Link("Pooled result (CSV)", f"{pooled}?format=csv"))
+        elif path.startswith(OUTCOME_ROUTES) and path.lower().endswith((".csv", ".r")):
             kind = "CSV" if path.lower().endswith(".csv") else "R script"
-            links.append(
-                Link(f"{path.removeprefix(prefix)} ({kind})", path.replace("{outcome}", outcome))
-            )
+            name = path.removeprefix(OUTCOME_ROUTES)
+            links.append(Link(f"{name} ({kind})", path.replace("{outcome}", outcome)))
     return tuple(links)
 
 

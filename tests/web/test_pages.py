@@ -72,7 +72,9 @@ def test_the_outcome_page_shows_the_pooled_answer(client: TestClient, actors: Ac
     version = pooled(client)["evidence_version"]
     assert f'src="/v1/outcomes/empowerment/forest.svg?as_of={version}"' in page
     assert 'href="/v1/outcomes/empowerment/pooled"' in page
-    assert ".csv" not in page  # no CSV route in this app: no link to one
+    # The exports issue 17 added, linked because the app serves them.
+    assert 'href="/v1/outcomes/empowerment/pooled?format=csv"' in page
+    assert 'href="/v1/outcomes/empowerment/pooled/script.R"' in page
 
 
 def test_a_curator_signs_in_and_includes_through_the_use_case(
