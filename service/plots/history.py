@@ -8,6 +8,8 @@ line is easy to miss.
 
 from __future__ import annotations
 
+from matplotlib.ticker import MaxNLocator
+
 from service.plots.data import HistoryData, HistoryPoint
 from service.plots.render import ImageFormat, figure_bytes, new_figure
 from service.plots.text import effect_with_interval
@@ -54,6 +56,7 @@ def history_plot(data: HistoryData, fmt: ImageFormat = ImageFormat.SVG) -> bytes
     if narrative:
         axes.plot(narrative, [0.0] * len(narrative), "x", color="#777777", label="not pooled")
     axes.axhline(0.0, color="#444444", linewidth=0.8)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # versions are whole numbers
     axes.set_xlabel("Evidence version")
     axes.set_ylabel("Hedges' g")
     axes.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=3, fontsize=7, frameon=False)
