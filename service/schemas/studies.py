@@ -99,14 +99,24 @@ class Timepoint(ReportedModel):
 
 
 class ClusterDesign(ReportedModel):
-    """For cluster-randomized trials whose reported ns ignore clustering.
+    """The clustering of a cluster-randomized trial (Cochrane Handbook, section 23.1.4).
 
-    The ns are divided by the design effect ``1 + (mean_cluster_size - 1) * icc`` before the
-    effect size is computed (Higgins et al., Cochrane Handbook, section 23.1.4).
+    The effect size always comes from the actual ns; only its variance changes. When the
+    reported statistic ignores clustering (the default), the variance is multiplied by the
+    design effect ``1 + (mean_cluster_size - 1) * icc`` (Handbook 23.1.4.2-3). When it already
+    accounts for clustering (a t, F, p, mean difference or effect from a multilevel model or
+    GEE), the statistic is taken back to the individual-level scale (t times the square root of
+    the design effect) so that the effect is the same as from the means, and its variance is
+    the inflated one. Means, SDs, medians and counts cannot account for clustering.
     """
 
     icc: float = Field(ge=0, lt=1, description="Intracluster correlation coefficient.")
     mean_cluster_size: float = Field(ge=1, le=100_000)
+    reported_accounts_for_clustering: bool = Field(
+        default=False,
+        description="True when the reported statistic (t, F, p, mean difference, effect with SE "
+        "or CI) comes from an analysis that already allows for clustering.",
+    )
 
 
 class ArmCreate(RequestModel):
@@ -239,6 +249,19 @@ class EffectSizeRead(ReadModel):
     sign_flipped: bool = Field(description="True when flipped for a lower-is-better scale.")
     conversion: str = Field(examples=["smd_from_means"])
     engine_version: str
+    estimated: bool = Field(
+        default=False,
+        description="True when the effect rests on an approximation (means and SDs estimated "
+        "from medians, a p value given as a bound, an SMD from a dichotomised scale, an "
+        "ANCOVA-adjusted SD); `conversion` names the method.",
+    )
+
+
+class DataWarningRead(ReadModel):
+    """A plausibility warning stored with a result: the study waits for a curator."""
+
+    field: str
+    message: str
 
 
 class OutcomeResultRead(ReadModel):
@@ -251,6 +274,11 @@ class OutcomeResultRead(ReadModel):
     cluster: ClusterDesign | None
     source_location: str | None
     effect: EffectSizeRead
+    data_warnings: list[DataWarningRead] = Field(
+        default_factory=list,
+        description="Plausibility warnings (e.g. an SD that looks like an SE); a study with any "
+        "stays pending until a curator includes it.",
+    )
 
 
 class SourceRead(ReadModel):

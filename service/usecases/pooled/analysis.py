@@ -206,6 +206,7 @@ def _studies(
             ci_lower=float(lower),
             ci_upper=float(upper),
             weight=weight,
+            data_warnings=[dict(w) for w in e.data_warnings],
         )
         for e, weight, lower, upper in zip(
             effects, weights, intervals.lower, intervals.upper, strict=True

@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 
 from service.db.repositories.vocabulary import VocabularyRepository
 from service.errors import InvalidInputError
-from service.schemas.reported import EFFECT_FORMS, n_field_paths, reported_ns
+from service.schemas.reported import ARM_LEVEL_FORMS, n_field_paths, reported_ns
 from service.schemas.studies import ArmCreate, OutcomeResultCreate, StudyCreate
 from service.stats.errors import StatsInputError
 from service.usecases.studies.effect_sizes import DerivedEffect, EffectRequest, derive_effects
+from service.usecases.studies.plausibility import Scale, check_result
 
 CLUSTER_DESIGN = "cluster-randomized"
 
@@ -35,6 +36,7 @@ class Vocabulary:
     outcomes: frozenset[str]
     instrument_outcome: dict[str, str]
     higher_is_better: dict[str, bool]
+    scales: dict[str, Scale] = field(default_factory=dict)
 
     @classmethod
     def load(cls, session: Session) -> Vocabulary:
@@ -49,6 +51,11 @@ class Vocabulary:
             outcomes=frozenset(o.slug for o in repository.outcomes()),
             instrument_outcome={i.slug: i.outcome_slug for i in instruments},
             higher_is_better={i.slug: i.higher_is_better for i in instruments},
+            scales={
+                i.slug: Scale(i.abbreviation or i.name, i.scale_min, i.scale_max, i.scale_source)
+                for i in instruments
+                if i.scale_min is not None and i.scale_max is not None
+            },
         )
 
 
@@ -75,6 +82,7 @@ class PreparedResult:
     intervention_arm: str
     control_arm: str
     effect: DerivedEffect
+    warnings: tuple[dict[str, str], ...] = ()  # plausibility warnings, stored with the result
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,9 +174,12 @@ def _check_cluster(result: OutcomeResultCreate, design: str, errors: FieldErrors
         return
     if design != CLUSTER_DESIGN:
         errors.add(at + "cluster", f"a cluster design needs the '{CLUSTER_DESIGN}' study design")
-    elif result.data.form in EFFECT_FORMS:
+    elif result.cluster.reported_accounts_for_clustering and result.data.form in ARM_LEVEL_FORMS:
         errors.add(
-            at + "cluster", "report an SE or CI that already accounts for clustering instead"
+            at + "cluster.reported_accounts_for_clustering",
+            f"arm summaries ({result.data.form}) cannot account for clustering: leave "
+            "reported_accounts_for_clustering false, and the variance is inflated by the "
+            "design effect",
         )
 
 
@@ -182,8 +193,12 @@ def _check_result(
     vocabulary: Vocabulary,
     errors: FieldErrors,
     at: str,
+    warnings: list[dict[str, str]],
 ) -> tuple[str, str] | None:
-    """The labels of the result's two arms, or ``None`` when it breaks a rule."""
+    """The labels of the result's two arms, or ``None`` when it breaks a rule.
+
+    Plausibility warnings (see :mod:`~service.usecases.studies.plausibility`) go to ``warnings``.
+    """
     _check_result_vocabulary(result, vocabulary, errors, at)
     arm1 = _resolve_arm(
         result.intervention_arm, "intervention", study.arms, errors, at + "intervention_arm"
@@ -192,6 +207,12 @@ def _check_result(
     if arm1 is not None and arm2 is not None:
         _check_ns(result, (arm1, arm2), errors, at)
     _check_cluster(result, study.design, errors, at)
+    findings = check_result(
+        result, vocabulary.scales.get(result.instrument), f"{at}data.{result.data.form}"
+    )
+    for path, message in findings.errors:
+        errors.add(path, message)
+    warnings.extend({"field": path, "message": message} for path, message in findings.warnings)
     if errors.items or arm1 is None or arm2 is None:
         return None
     return arm1.label, arm2.label
@@ -203,6 +224,7 @@ class _CheckedResult:
     result: OutcomeResultCreate
     errors: FieldErrors
     arms: tuple[str, str] | None  # None: it broke a rule, so no effect is derived
+    warnings: list[dict[str, str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,9 +241,10 @@ def _check_study(study: StudyCreate, vocabulary: Vocabulary, at: str) -> _Checke
     _check_arms(study.arms, study.total_randomized, errors, at)
     results = []
     for index, result in enumerate(study.outcome_results):
-        found = FieldErrors()
-        arms = _check_result(result, study, vocabulary, found, f"{at}outcome_results.{index}.")
-        results.append(_CheckedResult(index, result, found, arms))
+        found, warnings = FieldErrors(), list[dict[str, str]]()
+        path = f"{at}outcome_results.{index}."
+        arms = _check_result(result, study, vocabulary, found, path, warnings)
+        results.append(_CheckedResult(index, result, found, arms, warnings))
     return _CheckedStudy(study, at, errors, results)
 
 
@@ -280,6 +303,7 @@ def _prepared(
             at = f"{checked.at}outcome_results.{r.index}.data.{r.result.data.form}"
             errors.add(at, f"no effect size can be derived: {effect}")
         else:
-            prepared.append((r.index, PreparedResult(r.result, *r.arms, effect)))
+            warnings = tuple(r.warnings)
+            prepared.append((r.index, PreparedResult(r.result, *r.arms, effect, warnings)))
     _check_repeats(prepared, errors, checked.at)
     return PreparedStudy(checked.study, tuple(item for _, item in prepared))
