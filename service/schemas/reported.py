@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from service.schemas.common import RequestModel
 
@@ -82,11 +82,27 @@ class FStatisticData(ReportedModel):
         return self
 
 
+P_BOUND_HINT = (
+    'a p value given as a bound ("p < 0.001", or printed as p = 0.000) goes in form '
+    "'p_bound' with p_below: 0.001; it is converted at the bound and flagged as understating"
+)
+
+
 class PValueData(ReportedModel):
     """A two-sided p value of the two-arm comparison, with the arm it favours."""
 
     form: Literal["p"]
     p: float = Field(gt=0, le=1, allow_inf_nan=False)
+
+    @field_validator("p", mode="before")
+    @classmethod
+    def _not_a_bound(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().startswith(("<", "≤")):
+            raise ValueError(P_BOUND_HINT)
+        if isinstance(value, int | float) and not isinstance(value, bool) and value == 0:
+            raise ValueError(f"p = 0 is not an exact p value: {P_BOUND_HINT}")
+        return value
+
     favours: Favours
     n_intervention: ArmN
     n_control: ArmN

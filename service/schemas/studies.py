@@ -42,6 +42,12 @@ REQUIRED_FIELDS = (
 )
 
 Slug = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")]
+# A slug of the review's vocabulary in a study: any short text here, so that the use case can
+# answer an unknown one with the valid slugs and the nearest ("Internalized stigma" ->
+# internalized-stigma) instead of a pattern.
+TermSlug = Annotated[
+    str, StringConstraints(min_length=1, max_length=64), Field(examples=["empowerment"])
+]
 Label = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]
 Tag = Annotated[
@@ -128,8 +134,8 @@ class ArmCreate(RequestModel):
 class OutcomeResultCreate(RequestModel):
     """One outcome at one time point, comparing an intervention arm with a control arm."""
 
-    outcome: Slug = Field(examples=["empowerment"])
-    instrument: Slug = Field(examples=["empowerment-scale"])
+    outcome: TermSlug = Field(examples=["empowerment"])
+    instrument: TermSlug = Field(examples=["empowerment-scale"])
     timepoint: Timepoint
     intervention_arm: Label | None = Field(
         default=None, description="An arm label; may be omitted when the study has only one."
@@ -160,16 +166,16 @@ class StudyFields(RequestModel):
     pmid: Pmid | None = None
     registration_id: RegistrationId | None = Field(default=None, examples=["NCT01234567"])
     country: str | None = Field(default=None, min_length=2, max_length=100)
-    design: Slug = Field(examples=["randomized"])
-    category: Slug = Field(examples=["peer-group"])
+    design: TermSlug = Field(examples=["randomized"])
+    category: TermSlug = Field(examples=["peer-group"])
     intervention_name: str = Field(min_length=1, max_length=300)
     intervention_description: str | None = Field(default=None, max_length=5000)
-    comparator: Slug = Field(examples=["treatment-as-usual"])
+    comparator: TermSlug = Field(examples=["treatment-as-usual"])
     comparator_description: str | None = Field(default=None, max_length=2000)
     population: str = Field(min_length=1, max_length=2000)
     setting: str | None = Field(default=None, max_length=500)
     total_randomized: int = Field(ge=4, le=2_000_000)
-    quality_rating: Slug = Field(examples=["moderate"])
+    quality_rating: TermSlug = Field(examples=["moderate"])
     quality_appraisal: str | None = Field(default=None, max_length=5000)
     source: SourceCreate
     tags: Tags = Field(default_factory=list)
@@ -202,16 +208,16 @@ class StudyUpdate(RequestModel):
     pmid: Pmid | None = None
     registration_id: RegistrationId | None = None
     country: str | None = Field(default=None, min_length=2, max_length=100)
-    design: Slug | None = None
-    category: Slug | None = None
+    design: TermSlug | None = None
+    category: TermSlug | None = None
     intervention_name: str | None = Field(default=None, min_length=1, max_length=300)
     intervention_description: str | None = Field(default=None, max_length=5000)
-    comparator: Slug | None = None
+    comparator: TermSlug | None = None
     comparator_description: str | None = Field(default=None, max_length=2000)
     population: str | None = Field(default=None, min_length=1, max_length=2000)
     setting: str | None = Field(default=None, max_length=500)
     total_randomized: int | None = Field(default=None, ge=4, le=2_000_000)
-    quality_rating: Slug | None = None
+    quality_rating: TermSlug | None = None
     quality_appraisal: str | None = Field(default=None, max_length=5000)
     source: SourceCreate | None = None
     tags: Tags | None = None

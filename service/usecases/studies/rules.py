@@ -15,12 +15,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from service.db.repositories.vocabulary import VocabularyRepository
-from service.errors import InvalidInputError
+from service.errors import InvalidInputError, fields_detail
 from service.schemas.reported import ARM_LEVEL_FORMS, n_field_paths, reported_ns
 from service.schemas.studies import ArmCreate, OutcomeResultCreate, StudyCreate
 from service.stats.errors import StatsInputError
 from service.usecases.studies.effect_sizes import DerivedEffect, EffectRequest, derive_effects
 from service.usecases.studies.plausibility import Scale, check_result
+from service.usecases.studies.suggestions import unknown_slug_message
 
 CLUSTER_DESIGN = "cluster-randomized"
 
@@ -37,6 +38,7 @@ class Vocabulary:
     instrument_outcome: dict[str, str]
     higher_is_better: dict[str, bool]
     scales: dict[str, Scale] = field(default_factory=dict)
+    abbreviations: dict[str, str] = field(default_factory=dict)  # instrument slug -> "ES"
 
     @classmethod
     def load(cls, session: Session) -> Vocabulary:
@@ -51,6 +53,7 @@ class Vocabulary:
             outcomes=frozenset(o.slug for o in repository.outcomes()),
             instrument_outcome={i.slug: i.outcome_slug for i in instruments},
             higher_is_better={i.slug: i.higher_is_better for i in instruments},
+            abbreviations={i.slug: i.abbreviation for i in instruments if i.abbreviation},
             scales={
                 i.slug: Scale(i.abbreviation or i.name, i.scale_min, i.scale_max, i.scale_source)
                 for i in instruments
@@ -70,8 +73,7 @@ class FieldErrors:
 
     def raise_if_any(self, detail: str = "The study breaks the review's rules.") -> None:
         if self.items:
-            fields = ", ".join(sorted({item["field"] for item in self.items}))
-            raise InvalidInputError(f"{detail} Invalid value(s) for: {fields}.", errors=self.items)
+            raise InvalidInputError(fields_detail(f"{detail} ", self.items), errors=self.items)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +103,7 @@ def _check_slugs(study: StudyCreate, vocabulary: Vocabulary, errors: FieldErrors
         ("quality_rating", study.quality_rating, vocabulary.quality_ratings),
     ):
         if value not in allowed:
-            errors.add(at + name, f"unknown {name.replace('_', ' ')} '{value}'")
+            errors.add(at + name, unknown_slug_message(name.replace("_", " "), value, allowed))
 
 
 def _check_arms(arms: Sequence[ArmCreate], total: int, errors: FieldErrors, at: str) -> None:
@@ -144,10 +146,17 @@ def _check_result_vocabulary(
     result: OutcomeResultCreate, vocabulary: Vocabulary, errors: FieldErrors, at: str
 ) -> None:
     if result.outcome not in vocabulary.outcomes:
-        errors.add(at + "outcome", f"unknown outcome '{result.outcome}'")
+        message = unknown_slug_message("outcome", result.outcome, vocabulary.outcomes)
+        errors.add(at + "outcome", message)
     measured = vocabulary.instrument_outcome.get(result.instrument)
     if measured is None:
-        errors.add(at + "instrument", f"unknown instrument '{result.instrument}'")
+        message = unknown_slug_message(
+            "instrument",
+            result.instrument,
+            vocabulary.instrument_outcome,
+            vocabulary.abbreviations,
+        )
+        errors.add(at + "instrument", message)
     elif measured != result.outcome:
         errors.add(
             at + "instrument",
