@@ -67,6 +67,25 @@ def test_a_plausible_study_from_a_trusted_key_is_included_without_warnings(
     assert study["outcome_results"][0]["data_warnings"] == []
 
 
+def test_a_change_that_brings_a_warning_takes_an_included_study_back_to_pending(
+    client: TestClient, who: Actors
+) -> None:
+    study = create(client, who.trusted, one_to_one_stigma_trial())["study"]
+    results = [dict(study["outcome_results"][0])]
+    results[0]["data"] = means(2.10, 0.07, 40, 2.35, 0.50, 42)
+    for name in ("effect", "data_warnings"):
+        results[0].pop(name)
+    response = client.patch(
+        f"/v1/studies/{study['id']}",
+        json={"outcome_results": results},
+        headers={**who.trusted, "If-Match": f'"study-{study["id"]}-v{study["valid_from"]}"'},
+    )
+    assert response.status_code == 200, response.text
+    updated = response.json()["study"]
+    assert updated["status"] == "pending"
+    assert updated["outcome_results"][0]["data_warnings"]
+
+
 def test_one_sd_many_times_smaller_than_the_other_is_a_warning(
     client: TestClient, who: Actors
 ) -> None:
