@@ -33,12 +33,11 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import TypeAdapter
 
-from service.db.migrate import upgrade_to_head
 from service.main import create_app
 from service.schemas.reported import ReportedData
 from service.schemas.studies import OutcomeResultCreate
 from service.settings import Settings
-from tests.conftest import create_postgres_database, drop_postgres_database
+from tests.conftest import migrated_database
 from tests.support.readme_blocks import Block, blocks, curl_commands
 
 ROOT = Path(__file__).parents[1]
@@ -72,17 +71,9 @@ class _Exchanges:
 
 @pytest.fixture
 def readme_database(backend: str, tmp_path: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'readme.sqlite3'}"
-        upgrade_to_head(url)
+    """A database of its own: ``lma`` writes to it from another process, so no rollback."""
+    with migrated_database(backend, tmp_path) as url:
         yield url
-        return
-    url = create_postgres_database()
-    try:
-        upgrade_to_head(url)
-        yield url
-    finally:
-        drop_postgres_database(url)
 
 
 @pytest.fixture

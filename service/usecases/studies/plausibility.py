@@ -49,7 +49,7 @@ class Scale:
         return self.maximum - self.minimum
 
     def describe(self) -> str:
-        source = f": {self.source}" if self.source else ""
+        source = f": {self.source.rstrip('.')}" if self.source else ""
         return f"{self.name} scores range from {self.minimum:g} to {self.maximum:g}{source}"
 
 
