@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from service.db.models import StudyRevision
 from service.db.repositories.studies import StudyFilters, StudyRepository
-from service.errors import InvalidInputError, NotFoundError
+from service.errors import InvalidInputError, NotFoundError, fields_detail
 from service.schemas.pooled_summary import PooledChangeRead
 from service.schemas.studies import StudyCreate, StudyRead, StudyUpdate
 from service.usecases.pooled.changes import pooled_changes
@@ -175,7 +175,8 @@ def _merged(current: StudyRevision, patch: StudyUpdate) -> StudyCreate:
             {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"], "type": e["type"]}
             for e in exc.errors()
         ]
-        raise InvalidInputError("The study would break the review's rules.", errors=errors) from exc
+        detail = fields_detail("The study would break the review's rules. ", errors)
+        raise InvalidInputError(detail, errors=errors) from exc
 
 
 def update_study(
