@@ -91,6 +91,12 @@ class RateLimitedError(ServiceError):
         )
 
 
+class UnsupportedMediaTypeError(ServiceError):
+    status = 415
+    slug = "unsupported-media-type"
+    title = "Unsupported media type"
+
+
 MAX_LISTED_ERRORS = 50
 
 

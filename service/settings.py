@@ -10,6 +10,9 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SQLITE_PATH = Path("var") / "lma.sqlite3"
+# RoB 2's overall judgement as the review's three-level quality rating: low risk of bias is a
+# strong study, some concerns moderate, high risk weak (Sterne et al. 2019, BMJ 366:l4898).
+METAPSY_ROB_QUALITY = {"Low risk": "strong", "Some concerns": "moderate", "High risk": "weak"}
 
 
 class Settings(BaseSettings):
@@ -29,6 +32,10 @@ class Settings(BaseSettings):
     cors_allow_origins: list[str] = Field(default_factory=list)
     rate_limit_per_minute: int = Field(default=0, ge=0, description="Per API key; 0 disables.")
     idempotency_ttl_hours: int = Field(default=48, ge=24)
+    metapsy_rob_quality: dict[str, str] = Field(
+        default_factory=lambda: dict(METAPSY_ROB_QUALITY),
+        description="Metapsy import: overall RoB 2 judgement -> quality rating slug.",
+    )
 
     @property
     def is_sqlite(self) -> bool:

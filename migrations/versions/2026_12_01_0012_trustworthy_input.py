@@ -9,7 +9,7 @@
   ``form`` check admits the new reported forms.
 
 Revision ID: 0012
-Revises: 0003
+Revises: 0017
 Create Date: 2026-12-01
 """
 
@@ -23,7 +23,7 @@ from alembic import op
 from service.db.downgrade_guard import DataLossRefusedError, data_loss_allowed
 
 revision: str = "0012"
-down_revision: str | None = "0003"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
