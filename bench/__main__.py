@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 
-from bench import engine, machine, service, stack
+from bench import engine, machine, plots, service, stack
 from bench.server import postgres_database, postgres_reachable, sqlite_database
 from bench.timing import markdown_table
 
@@ -33,6 +33,7 @@ def report(
     service_results: Sequence[service.BackendResult],
     skipped: Sequence[str],
     seconds: float,
+    plot_rows: Sequence[plots.Row] = (),
     stack_results: dict[str, dict[int, stack.Figures]] | None = None,
 ) -> str:
     """The whole RESULTS.md."""
@@ -75,6 +76,12 @@ def report(
         "",
         _checks(service.target_checks(service_results)),
         "",
+        "## Plots: forest plot rendering",
+        "",
+        plots.render(plot_rows),
+        "",
+        _checks(plots.target_checks(plot_rows)),
+        "",
         "## Service vs bare Starlette: the limit of the stack",
         "",
         "Fresh databases of 50 and 500 studies; the service (uvicorn, 2 workers) and a bare "
@@ -115,12 +122,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     engine_rows = engine.run_engine(log=log)
     print(engine.render(engine_rows), flush=True)
+    plot_rows = plots.run_plots(log=log)
     budget = TOTAL_SECONDS - (time.monotonic() - started)
     results, skipped = service.run_service(args.postgres, budget=budget, log=log)
     print(service.render(results), flush=True)
     stack_results = stack.run_stack(_stack_databases(args.postgres), seconds=STACK_SECONDS, log=log)
     print(stack.render(stack_results), flush=True)
-    text = report(facts, engine_rows, results, skipped, time.monotonic() - started, stack_results)
+    seconds = time.monotonic() - started
+    text = report(facts, engine_rows, results, skipped, seconds, plot_rows, stack_results)
     args.output.write_text(text)
     print(f"wrote {args.output} in {(time.monotonic() - started) / 60:.1f} minutes")
     return 0

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SQLITE_PATH = Path("var") / "lma.sqlite3"
@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     cors_allow_origins: list[str] = Field(default_factory=list)
     rate_limit_per_minute: int = Field(default=0, ge=0, description="Per API key; 0 disables.")
     idempotency_ttl_hours: int = Field(default=48, ge=24)
+    session_secret: SecretStr | None = Field(
+        default=None, description="Signs the pages' session cookie; random per process if unset."
+    )
+    session_cookie_secure: bool = Field(
+        default=False, description="Send the session cookie over HTTPS only (behind TLS)."
+    )
     metapsy_rob_quality: dict[str, str] = Field(
         default_factory=lambda: dict(METAPSY_ROB_QUALITY),
         description="Metapsy import: overall RoB 2 judgement -> quality rating slug.",

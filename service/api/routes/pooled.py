@@ -27,6 +27,7 @@ from service.schemas.pooled import (
 )
 from service.schemas.pooled_view import PooledHeadlineRead
 from service.usecases.pooled import answers as pooled
+from service.usecases.pooled.answers import Conditional
 
 router = APIRouter(prefix="/v1", tags=["pooled"])
 Outcome = Annotated[str, Path(max_length=64, examples=["empowerment"])]
@@ -54,9 +55,15 @@ async def get_pooled(
     """The pooled effect of one outcome, or its narrative synthesis below min_k studies."""
     if wants_csv(query.format, accept):
         return await pooled_csv_response(session, cache, outcome, query, settings, if_none_match)
-    answer = await run_and_finish(
-        pooled.pooled_result, session, cache, outcome, query, if_none_match=if_none_match
-    )
+    answer: Conditional[PooledRead] | Conditional[PooledHeadlineRead]
+    if query.view == "summary":
+        answer = await run_and_finish(
+            pooled.pooled_headline, session, cache, outcome, query, if_none_match=if_none_match
+        )
+    else:
+        answer = await run_and_finish(
+            pooled.pooled_result, session, cache, outcome, query, if_none_match=if_none_match
+        )
     # Vary: Accept too, since the same URL answers CSV to Accept: text/csv.
     request.app.state.known_urls.learn(request, answer, vary_accept=True)
     return await conditional_response(

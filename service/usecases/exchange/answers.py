@@ -7,7 +7,6 @@ so the exported numbers are the answer's own, whatever its serialization.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import cast
 
 from sqlalchemy.orm import Session
 
@@ -25,15 +24,11 @@ _Found = tuple[Conditional[PooledRead], PooledRead]
 
 
 def _answer(session: Session, cache: ResultCache, outcome: str, query: PooledQuery) -> _Found:
-    """The pooled answer at ``query.as_of`` (or now); no If-None-Match, so always a body.
-
-    Always the full answer (a file lists the studies, whatever ``view`` asks for).
-    """
-    full = query.model_copy(update={"view": "full"})
-    answer = pooled_result(session, cache, outcome, full)
-    if not isinstance(answer.body, PooledRead):  # only a matching If-None-Match leaves it out
+    """The pooled answer at ``query.as_of`` (or now); no If-None-Match, so always a body."""
+    answer = pooled_result(session, cache, outcome, query)
+    if answer.body is None:  # only a matching If-None-Match leaves it out
         raise RuntimeError("a pooled answer without a body")
-    return cast(Conditional[PooledRead], answer), answer.body
+    return answer, answer.body
 
 
 def pooled_answer_csv(

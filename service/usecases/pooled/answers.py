@@ -86,6 +86,11 @@ class Conditional(Generic[T]):
     key: AnswerKey | None = None
 
 
+def resolve_version(session: Session, as_of: int | None) -> int:
+    """``as_of``, or the newest committed version; 422 for a version that does not exist."""
+    return requested_version(as_of, current_version(session))
+
+
 def requested_version(as_of: int | None, newest: int) -> int:
     """``as_of``, or ``newest``; 422 for a version that does not exist yet."""
     if as_of is None:
@@ -261,26 +266,41 @@ def pooled_result(
     query: PooledQuery,
     *,
     if_none_match: str | None = None,
-) -> Conditional[PooledRead | PooledHeadlineRead]:
+) -> Conditional[PooledRead]:
     """One outcome's pooled result (or narrative synthesis) at ``query.as_of`` or now.
 
-    ``query.view == "summary"``: its headline only (:mod:`.summary_view`).
-
+    The full answer, whatever ``query.view`` says (:func:`pooled_headline` is the summary).
     404 for an unknown outcome; 422 for unknown vocabulary or a future version.
     """
     spec = spec_from_options(outcome, query, category=query.category, sections=query.sections)
     reader = _Reader(session, cache)
-
-    def compute(version: int) -> PooledRead | PooledHeadlineRead:
-        full = reader.result(spec, version)
-        return headline_view(session, full) if query.view == "summary" else full
-
-    kind = "pooled-summary" if query.view == "summary" else "pooled"
     return _answer(
         session,
         cache,
-        (kind, spec.canonical()),
-        compute,
+        ("pooled", spec.canonical()),
+        lambda version: reader.result(spec, version),
+        outcomes=[spec.outcome],
+        as_of=query.as_of,
+        if_none_match=if_none_match,
+    )
+
+
+def pooled_headline(
+    session: Session,
+    cache: ResultCache,
+    outcome: str,
+    query: PooledQuery,
+    *,
+    if_none_match: str | None = None,
+) -> Conditional[PooledHeadlineRead]:
+    """``view=summary``: the headline of :func:`pooled_result` (:mod:`.summary_view`)."""
+    spec = spec_from_options(outcome, query, category=query.category, sections=query.sections)
+    reader = _Reader(session, cache)
+    return _answer(
+        session,
+        cache,
+        ("pooled-summary", spec.canonical()),
+        lambda version: headline_view(session, reader.result(spec, version)),
         outcomes=[spec.outcome],
         as_of=query.as_of,
         if_none_match=if_none_match,
