@@ -272,16 +272,8 @@ def pooled_result(
     The full answer, whatever ``query.view`` says (:func:`pooled_headline` is the summary).
     404 for an unknown outcome; 422 for unknown vocabulary or a future version.
     """
-    spec = spec_from_options(outcome, query, category=query.category, sections=query.sections)
-    reader = _Reader(session, cache)
-    return _answer(
-        session,
-        cache,
-        ("pooled", spec.canonical()),
-        lambda version: reader.result(spec, version),
-        outcomes=[spec.outcome],
-        as_of=query.as_of,
-        if_none_match=if_none_match,
+    return _outcome_answer(
+        session, cache, outcome, query, "pooled", _Reader.result, if_none_match=if_none_match
     )
 
 
@@ -294,13 +286,33 @@ def pooled_headline(
     if_none_match: str | None = None,
 ) -> Conditional[PooledHeadlineRead]:
     """``view=summary``: the headline of :func:`pooled_result` (:mod:`.summary_view`)."""
+
+    def build(reader: _Reader, spec: PooledSpec, version: int) -> PooledHeadlineRead:
+        return headline_view(session, reader.result(spec, version))
+
+    return _outcome_answer(
+        session, cache, outcome, query, "pooled-summary", build, if_none_match=if_none_match
+    )
+
+
+def _outcome_answer(
+    session: Session,
+    cache: ResultCache,
+    outcome: str,
+    query: PooledQuery,
+    kind: str,
+    build: Callable[[_Reader, PooledSpec, int], M],
+    *,
+    if_none_match: str | None,
+) -> Conditional[M]:
+    """An answer about one outcome, of ``kind``, made by ``build`` on a miss."""
     spec = spec_from_options(outcome, query, category=query.category, sections=query.sections)
     reader = _Reader(session, cache)
     return _answer(
         session,
         cache,
-        ("pooled-summary", spec.canonical()),
-        lambda version: headline_view(session, reader.result(spec, version)),
+        (kind, spec.canonical()),
+        lambda version: build(reader, spec, version),
         outcomes=[spec.outcome],
         as_of=query.as_of,
         if_none_match=if_none_match,
