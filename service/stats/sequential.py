@@ -20,6 +20,7 @@ difference ``delta``, divided by ``1 - D2`` where the diversity ``D2 = 1 - V_F /
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -132,7 +133,7 @@ def _check(fractions: Sequence[float], alpha: float, sides: int) -> tuple[float,
         raise SequentialInputError("give between 1 and 100 information fractions")
     if any(not math.isfinite(t) or t <= 0.0 for t in values):
         raise SequentialInputError("information fractions must be positive and finite")
-    if any(b <= a for a, b in zip(values, values[1:], strict=False)):
+    if any(b <= a for a, b in itertools.pairwise(values)):
         raise SequentialInputError("information fractions must increase strictly")
     if not 0.0 < alpha < 0.5:
         raise SequentialInputError("alpha must be between 0 and 0.5")

@@ -56,7 +56,9 @@ def test_boundaries_match_exact_multivariate_normal_roots(case: dict[str, object
 def test_crossing_probabilities_under_the_null_sum_to_the_alpha_per_tail(
     spending: Spending, sides: int
 ) -> None:
-    result = group_sequential_boundaries([0.15, 0.4, 0.55, 0.8, 1.0], sides=sides, spending=spending)
+    result = group_sequential_boundaries(
+        [0.15, 0.4, 0.55, 0.8, 1.0], sides=sides, spending=spending
+    )
     tail = 0.025 if sides == 2 else 0.05
     assert abs(sum(result.crossing_probability) - tail) < 1e-6
     assert np.allclose(np.cumsum(result.crossing_probability), result.cumulative_alpha, atol=1e-6)

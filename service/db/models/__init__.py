@@ -13,6 +13,7 @@ from service.db.models.evidence import (
     StudyRevision,
 )
 from service.db.models.idempotency import IdempotencyRecord
+from service.db.models.judgement import CertaintyJudgement
 from service.db.models.vocabulary import (
     Comparator,
     Instrument,
@@ -25,6 +26,7 @@ from service.db.models.vocabulary import (
 __all__ = [
     "ApiKey",
     "AuditEntry",
+    "CertaintyJudgement",
     "Comparator",
     "EvidenceChange",
     "EvidenceHead",

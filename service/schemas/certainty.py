@@ -1,0 +1,65 @@
+"""Certainty of evidence (GRADE), statements, curator judgements and sequential monitoring."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from service.schemas.common import ReadModel
+
+CertaintyLevel = Literal["high", "moderate", "low", "very_low"]
+DomainName = Literal[
+    "risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias"
+]
+DOMAIN_NAMES: tuple[DomainName, ...] = (
+    "risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias",
+)  # fmt: skip
+InputValue = float | int | str | bool | None
+
+
+class DomainRead(ReadModel):
+    """One GRADE domain: how many levels it downgrades, by which rule, on which numbers."""
+
+    downgrade: int = Field(ge=0, le=2)
+    judgement: str = Field(
+        description="not_serious, serious, very_serious, or not_assessed (no downgrade)."
+    )
+    rule: str = Field(description="The rule applied, with its source.")
+    rationale: str = Field(description="The rule applied to this answer's numbers.")
+    inputs: dict[str, InputValue]
+    judged_by: str | None = Field(
+        default=None, description="The curator whose judgement replaced the rule; null: the rule."
+    )
+
+
+class ReviewedRead(ReadModel):
+    """A curator's judgement of one domain, as applied to this answer."""
+
+    domain: DomainName
+    downgrade: int
+    reason: str
+    actor: str
+    judged_at_version: int = Field(description="The evidence version the judgement was made at.")
+    outdated: bool = Field(
+        description="True when the judgement was made at an older evidence version than the "
+        "answer's: the evidence may have changed since a person looked at it."
+    )
+    rule_downgrade: int = Field(description="What the rule alone would have given.")
+
+
+class CertaintyRead(ReadModel):
+    """GRADE certainty of the pooled estimate: high minus the domains' downgrades."""
+
+    level: CertaintyLevel
+    start: Literal["high"] = Field(description="Randomized evidence starts at high.")
+    mid: float = Field(description="The minimal important difference (SMD) the rules used.")
+    domains: dict[DomainName, DomainRead]
+    reviewed: list[ReviewedRead] = Field(description="The domains a person judged.")
+
+
+class StatementRead(ReadModel):
+    """The answer in one sentence (GRADE informative statements, Santesso et al. 2020)."""
+
+    text: str = Field(description="The statement with its numbers.")
+    plain_language: str = Field(description="The statement and what its certainty means.")
