@@ -19,6 +19,7 @@ from service.api.routes import (
     curation,
     health,
     pooled,
+    sequential,
     studies,
     versions,
     vocabulary,
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(audit.router)
     app.include_router(analyses.router)
     app.include_router(pooled.router)
+    app.include_router(sequential.router)
     return app
 
 

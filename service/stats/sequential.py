@@ -233,3 +233,58 @@ def diversity(yi: Sequence[float], vi: Sequence[float]) -> Diversity:
         variance_fixed=variance_fixed,
         variance_random=variance_random,
     )
+
+
+MIN_LOOK_SHARE = 0.01  # RTSA ignores looks that add under 1% of the required information
+
+
+@dataclass(frozen=True, slots=True)
+class SequentialLooks:
+    """Which cumulative analyses count as looks, and what the boundaries say about them.
+
+    ``kept``: indices (into the inputs) of the looks; ``fractions``, ``boundaries`` and
+    ``crossed`` are per kept look. ``status`` is ``boundary_crossed`` when the last look's
+    |Z| reaches its boundary, else ``ris_reached`` when the information reached the RIS,
+    else ``continue``.
+    """
+
+    kept: tuple[int, ...]
+    fractions: tuple[float, ...]
+    boundaries: tuple[float, ...]
+    crossed: tuple[bool, ...]
+    status: str
+
+
+def _kept_looks(participants: Sequence[int], ris: float) -> list[int]:
+    kept: list[int] = []
+    last = 0.0
+    for index, n in enumerate(participants):
+        if n - last >= MIN_LOOK_SHARE * ris or (index == len(participants) - 1 and n > last):
+            kept.append(index)
+            last = float(n)
+    return kept
+
+
+def sequential_looks(
+    participants: Sequence[int], z: Sequence[float], *, ris: float, alpha: float = 0.05
+) -> SequentialLooks:
+    """Two-sided O'Brien-Fleming monitoring of cumulative analyses (as RTSA does).
+
+    A cumulative analysis is a look when it adds at least 1% of ``ris`` participants since
+    the last look (the newest one, when it adds any, always is: it is the current answer);
+    analyses that add none (an exclusion) are never looks, so information always grows.
+    """
+    kept = _kept_looks(participants, ris)
+    if not kept:
+        return SequentialLooks((), (), (), (), "continue")
+    fractions = tuple(participants[i] / ris for i in kept)
+    design = group_sequential_boundaries(fractions, alpha=alpha, sides=2)
+    crossed = tuple(
+        math.isfinite(z[i]) and abs(z[i]) >= b for i, b in zip(kept, design.boundaries, strict=True)
+    )
+    status = (
+        "boundary_crossed" if crossed and crossed[-1]
+        else "ris_reached" if fractions[-1] >= 1.0
+        else "continue"
+    )  # fmt: skip
+    return SequentialLooks(tuple(kept), fractions, design.boundaries, crossed, status)
