@@ -18,6 +18,7 @@ from service.api.routes import (
     audit,
     curation,
     health,
+    judgements,
     pooled,
     sequential,
     studies,
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(analyses.router)
     app.include_router(pooled.router)
     app.include_router(sequential.router)
+    app.include_router(judgements.router)
     return app
 
 

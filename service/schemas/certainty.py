@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 from pydantic import Field
 
-from service.schemas.common import ReadModel
+from service.schemas.common import ReadModel, RequestModel
+from service.schemas.studies import Slug
 
 CertaintyLevel = Literal["high", "moderate", "low", "very_low"]
 DomainName = Literal[
@@ -63,3 +65,43 @@ class StatementRead(ReadModel):
 
     text: str = Field(description="The statement with its numbers.")
     plain_language: str = Field(description="The statement and what its certainty means.")
+
+
+class JudgementCreate(RequestModel):
+    """A curator's judgement of one GRADE domain of one outcome (and category)."""
+
+    category: Slug | None = Field(
+        default=None, description="One intervention category; null: the outcome overall."
+    )
+    domain: DomainName
+    downgrade: int = Field(ge=0, le=2, description="Levels to downgrade: 0, 1 or 2.")
+    reason: str = Field(min_length=3, max_length=2000)
+
+
+class JudgementRead(ReadModel):
+    """A stored judgement; valid over the evidence versions [valid_from, valid_to)."""
+
+    id: int
+    outcome: str = Field(validation_alias="outcome_slug")
+    category: str | None = Field(validation_alias="category_slug")
+    domain: DomainName
+    downgrade: int
+    reason: str
+    actor: str
+    created_at: datetime
+    valid_from: int
+    valid_to: int | None
+
+
+class JudgementWriteRead(ReadModel):
+    """The new evidence version and the judgement it recorded."""
+
+    evidence_version: int
+    judgement: JudgementRead
+    replaced: JudgementRead | None = Field(description="The judgement this one closed.")
+
+
+class JudgementListRead(ReadModel):
+    """Every judgement of one outcome and category, oldest first (current: valid_to null)."""
+
+    items: list[JudgementRead]
