@@ -20,6 +20,7 @@ from service.api.routes import (
     health,
     judgements,
     pooled,
+    preview,
     sequential,
     studies,
     versions,
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_middleware(app, settings)
     app.include_router(health.router)
     app.include_router(vocabulary.router)
+    app.include_router(preview.router)  # before /v1/studies/{study_id}
     app.include_router(studies.router)
     app.include_router(curation.router)
     app.include_router(versions.router)

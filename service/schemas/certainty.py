@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from service.schemas.common import ReadModel, RequestModel
+from service.schemas.pooled_summary import PooledChangeRead, PooledSummaryRead
 from service.schemas.studies import Slug
 
 CertaintyLevel = Literal["high", "moderate", "low", "very_low"]
@@ -105,3 +106,35 @@ class JudgementListRead(ReadModel):
     """Every judgement of one outcome and category, oldest first (current: valid_to null)."""
 
     items: list[JudgementRead]
+
+
+class PreviewSideRead(ReadModel):
+    """One cell's answer before or after the previewed write."""
+
+    summary: PooledSummaryRead
+    certainty: CertaintyRead | None
+    statement: StatementRead | None
+
+
+class PreviewCellRead(ReadModel):
+    """What the studies would change in one outcome and category (null: all categories)."""
+
+    outcome: str
+    category: str | None
+    before: PreviewSideRead
+    after: PreviewSideRead
+    conclusion_changed: bool
+    reasons: list[str] = Field(
+        description="status, certainty, statement, significance: what would change."
+    )
+
+
+class PreviewRead(ReadModel):
+    """A what-if: the studies as if written and included; nothing was stored."""
+
+    stored: Literal[False] = False
+    evidence_version: int = Field(description="The version the write would have been.")
+    pooled_changes: list[PooledChangeRead] = Field(
+        description="Exactly what the write's own pooled_changes would say."
+    )
+    cells: list[PreviewCellRead]

@@ -57,7 +57,7 @@ def _domain(rating: DomainRating, judgement: Judgement | None) -> DomainRead:
     if judgement is None:
         return DomainRead(
             downgrade=rating.downgrade, judgement=rating.judgement, rule=rating.rule,
-            rationale=rating.rationale, inputs=rating.inputs,
+            rationale=rating.rationale, inputs=rating.inputs, judged_by=None,
         )  # fmt: skip
     return DomainRead(
         downgrade=judgement.downgrade,
