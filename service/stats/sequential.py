@@ -31,7 +31,12 @@ from scipy import optimize, stats
 
 from service.stats._inputs import FloatArray
 
-GRID_POINTS = 2001  # odd, for Simpson's rule; the error is far below 1e-6 in crossing mass
+# Odd, for Simpson's rule. 401 points agree with exact multivariate normal roots to 1e-8
+# (tests/stats/test_sequential.py); 201 already to 5e-8.
+GRID_POINTS = 401
+MAX_LOOKS = 200
+# Beyond 10 SDs of the score the null density is below 1e-22: the grid stops there.
+GRID_SDS = 10.0
 NEVER = 40.0  # a boundary no Z reaches: the look spends nothing
 _LOWEST_SPEND = 1e-15
 
@@ -129,8 +134,8 @@ def _solve_boundary(previous: _Density | None, t: float, step: float, spend: flo
 
 def _check(fractions: Sequence[float], alpha: float, sides: int) -> tuple[float, ...]:
     values = tuple(float(t) for t in fractions)
-    if not values or len(values) > 100:
-        raise SequentialInputError("give between 1 and 100 information fractions")
+    if not values or len(values) > MAX_LOOKS:
+        raise SequentialInputError(f"give between 1 and {MAX_LOOKS} information fractions")
     if any(not math.isfinite(t) or t <= 0.0 for t in values):
         raise SequentialInputError("information fractions must be positive and finite")
     if any(b <= a for a, b in itertools.pairwise(values)):
@@ -169,8 +174,8 @@ def group_sequential_boundaries(
         spent += increment
         boundaries.append(z)
         cumulative.append(spent)
-        upper = z * math.sqrt(t)
-        lower = -upper if sides == 2 else -NEVER * math.sqrt(t) / 4.0
+        upper = min(z, GRID_SDS) * math.sqrt(t)
+        lower = -upper if sides == 2 else -GRID_SDS * math.sqrt(t)
         density = (
             _first_density(t, lower, upper)
             if density is None
@@ -258,11 +263,29 @@ class SequentialLooks:
 def _kept_looks(participants: Sequence[int], ris: float) -> list[int]:
     kept: list[int] = []
     last = 0.0
+    newest = len(participants) - 1
     for index, n in enumerate(participants):
-        if n - last >= MIN_LOOK_SHARE * ris or (index == len(participants) - 1 and n > last):
+        reached = last >= ris  # all alpha is spent: only the newest analysis is a look now
+        adds = n - last >= MIN_LOOK_SHARE * ris and not reached
+        if adds:
             kept.append(index)
             last = float(n)
+    if participants and participants[newest] > 0 and newest not in kept:
+        # The newest analysis is the current answer: always a look. After an exclusion it has
+        # less information than earlier looks, which it replaces so information grows.
+        while kept and participants[kept[-1]] >= participants[newest]:
+            kept.pop()
+        kept.append(newest)
     return kept
+
+
+def _final_boundary_stands(boundaries: Sequence[float]) -> tuple[float, ...]:
+    """A look after all alpha was spent (beyond the RIS) keeps the last boundary that spent
+    some, as TSA's software draws the boundary flat beyond the required information size."""
+    result: list[float] = []
+    for z in boundaries:
+        result.append(result[-1] if z >= NEVER and result and result[-1] < NEVER else z)
+    return tuple(result)
 
 
 def sequential_looks(
@@ -271,20 +294,25 @@ def sequential_looks(
     """Two-sided O'Brien-Fleming monitoring of cumulative analyses (as RTSA does).
 
     A cumulative analysis is a look when it adds at least 1% of ``ris`` participants since
-    the last look (the newest one, when it adds any, always is: it is the current answer);
-    analyses that add none (an exclusion) are never looks, so information always grows.
+    the last look. The newest analysis always is one (it is the current answer), and after an
+    exclusion it replaces the earlier looks with as much information or more, so information
+    always grows. Once
+    the information reached the RIS, only the newest analysis is a further look (all alpha is
+    spent), which bounds the number of looks by about 1 / 1% + 2.
     """
     kept = _kept_looks(participants, ris)
     if not kept:
         return SequentialLooks((), (), (), (), "continue")
     fractions = tuple(participants[i] / ris for i in kept)
-    design = group_sequential_boundaries(fractions, alpha=alpha, sides=2)
+    boundaries = _final_boundary_stands(
+        group_sequential_boundaries(fractions, alpha=alpha, sides=2).boundaries
+    )
     crossed = tuple(
-        math.isfinite(z[i]) and abs(z[i]) >= b for i, b in zip(kept, design.boundaries, strict=True)
+        math.isfinite(z[i]) and abs(z[i]) >= b for i, b in zip(kept, boundaries, strict=True)
     )
     status = (
         "boundary_crossed" if crossed and crossed[-1]
         else "ris_reached" if fractions[-1] >= 1.0
         else "continue"
     )  # fmt: skip
-    return SequentialLooks(tuple(kept), fractions, design.boundaries, crossed, status)
+    return SequentialLooks(tuple(kept), fractions, boundaries, crossed, status)

@@ -23,6 +23,7 @@ from service.stats.sequential import (
     diversity,
     group_sequential_boundaries,
     required_information_size,
+    sequential_looks,
 )
 
 REFERENCE = json.loads(
@@ -136,3 +137,29 @@ def test_diversity_by_hand() -> None:
     assert result.d2 == pytest.approx(1 - (1 / np.sum(w)) / v_random, rel=1e-12)
     assert 0 < result.d2 < 1
     assert diversity([0.2, 0.2, 0.2], [0.01, 0.02, 0.03]).d2 == 0.0
+
+
+def test_looks_adding_under_one_percent_of_the_ris_are_skipped() -> None:
+    looks = sequential_looks([100, 105, 300, 600], [1.0, 1.0, 2.0, 2.5], ris=1000)
+    assert looks.kept == (0, 2, 3)
+    assert looks.fractions == pytest.approx((0.1, 0.3, 0.6))
+    expected = group_sequential_boundaries([0.1, 0.3, 0.6]).boundaries
+    assert looks.boundaries == pytest.approx(expected)
+    assert looks.status == "continue"
+
+
+def test_the_newest_analysis_is_always_a_look_even_after_an_exclusion() -> None:
+    looks = sequential_looks([100, 300, 295], [1.0, 5.0, 1.0], ris=1000)
+    assert looks.kept == (0, 2)
+    assert (looks.crossed, looks.status) == ((False, False), "continue")
+
+
+def test_status_crossed_or_information_reached() -> None:
+    assert sequential_looks([100, 300], [1.0, 5.0], ris=1000).status == "boundary_crossed"
+    reached = sequential_looks([400, 1200, 1500], [1.0, 1.5, 1.2], ris=1000)
+    assert reached.status == "ris_reached"
+    # Beyond the RIS no alpha is left: the final boundary stands, and no more looks are taken
+    # but the newest.
+    assert reached.boundaries[2] == reached.boundaries[1] < NEVER
+    many = sequential_looks(list(range(100, 5000, 20)), [1.0] * 245, ris=1000)
+    assert len(many.kept) < 50
