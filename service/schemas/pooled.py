@@ -74,7 +74,7 @@ class PooledQuery(SpecOptions):
     )
     mid: float | None = Field(
         default=None,
-        gt=0,
+        ge=0.01,
         le=2,
         description="MID (SMD) for the certainty rules; default: the outcome's, in the vocabulary.",
     )

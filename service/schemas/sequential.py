@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -11,6 +11,9 @@ from service.schemas.pooled import PooledSpecRead, SpecOptions
 from service.schemas.studies import Slug
 
 SpendingName = Literal["obf", "pocock"]
+Fraction = Annotated[float, Field(gt=0, le=100)]
+# An anticipated effect or MID: below 0.01 SD no trial could be sized for it.
+Mid = Annotated[float, Field(ge=0.01, le=2)]
 DECISION_AID = (
     "A decision aid, not the answer: trial sequential monitoring guards the living estimate "
     "against the false positives of repeated updating. The Cochrane Handbook (ch. 22) "
@@ -21,8 +24,8 @@ DECISION_AID = (
 class BoundariesRequest(RequestModel):
     """A group sequential design: looks, error rate and spending function."""
 
-    information_fractions: list[float] = Field(
-        min_length=1, max_length=50, examples=[[0.25, 0.5, 0.75, 1.0]],
+    information_fractions: list[Fraction] = Field(
+        min_length=1, max_length=20, examples=[[0.25, 0.5, 0.75, 1.0]],
         description="Information at each look as a fraction of the total; strictly increasing.",
     )  # fmt: skip
     alpha: float = Field(default=0.05, gt=0, lt=0.5, description="Total type I error.")
@@ -55,8 +58,8 @@ class MonitoringQuery(SpecOptions):
     """The pooled specification, and the sequential design."""
 
     category: Slug | None = None
-    mid: float | None = Field(
-        default=None, gt=0, le=2,
+    mid: Mid | None = Field(
+        default=None,
         description="Anticipated effect (SMD) for the required information size; default: "
         "the outcome's MID.",
     )  # fmt: skip

@@ -202,7 +202,7 @@ def required_information_size(
     ``4 (z_{1-alpha/2} + z_{power})^2 / mid^2`` is the total size of a two-arm trial with equal
     arms and unit SD (Wetterslev et al. 2009, eq. 1, with the variance of an SMD taken as 1).
     """
-    if not mid > 0.0 or not math.isfinite(mid):
+    if not 1e-3 <= mid <= 1e3:
         raise SequentialInputError("the anticipated effect (mid) must be positive")
     if not 0.0 < power < 1.0 or not 0.0 < alpha < 1.0:
         raise SequentialInputError("alpha and power must be between 0 and 1")

@@ -121,7 +121,9 @@ def monitoring(session: Session, outcome: str, query: MonitoringQuery) -> Monito
     analyses, effects = cumulative_analyses(session, spec, version, vocabulary)
     spread = diversity([e.yi for e in effects], [e.vi for e in effects]) if effects else None
     base = required_information_size(mid, alpha=query.alpha, power=query.power)
-    ris = base / (1.0 - spread.d2) if spread else base
+    # D2 rounds to 1 only when tau2 dwarfs every study's variance by ~1e12: the RIS is then
+    # astronomically large, not a division by zero.
+    ris = base / max(1.0 - spread.d2, 1e-12) if spread else base
     looks = sequential_looks(
         [a.participants for a in analyses], [a.z for a in analyses], ris=ris, alpha=query.alpha
     )
