@@ -34,6 +34,7 @@ from service.schemas.sequential import (
 from service.stats.estimators import CiMethod, Tau2Estimator
 from service.stats.models import fit_random_effects
 from service.stats.sequential import (
+    Diversity,
     SequentialLooks,
     diversity,
     required_information_size,
@@ -110,6 +111,17 @@ def _interval(last: CumulativeAnalysis | None, z: float) -> tuple[float | None, 
     return last.estimate - z * last.se, last.estimate + z * last.se
 
 
+def _information_size(
+    effects: Sequence[StudyEffect], mid: float, query: MonitoringQuery
+) -> tuple[Diversity | None, float, float]:
+    """D2 of the newest effects, and the RIS before and after dividing by 1 - D2."""
+    spread = diversity([e.yi for e in effects], [e.vi for e in effects]) if effects else None
+    base = required_information_size(mid, alpha=query.alpha, power=query.power)
+    # D2 rounds to 1 only when tau2 dwarfs every study's variance by ~1e12: the RIS is then
+    # astronomically large, not a division by zero.
+    return spread, base, base / max(1.0 - spread.d2, 1e-12) if spread else base
+
+
 def monitoring(session: Session, outcome: str, query: MonitoringQuery) -> MonitoringRead:
     """Sequential monitoring of ``outcome`` under the pooled specification of ``query``."""
     spec = spec_from_options(outcome, query, category=query.category)
@@ -119,11 +131,7 @@ def monitoring(session: Session, outcome: str, query: MonitoringQuery) -> Monito
     terms = JudgementRepository(session).outcome_terms(outcome)
     mid = query.mid if query.mid is not None else (terms.mid if terms else 0.2)
     analyses, effects = cumulative_analyses(session, spec, version, vocabulary)
-    spread = diversity([e.yi for e in effects], [e.vi for e in effects]) if effects else None
-    base = required_information_size(mid, alpha=query.alpha, power=query.power)
-    # D2 rounds to 1 only when tau2 dwarfs every study's variance by ~1e12: the RIS is then
-    # astronomically large, not a division by zero.
-    ris = base / max(1.0 - spread.d2, 1e-12) if spread else base
+    spread, base, ris = _information_size(effects, mid, query)
     looks = sequential_looks(
         [a.participants for a in analyses], [a.z for a in analyses], ris=ris, alpha=query.alpha
     )
