@@ -28,7 +28,7 @@ class BoundariesRequest(RequestModel):
         min_length=1, max_length=20, examples=[[0.25, 0.5, 0.75, 1.0]],
         description="Information at each look as a fraction of the total; strictly increasing.",
     )  # fmt: skip
-    alpha: float = Field(default=0.05, gt=0, lt=0.5, description="Total type I error.")
+    alpha: float = Field(default=0.05, ge=1e-6, lt=0.5, description="Total type I error.")
     sides: Literal[1, 2] = Field(default=2, description="2: symmetric two-sided boundaries.")
     spending: SpendingName = Field(
         default="obf", description="Lan-DeMets O'Brien-Fleming ('obf') or Pocock ('pocock')."
@@ -63,8 +63,8 @@ class MonitoringQuery(SpecOptions):
         description="Anticipated effect (SMD) for the required information size; default: "
         "the outcome's MID.",
     )  # fmt: skip
-    alpha: float = Field(default=0.05, gt=0, lt=0.5, description="Two-sided type I error.")
-    power: float = Field(default=0.9, gt=0.5, lt=1.0)
+    alpha: float = Field(default=0.05, ge=1e-6, lt=0.5, description="Two-sided type I error.")
+    power: float = Field(default=0.9, gt=0.5, le=0.9999)
 
 
 class LookRead(ReadModel):

@@ -140,8 +140,8 @@ def _check(fractions: Sequence[float], alpha: float, sides: int) -> tuple[float,
         raise SequentialInputError("information fractions must be positive and finite")
     if any(b <= a for a, b in itertools.pairwise(values)):
         raise SequentialInputError("information fractions must increase strictly")
-    if not 0.0 < alpha < 0.5:
-        raise SequentialInputError("alpha must be between 0 and 0.5")
+    if not 1e-6 <= alpha < 0.5:
+        raise SequentialInputError("alpha must be at least 1e-6 and below 0.5")
     if sides not in (1, 2):
         raise SequentialInputError("sides must be 1 or 2")
     return values
@@ -204,7 +204,7 @@ def required_information_size(
     """
     if not 1e-3 <= mid <= 1e3:
         raise SequentialInputError("the anticipated effect (mid) must be positive")
-    if not 0.0 < power < 1.0 or not 0.0 < alpha < 1.0:
+    if not 0.0 < power <= 0.9999 or not 1e-6 <= alpha < 1.0:
         raise SequentialInputError("alpha and power must be between 0 and 1")
     if not 0.0 <= diversity < 1.0:
         raise SequentialInputError("diversity must be in [0, 1)")
