@@ -89,6 +89,18 @@ def test_inconsistency_when_the_prediction_interval_crosses_both_thresholds(
     assert "considerable heterogeneity" in rating["rationale"]
 
 
+def test_inconsistency_when_the_prediction_interval_crosses_one_threshold(
+    client: TestClient, actors: Actors
+) -> None:
+    shifts = [0.3, 0.9, 0.4, 0.8, 0.5, 0.7, 0.35, 0.85, 0.45, 0.75, 0.55, 0.65]
+    add_batch(client, actors.trusted, [trial(s, n=200, quality_rating="strong") for s in shifts])
+    answer = pooled(client)
+    result, rating = answer["result"], _domain(answer, "inconsistency")
+    assert -0.2 < result["pi_lower"] < 0.2 < result["ci_lower"]  # PI crosses +0.2 only
+    assert (rating["downgrade"], rating["inputs"]["ci_crossings"]) == (1, 0)
+    assert rating["inputs"]["pi_crossings"] == 1
+
+
 def test_publication_bias_is_assessed_from_ten_studies(client: TestClient, actors: Actors) -> None:
     # Small studies with large effects, large ones with none: Egger's test sees it.
     bodies = [trial(1.2 - 0.1 * i, n=10 + 25 * i, quality_rating="strong") for i in range(12)]
