@@ -18,9 +18,11 @@ from service.api.routes import (
     audit,
     curation,
     health,
+    imports,
     judgements,
     pooled,
     preview,
+    scripts,
     sequential,
     studies,
     versions,
@@ -82,6 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pooled.router)
     app.include_router(sequential.router)
     app.include_router(judgements.router)
+    app.include_router(scripts.router)
+    app.include_router(imports.router)
     return app
 
 

@@ -10,6 +10,9 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SQLITE_PATH = Path("var") / "lma.sqlite3"
+# RoB 2's overall judgement as the review's three-level quality rating: low risk of bias is a
+# strong study, some concerns moderate, high risk weak (Sterne et al. 2019, BMJ 366:l4898).
+METAPSY_ROB_QUALITY = {"Low risk": "strong", "Some concerns": "moderate", "High risk": "weak"}
 
 
 class Settings(BaseSettings):
@@ -32,6 +35,10 @@ class Settings(BaseSettings):
     low_risk_of_bias_qualities: list[str] = Field(
         default_factory=lambda: ["strong"],
         description="Quality ratings counted as low risk of bias by the GRADE rule.",
+    )
+    metapsy_rob_quality: dict[str, str] = Field(
+        default_factory=lambda: dict(METAPSY_ROB_QUALITY),
+        description="Metapsy import: overall RoB 2 judgement -> quality rating slug.",
     )
 
     @property

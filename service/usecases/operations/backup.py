@@ -32,6 +32,7 @@ from service.db.models import (
     Study,
     StudyArm,
     StudyRevision,
+    StudySourceKey,
 )
 from service.db.repositories.backup import BackupRepository
 from service.errors import ConflictError, InvalidInputError
@@ -42,6 +43,7 @@ from service.schemas.backup import (
     EvidenceBackup,
     JudgementRow,
     RevisionRow,
+    SourceKeyRow,
     StudyRow,
     VersionRow,
 )
@@ -102,6 +104,7 @@ def export_evidence(session: Session, *, schema_revision: str | None) -> Evidenc
         audit_entries=[AuditRow.model_validate(entry) for entry in repository.audit_entries()],
         judgements=[JudgementRow.model_validate(row) for row in repository.judgements()],
         api_keys=[ApiKeyRow.model_validate(key) for key in repository.api_keys()],
+        source_keys=[SourceKeyRow.model_validate(key) for key in repository.source_keys()],
     )
 
 
@@ -176,6 +179,7 @@ def _restore(repository: BackupRepository, backup: EvidenceBackup) -> None:
         ),
         (AuditEntry, _rows(backup.audit_entries)),
         (CertaintyJudgement, _rows(backup.judgements)),
+        (StudySourceKey, _rows(backup.source_keys)),
     ]
     for model, rows in tables:
         repository.insert_rows(model, rows)
