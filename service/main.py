@@ -20,6 +20,7 @@ from service.api.routes import (
     health,
     imports,
     judgements,
+    plots,
     pooled,
     preview,
     scripts,
@@ -32,6 +33,7 @@ from service.api.security import install_middleware
 from service.db.engine import Database
 from service.settings import Settings, get_settings
 from service.usecases.pooled.cache import ResultCache
+from service.web import pages
 
 DESCRIPTION = """\
 A living meta-analysis of peer support in mental health, after Burke et al. (2019),
@@ -65,6 +67,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        # Served by service.web from assets shipped with the service, not from CDNs.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.database = database
@@ -86,6 +91,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(judgements.router)
     app.include_router(scripts.router)
     app.include_router(imports.router)
+    app.include_router(plots.router)
+    pages.install_pages(app, settings)
     return app
 
 

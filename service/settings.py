@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SQLITE_PATH = Path("var") / "lma.sqlite3"
@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     low_risk_of_bias_qualities: list[str] = Field(
         default_factory=lambda: ["strong"],
         description="Quality ratings counted as low risk of bias by the GRADE rule.",
+    )
+    session_secret: SecretStr | None = Field(
+        default=None, description="Signs the pages' session cookie; random per process if unset."
+    )
+    session_cookie_secure: bool = Field(
+        default=False, description="Send the session cookie over HTTPS only (behind TLS)."
     )
     metapsy_rob_quality: dict[str, str] = Field(
         default_factory=lambda: dict(METAPSY_ROB_QUALITY),

@@ -11,7 +11,7 @@ schema_version), since rebuilding ``evidence_version`` would break the foreign k
 table that refers to it.
 
 Revision ID: 0016
-Revises: 0017
+Revises: 0012
 Create Date: 2026-12-01
 """
 
@@ -25,7 +25,7 @@ from alembic import op
 from service.db.downgrade_guard import refuse_to_drop_rows
 
 revision: str = "0016"
-down_revision: str | None = "0017"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
