@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     cors_allow_origins: list[str] = Field(default_factory=list)
     rate_limit_per_minute: int = Field(default=0, ge=0, description="Per API key; 0 disables.")
     idempotency_ttl_hours: int = Field(default=48, ge=24)
+    low_risk_of_bias_qualities: list[str] = Field(
+        default_factory=lambda: ["strong"],
+        description="Quality ratings counted as low risk of bias by the GRADE rule.",
+    )
     session_secret: SecretStr | None = Field(
         default=None, description="Signs the pages' session cookie; random per process if unset."
     )

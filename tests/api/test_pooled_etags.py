@@ -131,3 +131,20 @@ def test_other_json_over_a_kilobyte_is_gzipped_and_small_bodies_are_not(
     small_headers, small = _raw(client, "/health", "gzip")
     assert "content-encoding" not in small_headers
     assert small == client.get("/health", headers=IDENTITY).content
+
+
+def test_a_certainty_judgement_changes_its_outcome_etag_only(
+    client: TestClient, actors: Actors
+) -> None:
+    studies = [trial(results=[outcome_result(0.1 * i), _stigma(0.2 * i)]) for i in range(5)]
+    add_batch(client, actors.trusted, studies)
+    empowerment = client.get(URL, headers=IDENTITY).headers["etag"]
+    stigma = client.get(STIGMA_URL, headers=IDENTITY).headers["etag"]
+    judged = client.post(
+        "/v1/outcomes/empowerment/judgements",
+        json={"domain": "indirectness", "downgrade": 1, "reason": "Mostly inpatients"},
+        headers=actors.curator,
+    )
+    assert judged.status_code == 201, judged.text
+    assert _poll(client, URL, empowerment) == 200  # its certainty changed
+    assert _poll(client, STIGMA_URL, stigma) == 304

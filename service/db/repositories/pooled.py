@@ -31,6 +31,9 @@ from service.db.models import (
 from service.db.models import Outcome as OutcomeTerm
 from service.db.repositories.studies import valid_at
 
+JUDGEMENT_KIND = "judgement"
+"""The kind of version a certainty judgement opens (service.usecases.judgement)."""
+
 
 @dataclass(frozen=True, slots=True)
 class EvidenceRow:
@@ -170,7 +173,8 @@ class PooledRepository:
     def included_changes(self, *, after: int, up_to: int) -> list[tuple[str, int]]:
         """(outcome, version) for each version ``after + 1`` to ``up_to`` that opened or closed
         an included revision with results for that outcome: the versions that changed the
-        outcome's included evidence (a pending submission opens none).
+        outcome's included evidence (a pending submission opens none); and each version of a
+        certainty judgement of the outcome, which changes its answers too.
 
         Only the studies those versions changed are looked at (``evidence_change``, indexed).
         """
@@ -194,7 +198,21 @@ class PooledRepository:
             for bound in (valid_from, valid_to):
                 if bound is not None and after < bound <= up_to:
                     found.add((str(outcome), int(bound)))
-        return sorted(found)
+        return sorted(found | self._judgements(after=after, up_to=up_to))
+
+    def _judgements(self, *, after: int, up_to: int) -> set[tuple[str, int]]:
+        # A curator's certainty judgement changes the outcome's answers (their certainty)
+        # without changing its evidence: its version counts for the outcome it touched.
+        query = (
+            select(EvidenceVersionOutcome.outcome_slug, EvidenceVersionOutcome.version_number)
+            .join(EvidenceVersion, EvidenceVersion.number == EvidenceVersionOutcome.version_number)
+            .where(
+                EvidenceVersion.kind == JUDGEMENT_KIND,
+                EvidenceVersion.number > after,
+                EvidenceVersion.number <= up_to,
+            )
+        )
+        return {(str(outcome), int(number)) for outcome, number in self._session.execute(query)}
 
     def vocabulary(self) -> list[VocabularyTerm]:
         """Every outcome, category, design, comparator and quality rating, in one query."""

@@ -29,6 +29,7 @@ from service.schemas.pooled import (
 )
 from service.schemas.pooled_view import PooledHeadlineRead
 from service.stats import ENGINE_VERSION
+from service.usecases.judgement.assessment import with_assessment
 from service.usecases.pooled.analysis import analyse_outcome, headline, summary_of
 from service.usecases.pooled.cache import (
     Entry,
@@ -124,6 +125,7 @@ class _Reader:
     def compute(self, spec: PooledSpec, version: int) -> PooledRead:
         """Analyse the evidence at ``version`` under ``spec``, and remember the answer."""
         answer = analyse_outcome(self.effects(spec, version), spec, version=version)
+        answer = with_assessment(self._session, answer, spec)  # certainty and statement
         self._cache.put(cache_key("pooled", spec.canonical(), version), answer)
         return answer
 
@@ -306,7 +308,9 @@ def _outcome_answer(
     if_none_match: str | None,
 ) -> Conditional[M]:
     """An answer about one outcome, of ``kind``, made by ``build`` on a miss."""
-    spec = spec_from_options(outcome, query, category=query.category, sections=query.sections)
+    spec = spec_from_options(
+        outcome, query, category=query.category, sections=query.sections, mid=query.mid
+    )
     reader = _Reader(session, cache)
     return _answer(
         session,
