@@ -12,6 +12,7 @@ from service.db.models.evidence import (
     StudyArm,
     StudyRevision,
 )
+from service.db.models.events import DeliveryAttempt, Event, Webhook, WebhookDelivery
 from service.db.models.idempotency import IdempotencyRecord
 from service.db.models.vocabulary import (
     Comparator,
@@ -26,6 +27,8 @@ __all__ = [
     "ApiKey",
     "AuditEntry",
     "Comparator",
+    "DeliveryAttempt",
+    "Event",
     "EvidenceChange",
     "EvidenceHead",
     "EvidenceVersion",
@@ -40,4 +43,6 @@ __all__ = [
     "StudyArm",
     "StudyDesign",
     "StudyRevision",
+    "Webhook",
+    "WebhookDelivery",
 ]

@@ -1,0 +1,1 @@
+"""Events: the transactional outbox, the feed, and webhook endpoints (README "Events and webhooks")."""
