@@ -17,6 +17,7 @@ from service.api.routes import (
     analyses,
     audit,
     curation,
+    events,
     health,
     pooled,
     studies,
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(audit.router)
     app.include_router(analyses.router)
     app.include_router(pooled.router)
+    app.include_router(events.router)
     return app
 
 

@@ -1,6 +1,7 @@
 """All models, imported here so that ``Base.metadata`` knows every table."""
 
 from service.db.models.api_key import ApiKey
+from service.db.models.events import DeliveryAttempt, Event, Webhook, WebhookDelivery
 from service.db.models.evidence import (
     AuditEntry,
     EvidenceChange,
@@ -12,7 +13,6 @@ from service.db.models.evidence import (
     StudyArm,
     StudyRevision,
 )
-from service.db.models.events import DeliveryAttempt, Event, Webhook, WebhookDelivery
 from service.db.models.idempotency import IdempotencyRecord
 from service.db.models.vocabulary import (
     Comparator,

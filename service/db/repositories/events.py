@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, delete, false, func, insert, or_, select, true
 from sqlalchemy.orm import Session
 
-from service.db.models import EvidenceVersion, Event, Study
+from service.db.models import Event, EvidenceVersion, Study
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +112,7 @@ class EventRepository:
             .join(EvidenceVersion, EvidenceVersion.number == Study.created_version)
             .where(Study.id.in_(study_ids))
         )
-        return {study_id: actor for study_id, actor in self._session.execute(query)}
+        return dict(self._session.execute(query).tuples().all())
 
     def prune(self, before: datetime) -> int:
         """Delete events created before ``before`` (their deliveries go with them)."""

@@ -1,1 +1,1 @@
-"""Events: the transactional outbox, the feed, and webhook endpoints (README "Events and webhooks")."""
+"""Events: the transactional outbox, the feed and webhooks (README: Events and webhooks)."""

@@ -9,7 +9,7 @@ so each stays far below :data:`MAX_PAYLOAD_BYTES`.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -55,7 +55,6 @@ class EventDraft:
     study_submitter: str | None = None
     owner_key_id: int | None = None
     webhook_id: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def public_id(event_id: int) -> str:

@@ -30,7 +30,7 @@ def publish(
     first = repository.newest_id() + 1
     rows = [_row(first + offset, draft, at) for offset, draft in enumerate(drafts)]
     repository.insert_all(rows)
-    return [row["id"] for row in rows]
+    return list(range(first, first + len(rows)))
 
 
 def publish_locked(session: Session, drafts: Sequence[EventDraft]) -> list[int]:

@@ -114,8 +114,8 @@ def _overall(change: PooledChangeRead) -> CellChange:
 
 
 def _plain(summary: PooledSummaryRead) -> Headline:
-    fields = PooledSummaryRead.model_fields
-    return {name: value for name, value in summary.model_dump(mode="json").items() if name in fields}
+    fields = set(PooledSummaryRead.model_fields)
+    return summary.model_dump(mode="json", include=fields)
 
 
 def _category_cell(outcome: str, category: str, before: Effects, after: Effects) -> CellChange:
@@ -143,10 +143,13 @@ def cell_drafts(cell: CellChange, version: int) -> list[EventDraft]:
         "after": {**cell.after, "evidence_version": version},
         "link": _link(cell.outcome, cell.category),
     }
-    common = {"evidence_version": version, "outcome": cell.outcome}
-    drafts = [EventDraft(type=EventType.POOLED_CHANGED, data=data, **common)]
+    drafts = [_public(EventType.POOLED_CHANGED, data, cell.outcome, version)]
     reasons = conclusion_reasons(cell.before, cell.after)
     if reasons:
         concluded = {**data, "reasons": [reason.as_dict() for reason in reasons]}
-        drafts.append(EventDraft(type=EventType.CONCLUSION_CHANGED, data=concluded, **common))
+        drafts.append(_public(EventType.CONCLUSION_CHANGED, concluded, cell.outcome, version))
     return drafts
+
+
+def _public(kind: EventType, data: dict[str, Any], outcome: str, version: int) -> EventDraft:
+    return EventDraft(type=kind, data=data, evidence_version=version, outcome=outcome)
