@@ -112,7 +112,7 @@ class EventRepository:
             .join(EvidenceVersion, EvidenceVersion.number == Study.created_version)
             .where(Study.id.in_(study_ids))
         )
-        return dict(self._session.execute(query).tuples().all())
+        return {row.id: row.actor for row in self._session.execute(query)}
 
     def prune(self, before: datetime) -> int:
         """Delete events created before ``before`` (their deliveries go with them)."""
