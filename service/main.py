@@ -23,9 +23,11 @@ from service.api.routes import (
     studies,
     versions,
     vocabulary,
+    webhooks,
 )
 from service.api.security import install_middleware
 from service.db.engine import Database
+from service.delivery.runner import BackgroundDelivery
 from service.settings import Settings, get_settings
 from service.usecases.pooled.cache import ResultCache
 
@@ -52,7 +54,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Webhooks are delivered from here unless dedicated `lma worker`s do it.
+        delivery = (
+            BackgroundDelivery(database, settings).start()
+            if settings.webhooks_deliver_in_api
+            else None
+        )
         yield
+        if delivery is not None:
+            delivery.stop()
         database.dispose()
 
     app = FastAPI(
@@ -78,6 +88,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(analyses.router)
     app.include_router(pooled.router)
     app.include_router(events.router)
+    app.include_router(webhooks.router)
     return app
 
 

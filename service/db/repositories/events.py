@@ -118,3 +118,36 @@ class EventRepository:
         """Delete events created before ``before`` (their deliveries go with them)."""
         result = self._session.execute(delete(Event).where(Event.created_at < before))
         return int(getattr(result, "rowcount", 0) or 0)
+
+
+def subscribed(
+    types: Sequence[str], outcomes: Sequence[str] | None, webhook_id: int
+) -> ColumnElement[bool]:
+    """The events a webhook subscribed to: its types (and outcomes), and its own tests."""
+    wanted: ColumnElement[bool] = Event.type.in_([t for t in types if t != "webhook.test"])
+    if outcomes:
+        wanted = and_(wanted, or_(Event.outcome.is_(None), Event.outcome.in_(outcomes)))
+    own_test = and_(Event.type == "webhook.test", Event.webhook_id == webhook_id)
+    return or_(wanted, own_test)
+
+
+class FanOutRepository:
+    """The events after a webhook's cursor that it should receive."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def matching(
+        self,
+        audience: Audience,
+        condition: ColumnElement[bool],
+        *,
+        after: int,
+        up_to: int,
+        limit: int,
+    ) -> Sequence[int]:
+        """Ids in ``(after, up_to]`` matching ``condition`` that ``audience`` may read."""
+        query = select(Event.id).where(
+            Event.id > after, Event.id <= up_to, audience.clause(), condition
+        )
+        return self._session.scalars(query.order_by(Event.id).limit(limit)).all()

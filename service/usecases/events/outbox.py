@@ -33,10 +33,12 @@ def publish(
     return list(range(first, first + len(rows)))
 
 
-def publish_locked(session: Session, drafts: Sequence[EventDraft]) -> list[int]:
+def publish_locked(
+    session: Session, drafts: Sequence[EventDraft], *, at: datetime | None = None
+) -> list[int]:
     """:func:`publish` for writers that do not hold the evidence lock yet (webhook events)."""
     lock_evidence(session)
-    return publish(session, drafts)
+    return publish(session, drafts, at=at)
 
 
 def _row(event_id: int, draft: EventDraft, at: datetime) -> dict[str, object]:
