@@ -207,3 +207,19 @@ def test_test_event_and_redelivery_keep_the_webhook_id(backend: str, tmp_path: P
             headers=world.admin,
         )
         assert since.json() == {"queued": 2}
+
+
+def test_a_name_resolving_to_loopback_at_connection_time_is_refused(
+    backend: str, tmp_path: Path
+) -> None:
+    overrides = {"webhooks_allow_private_targets": False, "webhooks_allow_http": True}
+    with committed_world(backend, tmp_path, **overrides) as world, running_receiver() as rx:
+        hook = subscribe(world, f"http://rebound.example:{rx.port}/hook")
+        submit(world, 1)
+        # The name was public when stored; now it answers 127.0.0.1 (DNS rebinding).
+        rebinding = worker(world, resolver=lambda host, port: ["127.0.0.1"])
+        assert rebinding.run_once() == 1
+        assert rx.received == []
+        refused = attempts(world, hook["id"])[0]
+        assert refused["status_code"] is None
+        assert "127.0.0.1, a loopback address" in refused["error"]
