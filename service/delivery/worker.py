@@ -20,6 +20,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -40,6 +41,12 @@ BATCH = 50
 # Give an endpoint back after this many deliveries, so that one busy endpoint cannot starve
 # the others.
 MAX_PER_CLAIM = 500
+
+
+@dataclass(frozen=True, slots=True)
+class _Endpoint:
+    url: str
+    secrets: list[str]
 
 
 class Clock(Protocol):
@@ -71,6 +78,8 @@ class DeliveryWorker:
         self.name = name or f"worker-{uuid.uuid4().hex[:12]}"
         self._client = client or httpx.Client(follow_redirects=False, trust_env=False)
         self._lease = timedelta(seconds=settings.webhooks_lease_seconds)
+        # Every attempt is recorded in the delivery log; httpx's line per request is noise.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
 
     def close(self) -> None:
         self._client.close()
@@ -96,10 +105,10 @@ class DeliveryWorker:
         try:
             self._fan_out(webhook_id)
             while attempts < MAX_PER_CLAIM:
-                batch = self._due(webhook_id)
-                sent, carry_on = self._send_batch(webhook_id, batch)
+                due = self._due(webhook_id)
+                sent, carry_on = self._send_batch(webhook_id, due)
                 attempts += sent
-                if not carry_on or len(batch) < BATCH:
+                if not carry_on or len(due[1]) < BATCH:
                     break
         finally:
             self._release(webhook_id)
@@ -115,23 +124,28 @@ class DeliveryWorker:
             if webhook is not None:
                 deliveries.fan_out(session, webhook, self.clock.now())
 
-    def _due(self, webhook_id: int) -> list[deliveries.Due]:
-        with self.database.session() as session:
-            return deliveries.due(session, webhook_id, limit=BATCH)
-
-    def _send_batch(self, webhook_id: int, batch: list[deliveries.Due]) -> tuple[int, bool]:
-        for sent, item in enumerate(batch):
-            if not self._deliver(webhook_id, item):
-                return sent + 1, False
-        return len(batch), True
-
-    def _deliver(self, webhook_id: int, item: deliveries.Due) -> bool:
+    def _due(self, webhook_id: int) -> tuple[_Endpoint | None, list[deliveries.Due]]:
         with self.database.session() as session:
             webhook = session.get(Webhook, webhook_id)
             if webhook is None or not webhook.enabled or webhook.lease_owner != self.name:
-                return False
-            url, secrets = webhook.url, deliveries.active_secrets(webhook, self.clock.now())
-        record = self._attempt(url, secrets, item)
+                return None, []
+            secrets = deliveries.active_secrets(webhook, self.clock.now())
+            return _Endpoint(webhook.url, secrets), deliveries.due(session, webhook_id, limit=BATCH)
+
+    def _send_batch(
+        self, webhook_id: int, due: tuple[_Endpoint | None, list[deliveries.Due]]
+    ) -> tuple[int, bool]:
+        endpoint, batch = due
+        if endpoint is None:
+            return 0, False
+        for sent, item in enumerate(batch):
+            # Each attempt's record checks the lease and the endpoint (enabled, not deleted).
+            if not self._deliver(webhook_id, endpoint, item):
+                return sent + 1, False
+        return len(batch), True
+
+    def _deliver(self, webhook_id: int, endpoint: _Endpoint, item: deliveries.Due) -> bool:
+        record = self._attempt(endpoint.url, endpoint.secrets, item)
         with self.database.session(write=True) as session:
             held = self._held(session, webhook_id)
             if held is None:

@@ -145,11 +145,10 @@ class LeaseRepository:
             update(Webhook)
             .where(Webhook.id == webhook_id, Webhook.lease_owner == owner)
             .values(leased_until=renew_until)
-            .returning(Webhook.id)
+            .returning(Webhook)
+            .execution_options(populate_existing=True)
         )
-        if self._session.execute(statement).first() is None:
-            return None
-        return self._session.get(Webhook, webhook_id, populate_existing=True)
+        return self._session.scalars(statement).first()
 
     def release(self, webhook_id: int, owner: str) -> None:
         self._session.execute(
