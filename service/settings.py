@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     webhooks_lease_seconds: float = Field(default=60.0, gt=0)
     webhooks_poll_seconds: float = Field(default=0.25, gt=0, le=60)
     webhooks_concurrency: int = Field(default=4, ge=1, le=64)
+    events_max_wait_seconds: float = Field(
+        default=30.0, ge=0, le=30, description="The longest long-poll of GET /v1/events."
+    )
 
     @property
     def is_sqlite(self) -> bool:

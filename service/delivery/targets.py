@@ -67,11 +67,15 @@ def refused_reason(address: IpAddress) -> str | None:
 
 def check_url(url: str, *, allow_http: bool) -> tuple[str, int]:
     """The host and port of ``url``, once its form is allowed; else UnsafeTargetError."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError as exc:
+        raise UnsafeTargetError("the URL cannot be parsed") from exc
     if parts.scheme not in ("https", "http") or (parts.scheme == "http" and not allow_http):
         allowed = "https or http" if allow_http else "https"
         raise UnsafeTargetError(f"the URL must use {allowed}")
-    if not parts.hostname:
+    if not hostname:
         raise UnsafeTargetError("the URL has no host")
     if parts.username or parts.password:
         raise UnsafeTargetError("the URL must not carry credentials")
@@ -79,7 +83,7 @@ def check_url(url: str, *, allow_http: bool) -> tuple[str, int]:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as exc:
         raise UnsafeTargetError("the URL's port is not a number from 1 to 65535") from exc
-    return parts.hostname, port
+    return hostname, port
 
 
 def system_resolver(host: str, port: int) -> list[str]:
@@ -109,7 +113,10 @@ def resolve_target(
 
 def literal_address_refusal(url: str) -> str | None:
     """For a URL whose host is an IP literal: why it is refused (None otherwise)."""
-    host = urlsplit(url).hostname or ""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return None
     try:
         address = ipaddress.ip_address(host)
     except ValueError:

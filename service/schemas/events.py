@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
 from service.schemas.common import ReadModel, RequestModel
 from service.schemas.pagination import DEFAULT_LIMIT, MAX_LIMIT
@@ -21,6 +21,7 @@ EventTypeName = Literal[
     "webhook.disabled",
 ]
 MAX_WAIT_SECONDS = 30
+Slug = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
 class EventRead(ReadModel):
@@ -46,7 +47,7 @@ class EventListQuery(RequestModel):
     """Filters of ``GET /v1/events``."""
 
     type: list[EventTypeName] = Field(default_factory=list, max_length=10)
-    outcome: list[str] = Field(default_factory=list, max_length=10)
+    outcome: list[Slug] = Field(default_factory=list, max_length=10)
     after: str | None = Field(default=None, max_length=64, description="A cursor from a page.")
     limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
     wait: float = Field(

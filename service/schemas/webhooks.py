@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import AwareDatetime, Field, model_validator
 
 from service.schemas.common import ReadModel, RequestModel
-from service.schemas.events import EventTypeName
+from service.schemas.events import EventTypeName, Slug
 
 
 class WebhookCreate(RequestModel):
@@ -15,7 +15,7 @@ class WebhookCreate(RequestModel):
 
     url: str = Field(min_length=8, max_length=2000, examples=["https://example.org/hooks/lma"])
     event_types: list[EventTypeName] = Field(min_length=1, max_length=20)
-    outcomes: list[str] | None = Field(default=None, max_length=10)
+    outcomes: list[Slug] | None = Field(default=None, max_length=10)
     description: str | None = Field(default=None, max_length=500)
 
 
@@ -24,7 +24,7 @@ class WebhookUpdate(RequestModel):
 
     url: str | None = Field(default=None, min_length=8, max_length=2000)
     event_types: list[EventTypeName] | None = Field(default=None, min_length=1, max_length=20)
-    outcomes: list[str] | None = Field(default=None, max_length=10)
+    outcomes: list[Slug] | None = Field(default=None, max_length=10)
     description: str | None = Field(default=None, max_length=500)
     enabled: bool | None = None
 

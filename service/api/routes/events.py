@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from starlette.concurrency import run_in_threadpool
 
 from service.api.auth import Principal, ReadAccessDep
-from service.api.deps import DatabaseDep, SessionDep, run_and_finish
+from service.api.deps import DatabaseDep, SessionDep, SettingsDep, run_and_finish
 from service.api.pagination import decode_cursor, encode_cursor
 from service.api.summaries import summaries_from_docstrings
 from service.db.engine import Database
@@ -44,6 +44,7 @@ async def list_feed(
     session: SessionDep,
     database: DatabaseDep,
     principal: ReadAccessDep,
+    settings: SettingsDep,
 ) -> EventPageRead:
     """Events oldest first, after a cursor; wait= long-polls up to 30 s for the next one."""
     audience = _audience(principal)
@@ -52,7 +53,7 @@ async def list_feed(
     page = await run_and_finish(
         list_events, session, audience, filters, after=after, limit=query.limit
     )
-    deadline = time.monotonic() + query.wait
+    deadline = time.monotonic() + min(query.wait, settings.events_max_wait_seconds)
     while not page.items and time.monotonic() < deadline:
         await anyio.sleep(min(POLL_SECONDS, max(deadline - time.monotonic(), 0)))
         page = await run_in_threadpool(_fresh_page, database, audience, filters, after, query.limit)

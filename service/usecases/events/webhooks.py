@@ -129,11 +129,17 @@ def update_webhook(
 ) -> Webhook:
     """Change url, types, outcomes, description or enabled; re-enabling clears the failures."""
     webhook = get_webhook(session, owner, webhook_id)
+    for required in ("url", "event_types"):
+        if required in changes and changes[required] is None:
+            raise InvalidInputError(
+                f"{required} cannot be null.",
+                errors=[{"field": required, "message": "omit it to keep the current value"}],
+            )
     if "url" in changes:
         webhook.url = checked_url(changes["url"], policy)
     for name in ("event_types", "outcomes", "description"):
         if name in changes:
-            setattr(webhook, name, changes[name] or (None if name != "event_types" else []))
+            setattr(webhook, name, changes[name] or None)
     if changes.get("enabled") is True and not webhook.enabled:
         webhook.enabled, webhook.disabled_reason = True, None
         webhook.failing_since = webhook.retry_at = None
