@@ -41,6 +41,7 @@ BATCH = 50
 # Give an endpoint back after this many deliveries, so that one busy endpoint cannot starve
 # the others.
 MAX_PER_CLAIM = 500
+PRUNE_EVERY = timedelta(hours=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,8 +193,12 @@ class DeliveryWorker:
                 with lock:
                     busy.discard(webhook_id)
 
+        pruned_at: datetime | None = None
         with ThreadPoolExecutor(max_workers=size, thread_name_prefix="webhooks") as pool:
             while not stop.is_set():
+                if pruned_at is None or self.clock.now() - pruned_at >= PRUNE_EVERY:
+                    pruned_at = self.clock.now()
+                    self._prune_quietly()
                 with lock:
                     free = size - len(busy)
                 claimed = self._claim_quietly(free) if free else []
@@ -203,6 +208,17 @@ class DeliveryWorker:
                     pool.submit(serve, webhook_id)
                 if not claimed:
                     stop.wait(self.settings.webhooks_poll_seconds)
+
+    def prune(self) -> int:
+        """Delete events past their retention (the workers do it once an hour)."""
+        with self.database.session(write=True) as session:
+            return deliveries.prune(session, self.clock.now())
+
+    def _prune_quietly(self) -> None:
+        try:
+            self.prune()
+        except Exception:
+            logger.warning("could not prune old events", exc_info=True)
 
     def _claim_quietly(self, limit: int) -> list[int]:
         try:

@@ -223,3 +223,19 @@ def test_a_name_resolving_to_loopback_at_connection_time_is_refused(
         refused = attempts(world, hook["id"])[0]
         assert refused["status_code"] is None
         assert "127.0.0.1, a loopback address" in refused["error"]
+
+
+def test_events_are_pruned_after_90_days_and_ids_never_reused(backend: str, tmp_path: Path) -> None:
+    clock = FakeClock()
+    with committed_world(backend, tmp_path) as world, running_receiver() as rx:
+        subscribe(world, rx.url())
+        submit(world, 1)
+        worker(world).run_once()
+        clock.advance(days=89)
+        assert worker(world, clock).prune() == 0
+        clock.advance(days=2)
+        assert worker(world, clock).prune() == 2  # the newest stays: ids continue from it
+        submit(world, 1)
+        ids = [e["id"] for e in world.client.get("/v1/events", headers=world.admin).json()["items"]]
+        assert ids == ["evt_3", "evt_4", "evt_5", "evt_6"]
+        assert attempts(world, 1) == []  # the delivery log went with its events

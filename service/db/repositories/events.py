@@ -115,8 +115,13 @@ class EventRepository:
         return {row.id: row.actor for row in self._session.execute(query)}
 
     def prune(self, before: datetime) -> int:
-        """Delete events created before ``before`` (their deliveries go with them)."""
-        result = self._session.execute(delete(Event).where(Event.created_at < before))
+        """Delete events created before ``before`` (their deliveries go with them).
+
+        The newest event always stays: ids continue from it, so a cursor never sees one reused.
+        """
+        newest = select(func.max(Event.id)).scalar_subquery()
+        condition = and_(Event.created_at < before, Event.id < newest)
+        result = self._session.execute(delete(Event).where(condition))
         return int(getattr(result, "rowcount", 0) or 0)
 
 

@@ -22,6 +22,8 @@ from service.usecases.events.feed import audience_of
 from service.usecases.events.outbox import publish_locked
 
 FAN_OUT_BATCH = 1000
+# The issue's promise: events (and their delivery log) are kept at least 90 days.
+RETENTION = timedelta(days=90)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,3 +141,8 @@ def disable(session: Session, webhook: Webhook, reason: str, now: datetime) -> N
         owner_key_id=webhook.owner_key_id,
     )
     publish_locked(session, [draft], at=now)
+
+
+def prune(session: Session, now: datetime) -> int:
+    """Delete events older than :data:`RETENTION` with their deliveries; how many."""
+    return EventRepository(session).prune(now - RETENTION)
