@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -42,12 +43,16 @@ BATCH = 50
 # the others.
 MAX_PER_CLAIM = 500
 PRUNE_EVERY = timedelta(hours=1)
+RECORD_EVERY = 10
 
 
 @dataclass(frozen=True, slots=True)
 class _Endpoint:
     url: str
     secrets: list[str]
+
+
+_Record = Callable[[Session, Webhook], bool]
 
 
 class Clock(Protocol):
@@ -139,24 +144,33 @@ class DeliveryWorker:
         endpoint, batch = due
         if endpoint is None:
             return 0, False
-        for sent, item in enumerate(batch):
-            # Each attempt's record checks the lease and the endpoint (enabled, not deleted).
-            if not self._deliver(webhook_id, endpoint, item):
-                return sent + 1, False
-        return len(batch), True
+        records: list[_Record] = []
+        flushed = time.monotonic()
+        for sent, item in enumerate(batch, 1):
+            delivered, record = self._attempt(endpoint.url, endpoint.secrets, item)
+            records.append(record)
+            # Successes are recorded RECORD_EVERY at a time (a crash resends at most that many,
+            # which receivers dedupe), and well within the lease; a failure at once.
+            if not delivered or len(records) >= RECORD_EVERY or self._lease_half_gone(flushed):
+                if not self._record(webhook_id, records):
+                    return sent, False
+                records, flushed = [], time.monotonic()
+        return len(batch), self._record(webhook_id, records) if records else True
 
-    def _deliver(self, webhook_id: int, endpoint: _Endpoint, item: deliveries.Due) -> bool:
-        record = self._attempt(endpoint.url, endpoint.secrets, item)
+    def _lease_half_gone(self, since: float) -> bool:
+        return time.monotonic() - since > self._lease.total_seconds() / 2
+
+    def _record(self, webhook_id: int, records: list[_Record]) -> bool:
+        """Apply ``records`` in one transaction, if the lease is still ours; carry on?"""
         with self.database.session(write=True) as session:
             held = self._held(session, webhook_id)
             if held is None:
                 logger.warning("lost the lease of webhook %s", webhook_id)
                 return False
-            return record(session, held)
+            results = [record(session, held) for record in records]  # every one, in order
+            return all(results)
 
-    def _attempt(
-        self, url: str, secrets: list[str], item: deliveries.Due
-    ) -> Callable[[Session, Webhook], bool]:
+    def _attempt(self, url: str, secrets: list[str], item: deliveries.Due) -> tuple[bool, _Record]:
         settings = self.settings
         try:
             target = resolve_target(
@@ -167,12 +181,16 @@ class DeliveryWorker:
             )
         except UnsafeTargetError as refused:
             reason = str(refused)
-            return lambda s, w: deliveries.record_refusal(s, w, item, reason, self.clock.now())
+            return False, lambda s, w: deliveries.record_refusal(
+                s, w, item, reason, self.clock.now()
+            )
         body = body_of(item.payload)
         # The wall clock, not the scheduling clock: receivers reject timestamps 5 min off.
         headers = signed_headers(secrets, str(item.payload["id"]), datetime.now(UTC), body)
         outcome = post(self._client, target, headers, body, settings.webhooks_timeout_seconds)
-        return lambda s, w: deliveries.record_attempt(s, w, item, outcome, self.clock.now())
+        return outcome.delivered, lambda s, w: deliveries.record_attempt(
+            s, w, item, outcome, self.clock.now()
+        )
 
     def _release(self, webhook_id: int) -> None:
         with self.database.session(write=True) as session:
