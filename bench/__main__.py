@@ -8,7 +8,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import engine, machine, service
+from bench import engine, machine, service, webhooks
 from bench.timing import markdown_table
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -30,6 +30,7 @@ def report(
     service_results: Sequence[service.BackendResult],
     skipped: Sequence[str],
     seconds: float,
+    webhook_table: str = "",
 ) -> str:
     """The whole RESULTS.md."""
     notes = service.notes(service_results, skipped)
@@ -71,6 +72,13 @@ def report(
         "",
         _checks(service.target_checks(service_results)),
         "",
+        "## Webhooks",
+        "",
+        "Event-to-delivery latency with in-process delivery and deliveries per second of one "
+        "worker, to a local receiver (see `bench/webhooks.py`).",
+        "",
+        webhook_table or "Not run.",
+        "",
     ]
     return "\n".join(parts)
 
@@ -91,7 +99,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     budget = TOTAL_SECONDS - (time.monotonic() - started)
     results, skipped = service.run_service(args.postgres, budget=budget, log=log)
     print(service.render(results), flush=True)
-    text = report(facts, engine_rows, results, skipped, time.monotonic() - started)
+    webhook_table = webhooks.render(webhooks.run_webhooks(args.postgres, log=log))
+    print(webhook_table, flush=True)
+    text = report(facts, engine_rows, results, skipped, time.monotonic() - started, webhook_table)
     args.output.write_text(text)
     print(f"wrote {args.output} in {(time.monotonic() - started) / 60:.1f} minutes")
     return 0

@@ -239,3 +239,26 @@ def test_events_are_pruned_after_90_days_and_ids_never_reused(backend: str, tmp_
         ids = [e["id"] for e in world.client.get("/v1/events", headers=world.admin).json()["items"]]
         assert ids == ["evt_3", "evt_4", "evt_5", "evt_6"]
         assert attempts(world, 1) == []  # the delivery log went with its events
+
+
+def test_an_endpoint_gets_only_the_study_events_its_key_may_see(
+    backend: str, tmp_path: Path
+) -> None:
+    from tests.api.studies_support import committed_key
+
+    with committed_world(backend, tmp_path) as world, running_receiver() as rx:
+        subscriber = {"Authorization": f"Bearer {committed_key(world.settings, ['subscribe'])}"}
+        submitter = {
+            "Authorization": f"Bearer {committed_key(world.settings, ['submit'], name='s')}"
+        }
+        body = {"url": rx.url(), "event_types": ["study.submitted", "study.included"]}
+        assert world.client.post("/v1/webhooks", json=body, headers=subscriber).status_code == 201
+        pending = world.client.post("/v1/studies", json=trial(), headers=submitter).json()
+        submit(world, 1)  # an admin's study is included at once
+        included = world.client.post(
+            f"/v1/studies/{pending['study']['id']}/include", headers=world.admin
+        )
+        assert included.status_code == 200
+        worker(world).run_once()
+        seen = [(r.payload["type"], r.payload["data"]["status"]) for r in rx.received]
+        assert seen == [("study.submitted", "included"), ("study.included", "included")]
