@@ -31,6 +31,8 @@ router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 SubscriberDep = Annotated[Principal, Depends(require_scopes(Scope.SUBSCRIBE))]
 WebhookId = Annotated[int, Path(ge=1, le=MAX_ID, description="The webhook's id.")]
 PROBLEMS = problem_responses(401, 403, 404, 422)
+Cursor = Annotated[str | None, Query(max_length=64, description="From a page's next_cursor.")]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
 
 def _owner(principal: Principal) -> webhooks.Owner:
@@ -70,8 +72,8 @@ async def list_webhooks(
     response: Response,
     session: SessionDep,
     principal: SubscriberDep,
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
 ) -> Page[WebhookRead]:
     """Your endpoints (every endpoint for admin keys), by id."""
     rows = await run_and_finish(
@@ -147,8 +149,8 @@ def list_deliveries(
     response: Response,
     session: SessionDep,
     principal: SubscriberDep,
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+    limit: Limit = DEFAULT_LIMIT,
 ) -> Page[DeliveryAttemptRead]:
     """Delivery attempts, newest first: status code, duration, error, the answer's start."""
     views = webhooks.attempts(
