@@ -84,6 +84,7 @@ class DeliveryWorker:
         self.name = name or f"worker-{uuid.uuid4().hex[:12]}"
         self._client = client or httpx.Client(follow_redirects=False, trust_env=False)
         self._lease = timedelta(seconds=settings.webhooks_lease_seconds)
+        self._failing = False
         # Every attempt is recorded in the delivery log; httpx's line per request is noise.
         logging.getLogger("httpx").setLevel(logging.WARNING)
 
@@ -240,7 +241,13 @@ class DeliveryWorker:
 
     def _claim_quietly(self, limit: int) -> list[int]:
         try:
-            return self.claim(limit)
+            claimed = self.claim(limit)
         except Exception:  # the database may be restarting: try again at the next poll
-            logger.warning("could not claim webhooks", exc_info=True)
+            if not self._failing:  # once per outage, not at every poll
+                logger.warning("could not claim webhooks; retrying quietly", exc_info=True)
+            self._failing = True
             return []
+        if self._failing:
+            logger.warning("claiming webhooks again")
+        self._failing = False
+        return claimed
