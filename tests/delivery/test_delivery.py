@@ -143,16 +143,27 @@ def test_timeout_410_and_retry_after(backend: str, tmp_path: Path) -> None:
             return (200, {}, 1.0)
         if got.path == "/busy":
             return (429, {"Retry-After": "120"}, 0.0)
+        if got.path == "/down":
+            return (503, {"Retry-After": "7"}, 0.0)
+        if got.path == "/moved":
+            return (302, {"Location": "http://127.0.0.1:1/elsewhere"}, 0.0)
         return (410, {}, 0.0)
 
     clock = FakeClock()
     with (
-        committed_world(backend, tmp_path, webhooks_timeout_seconds=0.3) as world,
+        committed_world(
+            backend, tmp_path, webhooks_timeout_seconds=0.3, webhooks_concurrency=8
+        ) as world,
         running_receiver(Receiver(answer)) as rx,
     ):
-        slow, busy, gone = (subscribe(world, rx.url(p)) for p in ("/slow", "/busy", "/gone"))
+        paths = ("/slow", "/busy", "/gone", "/down", "/moved")
+        slow, busy, gone, down, moved = (subscribe(world, rx.url(p)) for p in paths)
         submit(world, 1)
-        assert worker(world, clock).run_once() == 3
+        assert worker(world, clock).run_once() == 5
+        assert _retry_at(world, down["id"]) - clock.now() == timedelta(seconds=7)
+        redirect = attempts(world, moved["id"])[0]
+        assert (redirect["status_code"], redirect["error"]) == (302, "redirect not followed")
+        assert [r.path for r in rx.received].count("/elsewhere") == 0
         timed_out = attempts(world, slow["id"])[0]
         assert timed_out["status_code"] is None
         assert "Timeout" in timed_out["error"]
