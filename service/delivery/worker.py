@@ -85,6 +85,7 @@ class DeliveryWorker:
         self._client = client or httpx.Client(follow_redirects=False, trust_env=False)
         self._lease = timedelta(seconds=settings.webhooks_lease_seconds)
         self._failing = False
+        self._stopping = threading.Event()  # set by run()'s stop: finish the attempt in hand
         # Every attempt is recorded in the delivery log; httpx's line per request is noise.
         logging.getLogger("httpx").setLevel(logging.WARNING)
 
@@ -148,6 +149,10 @@ class DeliveryWorker:
         records: list[_Record] = []
         flushed = time.monotonic()
         for sent, item in enumerate(batch, 1):
+            if self._stopping.is_set():  # shutting down: record what was sent, stop here
+                if records:
+                    self._record(webhook_id, records)
+                return sent - 1, False
             delivered, record = self._attempt(endpoint.url, endpoint.secrets, item)
             records.append(record)
             # Successes are recorded RECORD_EVERY at a time (a crash resends at most that many,
@@ -199,6 +204,7 @@ class DeliveryWorker:
 
     def run(self, stop: threading.Event) -> None:
         """Serve due endpoints with ``concurrency`` threads until ``stop`` is set."""
+        self._stopping = stop
         size = self.settings.webhooks_concurrency
         busy: set[int] = set()
         lock = threading.Lock()
