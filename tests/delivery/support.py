@@ -100,7 +100,8 @@ def running_receiver(receiver: Receiver | None = None) -> Iterator[Receiver]:
     server = ThreadingHTTPServer(("127.0.0.1", receiver.port), Handler)
     server.daemon_threads = True
     receiver.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll interval: shutdown() waits for one, 0.5 s by default.
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     try:
         yield receiver
@@ -179,7 +180,23 @@ def committed_database(backend: str, tmp_path: Path) -> Iterator[str]:
     try:
         yield url
     finally:
-        drop_postgres_database(url)
+        _drop_later(url)
+
+
+_DROPPING: list[threading.Thread] = []
+
+
+def _drop_later(url: str) -> None:
+    # DROP DATABASE takes seconds on a busy machine; the next test need not wait for it.
+    thread = threading.Thread(target=drop_postgres_database, args=(url,), daemon=True)
+    thread.start()
+    _DROPPING.append(thread)
+
+
+@atexit.register
+def _finish_drops() -> None:
+    for thread in _DROPPING:
+        thread.join(60)
 
 
 @contextmanager
