@@ -19,7 +19,9 @@ from service.api.routes import (
     curation,
     events,
     health,
+    imports,
     pooled,
+    scripts,
     studies,
     versions,
     vocabulary,
@@ -89,6 +91,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pooled.router)
     app.include_router(events.router)
     app.include_router(webhooks.router)
+    app.include_router(scripts.router)
+    app.include_router(imports.router)
     return app
 
 

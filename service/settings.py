@@ -10,6 +10,9 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SQLITE_PATH = Path("var") / "lma.sqlite3"
+# RoB 2's overall judgement as the review's three-level quality rating: low risk of bias is a
+# strong study, some concerns moderate, high risk weak (Sterne et al. 2019, BMJ 366:l4898).
+METAPSY_ROB_QUALITY = {"Low risk": "strong", "Some concerns": "moderate", "High risk": "weak"}
 
 
 class Settings(BaseSettings):
@@ -43,6 +46,10 @@ class Settings(BaseSettings):
     webhooks_concurrency: int = Field(default=4, ge=1, le=64)
     events_max_wait_seconds: float = Field(
         default=30.0, ge=0, le=30, description="The longest long-poll of GET /v1/events."
+    )
+    metapsy_rob_quality: dict[str, str] = Field(
+        default_factory=lambda: dict(METAPSY_ROB_QUALITY),
+        description="Metapsy import: overall RoB 2 judgement -> quality rating slug.",
     )
 
     @property

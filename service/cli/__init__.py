@@ -1,4 +1,4 @@
-"""The ``lma`` command: database migrations, API keys, backups and the webhook worker."""
+"""The ``lma`` command: migrations, API keys, backups, data imports and the webhook worker."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from service.cli.backup import add_backup_commands
+from service.cli.exchange import add_exchange_commands
 from service.cli.keys import add_key_commands
 from service.cli.worker import add_worker_commands
 from service.db.engine import create_db_engine
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_key_commands(commands)
     add_backup_commands(commands)
     add_worker_commands(commands)
+    add_exchange_commands(commands)
     return parser
 
 

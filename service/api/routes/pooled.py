@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Header, Path, Query, Response
 
 from service.api.auth import ReadAccessDep
 from service.api.conditional import (
@@ -14,12 +14,13 @@ from service.api.conditional import (
     conditional_response,
 )
 from service.api.deps import SessionDep, SettingsDep, run_and_finish
+from service.api.exports import CSV_RESPONSE, pooled_csv_response, varies, wants_csv
 from service.api.summaries import summaries_from_docstrings
 from service.schemas.common import problem_responses
+from service.schemas.exchange import PooledExportQuery
 from service.schemas.pooled import (
     HistoryQuery,
     PooledHistoryRead,
-    PooledQuery,
     PooledRead,
     PooledTableRead,
     TableQuery,
@@ -33,21 +34,29 @@ PROBLEMS = {**NOT_MODIFIED, **problem_responses(401, 403, 404, 422)}
 
 # Every blocking step (the current version, the cache, the numerical work on a miss, the
 # session's end) runs in the thread pool, off the event loop, in a single trip there.
-@router.get("/outcomes/{outcome}/pooled", response_model=PooledRead, responses=PROBLEMS)
+@router.get(
+    "/outcomes/{outcome}/pooled",
+    response_model=PooledRead,
+    responses={**PROBLEMS, **CSV_RESPONSE},
+)
 async def get_pooled(
     outcome: Outcome,
-    query: Annotated[PooledQuery, Query()],
+    query: Annotated[PooledExportQuery, Query()],
     session: SessionDep,
     cache: ResultCacheDep,
     settings: SettingsDep,
     _: ReadAccessDep,
     if_none_match: IfNoneMatch = None,
+    accept: Annotated[str | None, Header(max_length=1000)] = None,
 ) -> Response:
     """The pooled effect of one outcome, or its narrative synthesis below min_k studies."""
+    if wants_csv(query.format, accept):
+        return await pooled_csv_response(session, cache, outcome, query, settings, if_none_match)
     answer = await run_and_finish(
         pooled.pooled_result, session, cache, outcome, query, if_none_match=if_none_match
     )
-    return conditional_response(answer, private=settings.require_api_key_for_reads)
+    # Vary: the same URL answers CSV to Accept: text/csv.
+    return varies(conditional_response(answer, private=settings.require_api_key_for_reads))
 
 
 @router.get("/pooled", response_model=PooledTableRead, responses=PROBLEMS)

@@ -13,6 +13,7 @@ from service.db.models.evidence import (
     StudyArm,
     StudyRevision,
 )
+from service.db.models.exchange import StudySourceKey
 from service.db.models.idempotency import IdempotencyRecord
 from service.db.models.vocabulary import (
     Comparator,
@@ -43,6 +44,7 @@ __all__ = [
     "StudyArm",
     "StudyDesign",
     "StudyRevision",
+    "StudySourceKey",
     "Webhook",
     "WebhookDelivery",
 ]
