@@ -8,7 +8,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import engine, machine, service, webhooks
+from bench import engine, machine, plots, service, webhooks
 from bench.timing import markdown_table
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -30,6 +30,7 @@ def report(
     service_results: Sequence[service.BackendResult],
     skipped: Sequence[str],
     seconds: float,
+    plot_rows: Sequence[plots.Row] = (),
     webhook_table: str = "",
 ) -> str:
     """The whole RESULTS.md."""
@@ -72,6 +73,12 @@ def report(
         "",
         _checks(service.target_checks(service_results)),
         "",
+        "## Plots: forest plot rendering",
+        "",
+        plots.render(plot_rows),
+        "",
+        _checks(plots.target_checks(plot_rows)),
+        "",
         "## Webhooks",
         "",
         "Event-to-delivery latency with in-process delivery and deliveries per second of one "
@@ -96,12 +103,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     engine_rows = engine.run_engine(log=log)
     print(engine.render(engine_rows), flush=True)
+    plot_rows = plots.run_plots(log=log)
     budget = TOTAL_SECONDS - (time.monotonic() - started)
     results, skipped = service.run_service(args.postgres, budget=budget, log=log)
     print(service.render(results), flush=True)
     webhook_table = webhooks.render(webhooks.run_webhooks(args.postgres, log=log))
     print(webhook_table, flush=True)
-    text = report(facts, engine_rows, results, skipped, time.monotonic() - started, webhook_table)
+    seconds = time.monotonic() - started
+    text = report(facts, engine_rows, results, skipped, seconds, plot_rows, webhook_table)
     args.output.write_text(text)
     print(f"wrote {args.output} in {(time.monotonic() - started) / 60:.1f} minutes")
     return 0

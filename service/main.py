@@ -20,6 +20,7 @@ from service.api.routes import (
     events,
     health,
     imports,
+    plots,
     pooled,
     scripts,
     studies,
@@ -32,6 +33,7 @@ from service.db.engine import Database
 from service.delivery.runner import BackgroundDelivery
 from service.settings import Settings, get_settings
 from service.usecases.pooled.cache import ResultCache
+from service.web import pages
 
 DESCRIPTION = """\
 A living meta-analysis of peer support in mental health, after Burke et al. (2019),
@@ -73,6 +75,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        # Served by service.web from assets shipped with the service, not from CDNs.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.database = database
@@ -93,6 +98,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks.router)
     app.include_router(scripts.router)
     app.include_router(imports.router)
+    app.include_router(plots.router)
+    pages.install_pages(app, settings)
     return app
 
 

@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SQLITE_PATH = Path("var") / "lma.sqlite3"
@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     webhooks_concurrency: int = Field(default=4, ge=1, le=64)
     events_max_wait_seconds: float = Field(
         default=30.0, ge=0, le=30, description="The longest long-poll of GET /v1/events."
+    )
+    session_secret: SecretStr | None = Field(
+        default=None, description="Signs the pages' session cookie; random per process if unset."
+    )
+    session_cookie_secure: bool = Field(
+        default=False, description="Send the session cookie over HTTPS only (behind TLS)."
     )
     metapsy_rob_quality: dict[str, str] = Field(
         default_factory=lambda: dict(METAPSY_ROB_QUALITY),

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from service.errors import PROBLEM_BASE, ServiceError
+from service.errors import PROBLEM_BASE, ServiceError, capped_errors, fields_detail
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 BODY_TOO_LARGE_SLUG = "body-too-large"
@@ -102,6 +102,9 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 async def _on_service_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
     headers = exc.extra.pop("headers", None)
+    extra = dict(exc.extra)
+    if isinstance(extra.get("errors"), list):
+        extra.update(capped_errors(extra["errors"]))
     return problem_response(
         exc.status,
         title=exc.title,
@@ -109,21 +112,37 @@ async def _on_service_error(request: Request, exc: Exception) -> JSONResponse:
         slug=exc.slug,
         request=request,
         headers=headers,
-        **exc.extra,
+        **extra,
     )
 
 
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = _field_errors(exc)
-    fields = ", ".join(sorted({e["field"] for e in errors})) or "body"
+    prefix = _content_type_hint(request, errors)
     return problem_response(
         422,
         title="The request is not valid",
         slug="validation-error",
-        detail=f"Invalid value(s) for: {fields}.",
+        detail=fields_detail(prefix, errors),
         request=request,
-        errors=errors,
+        **capped_errors(errors),
+    )
+
+
+def _content_type_hint(request: Request, errors: list[dict[str, Any]]) -> str:
+    """A body sent without ``Content-Type: application/json`` is not read as JSON: say so."""
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return ""
+    content_type = request.headers.get("content-type", "")
+    if "json" in content_type.lower():
+        return ""
+    if not any(e["location"][:1] == ["body"] for e in errors):
+        return ""
+    sent = f"'{content_type}'" if content_type else "none"
+    return (
+        f"The body was not read as JSON (Content-Type: {sent}): send it with the header "
+        "'Content-Type: application/json'. "
     )
 
 

@@ -66,6 +66,10 @@ class OutcomeResultRow(_Row):
     sign_flipped: bool
     conversion: str
     engine_version: str
+    # Added by revision 0012; defaults let backups written before it load unchanged.
+    reported_accounts_for_clustering: bool | None = None
+    estimated: bool = False
+    data_warnings: list[dict[str, str]] = Field(default_factory=list)
 
 
 class RevisionRow(_Row):

@@ -14,7 +14,7 @@ from pydantic import Field
 from service.schemas.analyses import AnalysisResult, CiMethodName, EstimatorName, Interval
 from service.schemas.common import ReadModel, RequestModel
 from service.schemas.pooled_summary import PooledStatus, PooledSummaryRead
-from service.schemas.studies import Slug
+from service.schemas.studies import DataWarningRead, Slug
 
 MultipleName = Literal["average", "first"]
 PooledSectionName = Literal[
@@ -129,6 +129,11 @@ class PooledStudyRead(ReadModel):
     ci_lower: float = Field(description="The study's own (normal) confidence interval.")
     ci_upper: float
     weight: float | None = Field(description="Percent of the total weight; null when not pooled.")
+    data_warnings: list[DataWarningRead] = Field(
+        default_factory=list,
+        description="Plausibility warnings stored with the study's results (a curator "
+        "included it despite them).",
+    )
 
 
 class DirectionsRead(ReadModel):

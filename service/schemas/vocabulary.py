@@ -47,6 +47,10 @@ class InstrumentRead(ReadModel):
     )
     scale_min: float | None
     scale_max: float | None
+    scale_source: str | None = Field(
+        description="Where the range comes from (items x response range); submitted means and "
+        "SDs are checked against it."
+    )
     reference: str | None
     notes: str | None
 

@@ -80,6 +80,9 @@ class Instrument(Base):
     higher_is_better: Mapped[bool] = mapped_column(Boolean)
     scale_min: Mapped[float | None] = mapped_column(Float)
     scale_max: Mapped[float | None] = mapped_column(Float)
+    # Where the range comes from (items x response range, from the instrument's publication):
+    # submitted means and SDs are checked against it (service.usecases.studies.plausibility).
+    scale_source: Mapped[str | None] = mapped_column(Text)
     reference: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[str | None] = mapped_column(Text)
 

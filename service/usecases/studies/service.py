@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from service.db.models import StudyRevision
 from service.db.repositories.studies import StudyFilters, StudyRepository
-from service.errors import InvalidInputError, NotFoundError
+from service.errors import InvalidInputError, NotFoundError, fields_detail
 from service.schemas.pooled_summary import PooledChangeRead
 from service.schemas.studies import StudyCreate, StudyRead, StudyUpdate
 from service.usecases.events.write_events import record_write_events
@@ -96,10 +96,12 @@ def _store_new(
 ) -> _Stored:
     version = open_version(session, context, kind)
     refuse_duplicates(session, [p.study for p in prepared])
-    status = "included" if context.trusted_with_evidence else "pending"
+    statuses = [initial_status(item, context) for item in prepared]
     rows = [
-        new_rows(item, valid_from=version.number, status=status, reason=None) for item in prepared
+        new_rows(item, valid_from=version.number, status=status, reason=None)
+        for item, status in zip(prepared, statuses, strict=True)
     ]
+    status = statuses[0] if len(set(statuses)) == 1 else "included or pending"
     at, number = version.created_at, version.number
     ids = StudyRepository(session).insert_new(rows, created_at=at, created_version=number)
     reads = [
@@ -114,6 +116,22 @@ def _store_new(
     )
     record_write_events(session, version, created, changes, context.selections)
     return _Stored(version.number, reads, tuple(changes))
+
+
+def initial_status(prepared: PreparedStudy, context: WriteContext) -> str:
+    """``included`` from a curator or a trusted key, else ``pending``.
+
+    A study with a data warning (an SD that looks like an SE, say) is always ``pending``: it
+    enters the evidence only when a curator includes it, having read the warning.
+    """
+    if has_warnings(prepared):
+        return "pending"
+    return "included" if context.trusted_with_evidence else "pending"
+
+
+def has_warnings(prepared: PreparedStudy) -> bool:
+    """Whether any result of ``prepared`` carries a plausibility warning."""
+    return any(result.warnings for result in prepared.results)
 
 
 def _creation_summary(reads: Sequence[StudyRead], status: str) -> str:
@@ -159,7 +177,8 @@ def _merged(current: StudyRevision, patch: StudyUpdate) -> StudyCreate:
             {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"], "type": e["type"]}
             for e in exc.errors()
         ]
-        raise InvalidInputError("The study would break the review's rules.", errors=errors) from exc
+        detail = fields_detail("The study would break the review's rules. ", errors)
+        raise InvalidInputError(detail, errors=errors) from exc
 
 
 def update_study(
@@ -180,12 +199,15 @@ def update_study(
     )
     body = _merged(current, patch)
     prepared = _prepare_all(session, [body], batch=False)[0]
+    # A change that brings a data warning takes an included study back to pending, unless a
+    # curator makes it (who sees the warning in the response).
+    demote = current.status == "included" and has_warnings(prepared) and not context.may_curate
     successor = new_revision(
         prepared,
         study=current.study,
         valid_from=head + 1,  # the number open_version will take: we hold the lock
-        status=current.status,
-        reason=current.status_reason,
+        status="pending" if demote else current.status,
+        reason=None if demote else current.status_reason,
     )
     before = study_read(current)
     changed = changed_fields(before, study_read(successor))
