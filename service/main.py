@@ -20,9 +20,12 @@ from service.api.routes import (
     events,
     health,
     imports,
+    judgements,
     plots,
     pooled,
+    preview,
     scripts,
+    sequential,
     studies,
     versions,
     vocabulary,
@@ -88,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_middleware(app, settings)
     app.include_router(health.router)
     app.include_router(vocabulary.router)
+    app.include_router(preview.router)  # before /v1/studies/{study_id}
     app.include_router(studies.router)
     app.include_router(curation.router)
     app.include_router(versions.router)
@@ -96,6 +100,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pooled.router)
     app.include_router(events.router)
     app.include_router(webhooks.router)
+    app.include_router(sequential.router)
+    app.include_router(judgements.router)
     app.include_router(scripts.router)
     app.include_router(imports.router)
     app.include_router(plots.router)

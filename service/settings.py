@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     events_max_wait_seconds: float = Field(
         default=30.0, ge=0, le=30, description="The longest long-poll of GET /v1/events."
     )
+    low_risk_of_bias_qualities: list[str] = Field(
+        default_factory=lambda: ["strong"],
+        description="Quality ratings counted as low risk of bias by the GRADE rule.",
+    )
     session_secret: SecretStr | None = Field(
         default=None, description="Signs the pages' session cookie; random per process if unset."
     )

@@ -124,10 +124,19 @@ def _script(block: Block, state: Path) -> str:
     return f"set -euo pipefail\nsource {state}\n{text}\n{keep}"
 
 
+def _work_directory(tmp_path: Path) -> Path:
+    """Where the blocks run: files they write (``> studies.csv``) land here, not in the checkout;
+    ``.venv`` links to the repository's, so ``.venv/bin/lma`` works as in the README."""
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / ".venv").symlink_to(ROOT / ".venv")
+    return work
+
+
 def _run(block: Block, env: dict[str, str], state: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["bash", "-c", _script(block, state)],
-        cwd=ROOT,
+        cwd=env["README_WORK_DIRECTORY"],
         env=env,
         capture_output=True,
         text=True,
@@ -170,6 +179,7 @@ def test_every_readme_example_runs(
         "PATH": f"{_shim_directory(tmp_path)}:{os.environ['PATH']}",
         "README_CURL_SOCKET": socket_path,
         "DATABASE_URL": readme_database,
+        "README_WORK_DIRECTORY": str(_work_directory(tmp_path)),
     }
     state = tmp_path / "state.sh"
     state.write_text("")

@@ -1,7 +1,7 @@
 """Events (the transactional outbox), webhook endpoints, deliveries and delivery attempts.
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0016
 Create Date: 2026-12-01
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from service.db.downgrade_guard import refuse_to_drop_rows
 
 revision: str = "0015"
-down_revision: str | None = "0012"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

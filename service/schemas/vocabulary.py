@@ -20,6 +20,11 @@ class TermRead(ReadModel):
 class OutcomeRead(TermRead):
     """One of the review's three outcomes."""
 
+    mid: float = Field(
+        description="Minimal important difference (SMD) of the certainty rules; default 0.2."
+    )
+    lower_is_better: bool = Field(description="True when a benefit is a reduction (stigma).")
+
 
 class CategoryRead(TermRead):
     """An intervention category (peer-led groups, one-to-one, peer-run services)."""

@@ -81,6 +81,7 @@ def test_every_response_echoes_the_full_specification(client: TestClient, actors
         "min_k": 4,
         "multiple": "average",
         "sections": [],
+        "mid": None,
         "canonical": spec["canonical"],
     }
     default = pooled(client)["spec"]

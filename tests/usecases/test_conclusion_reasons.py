@@ -1,61 +1,52 @@
-"""conclusion.changed reasons on constructed headlines: each detector fires for its change only."""
+"""Why a conclusion changed: the pure functions the preview (and a future event) call."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import pytest
-
-from service.usecases.events.conclusions import REASON_DETECTORS, Reason, conclusion_reasons
-
-
-def pooled(estimate: float, low: float, high: float) -> dict[str, Any]:
-    return {"status": "pooled", "k": 5, "estimate": estimate, "ci_lower": low, "ci_upper": high}
+from service.schemas.certainty import StatementRead
+from service.schemas.pooled_summary import PooledSummaryRead
+from service.schemas.sequential import MonitoringRead
+from service.usecases.judgement.reasons import conclusion_change_reasons, monitoring_change_reasons
 
 
-NARRATIVE = {"status": "insufficient_evidence", "k": 2, "estimate": None}
+def _summary(
+    status: str = "pooled", lower: float | None = 0.1, upper: float | None = 0.5
+) -> PooledSummaryRead:
+    return PooledSummaryRead(
+        status=status, k=5, participants=500, estimate=0.3, ci_lower=lower, ci_upper=upper,  # type: ignore[arg-type]
+        pi_lower=None, pi_upper=None, tau2=0.0, i2=0.0,
+    )  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    ("before", "after", "expected"),
-    [
-        (NARRATIVE, pooled(0.3, 0.1, 0.5), [Reason("status", "insufficient_evidence", "pooled")]),
-        (pooled(0.3, 0.1, 0.5), NARRATIVE, [Reason("status", "pooled", "insufficient_evidence")]),
-        (
-            pooled(0.3, 0.1, 0.5),
-            pooled(0.3, -0.1, 0.7),
-            [Reason("significance", "significant", "not_significant")],
-        ),
-        (
-            pooled(0.45, -0.1, 1.0),
-            pooled(0.55, -0.1, 1.2),
-            [Reason("magnitude", "small", "moderate")],
-        ),
-        (pooled(0.1, -0.5, 0.7), pooled(0.19, -0.5, 0.7), []),  # trivial both times
-        (pooled(0.8, 0.1, 1.5), pooled(0.79, 0.1, 1.5), [Reason("magnitude", "large", "moderate")]),
-        (
-            pooled(0.1, -0.3, 0.5),
-            pooled(-0.1, -0.5, 0.3),
-            [Reason("direction", "favours_peer_support", "favours_comparator")],
-        ),
-        (pooled(0.3, 0.1, 0.5), pooled(0.31, 0.11, 0.52), []),  # numbers moved, conclusion did not
-        (NARRATIVE, {**NARRATIVE, "k": 3}, []),
-    ],
-)
-def test_each_reason_fires_for_its_change(
-    before: dict[str, Any], after: dict[str, Any], expected: list[Reason]
-) -> None:
-    assert conclusion_reasons(before, after) == expected
+def _statement(sentence: str, numbers: str = "g = 0.30") -> StatementRead:
+    return StatementRead(text=f"{sentence} ({numbers}).", plain_language=sentence)
 
 
-def test_several_reasons_come_in_detector_order() -> None:
-    reasons = conclusion_reasons(pooled(0.6, 0.2, 1.0), pooled(-0.25, -0.6, 0.1))
-    assert [r.code for r in reasons] == ["significance", "magnitude", "direction"]
+def test_nothing_changes_when_only_the_digits_move() -> None:
+    before = (_statement("Peer support may increase empowerment slightly", "g = 0.30"),) * 2
+    after = _statement("Peer support may increase empowerment slightly", "g = 0.31")
+    assert (
+        conclusion_change_reasons(_summary(), _summary(lower=0.12), statement=(before[0], after))
+        == []
+    )
 
 
-def test_a_later_reason_is_one_more_detector() -> None:
-    def certainty(before: Any, after: Any) -> Reason | None:
-        return Reason("certainty", "low", "moderate")
+def test_each_reason() -> None:
+    assert conclusion_change_reasons(_summary("insufficient_evidence", None, None), _summary()) == [
+        "status", "significance",
+    ]  # fmt: skip
+    assert conclusion_change_reasons(_summary(), _summary(lower=-0.1)) == ["significance"]
+    worded = (_statement("Peer support may increase empowerment slightly"),
+              _statement("Peer support may increase empowerment"))  # fmt: skip
+    assert conclusion_change_reasons(_summary(), _summary(), statement=worded) == ["statement"]
 
-    reasons = conclusion_reasons(NARRATIVE, NARRATIVE, [*REASON_DETECTORS, certainty])
-    assert reasons == [Reason("certainty", "low", "moderate")]
+
+def test_monitoring_reasons_fire_when_the_status_is_newly_reached() -> None:
+    def state(status: str) -> MonitoringRead:
+        return MonitoringRead.model_construct(status=status)
+
+    assert monitoring_change_reasons(state("continue"), state("boundary_crossed")) == [
+        "boundary_crossed"
+    ]
+    assert monitoring_change_reasons(None, state("ris_reached")) == ["ris_reached"]
+    assert monitoring_change_reasons(state("ris_reached"), state("ris_reached")) == []
+    assert monitoring_change_reasons(state("boundary_crossed"), state("continue")) == []

@@ -15,6 +15,7 @@ from service.db.models.evidence import (
 )
 from service.db.models.exchange import StudySourceKey
 from service.db.models.idempotency import IdempotencyRecord
+from service.db.models.judgement import CertaintyJudgement
 from service.db.models.vocabulary import (
     Comparator,
     Instrument,
@@ -27,6 +28,7 @@ from service.db.models.vocabulary import (
 __all__ = [
     "ApiKey",
     "AuditEntry",
+    "CertaintyJudgement",
     "Comparator",
     "DeliveryAttempt",
     "Event",

@@ -28,6 +28,7 @@ from service.schemas.pooled import (
     TableQuery,
 )
 from service.stats import ENGINE_VERSION
+from service.usecases.judgement.assessment import with_assessment
 from service.usecases.pooled.analysis import analyse_outcome, headline, summary_of
 from service.usecases.pooled.cache import ResultCache, cache_key, none_match, strong_etag
 from service.usecases.pooled.effects import effects_at
@@ -90,6 +91,7 @@ class _Reader:
     def compute(self, spec: PooledSpec, version: int) -> PooledRead:
         """Analyse the evidence at ``version`` under ``spec``, and remember the answer."""
         answer = analyse_outcome(self.effects(spec, version), spec, version=version)
+        answer = with_assessment(self._session, answer, spec)  # certainty and statement
         self._cache.put(cache_key("pooled", spec.canonical(), version), answer)
         return answer
 
@@ -208,7 +210,9 @@ def pooled_result(
 
     404 for an unknown outcome; 422 for unknown vocabulary or a future version.
     """
-    spec = spec_from_options(outcome, query, category=query.category, sections=query.sections)
+    spec = spec_from_options(
+        outcome, query, category=query.category, sections=query.sections, mid=query.mid
+    )
     reader = _Reader(session, cache)
     return _answer(
         session,

@@ -91,7 +91,33 @@ def _prepare_all(
     return prepared
 
 
+def _as_if_included(
+    session: Session, prepared: Sequence[PreparedStudy], context: WriteContext, kind: str
+) -> tuple[PooledChangeRead, ...]:
+    """The pooled_changes the write would have if its studies were included (issue 16).
+
+    The same write by a trusted key, in a SAVEPOINT rolled back at once; the evidence lock
+    is taken first, so the real write gets the same version number.
+    """
+    lock_evidence(session)
+    savepoint = session.begin_nested()
+    try:
+        stored = _store_new(session, prepared, replace(context, trusted=True), kind)
+    finally:
+        savepoint.rollback()
+    return tuple(c.model_copy(update={"counted": False}) for c in stored.pooled_changes)
+
+
 def _store_new(
+    session: Session, prepared: Sequence[PreparedStudy], context: WriteContext, kind: str
+) -> _Stored:
+    if not context.trusted_with_evidence:
+        preview = _as_if_included(session, prepared, context, kind)
+        return replace(_store_rows(session, prepared, context, kind), pooled_changes=preview)
+    return _store_rows(session, prepared, context, kind)
+
+
+def _store_rows(
     session: Session, prepared: Sequence[PreparedStudy], context: WriteContext, kind: str
 ) -> _Stored:
     version = open_version(session, context, kind)
