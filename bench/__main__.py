@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 
-from bench import engine, machine, plots, service, stack
+from bench import engine, machine, plots, service, stack, webhooks
 from bench.server import postgres_database, postgres_reachable, sqlite_database
 from bench.timing import markdown_table
 
@@ -34,6 +34,7 @@ def report(
     skipped: Sequence[str],
     seconds: float,
     plot_rows: Sequence[plots.Row] = (),
+    webhook_table: str = "",
     stack_results: dict[str, dict[int, stack.Figures]] | None = None,
 ) -> str:
     """The whole RESULTS.md."""
@@ -82,6 +83,13 @@ def report(
         "",
         _checks(plots.target_checks(plot_rows)),
         "",
+        "## Webhooks",
+        "",
+        "Event-to-delivery latency with in-process delivery and deliveries per second of one "
+        "worker, to a local receiver (see `bench/webhooks.py`).",
+        "",
+        webhook_table or "Not run.",
+        "",
         "## Service vs bare Starlette: the limit of the stack",
         "",
         "Fresh databases of 50 and 500 studies; the service (uvicorn, 2 workers) and a bare "
@@ -126,10 +134,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     budget = TOTAL_SECONDS - (time.monotonic() - started)
     results, skipped = service.run_service(args.postgres, budget=budget, log=log)
     print(service.render(results), flush=True)
+    webhook_table = webhooks.render(webhooks.run_webhooks(args.postgres, log=log))
+    print(webhook_table, flush=True)
     stack_results = stack.run_stack(_stack_databases(args.postgres), seconds=STACK_SECONDS, log=log)
     print(stack.render(stack_results), flush=True)
     seconds = time.monotonic() - started
-    text = report(facts, engine_rows, results, skipped, seconds, plot_rows, stack_results)
+    text = report(
+        facts, engine_rows, results, skipped, seconds, plot_rows, webhook_table, stack_results
+    )
     args.output.write_text(text)
     print(f"wrote {args.output} in {(time.monotonic() - started) / 60:.1f} minutes")
     return 0

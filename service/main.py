@@ -19,6 +19,7 @@ from service.api.routes import (
     analyses,
     audit,
     curation,
+    events,
     health,
     imports,
     judgements,
@@ -30,10 +31,12 @@ from service.api.routes import (
     studies,
     versions,
     vocabulary,
+    webhooks,
 )
 from service.api.security import install_middleware
 from service.db.engine import Database
 from service.db.head_probe import head_probe_for
+from service.delivery.runner import BackgroundDelivery
 from service.settings import Settings, get_settings
 from service.usecases.pooled.cache import ResultCache
 from service.web import pages
@@ -66,7 +69,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Everything loaded at start-up lives as long as the process: keep it out of the
         # collector's full passes, which cost 0.1-0.3 s per 1,000-study batch otherwise.
         gc.freeze()
+        # Webhooks are delivered from here unless dedicated `lma worker`s do it.
+        delivery = (
+            BackgroundDelivery(database, settings).start()
+            if settings.webhooks_deliver_in_api
+            else None
+        )
         yield
+        if delivery is not None:
+            delivery.stop()
         if head_probe is not None:
             await head_probe.close()
         database.dispose()
@@ -100,6 +111,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(audit.router)
     app.include_router(analyses.router)
     app.include_router(pooled.router)
+    app.include_router(events.router)
+    app.include_router(webhooks.router)
     app.include_router(sequential.router)
     app.include_router(judgements.router)
     app.include_router(scripts.router)

@@ -32,6 +32,21 @@ class Settings(BaseSettings):
     cors_allow_origins: list[str] = Field(default_factory=list)
     rate_limit_per_minute: int = Field(default=0, ge=0, description="Per API key; 0 disables.")
     idempotency_ttl_hours: int = Field(default=48, ge=24)
+    # Webhooks (README "Events and webhooks").
+    webhooks_deliver_in_api: bool = Field(
+        default=True, description="Deliver webhooks from the API process; off with `lma worker`."
+    )
+    webhooks_allow_http: bool = False
+    webhooks_allow_private_targets: bool = Field(
+        default=False, description="Allow http and private addresses (tests, one machine)."
+    )
+    webhooks_timeout_seconds: float = Field(default=15.0, gt=0, le=60)
+    webhooks_lease_seconds: float = Field(default=60.0, gt=0)
+    webhooks_poll_seconds: float = Field(default=0.25, gt=0, le=60)
+    webhooks_concurrency: int = Field(default=4, ge=1, le=64)
+    events_max_wait_seconds: float = Field(
+        default=30.0, ge=0, le=30, description="The longest long-poll of GET /v1/events."
+    )
     low_risk_of_bias_qualities: list[str] = Field(
         default_factory=lambda: ["strong"],
         description="Quality ratings counted as low risk of bias by the GRADE rule.",
