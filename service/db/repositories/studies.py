@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Select, and_, exists, insert, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from service.db.base import Base
-from service.db.models import OutcomeResult, Study, StudyArm, StudyRevision
+from service.db.models import EvidenceVersion, OutcomeResult, Study, StudyArm, StudyRevision
 
 # Write None as NULL instead of leaving the column out: rows with and without a DOI (say) then
 # share one INSERT statement rather than splitting the batch by which columns are NULL.
@@ -206,6 +206,15 @@ class StudyRepository:
             query = query.where(StudyRevision.study_id > after_id)
         query = _filtered(query, filters).order_by(StudyRevision.study_id).limit(limit)
         return self._session.scalars(query.options(*_WITH_CONTENT)).all()
+
+    def submitter(self, study_id: int) -> str | None:
+        """The name of the API key that added the study: the actor of its first version."""
+        query = (
+            select(EvidenceVersion.actor)
+            .join(Study, Study.created_version == EvidenceVersion.number)
+            .where(Study.id == study_id)
+        )
+        return self._session.scalars(query).one_or_none()
 
     def duplicates(
         self,

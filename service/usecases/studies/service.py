@@ -174,7 +174,7 @@ def update_study(
     """
     head = lock_evidence(session)
     current = current_for_write(
-        session, study_id, context, if_match=if_match, require_if_match=True, guard_included=True
+        session, study_id, context, if_match=if_match, require_if_match=True, pending_only=True
     )
     body = _merged(current, patch)
     prepared = _prepare_all(session, [body], batch=False)[0]
