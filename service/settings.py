@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(default=10, ge=1, le=200)
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
     require_api_key_for_reads: bool = False
+    unreviewed_studies_public: bool = Field(
+        default=False, description="Show pending and excluded studies to every reader."
+    )
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     cors_allow_origins: list[str] = Field(default_factory=list)
     rate_limit_per_minute: int = Field(default=0, ge=0, description="Per API key; 0 disables.")

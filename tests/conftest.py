@@ -81,7 +81,9 @@ def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url)
+    # Most tests read what they just submitted without a key, so the shared app shows
+    # unreviewed studies to everyone; tests/api/test_visibility.py checks the default (hidden).
+    return Settings(database_url=database_url, unreviewed_studies_public=True)
 
 
 @pytest.fixture(scope="session")

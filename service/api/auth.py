@@ -23,6 +23,7 @@ from service.api.deps import SessionDep, SettingsDep
 from service.api.rate_limit import RateLimiter
 from service.errors import AuthenticationError, PermissionDeniedError
 from service.usecases.operations.keys import Scope, verify_api_key
+from service.usecases.studies.visibility import EVERYONE, Viewer
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -149,3 +150,14 @@ SubmitPrincipalDep = Annotated[Principal, Depends(require_scopes(Scope.SUBMIT))]
 CuratePrincipalDep = Annotated[Principal, Depends(require_scopes(Scope.CURATE))]
 AdminPrincipalDep = Annotated[Principal, Depends(require_scopes(Scope.ADMIN))]
 ReadAccessDep = Annotated[Principal | None, Depends(read_access)]
+
+
+async def study_viewer(settings: SettingsDep, principal: ReadAccessDep) -> Viewer:
+    """Who reads studies: curators (and admins) see every study, and so does everyone when
+    ``unreviewed_studies_public`` is on; others see unreviewed studies only of their own key."""
+    if settings.unreviewed_studies_public or (principal and principal.has(Scope.CURATE)):
+        return EVERYONE
+    return Viewer(actor=principal.name if principal else None)
+
+
+StudyViewerDep = Annotated[Viewer, Depends(study_viewer)]

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from service.api.auth import ReadAccessDep, SubmitPrincipalDep
+from service.api.auth import ReadAccessDep, StudyViewerDep, SubmitPrincipalDep
 from service.api.deps import SessionDep, WriteSessionDep, run_and_finish
 from service.api.idempotency import IdempotencyDep
 from service.api.pagination import decode_cursor, next_page
@@ -26,6 +26,7 @@ from service.schemas.studies import (
     StudyUpdate,
     StudyWriteRead,
 )
+from service.schemas.study_counts import StudyCountsRead
 from service.usecases.studies import service as studies
 from service.usecases.studies.writes import study_etag
 
@@ -99,9 +100,13 @@ async def list_studies(
     request: Request,
     response: Response,
     session: SessionDep,
-    _: ReadAccessDep,
+    viewer: StudyViewerDep,
 ) -> Page[StudyRead]:
-    """Studies by id, filtered; withdrawn ones only when asked for by status."""
+    """Studies by id, filtered; withdrawn ones only when asked for by status.
+
+    Pending and excluded studies are listed only to their submitter and to curators, unless the
+    service makes them public (UNREVIEWED_STUDIES_PUBLIC).
+    """
     filters = StudyFilters(
         outcomes=query.outcome,
         categories=query.category,
@@ -120,9 +125,16 @@ async def list_studies(
         as_of=query.as_of,
         after_id=decode_cursor(query.cursor),
         limit=query.limit,
+        viewer=viewer,
     )
     cursor = next_page(request, response, page.next_after_id)
     return Page[StudyRead](items=list(page.items), next_cursor=cursor)
+
+
+@router.get("/counts", response_model=StudyCountsRead, responses=problem_responses(401, 403))
+async def count_studies(session: SessionDep, _: ReadAccessDep) -> StudyCountsRead:
+    """How many studies are pending, included, excluded and withdrawn (always public)."""
+    return await run_and_finish(studies.count_studies, session)
 
 
 @router.get(
@@ -132,11 +144,11 @@ async def get_study(
     study_id: StudyId,
     response: Response,
     session: SessionDep,
-    _: ReadAccessDep,
+    viewer: StudyViewerDep,
     as_of: AsOf = None,
 ) -> StudyRead:
     """One study, as it is now or as it was at an earlier evidence version (as_of)."""
-    study = await run_and_finish(studies.get_study, session, study_id, as_of=as_of)
+    study = await run_and_finish(studies.get_study, session, study_id, as_of=as_of, viewer=viewer)
     response.headers["ETag"] = study_etag(study.id, study.valid_from)
     return study
 
