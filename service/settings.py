@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     cors_allow_origins: list[str] = Field(default_factory=list)
     rate_limit_per_minute: int = Field(default=0, ge=0, description="Per API key; 0 disables.")
     idempotency_ttl_hours: int = Field(default=48, ge=24)
+    max_analysis_cost_anonymous: int = Field(default=1_000_000, ge=1)
+    max_analysis_cost_with_key: int = Field(default=5_000_000, ge=1)
+    analysis_deadline_seconds: float = Field(default=15.0, gt=0)
 
     @property
     def is_sqlite(self) -> bool:

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 
 from service.api.auth import ReadAccessDep
+from service.api.budget import ComputeBudgetDep
 from service.api.conditional import (
     NOT_MODIFIED,
     IfNoneMatch,
@@ -33,7 +34,11 @@ PROBLEMS = {**NOT_MODIFIED, **problem_responses(401, 403, 404, 422)}
 
 # Every blocking step (the current version, the cache, the numerical work on a miss, the
 # session's end) runs in the thread pool, off the event loop, in a single trip there.
-@router.get("/outcomes/{outcome}/pooled", response_model=PooledRead, responses=PROBLEMS)
+@router.get(
+    "/outcomes/{outcome}/pooled",
+    response_model=PooledRead,
+    responses={**PROBLEMS, **problem_responses(503)},
+)
 async def get_pooled(
     outcome: Outcome,
     query: Annotated[PooledQuery, Query()],
@@ -41,11 +46,18 @@ async def get_pooled(
     cache: ResultCacheDep,
     settings: SettingsDep,
     _: ReadAccessDep,
+    budget: ComputeBudgetDep,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     """The pooled effect of one outcome, or its narrative synthesis below min_k studies."""
     answer = await run_and_finish(
-        pooled.pooled_result, session, cache, outcome, query, if_none_match=if_none_match
+        pooled.pooled_result,
+        session,
+        cache,
+        outcome,
+        query,
+        if_none_match=if_none_match,
+        budget=budget,
     )
     return conditional_response(answer, private=settings.require_api_key_for_reads)
 

@@ -28,7 +28,13 @@ from service.schemas.pooled import (
     TableQuery,
 )
 from service.stats import ENGINE_VERSION
-from service.usecases.pooled.analysis import analyse_outcome, headline, summary_of
+from service.usecases.analyses.cost import (
+    UNLIMITED,
+    ComputeBudget,
+    check_cost,
+    stopped_at_deadline,
+)
+from service.usecases.pooled.analysis import analyse_outcome, headline, section_names, summary_of
 from service.usecases.pooled.cache import ResultCache, cache_key, none_match, strong_etag
 from service.usecases.pooled.effects import effects_at
 from service.usecases.pooled.selection import StudyEffect, select_effects, valid_at
@@ -72,10 +78,13 @@ def resolve_version(session: Session, as_of: int | None) -> int:
 class _Reader:
     """Computes what the cache does not have, loading vocabulary and evidence at most once."""
 
-    def __init__(self, session: Session, cache: ResultCache) -> None:
+    def __init__(
+        self, session: Session, cache: ResultCache, budget: ComputeBudget = UNLIMITED
+    ) -> None:
         self._session = session
         self._repository = PooledRepository(session)
         self._cache = cache
+        self._budget = budget
         self._vocabulary: PooledVocabulary | None = None
 
     @property
@@ -88,8 +97,15 @@ class _Reader:
         return self._cache.get(cache_key("pooled", spec.canonical(), version), PooledRead)
 
     def compute(self, spec: PooledSpec, version: int) -> PooledRead:
-        """Analyse the evidence at ``version`` under ``spec``, and remember the answer."""
-        answer = analyse_outcome(self.effects(spec, version), spec, version=version)
+        """Analyse the evidence at ``version`` under ``spec``, and remember the answer.
+
+        The cost is checked once the effects are selected (which fixes k), before the analysis.
+        """
+        effects = self.effects(spec, version)
+        check_cost(len(effects), section_names(spec, len(effects)), self._budget)
+        with stopped_at_deadline(self._budget):
+            deadline = self._budget.deadline()
+            answer = analyse_outcome(effects, spec, version=version, deadline=deadline)
         self._cache.put(cache_key("pooled", spec.canonical(), version), answer)
         return answer
 
@@ -203,13 +219,15 @@ def pooled_result(
     query: PooledQuery,
     *,
     if_none_match: str | None = None,
+    budget: ComputeBudget = UNLIMITED,
 ) -> Conditional[PooledRead]:
     """One outcome's pooled result (or narrative synthesis) at ``query.as_of`` or now.
 
-    404 for an unknown outcome; 422 for unknown vocabulary or a future version.
+    404 for an unknown outcome; 422 for unknown vocabulary, a future version, or an analysis
+    that would cost more than ``budget`` allows (503 when it runs past its deadline).
     """
     spec = spec_from_options(outcome, query, category=query.category, sections=query.sections)
-    reader = _Reader(session, cache)
+    reader = _Reader(session, cache, budget)
     return _answer(
         session,
         cache,
