@@ -11,11 +11,19 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service.db.outages import is_outage
 from service.errors import PROBLEM_BASE, ServiceError
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 BODY_TOO_LARGE_SLUG = "body-too-large"
 BODY_TOO_LARGE_TITLE = "Request body too large"
+DATABASE_RETRY_AFTER_SECONDS = 5
+DATABASE_UNAVAILABLE: dict[str, Any] = {
+    "slug": "database-unavailable",
+    "title": "Database unavailable",
+    "detail": "The database cannot be reached right now; retry after Retry-After seconds.",
+    "retry_after": DATABASE_RETRY_AFTER_SECONDS,
+}
 logger = logging.getLogger("service.api")
 
 
@@ -147,7 +155,20 @@ async def _on_body_too_large(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def note_outage(app: Any, error: BaseException) -> bool:
+    """Whether ``error`` is a database outage; the first of an outage is logged (once)."""
+    if not is_outage(error):
+        return False
+    database = getattr(getattr(app, "state", None), "database", None)
+    if database is not None:
+        database.outages.failed(error)
+    return True
+
+
 async def _on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    if note_outage(request.app, exc):
+        headers = {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
+        return problem_response(503, request=request, headers=headers, **DATABASE_UNAVAILABLE)
     logger.exception(
         "unhandled error", extra={"request_id": getattr(request.state, "request_id", None)}
     )
