@@ -17,6 +17,10 @@ from service.errors import PROBLEM_BASE, ServiceError
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 BODY_TOO_LARGE_SLUG = "body-too-large"
 BODY_TOO_LARGE_TITLE = "Request body too large"
+# What a problem document echoes back is capped (issue 13): a string at 300 characters, a list
+# at 100 items (issue 12 caps a 422 at 50 errors before it gets here).
+MAX_ECHOED_CHARS = 300
+MAX_ECHOED_ITEMS = 100
 DATABASE_RETRY_AFTER_SECONDS = 5
 DATABASE_UNAVAILABLE: dict[str, Any] = {
     "slug": "database-unavailable",
@@ -89,7 +93,25 @@ def problem_body(
     if request_id:
         body["request_id"] = request_id
     body.update(extra)
-    return body
+    return bounded(body)
+
+
+def bounded(value: Any) -> Any:
+    """``value`` with every string cut to :data:`MAX_ECHOED_CHARS` and every list to
+    :data:`MAX_ECHOED_ITEMS`, so that no problem document is much larger than its request
+    (a field name of a megabyte is echoed in ``location``, ``field`` and ``detail``)."""
+    if isinstance(value, str):
+        if len(value) <= MAX_ECHOED_CHARS:
+            return value
+        return f"{value[:MAX_ECHOED_CHARS]}... ({len(value):,} characters in all)"
+    if isinstance(value, dict):
+        return {bounded(key): bounded(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        items = [bounded(item) for item in value[:MAX_ECHOED_ITEMS]]
+        if len(value) > MAX_ECHOED_ITEMS:
+            items.append(f"... {len(value) - MAX_ECHOED_ITEMS:,} more")
+        return items
+    return value
 
 
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
