@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service.api.methods import MethodNotAllowedError, allowed_methods
 from service.db.outages import is_outage
 from service.errors import PROBLEM_BASE, ServiceError
 
@@ -93,7 +94,8 @@ def problem_body(
     if request_id:
         body["request_id"] = request_id
     body.update(extra)
-    return bounded(body)
+    capped: dict[str, Any] = bounded(body)
+    return capped
 
 
 def bounded(value: Any) -> Any:
@@ -160,9 +162,10 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else None
-    return problem_response(
-        exc.status_code, detail=detail, request=request, headers=dict(exc.headers or {})
-    )
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405 and not isinstance(exc, MethodNotAllowedError):
+        headers["Allow"] = allowed_methods(request.app, request.scope)
+    return problem_response(exc.status_code, detail=detail, request=request, headers=headers)
 
 
 async def _on_body_too_large(request: Request, exc: Exception) -> JSONResponse:

@@ -12,6 +12,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.api.encoding import ContentEncodingMiddleware
 from service.api.middleware import RequestContextMiddleware, send_problem
 from service.api.problems import (
     BODY_TOO_LARGE_SLUG,
@@ -171,7 +172,8 @@ _CORS_EXPOSED_HEADERS = (
 
 def install_middleware(app: FastAPI, settings: Settings) -> None:
     """Add the middleware stack; from the outside in: security headers, request id, CORS
-    (only when ``cors_allow_origins`` names an origin), body size limit."""
+    (only when ``cors_allow_origins`` names an origin), body size limit, gzip decoding."""
+    app.add_middleware(ContentEncodingMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     if settings.cors_allow_origins:
         app.add_middleware(

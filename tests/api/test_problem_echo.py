@@ -50,7 +50,7 @@ def test_an_error_is_never_much_larger_than_its_request(
 def test_the_cap_keeps_short_values_and_says_what_it_cut() -> None:
     document = {"detail": "short", "errors": [{"field": HUGE}] * 150, "n": 3}
     capped = bounded(document)
-    assert capped["detail"] == "short" and capped["n"] == 3
+    assert (capped["detail"], capped["n"]) == ("short", 3)
     assert len(capped["errors"]) == 101
     assert capped["errors"][-1] == "... 50 more"
     assert capped["errors"][0]["field"].endswith("... (100,000 characters in all)")

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from service.api.auth import ReadAccessDep, StudyViewerDep, SubmitPrincipalDep
 from service.api.deps import SessionDep, WriteSessionDep, run_and_finish
 from service.api.idempotency import IdempotencyDep
+from service.api.methods import refuse_method
 from service.api.pagination import decode_cursor, next_page
 from service.api.params import StudyId
 from service.api.summaries import summaries_from_docstrings
@@ -92,6 +93,15 @@ def create_studies(
         )
 
     return idempotency.execute(produce)
+
+
+# Declared before the "/{study_id}" routes, which would otherwise read "batch" as an id (422).
+@router.api_route(
+    "/batch", methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"], include_in_schema=False
+)
+async def batch_other_methods() -> None:
+    """The batch only takes POST."""
+    refuse_method("POST")
 
 
 @router.get("", response_model=Page[StudyRead], responses=problem_responses(401, 403, 422))
