@@ -22,6 +22,8 @@ BODY_TOO_LARGE_TITLE = "Request body too large"
 # at 100 items (issue 12 caps a 422 at 50 errors before it gets here).
 MAX_ECHOED_CHARS = 300
 MAX_ECHOED_ITEMS = 100
+MAX_DETAIL_CHARS = 1_000
+_LISTED_FIELDS = 20
 DATABASE_RETRY_AFTER_SECONDS = 5
 DATABASE_UNAVAILABLE: dict[str, Any] = {
     "slug": "database-unavailable",
@@ -95,7 +97,13 @@ def problem_body(
         body["request_id"] = request_id
     body.update(extra)
     capped: dict[str, Any] = bounded(body)
+    # The detail is the service's own sentence (which may quote a field name or two): longer.
+    capped["detail"] = _cut(body["detail"], MAX_DETAIL_CHARS)
     return capped
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters in all)"
 
 
 def bounded(value: Any) -> Any:
@@ -103,9 +111,7 @@ def bounded(value: Any) -> Any:
     :data:`MAX_ECHOED_ITEMS`, so that no problem document is much larger than its request
     (a field name of a megabyte is echoed in ``location``, ``field`` and ``detail``)."""
     if isinstance(value, str):
-        if len(value) <= MAX_ECHOED_CHARS:
-            return value
-        return f"{value[:MAX_ECHOED_CHARS]}... ({len(value):,} characters in all)"
+        return _cut(value, MAX_ECHOED_CHARS)
     if isinstance(value, dict):
         return {bounded(key): bounded(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
@@ -148,7 +154,9 @@ async def _on_service_error(request: Request, exc: Exception) -> JSONResponse:
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = _field_errors(exc)
-    fields = ", ".join(sorted({e["field"] for e in errors})) or "body"
+    names = sorted({_cut(e["field"], MAX_ECHOED_CHARS) for e in errors})
+    more = f" and {len(names) - _LISTED_FIELDS:,} more" if len(names) > _LISTED_FIELDS else ""
+    fields = (", ".join(names[:_LISTED_FIELDS]) or "body") + more
     return problem_response(
         422,
         title="The request is not valid",
