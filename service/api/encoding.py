@@ -55,9 +55,7 @@ class ContentEncodingMiddleware:
         self.max_body_bytes = max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        encoding = (
-            Headers(scope=scope).get("content-encoding") if scope["type"] == "http" else None
-        )
+        encoding = Headers(scope=scope).get("content-encoding") if scope["type"] == "http" else None
         if encoding is None or encoding.strip().lower() in _PLAIN:
             await self.app(scope, receive, send)
             return
