@@ -114,3 +114,9 @@ class ComputationDeadlineError(ServiceError):
             detail,
             extra={"headers": {"Retry-After": str(retry_after)}, "retry_after": retry_after},
         )
+
+
+class UnsupportedMediaTypeError(ServiceError):
+    status = 415
+    slug = "unsupported-media-type"
+    title = "Unsupported media type"

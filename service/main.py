@@ -19,7 +19,9 @@ from service.api.routes import (
     audit,
     curation,
     health,
+    imports,
     pooled,
+    scripts,
     studies,
     versions,
     vocabulary,
@@ -78,6 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(audit.router)
     app.include_router(analyses.router)
     app.include_router(pooled.router)
+    app.include_router(scripts.router)
+    app.include_router(imports.router)
     return app
 
 

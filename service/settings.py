@@ -10,6 +10,9 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SQLITE_PATH = Path("var") / "lma.sqlite3"
+# RoB 2's overall judgement as the review's three-level quality rating: low risk of bias is a
+# strong study, some concerns moderate, high risk weak (Sterne et al. 2019, BMJ 366:l4898).
+METAPSY_ROB_QUALITY = {"Low risk": "strong", "Some concerns": "moderate", "High risk": "weak"}
 
 
 class Settings(BaseSettings):
@@ -35,6 +38,10 @@ class Settings(BaseSettings):
     max_analysis_cost_anonymous: int = Field(default=1_000_000, ge=1)
     max_analysis_cost_with_key: int = Field(default=5_000_000, ge=1)
     analysis_deadline_seconds: float = Field(default=15.0, gt=0)
+    metapsy_rob_quality: dict[str, str] = Field(
+        default_factory=lambda: dict(METAPSY_ROB_QUALITY),
+        description="Metapsy import: overall RoB 2 judgement -> quality rating slug.",
+    )
 
     @property
     def is_sqlite(self) -> bool:

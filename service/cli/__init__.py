@@ -1,4 +1,4 @@
-"""The ``lma`` command: database migrations, API keys, and backups."""
+"""The ``lma`` command: database migrations, API keys, backups, and data imports."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from service.cli.backup import add_backup_commands
+from service.cli.exchange import add_exchange_commands
 from service.cli.keys import add_key_commands
 from service.db.engine import create_db_engine
 from service.db.migrate import current_revision, head_revision, upgrade_to_head
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_key_commands(commands)
     add_backup_commands(commands)
+    add_exchange_commands(commands)
     return parser
 
 

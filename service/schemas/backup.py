@@ -131,6 +131,14 @@ class ApiKeyRow(_Row):
     revoked_at: datetime | None
 
 
+class SourceKeyRow(_Row):
+    """An imported study's id in its source (Metapsy, CSV), so a re-import still matches it."""
+
+    source: str
+    source_study_id: str
+    study_id: int
+
+
 class EvidenceBackup(_Row):
     """Everything needed to rebuild the evidence store, as of ``head_version``."""
 
@@ -144,4 +152,7 @@ class EvidenceBackup(_Row):
     audit_entries: list[AuditRow]
     api_keys: list[ApiKeyRow] = Field(
         description="Metadata of the keys that wrote; informational, not restored."
+    )
+    source_keys: list[SourceKeyRow] = Field(
+        default_factory=list, description="Imported studies' ids in their sources."
     )

@@ -2,14 +2,14 @@
 
 Reads ``../shared/data/metapsy-peer-support.csv`` (Metapsy data standard: ``;``-separated,
 decimal commas, ``NA`` for missing; DOI 10.5281/zenodo.7687898) without copying it into the
-repository, keeps the empowerment and self-efficacy rows, maps them onto the review's
-vocabulary and POSTs them as one batch. Skipped when ``../shared`` is not there.
+repository, imports it through ``POST /v1/imports?format=metapsy`` (which keeps the
+empowerment and self-efficacy rows) and checks the result against the engine on the same rows.
+Skipped when ``../shared`` is not there.
 """
 
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,13 +22,13 @@ from service.stats.heterogeneity import heterogeneity_intervals
 from service.stats.models import fit_random_effects
 from service.usecases.analyses.service import core_fields
 from tests.api.conftest import Auth, MakeKey
-from tests.api.pooled_support import add_batch, pooled
+from tests.api.exchange_support import METAPSY_FILE, post_import
+from tests.api.pooled_support import pooled
 from tests.api.studies_support import Actors
-from tests.factories import means, result
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "metapsy-peer-support.csv"
+DATA = METAPSY_FILE
 SUBCATEGORIES = {"Empowerment/Self-efficacy", "Self-efficacy"}
-# Metapsy instrument -> (our outcome, our instrument)
+# Metapsy instrument -> (our outcome, our instrument), as the importer maps them
 INSTRUMENTS = {
     "Boston Empowerment Scale": ("empowerment", "boston-empowerment-scale"),
     "Dutch Empowerment Scale": ("empowerment", "dutch-empowerment-scale"),
@@ -40,21 +40,11 @@ INSTRUMENTS = {
     ),
     "General Self-Efficacy Scale (GSE)": ("self-efficacy", "general-self-efficacy-scale"),
 }
-CATEGORIES = {"Group": "peer-group", "Individual": "one-to-one"}
-COMPARATORS = {"WL": "waiting-list", "CAU": "treatment-as-usual", "Other": "other"}
-QUALITY = {"Low risk": "strong", "Some concerns": "moderate", "High risk": "weak"}
+QUALITY = {"strong", "moderate", "weak"}
 
 
 def _number(text: str) -> float:
     return float(text.replace(",", "."))
-
-
-def _fix_encoding(text: str) -> str:
-    """Some names are double-encoded UTF-8 in the source ("RÃ¼sch" for "Rüsch")."""
-    try:
-        return text.encode("latin-1").decode("utf-8")
-    except (UnicodeEncodeError, UnicodeDecodeError):
-        return text
 
 
 @pytest.fixture(scope="module")
@@ -71,34 +61,6 @@ def rows() -> list[dict[str, str]]:
     return selected
 
 
-def _study(row: dict[str, str]) -> dict[str, Any]:
-    outcome, instrument = INSTRUMENTS[row["instrument"]]
-    n1, n2 = int(row["n_arm1"]), int(row["n_arm2"])
-    data = means(
-        _number(row["mean_arm1"]), _number(row["sd_arm1"]), n1,
-        _number(row["mean_arm2"]), _number(row["sd_arm2"]), n2,
-    )  # fmt: skip
-    author = _fix_encoding(row["study"]).split(",")[0]
-    return {
-        "title": f"{_fix_encoding(row['study'])}: peer support trial (Metapsy)",
-        "authors": author,
-        "year": int(row["year"]),
-        "design": "randomized",
-        "category": CATEGORIES[row["format"]],
-        "intervention_name": "Peer support",
-        "comparator": COMPARATORS[row["condition_arm2"]],
-        "population": f"{row['disorder']}, {row['recruitment']} recruitment",
-        "total_randomized": n1 + n2,
-        "quality_rating": QUALITY[row["overall_RoB"]],
-        "source": {"extracted_by": "metapsy", "document": "Metapsy peer-support database"},
-        "arms": [
-            {"label": "Peer support", "role": "intervention", "n_randomized": n1},
-            {"label": row["condition_arm2"], "role": "control", "n_randomized": n2},
-        ],
-        "outcome_results": [result(outcome, instrument, data, weeks=_number(row["time_weeks"]))],
-    }
-
-
 def _engine(rows: list[dict[str, str]]) -> tuple[np.ndarray, np.ndarray]:
     def column(name: str) -> np.ndarray:
         return np.array([_number(row[name]) for row in rows])
@@ -112,7 +74,9 @@ def _engine(rows: list[dict[str, str]]) -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.fixture
 def imported(client: TestClient, make_key: MakeKey, auth: Auth, rows: list[dict]) -> None:
-    add_batch(client, Actors(make_key, auth).trusted, [_study(row) for row in rows])
+    text = DATA.read_text(encoding="utf-8")
+    response = post_import(client, Actors(make_key, auth).curator, text, fmt="metapsy")
+    assert response.status_code == 201, response.text
 
 
 def _of(rows: list[dict[str, str]], outcome: str) -> list[dict[str, str]]:
@@ -166,4 +130,4 @@ def test_self_efficacy_has_too_few_trials_and_is_narrated(
     directions = answer["narrative"]["directions"]
     assert directions["favours_intervention"] == int((yi > 0).sum())
     assert directions["favours_control"] == int((yi < 0).sum())
-    assert {s["quality"] for s in answer["studies"]} <= set(QUALITY.values())
+    assert {s["quality"] for s in answer["studies"]} <= QUALITY

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Header, Path, Query, Response
 
 from service.api.auth import ReadAccessDep
 from service.api.budget import ComputeBudgetDep
@@ -15,12 +15,13 @@ from service.api.conditional import (
     conditional_response,
 )
 from service.api.deps import SessionDep, SettingsDep, run_and_finish
+from service.api.exports import CSV_RESPONSE, pooled_csv_response, varies, wants_csv
 from service.api.summaries import summaries_from_docstrings
 from service.schemas.common import problem_responses
+from service.schemas.exchange import PooledExportQuery
 from service.schemas.pooled import (
     HistoryQuery,
     PooledHistoryRead,
-    PooledQuery,
     PooledRead,
     PooledTableRead,
     TableQuery,
@@ -37,19 +38,22 @@ PROBLEMS = {**NOT_MODIFIED, **problem_responses(401, 403, 404, 422)}
 @router.get(
     "/outcomes/{outcome}/pooled",
     response_model=PooledRead,
-    responses={**PROBLEMS, **problem_responses(503)},
+    responses={**PROBLEMS, **CSV_RESPONSE, **problem_responses(503)},
 )
 async def get_pooled(
     outcome: Outcome,
-    query: Annotated[PooledQuery, Query()],
+    query: Annotated[PooledExportQuery, Query()],
     session: SessionDep,
     cache: ResultCacheDep,
     settings: SettingsDep,
     _: ReadAccessDep,
     budget: ComputeBudgetDep,
     if_none_match: IfNoneMatch = None,
+    accept: Annotated[str | None, Header(max_length=1000)] = None,
 ) -> Response:
     """The pooled effect of one outcome, or its narrative synthesis below min_k studies."""
+    if wants_csv(query.format, accept):
+        return await pooled_csv_response(session, cache, outcome, query, settings, if_none_match)
     answer = await run_and_finish(
         pooled.pooled_result,
         session,
@@ -59,7 +63,8 @@ async def get_pooled(
         if_none_match=if_none_match,
         budget=budget,
     )
-    return conditional_response(answer, private=settings.require_api_key_for_reads)
+    # Vary: the same URL answers CSV to Accept: text/csv.
+    return varies(conditional_response(answer, private=settings.require_api_key_for_reads))
 
 
 @router.get("/pooled", response_model=PooledTableRead, responses=PROBLEMS)

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from service.api.auth import ReadAccessDep, StudyViewerDep, SubmitPrincipalDep
 from service.api.deps import SessionDep, WriteSessionDep, run_and_finish
+from service.api.exports import CSV_MEDIA_TYPE, CSV_RESPONSE, wants_csv
 from service.api.idempotency import IdempotencyDep
 from service.api.methods import refuse_method
 from service.api.pagination import decode_cursor, next_page
@@ -17,17 +18,18 @@ from service.api.summaries import summaries_from_docstrings
 from service.api.writes import study_write_response, write_context
 from service.db.repositories.studies import StudyFilters
 from service.schemas.common import problem_responses
+from service.schemas.exchange import StudyListExportQuery
 from service.schemas.pagination import Page
 from service.schemas.studies import (
     StudyBatchCreate,
     StudyBatchWriteRead,
     StudyCreate,
-    StudyListQuery,
     StudyRead,
     StudyUpdate,
     StudyWriteRead,
 )
 from service.schemas.study_counts import StudyCountsRead
+from service.usecases.exchange import answers as exports
 from service.usecases.studies import service as studies
 from service.usecases.studies.writes import study_etag
 
@@ -104,14 +106,19 @@ async def batch_other_methods() -> None:
     refuse_method("POST")
 
 
-@router.get("", response_model=Page[StudyRead], responses=problem_responses(401, 403, 422))
+@router.get(
+    "",
+    response_model=Page[StudyRead],
+    responses={**problem_responses(401, 403, 422), **CSV_RESPONSE},
+)
 async def list_studies(
-    query: Annotated[StudyListQuery, Query()],
+    query: Annotated[StudyListExportQuery, Query()],
     request: Request,
     response: Response,
     session: SessionDep,
     viewer: StudyViewerDep,
-) -> Page[StudyRead]:
+    accept: Annotated[str | None, Header(max_length=1000)] = None,
+) -> Page[StudyRead] | Response:
     """Studies by id, filtered; withdrawn ones only when asked for by status.
 
     Pending and excluded studies are listed only to their submitter and to curators, unless the
@@ -128,6 +135,17 @@ async def list_studies(
         registration_id=query.registration_id,
         doi=query.doi,
     )
+    if wants_csv(query.format, accept):
+        # Every matching study, not one page: a file to open in R or a spreadsheet.
+        text = await run_and_finish(
+            exports.studies_as_csv,
+            session,
+            filters,
+            as_of=query.as_of,
+            dialect=query.dialect,
+            viewer=viewer,
+        )
+        return Response(text, media_type=CSV_MEDIA_TYPE, headers={"Vary": "Accept"})
     page = await run_and_finish(
         studies.list_studies,
         session,
@@ -138,6 +156,7 @@ async def list_studies(
         viewer=viewer,
     )
     cursor = next_page(request, response, page.next_after_id)
+    response.headers["Vary"] = "Accept"  # the same URL answers CSV to Accept: text/csv
     return Page[StudyRead](items=list(page.items), next_cursor=cursor)
 
 

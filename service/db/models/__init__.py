@@ -12,6 +12,7 @@ from service.db.models.evidence import (
     StudyArm,
     StudyRevision,
 )
+from service.db.models.exchange import StudySourceKey
 from service.db.models.idempotency import IdempotencyRecord
 from service.db.models.vocabulary import (
     Comparator,
@@ -40,4 +41,5 @@ __all__ = [
     "StudyArm",
     "StudyDesign",
     "StudyRevision",
+    "StudySourceKey",
 ]

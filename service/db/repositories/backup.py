@@ -16,6 +16,7 @@ from service.db.models import (
     EvidenceVersion,
     Study,
     StudyRevision,
+    StudySourceKey,
 )
 
 # Tables whose integer ids a restore writes explicitly; PostgreSQL's sequences must then move on.
@@ -64,6 +65,12 @@ class BackupRepository:
 
     def audit_entries(self) -> Sequence[AuditEntry]:
         return self._session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+
+    def source_keys(self) -> Sequence[StudySourceKey]:
+        query = select(StudySourceKey).order_by(
+            StudySourceKey.source, StudySourceKey.source_study_id
+        )
+        return self._session.scalars(query).all()
 
     def api_keys(self) -> Sequence[ApiKey]:
         return self._session.scalars(select(ApiKey).order_by(ApiKey.id)).all()

@@ -31,6 +31,7 @@ from service.db.models import (
     Study,
     StudyArm,
     StudyRevision,
+    StudySourceKey,
 )
 from service.db.repositories.backup import BackupRepository
 from service.errors import ConflictError, InvalidInputError
@@ -40,6 +41,7 @@ from service.schemas.backup import (
     ChangeRow,
     EvidenceBackup,
     RevisionRow,
+    SourceKeyRow,
     StudyRow,
     VersionRow,
 )
@@ -99,6 +101,7 @@ def export_evidence(session: Session, *, schema_revision: str | None) -> Evidenc
         studies=_study_rows(repository.studies(), repository.revisions()),
         audit_entries=[AuditRow.model_validate(entry) for entry in repository.audit_entries()],
         api_keys=[ApiKeyRow.model_validate(key) for key in repository.api_keys()],
+        source_keys=[SourceKeyRow.model_validate(key) for key in repository.source_keys()],
     )
 
 
@@ -170,6 +173,7 @@ def _restore(repository: BackupRepository, backup: EvidenceBackup) -> None:
             ],
         ),
         (AuditEntry, _rows(backup.audit_entries)),
+        (StudySourceKey, _rows(backup.source_keys)),
     ]
     for model, rows in tables:
         repository.insert_rows(model, rows)

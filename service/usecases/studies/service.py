@@ -36,7 +36,7 @@ from service.usecases.studies.views import (
     new_study_read,
     study_read,
 )
-from service.usecases.studies.visibility import EVERYONE, UNREVIEWED_STATUSES, Viewer
+from service.usecases.studies.visibility import ANONYMOUS, UNREVIEWED_STATUSES, Viewer
 from service.usecases.studies.writes import (
     DUPLICATE_KEYS,
     StudyWriteResult,
@@ -217,7 +217,7 @@ def _known_version(session: Session, as_of: int | None) -> None:
 
 
 def get_study(
-    session: Session, study_id: int, *, as_of: int | None = None, viewer: Viewer = EVERYONE
+    session: Session, study_id: int, *, as_of: int | None = None, viewer: Viewer = ANONYMOUS
 ) -> StudyRead:
     """The study as of version ``as_of`` (the current state when ``None``).
 
@@ -259,7 +259,7 @@ def list_studies(
     as_of: int | None,
     after_id: int | None,
     limit: int,
-    viewer: Viewer = EVERYONE,
+    viewer: Viewer = ANONYMOUS,
 ) -> StudyPage:
     """One page of matching studies by id; withdrawn ones only when asked for by status.
 

@@ -30,3 +30,5 @@ class Viewer:
 
 EVERYONE = Viewer(sees_unreviewed=True)
 """A viewer that sees every study (the command line, and transparent deployments)."""
+ANONYMOUS = Viewer()
+"""A reader without a key: sees no unreviewed study (the safe default)."""

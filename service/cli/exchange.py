@@ -1,0 +1,115 @@
+"""``lma import-data metapsy FILE`` and ``lma import-data csv FILE``: the API's imports, locally.
+
+The same use case as ``POST /v1/imports``, in one transaction; a progress bar while the studies
+are checked (on a terminal only), then the summary: studies and results found and stored,
+studies already present, skipped rows by reason, and every problem with its row and column.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from service.db.engine import Database
+from service.errors import ServiceError
+from service.settings import get_settings
+from service.usecases.exchange.importer import ImportOptions, ImportReport, import_file
+from service.usecases.studies.evidence import WriteContext
+
+_ACTOR = "lma import-data"
+
+
+def _instrument_map(path: str | None) -> dict[str, str]:
+    """A JSON object ``{"instrument name in the file": "instrument-slug"}``."""
+    if path is None:
+        return {}
+    loaded = json.loads(Path(path).read_text(encoding="utf-8"))
+    if not isinstance(loaded, dict) or not all(isinstance(v, str) for v in loaded.values()):
+        raise ValueError(f'{path} must be a JSON object {{"instrument name": "slug"}}')
+    return {str(name): slug for name, slug in loaded.items()}
+
+
+def _run(args: argparse.Namespace, console: Console) -> ImportReport:
+    settings = get_settings()
+    options = ImportOptions(
+        format=args.format,
+        dry_run=args.dry_run,
+        rob_quality=settings.metapsy_rob_quality,
+        instrument_map=_instrument_map(args.map),
+    )
+    text = Path(args.file).read_text(encoding="utf-8")
+    context = WriteContext(actor=_ACTOR, request_id=None, may_curate=True, trusted=True)
+    database = Database.from_settings(settings)
+    columns = (TextColumn("checking studies"), BarColumn(), MofNCompleteColumn())
+    try:
+        with (
+            Progress(*columns, console=console, disable=not console.is_terminal) as bar,
+            database.session(write=not args.dry_run) as session,
+        ):
+            task = bar.add_task("check", total=None)
+            return import_file(
+                session,
+                text,
+                options,
+                context,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+    finally:
+        database.dispose()
+
+
+def _summary(report: ImportReport, console: Console) -> None:
+    action = "would store" if report.dry_run else "stored"
+    console.print(
+        f"{report.rows} rows: {report.studies} studies with {report.results} results of the "
+        f"review's outcomes; {action} {report.new_studies} new studies "
+        f"({report.new_results} results); {len(report.matched)} already present"
+    )
+    if report.evidence_version is not None:
+        console.print(f"evidence version {report.evidence_version}")
+    for reason, count in report.skipped.items():
+        console.print(f"skipped {count} row(s): {reason}")
+    if report.problems:
+        table = Table("row", "column", "value", "problem", "suggestion", title="problems")
+        for p in report.problems:
+            table.add_row(str(p.row), p.column or "", p.value or "", p.problem, p.suggestion)
+        console.print(table)
+
+
+def _import_data(args: argparse.Namespace) -> int:
+    console = Console(highlight=False)
+    try:
+        report = _run(args, console)
+    except (OSError, ValueError) as error:
+        console.print(f"lma: {error}", style="red", markup=False, highlight=False)
+        return 1
+    except ServiceError as error:
+        console.print(f"lma: {error.detail}", style="red", markup=False, highlight=False)
+        for item in error.extra.get("errors", []):
+            console.print(
+                f"  {item['field']}: {item['message']} -> {item.get('suggestion', '')}",
+                markup=False,
+                highlight=False,
+            )
+        return 1
+    _summary(report, console)
+    return 1 if report.problems else 0
+
+
+def add_exchange_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``lma import-data {metapsy,csv} FILE [--dry-run] [--map MAP.json]``."""
+    parser = commands.add_parser(
+        "import-data", help="import studies from a Metapsy or metafor-style CSV file"
+    )
+    parser.add_argument("format", choices=["metapsy", "csv"])
+    parser.add_argument("file", help="the file (UTF-8)")
+    parser.add_argument("--dry-run", action="store_true", help="check and report; write nothing")
+    parser.add_argument(
+        "--map", help='JSON {"instrument name in the file": "instrument-slug"} (Metapsy)'
+    )
+    parser.set_defaults(handler=_import_data)

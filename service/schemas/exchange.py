@@ -1,0 +1,78 @@
+"""Imports (``POST /v1/imports``) and exports (CSV and R) of studies and pooled answers."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from service.schemas.common import ReadModel, RequestModel
+from service.schemas.pooled import PooledQuery
+from service.schemas.studies import StudyListQuery
+
+ImportFormatName = Literal["metapsy", "csv"]
+ExportFormatName = Literal["json", "csv"]
+CsvDialect = Literal["metafor", "metapsy"]
+
+
+class ImportQuery(RequestModel):
+    """What the body is, and whether to store it or only check it."""
+
+    format: ImportFormatName = Field(description="metapsy (Metapsy data standard) or csv.")
+    dry_run: bool = Field(default=False, description="Check and report only; write nothing.")
+
+
+class RowProblemRead(ReadModel):
+    """One problem of the file, where it is, and how to fix it."""
+
+    row: int | None = Field(description="The row as a spreadsheet numbers it (header = 1).")
+    column: str | None
+    value: str | None = Field(description="The cell as it is in the file.")
+    problem: str
+    suggestion: str
+
+
+class MatchedStudyRead(ReadModel):
+    """A study of the file that is stored already, and how it was recognised."""
+
+    source_study_id: str
+    study_id: int
+    matched_by: Literal["registration_id", "doi", "source_study_id"]
+
+
+class ImportReportRead(ReadModel):
+    """What the file holds and what the import did (or, in a dry run, would do)."""
+
+    format: ImportFormatName
+    dry_run: bool
+    rows: int = Field(description="Data rows read.")
+    studies: int = Field(description="Studies of the review's outcomes found in the file.")
+    results: int
+    new_studies: int = Field(description="Studies stored (dry run: that would be stored).")
+    new_results: int
+    matched: list[MatchedStudyRead] = Field(description="Studies already stored: not added.")
+    skipped: dict[str, int] = Field(description="Rows skipped, counted by reason.")
+    problems: list[RowProblemRead]
+    evidence_version: int | None = Field(description="The version written; null if none.")
+    created_study_ids: list[int]
+
+
+class PooledExportQuery(PooledQuery):
+    """A pooled answer's options, and its representation."""
+
+    format: ExportFormatName | None = Field(
+        default=None, description="csv: one row per study used (also by Accept: text/csv)."
+    )
+    dialect: CsvDialect = Field(
+        default="metafor", description="CSV columns and number format: metafor or metapsy."
+    )
+
+
+class StudyListExportQuery(StudyListQuery):
+    """The study list's filters, and its representation."""
+
+    format: ExportFormatName | None = Field(
+        default=None,
+        description="csv: every matching study, one row per result (also by Accept: text/csv).",
+    )
+    dialect: CsvDialect = "metafor"

@@ -1,0 +1,1 @@
+"""Data exchange: import Metapsy and metafor-style CSV files, export answers as CSV and R."""

@@ -1,0 +1,93 @@
+"""Export use cases: a pooled answer as CSV or as an R script, the study list as CSV.
+
+They are built on the pooled use case's result object (:class:`PooledRead`), never on its JSON,
+so the exported numbers are the answer's own, whatever its serialization.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlalchemy.orm import Session
+
+from service.db.repositories.studies import StudyFilters
+from service.schemas.pagination import MAX_LIMIT
+from service.schemas.pooled import PooledQuery, PooledRead, PooledStudyRead
+from service.schemas.studies import StudyRead
+from service.usecases.exchange.export import Dialect, pooled_csv, studies_csv
+from service.usecases.exchange.rscript import Component, pooled_r_script
+from service.usecases.pooled.answers import Conditional, pooled_result
+from service.usecases.pooled.cache import ResultCache
+from service.usecases.studies.service import get_study, list_studies
+from service.usecases.studies.visibility import ANONYMOUS, Viewer
+
+_Found = tuple[Conditional[PooledRead], PooledRead]
+
+
+def _answer(session: Session, cache: ResultCache, outcome: str, query: PooledQuery) -> _Found:
+    """The pooled answer at ``query.as_of`` (or now); no If-None-Match, so always a body."""
+    answer = pooled_result(session, cache, outcome, query)
+    if answer.body is None:  # only a matching If-None-Match leaves it out
+        raise RuntimeError("a pooled answer without a body")
+    return answer, answer.body
+
+
+def pooled_answer_csv(
+    session: Session, cache: ResultCache, outcome: str, query: PooledQuery, dialect: Dialect
+) -> tuple[Conditional[PooledRead], str]:
+    """The pooled answer and its studies as CSV."""
+    answer, body = _answer(session, cache, outcome, query)
+    return answer, pooled_csv(body, dialect)
+
+
+def pooled_answer_script(
+    session: Session, cache: ResultCache, outcome: str, query: PooledQuery
+) -> tuple[Conditional[PooledRead], str]:
+    """The pooled answer and the R script that reproduces it."""
+    answer, body = _answer(session, cache, outcome, query)
+    components = {
+        study.study_id: _components(session, body, study)
+        for study in body.studies
+        if body.spec.multiple == "average"
+    }
+    return answer, pooled_r_script(body, components)
+
+
+def _components(session: Session, answer: PooledRead, used: PooledStudyRead) -> list[Component]:
+    """The study's effects that the answer averaged: its results for the outcome at the chosen
+    time point (the same label too, unless the time point was chosen by weeks)."""
+    study = get_study(session, used.study_id, as_of=answer.evidence_version)
+    by_weeks = answer.spec.timepoint.startswith("weeks=")
+    return [
+        Component(result.instrument, result.effect.yi, result.effect.vi)
+        for result in study.outcome_results
+        if result.outcome == answer.outcome
+        and result.timepoint.weeks == used.timepoint_weeks
+        and (by_weeks or result.timepoint.label == used.timepoint_label)
+    ]
+
+
+def _every_study(
+    session: Session, filters: StudyFilters, as_of: int | None, viewer: Viewer
+) -> Iterator[StudyRead]:
+    after: int | None = None
+    while True:
+        page = list_studies(
+            session, filters, as_of=as_of, after_id=after, limit=MAX_LIMIT, viewer=viewer
+        )
+        yield from page.items
+        if page.next_after_id is None:
+            return
+        after = page.next_after_id
+
+
+def studies_as_csv(
+    session: Session,
+    filters: StudyFilters,
+    *,
+    as_of: int | None,
+    dialect: Dialect,
+    viewer: Viewer = ANONYMOUS,
+) -> str:
+    """Every matching study ``viewer`` may see (not one page), one row per result."""
+    return studies_csv(_every_study(session, filters, as_of, viewer), dialect)

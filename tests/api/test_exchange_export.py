@@ -1,0 +1,246 @@
+"""Exports: pooled answers as CSV and as an R script that metafor runs to the same numbers,
+the study list as CSV, and the round trip of a study set through CSV into an empty database."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.db.engine import Database
+from service.db.migrate import upgrade_to_head
+from service.main import create_app
+from service.settings import Settings
+from service.usecases.operations.keys import create_api_key
+from tests.api.conftest import Auth, MakeKey
+from tests.api.exchange_support import csv_rows, headline, newest_version, post_import
+from tests.api.pooled_support import BASE, SD, add_batch, outcome_result, pooled, trial
+from tests.api.studies_support import Actors
+from tests.conftest import create_postgres_database, drop_postgres_database
+from tests.factories import one_to_one_stigma_trial, result
+
+pytestmark = pytest.mark.db
+
+
+def _evidence() -> list[dict[str, Any]]:
+    """Six empowerment trials in four reported forms; one combines two instruments, and one
+    reports a follow-up too (which the default specification leaves out)."""
+    combined = trial(
+        0.2,
+        results=[
+            outcome_result(0.2),
+            outcome_result(0.45, instrument="boston-empowerment-scale"),
+            outcome_result(0.9, weeks=52, label="follow-up"),
+        ],
+        year=2014,
+    )
+    t_form = trial(0.1, year=2018)
+    t_form["outcome_results"] = [
+        result("empowerment", "empowerment-scale",
+               {"form": "t", "t": 1.9, "n_intervention": 40, "n_control": 40})
+    ]  # fmt: skip
+    effect_se = trial(0.1, year=2020, category="one-to-one")
+    effect_se["outcome_results"] = [
+        result("empowerment", "dutch-empowerment-scale",
+               {"form": "effect_se", "effect": 0.35, "se": 0.21,
+                "positive_favours_intervention": True})
+    ]  # fmt: skip
+    return [
+        combined,
+        t_form,
+        effect_se,
+        trial(0.05, year=2010, n=60),
+        trial(-0.1, year=2012, comparator="treatment-as-usual"),
+        trial(0.6, year=2021, n=25),
+        one_to_one_stigma_trial(),
+    ]
+
+
+@pytest.fixture
+def actors(make_key: MakeKey, auth: Auth) -> Actors:
+    return Actors(make_key, auth)
+
+
+@pytest.fixture
+def stored(client: TestClient, actors: Actors) -> dict[str, Any]:
+    return add_batch(client, actors.trusted, _evidence())
+
+
+@pytest.mark.usefixtures("stored")
+def test_a_pooled_answer_as_csv_has_one_row_per_study_in_both_dialects(
+    client: TestClient,
+) -> None:
+    answer = pooled(client)
+    metafor = client.get("/v1/outcomes/empowerment/pooled", headers={"Accept": "text/csv"})
+    metapsy = client.get("/v1/outcomes/empowerment/pooled?format=csv&dialect=metapsy")
+
+    assert metafor.status_code == 200
+    assert metafor.headers["content-type"].startswith("text/csv")
+    json_etag = client.get("/v1/outcomes/empowerment/pooled").headers["ETag"]
+    assert metafor.headers["ETag"] not in (json_etag, metapsy.headers["ETag"])
+    rows = csv_rows(metafor.text)
+    assert [int(r["study_id"]) for r in rows] == [s["study_id"] for s in answer["studies"]]
+    for row, study in zip(rows, answer["studies"], strict=True):
+        assert (float(row["yi"]), float(row["vi"])) == (study["yi"], study["vi"])  # exact
+        assert float(row["weight"]) == study["weight"]
+        assert row["instruments"] == " + ".join(study["instruments"])
+    assert metafor.headers["Vary"] == "Accept"
+    assert client.get("/v1/outcomes/empowerment/pooled").headers["Vary"] == "Accept"
+    again = client.get(
+        "/v1/outcomes/empowerment/pooled?format=csv",
+        headers={"If-None-Match": metafor.headers["ETag"]},
+    )
+    assert again.status_code == 304
+    assert again.headers["ETag"] == metafor.headers["ETag"]
+    combined = next(r for r in rows if " + " in r["instruments"])
+    assert combined["data_warnings"].startswith("mean of 2 instruments")
+
+    semi = csv_rows(metapsy.text, delimiter=";")
+    assert list(semi[0])[:8] == [
+        "study_id", "study", "year", "category", "design", "condition_arm2", "quality", "time",
+    ]  # fmt: skip
+    assert [float(r[".g"].replace(",", ".")) for r in semi] == [float(r["yi"]) for r in rows]
+    assert {r["data_warnings"] for r in semi} >= {"NA"}
+
+
+def _run_r(script: str, tmp_path: Path) -> dict[str, float]:
+    rscript = shutil.which("Rscript")
+    if rscript is None:
+        pytest.fail("Rscript is required (Debian r-base-core and r-cran-metafor; make system-deps)")
+    path = tmp_path / "pooled.R"
+    path.write_text(script, encoding="utf-8")
+    run = subprocess.run(
+        [rscript, str(path)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert run.returncode == 0, run.stderr
+    return {
+        name: float(value)
+        for name, value in re.findall(r"^(\w+) = (\S+)$", run.stdout, flags=re.MULTILINE)
+    }
+
+
+@pytest.mark.usefixtures("stored")
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"estimator": "DL", "ci_method": "z", "level": 0.9, "timepoint": "weeks=40"}],
+    ids=["review-method", "dl-z-90-by-weeks"],
+)
+def test_the_r_script_reproduces_the_answer_with_metafor(
+    client: TestClient, tmp_path: Path, params: dict[str, Any]
+) -> None:
+    answer = pooled(client, **params)
+    response = client.get("/v1/outcomes/empowerment/pooled/script.R", params=params)
+
+    assert response.status_code == 200, response.text
+    script = response.text
+    assert f"# Evidence version: {answer['evidence_version']}" in script
+    assert f"# Engine version: {answer['engine_version']}" in script
+    assert answer["spec"]["canonical"] in script
+    if params.get("timepoint") != "weeks=40":
+        assert "aggregate(dat, cluster = study_id, rho = 0.5, weighted = FALSE)" in script
+    etag = response.headers["ETag"]
+    cached = client.get(
+        "/v1/outcomes/empowerment/pooled/script.R", params=params, headers={"If-None-Match": etag}
+    )
+    assert cached.status_code == 304
+    printed = _run_r(script, tmp_path)
+    expected = headline(answer["result"])
+    assert set(printed) == set(expected)
+    for name, value in expected.items():
+        assert printed[name] == pytest.approx(value, rel=1e-6, abs=1e-9), name
+
+
+@pytest.mark.usefixtures("stored")
+def test_the_study_list_as_csv_has_one_row_per_result_as_reported(client: TestClient) -> None:
+    response = client.get("/v1/studies", params={"format": "csv"})
+
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = csv_rows(response.text)
+    studies = client.get("/v1/studies", params={"limit": 200}).json()["items"]
+    assert len(rows) == sum(len(s["outcome_results"]) for s in studies) == 9
+    first = rows[0]
+    assert first["form"] == "means"
+    assert float(first["m1i"]) == BASE + 0.2 * SD
+    assert {r["form"] for r in rows} == {"means", "t", "effect_se"}
+    t_row = next(r for r in rows if r["form"] == "t")
+    assert t_row["m1i"] == ""
+    assert '"t":1.9' in t_row["reported"]
+    only_stigma = client.get(
+        "/v1/studies?outcome=internalized-stigma", headers={"Accept": "text/csv"}
+    )
+    assert [r["instrument"] for r in csv_rows(only_stigma.text)] == ["ismi"]
+
+
+@pytest.fixture
+def empty_client(backend: str, tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    """An app on a new, empty, migrated database of the backend, and a curator's headers."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+    else:
+        url = create_postgres_database()
+    try:
+        upgrade_to_head(url)
+        settings = Settings(database_url=url)
+        database = Database.from_settings(settings)
+        with database.session(write=True) as session:
+            key = create_api_key(session, name="curator", scopes=["submit", "curate"]).plaintext
+        database.dispose()
+        with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+            yield client, {"Authorization": f"Bearer {key}"}
+    finally:
+        if backend != "sqlite":
+            drop_postgres_database(url)
+
+
+SPECS: list[dict[str, Any]] = [
+    {},
+    {"category": "peer-group"},
+    {"timepoint": "follow-up", "min_k": 1},
+    {"estimator": "PM", "sections": ["leave_one_out", "egger"]},
+]
+
+
+@pytest.mark.usefixtures("stored")
+def test_a_study_set_exported_as_csv_and_imported_into_an_empty_database_pools_the_same(
+    client: TestClient, empty_client: tuple[TestClient, dict[str, str]]
+) -> None:
+    exported = client.get("/v1/studies", params={"format": "csv"}).text
+    target, curator = empty_client
+
+    imported = post_import(target, curator, exported, fmt="csv")
+
+    assert imported.status_code == 201, imported.text
+    assert imported.json()["problems"] == []
+    assert imported.json()["new_studies"] == 7
+    for outcome in ("empowerment", "internalized-stigma"):
+        for spec in SPECS:
+            before, after = pooled(client, outcome, **spec), pooled(target, outcome, **spec)
+            assert _without_ids(after) == _without_ids(before), (outcome, spec)
+    assert post_import(target, curator, exported, fmt="csv").json()["new_studies"] == 0
+    assert newest_version(target) == 1
+
+
+def _without_ids(answer: dict[str, Any]) -> dict[str, Any]:
+    """The answer without what names the database's own ids and versions."""
+    kept = {k: v for k, v in answer.items() if k != "evidence_version"}
+    kept["studies"] = [
+        {k: v for k, v in s.items() if k not in ("study_id", "label")} for s in answer["studies"]
+    ]
+    if kept.get("result"):
+        kept["result"] = dict(answer["result"])
+        kept["result"]["effects"] = [
+            {k: v for k, v in e.items() if k != "label"} for e in answer["result"]["effects"]
+        ]
+        for section in ("leave_one_out",):
+            if kept["result"].get(section):
+                kept["result"][section] = [
+                    {k: v for k, v in e.items() if k != "label"} for e in kept["result"][section]
+                ]
+    return kept

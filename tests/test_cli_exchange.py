@@ -1,0 +1,106 @@
+"""``lma import-data {csv,metapsy} FILE``: the import use case from the command line."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from service.cli import main
+from service.db.migrate import upgrade_to_head
+from service.settings import get_settings
+from tests.api.test_exchange_import import BROKEN, CSV, METAPSY
+
+
+@pytest.fixture(autouse=True)
+def database_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A migrated SQLite database that ``lma`` finds through DATABASE_URL."""
+    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    upgrade_to_head(url)
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("COLUMNS", "200")
+    get_settings.cache_clear()
+    yield url
+    get_settings.cache_clear()
+
+
+def _lma(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
+    code = main(list(argv))
+    return code, capsys.readouterr().out
+
+
+def _file(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_a_csv_import_prints_a_summary_and_a_second_run_adds_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _file(tmp_path, "trials.csv", CSV)
+
+    code, dry = _lma(capsys, "import-data", "csv", path, "--dry-run")
+    assert code == 0
+    assert "would store 2 new studies (3 results)" in dry
+    code, first = _lma(capsys, "import-data", "csv", path)
+    assert code == 0
+    assert "stored 2 new studies (3 results); 0 already present" in first
+    assert "evidence version 1" in first
+    code, again = _lma(capsys, "import-data", "csv", path)
+    assert code == 0
+    assert "stored 0 new studies (0 results); 2 already present" in again
+    assert "evidence version" not in again
+
+
+def test_problems_are_listed_with_their_rows_and_the_exit_status_is_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _file(tmp_path, "broken.csv", BROKEN)
+
+    code, out = _lma(capsys, "import-data", "csv", path)
+
+    assert code == 1
+    assert "row 2, sd1i" in out
+    assert "row 4, n1i" in out
+    code, out = _lma(capsys, "import-data", "csv", path, "--dry-run")
+    assert code == 1
+    assert "problems" in out
+
+
+def test_a_map_file_names_an_unknown_metapsy_instrument_and_a_terminal_gets_a_progress_bar(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _file(tmp_path, "metapsy.csv", METAPSY)
+    mapping = _file(tmp_path, "map.json", json.dumps({"Some Unknown Scale": "empowerment-scale"}))
+    monkeypatch.setenv("FORCE_COLOR", "1")  # rich: behave as on a terminal
+
+    code, out = _lma(capsys, "import-data", "metapsy", path, "--map", mapping)
+
+    assert code == 0, out
+    assert "checking studies" in out
+    assert "3/3" in out
+    assert "stored 3 new studies (3 results)" in out
+    assert "skipped 1 row(s): outcome not in the review: Depression" in out
+
+
+def test_a_backup_keeps_the_source_ids_so_a_restored_database_still_knows_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _file(tmp_path, "metapsy.csv", "\n".join(METAPSY.splitlines()[:4]) + "\n")
+    assert _lma(capsys, "import-data", "metapsy", path)[0] == 0
+    backup = str(tmp_path / "backup.json")
+    assert _lma(capsys, "export", backup)[0] == 0
+    assert len(json.loads(Path(backup).read_text("utf-8"))["source_keys"]) == 2
+    restored = f"sqlite:///{tmp_path / 'restored.sqlite3'}"
+    upgrade_to_head(restored)
+    monkeypatch.setenv("DATABASE_URL", restored)
+    get_settings.cache_clear()
+    assert _lma(capsys, "import", backup)[0] == 0
+
+    code, out = _lma(capsys, "import-data", "metapsy", path)
+
+    assert code == 0
+    assert "stored 0 new studies (0 results); 2 already present" in out
