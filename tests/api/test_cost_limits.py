@@ -127,6 +127,11 @@ def test_pooled_results_are_priced_once_k_is_known(
     path = "/v1/outcomes/empowerment/pooled"
     params = {"sections": "leave_one_out", "level": "0.9124"}
     _refused_for_cost(client.get(path, params=params), cost - 1, "MAX_ANALYSIS_COST_ANONYMOUS")
+    for exported in (  # the CSV and R-script forms of the same answer are priced too
+        client.get(path, params=params, headers={"Accept": "text/csv"}),
+        client.get(f"{path}/script.R", params=params),
+    ):
+        _refused_for_cost(exported, cost - 1, "MAX_ANALYSIS_COST_ANONYMOUS")
     answered = client.get(path, params=params, headers=who.key("read"))
     assert answered.status_code == 200, answered.text
     assert len(answered.json()["result"]["leave_one_out"]) == 6

@@ -53,7 +53,9 @@ async def get_pooled(
 ) -> Response:
     """The pooled effect of one outcome, or its narrative synthesis below min_k studies."""
     if wants_csv(query.format, accept):
-        return await pooled_csv_response(session, cache, outcome, query, settings, if_none_match)
+        return await pooled_csv_response(
+            session, cache, outcome, query, settings, if_none_match, budget
+        )
     answer = await run_and_finish(
         pooled.pooled_result,
         session,

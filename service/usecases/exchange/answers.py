@@ -14,6 +14,7 @@ from service.db.repositories.studies import StudyFilters
 from service.schemas.pagination import MAX_LIMIT
 from service.schemas.pooled import PooledQuery, PooledRead, PooledStudyRead
 from service.schemas.studies import StudyRead
+from service.usecases.analyses.cost import UNLIMITED, ComputeBudget
 from service.usecases.exchange.export import Dialect, pooled_csv, studies_csv
 from service.usecases.exchange.rscript import Component, pooled_r_script
 from service.usecases.pooled.answers import Conditional, pooled_result
@@ -24,27 +25,38 @@ from service.usecases.studies.visibility import ANONYMOUS, Viewer
 _Found = tuple[Conditional[PooledRead], PooledRead]
 
 
-def _answer(session: Session, cache: ResultCache, outcome: str, query: PooledQuery) -> _Found:
+def _answer(
+    session: Session, cache: ResultCache, outcome: str, query: PooledQuery, budget: ComputeBudget
+) -> _Found:
     """The pooled answer at ``query.as_of`` (or now); no If-None-Match, so always a body."""
-    answer = pooled_result(session, cache, outcome, query)
+    answer = pooled_result(session, cache, outcome, query, budget=budget)
     if answer.body is None:  # only a matching If-None-Match leaves it out
         raise RuntimeError("a pooled answer without a body")
     return answer, answer.body
 
 
 def pooled_answer_csv(
-    session: Session, cache: ResultCache, outcome: str, query: PooledQuery, dialect: Dialect
+    session: Session,
+    cache: ResultCache,
+    outcome: str,
+    query: PooledQuery,
+    dialect: Dialect,
+    budget: ComputeBudget = UNLIMITED,
 ) -> tuple[Conditional[PooledRead], str]:
-    """The pooled answer and its studies as CSV."""
-    answer, body = _answer(session, cache, outcome, query)
+    """The pooled answer and its studies as CSV (the analysis within ``budget``)."""
+    answer, body = _answer(session, cache, outcome, query, budget)
     return answer, pooled_csv(body, dialect)
 
 
 def pooled_answer_script(
-    session: Session, cache: ResultCache, outcome: str, query: PooledQuery
+    session: Session,
+    cache: ResultCache,
+    outcome: str,
+    query: PooledQuery,
+    budget: ComputeBudget = UNLIMITED,
 ) -> tuple[Conditional[PooledRead], str]:
-    """The pooled answer and the R script that reproduces it."""
-    answer, body = _answer(session, cache, outcome, query)
+    """The pooled answer and the R script that reproduces it (the analysis within ``budget``)."""
+    answer, body = _answer(session, cache, outcome, query, budget)
     components = {
         study.study_id: _components(session, body, study)
         for study in body.studies
