@@ -113,3 +113,20 @@ def test_a_setting_makes_them_public(
     app.state.settings = app.state.settings.model_copy(update={"unreviewed_studies_public": True})
     assert _listed(client, {}) == set(studies.values())
     assert client.get(f"/v1/studies/{studies['pending']}").json()["title"].startswith(SECRET_TITLE)
+
+
+@pytest.mark.parametrize("reader", ["no key", "other submitter", "submitter", "curator"])
+def test_version_summaries_quote_free_text_only_to_who_may_see_it(
+    client: TestClient, who: Actors, studies: dict[str, int], reader: str
+) -> None:
+    headers = {"no key": {}, "other submitter": who.key("submit")}.get(reader)
+    headers = getattr(who, reader) if headers is None else headers
+    listed = client.get("/v1/versions", headers=headers).json()["items"]
+    one = client.get("/v1/versions/3", headers=headers).json()  # the exclusion, by the curator
+    text = " ".join(v["summary"] for v in listed) + one["summary"]
+    sees = {"no key": (False, False), "other submitter": (False, False)}
+    titles, reason = sees.get(reader, (True, reader == "curator"))
+    assert (SECRET_TITLE in text) is titles
+    assert ("unvalidated" in text) is reason
+    assert [v["number"] for v in listed] == [4, 3, 2, 1]
+    assert one["study_ids"] == [studies["excluded"]]
