@@ -115,10 +115,8 @@ def bounded(value: Any) -> Any:
     if isinstance(value, dict):
         return {bounded(key): bounded(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        items = [bounded(item) for item in value[:MAX_ECHOED_ITEMS]]
-        if len(value) > MAX_ECHOED_ITEMS:
-            items.append(f"... {len(value) - MAX_ECHOED_ITEMS:,} more")
-        return items
+        # Cut without a marker item, which would break the list's schema (errors are objects).
+        return [bounded(item) for item in value[:MAX_ECHOED_ITEMS]]
     return value
 
 
