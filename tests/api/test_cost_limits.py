@@ -136,3 +136,20 @@ def test_pooled_results_are_priced_once_k_is_known(
     assert answered.status_code == 200, answered.text
     assert len(answered.json()["result"]["leave_one_out"]) == 6
     assert client.get(path).status_code == 200  # without the section it is cheap
+
+
+def test_histories_are_priced_by_points_and_rows(
+    client: TestClient, who: Actors, limits: Any
+) -> None:
+    for first in (0, 3):  # two versions, each adding three included studies: 2 points x 6 rows
+        add_batch(
+            client, who.trusted, [trial(0.1 * i, year=2000 + i) for i in range(first, first + 3)]
+        )
+    limits(max_analysis_cost_anonymous=11, max_analysis_cost_with_key=12)
+    path = "/v1/outcomes/empowerment/history"
+    problem = _refused_for_cost(client.get(path), 11, "MAX_ANALYSIS_COST_ANONYMOUS")
+    assert problem["cost"] == 12
+    assert "as_of" in problem["detail"]
+    answered = client.get(path, headers=who.key("read"))
+    assert answered.status_code == 200, answered.text
+    assert len(answered.json()["points"]) == 2

@@ -85,7 +85,11 @@ async def get_pooled_table(
     return conditional_response(answer, private=settings.require_api_key_for_reads)
 
 
-@router.get("/outcomes/{outcome}/history", response_model=PooledHistoryRead, responses=PROBLEMS)
+@router.get(
+    "/outcomes/{outcome}/history",
+    response_model=PooledHistoryRead,
+    responses={**PROBLEMS, **problem_responses(503)},
+)
 async def get_pooled_history(
     outcome: Outcome,
     query: Annotated[HistoryQuery, Query()],
@@ -93,11 +97,18 @@ async def get_pooled_history(
     cache: ResultCacheDep,
     settings: SettingsDep,
     _: ReadAccessDep,
+    budget: ComputeBudgetDep,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     """The pooled result after every version that changed the outcome's evidence."""
     answer = await run_and_finish(
-        pooled.pooled_history, session, cache, outcome, query, if_none_match=if_none_match
+        pooled.pooled_history,
+        session,
+        cache,
+        outcome,
+        query,
+        if_none_match=if_none_match,
+        budget=budget,
     )
     return conditional_response(answer, private=settings.require_api_key_for_reads)
 

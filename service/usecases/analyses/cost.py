@@ -97,6 +97,26 @@ def check_cost(k: int, sections: Iterable[str], budget: ComputeBudget) -> None:
     )
 
 
+def check_history_cost(points: int, rows: int, budget: ComputeBudget) -> None:
+    """Refuse a history of ``points`` headlines, each selected from ``rows`` evidence rows and
+    fitted, that would cost more than ``budget`` allows (cost: points x rows)."""
+    cost = points * rows
+    if cost <= budget.limit:
+        return
+    who = "requests with an API key" if budget.with_key else "anonymous requests"
+    advice = "pass as_of to end the history earlier, or narrow it with category or min_quality"
+    if not budget.with_key:
+        advice += f", or send an API key (limit {budget.key_limit:,})"
+    raise CostLimitError(
+        f"This history would cost {cost:,} study-fits ({points:,} points x {rows:,} evidence "
+        f"rows); the limit for {who} is {budget.limit:,} ({budget.setting}). To stay under it: "
+        f"{advice}.",
+        cost=cost,
+        limit=budget.limit,
+        setting=budget.setting,
+    )
+
+
 @contextmanager
 def stopped_at_deadline(budget: ComputeBudget) -> Iterator[None]:
     """Turn the engine's :class:`DeadlineExceededError` into a 503 that says what to do."""

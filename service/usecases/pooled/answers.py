@@ -28,10 +28,12 @@ from service.schemas.pooled import (
     TableQuery,
 )
 from service.stats import ENGINE_VERSION
+from service.stats.errors import check_deadline
 from service.usecases.analyses.cost import (
     UNLIMITED,
     ComputeBudget,
     check_cost,
+    check_history_cost,
     stopped_at_deadline,
 )
 from service.usecases.pooled.analysis import analyse_outcome, headline, section_names, summary_of
@@ -166,10 +168,16 @@ class _Reader:
         # Every revision that was ever included: ONE evidence query, whatever the history's length.
         rows = self._repository.evidence([spec.outcome], at_versions=None)
         changed = {r.valid_from for r in rows} | {r.valid_to for r in rows if r.valid_to}
+        touching = [
+            info  # not the others, e.g. a pending study: the included evidence did not change
+            for info in self._repository.versions_touching(spec.outcome, up_to=version)
+            if info.number in changed
+        ]
+        check_history_cost(len(touching), len(rows), self._budget)
+        deadline = self._budget.deadline()
         points = []
-        for info in self._repository.versions_touching(spec.outcome, up_to=version):
-            if info.number not in changed:
-                continue  # e.g. a pending study: the included evidence did not change
+        for info in touching:
+            check_deadline(deadline)
             known = self.cached(spec, info.number)
             numbers = (
                 summary_of(known) if known else self.headline(valid_at(rows, info.number), spec)
@@ -265,15 +273,24 @@ def pooled_history(
     query: HistoryQuery,
     *,
     if_none_match: str | None = None,
+    budget: ComputeBudget = UNLIMITED,
 ) -> Conditional[PooledHistoryRead]:
-    """The pooled result after each version (up to ``query.as_of``) that changed the outcome."""
+    """The pooled result after each version (up to ``query.as_of``) that changed the outcome.
+
+    422 when the history would cost more than ``budget`` allows (points x evidence rows).
+    """
     spec = spec_from_options(outcome, query, category=query.category)
-    reader = _Reader(session, cache)
+    reader = _Reader(session, cache, budget)
+
+    def compute(version: int) -> PooledHistoryRead:
+        with stopped_at_deadline(budget):
+            return reader.history(spec, version)
+
     return _answer(
         session,
         cache,
         ("history", spec.canonical()),
-        lambda version: reader.history(spec, version),
+        compute,
         as_of=query.as_of,
         if_none_match=if_none_match,
     )
