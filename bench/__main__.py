@@ -8,7 +8,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import engine, machine, service
+from bench import engine, machine, plots, service
 from bench.timing import markdown_table
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -30,6 +30,7 @@ def report(
     service_results: Sequence[service.BackendResult],
     skipped: Sequence[str],
     seconds: float,
+    plot_rows: Sequence[plots.Row] = (),
 ) -> str:
     """The whole RESULTS.md."""
     notes = service.notes(service_results, skipped)
@@ -71,6 +72,12 @@ def report(
         "",
         _checks(service.target_checks(service_results)),
         "",
+        "## Plots: forest plot rendering",
+        "",
+        plots.render(plot_rows),
+        "",
+        _checks(plots.target_checks(plot_rows)),
+        "",
     ]
     return "\n".join(parts)
 
@@ -88,10 +95,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     engine_rows = engine.run_engine(log=log)
     print(engine.render(engine_rows), flush=True)
+    plot_rows = plots.run_plots(log=log)
     budget = TOTAL_SECONDS - (time.monotonic() - started)
     results, skipped = service.run_service(args.postgres, budget=budget, log=log)
     print(service.render(results), flush=True)
-    text = report(facts, engine_rows, results, skipped, time.monotonic() - started)
+    text = report(facts, engine_rows, results, skipped, time.monotonic() - started, plot_rows)
     args.output.write_text(text)
     print(f"wrote {args.output} in {(time.monotonic() - started) / 60:.1f} minutes")
     return 0

@@ -20,6 +20,7 @@ from service.api.routes import (
     curation,
     health,
     imports,
+    plots,
     pooled,
     scripts,
     studies,
@@ -30,6 +31,7 @@ from service.api.security import install_middleware
 from service.db.engine import Database
 from service.settings import Settings, get_settings
 from service.usecases.pooled.cache import ResultCache
+from service.web import pages
 
 DESCRIPTION = """\
 A living meta-analysis of peer support in mental health, after Burke et al. (2019),
@@ -64,6 +66,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
         dependencies=[Depends(refuse_unknown_query_parameters)],
+        # Served by service.web from assets shipped with the service, not from CDNs.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.database = database
@@ -82,6 +87,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pooled.router)
     app.include_router(scripts.router)
     app.include_router(imports.router)
+    app.include_router(plots.router)
+    pages.install_pages(app, settings)
     return app
 
 

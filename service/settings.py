@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SQLITE_PATH = Path("var") / "lma.sqlite3"
@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     max_analysis_cost_anonymous: int = Field(default=1_000_000, ge=1)
     max_analysis_cost_with_key: int = Field(default=5_000_000, ge=1)
     analysis_deadline_seconds: float = Field(default=15.0, gt=0)
+    session_secret: SecretStr | None = Field(
+        default=None, description="Signs the pages' session cookie; random per process if unset."
+    )
+    session_cookie_secure: bool = Field(
+        default=False, description="Send the session cookie over HTTPS only (behind TLS)."
+    )
     metapsy_rob_quality: dict[str, str] = Field(
         default_factory=lambda: dict(METAPSY_ROB_QUALITY),
         description="Metapsy import: overall RoB 2 judgement -> quality rating slug.",

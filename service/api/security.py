@@ -5,8 +5,6 @@ Plain ASGI, like :mod:`service.api.middleware`, so that neither costs more than 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from fastapi import FastAPI
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
@@ -25,18 +23,6 @@ from service.settings import Settings
 # OWASP REST Security Cheat Sheet, "Security headers": a JSON API is never framed, never
 # rendered as a document and never cached by default.
 _API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-# The interactive documentation (FastAPI's Swagger UI and ReDoc pages) loads its scripts,
-# styles and fonts from CDNs and starts with an inline script; only those pages get this.
-_DOCS_CSP = (
-    "default-src 'none'; "
-    "script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-    "font-src https://fonts.gstatic.com; "
-    "img-src 'self' data: https:; "
-    "connect-src 'self'; "
-    "worker-src blob:; "
-    "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-)
 _ALWAYS = (
     ("x-content-type-options", "nosniff"),
     ("referrer-policy", "no-referrer"),
@@ -132,26 +118,24 @@ class BodySizeLimitMiddleware:
 class SecurityHeadersMiddleware:
     """Adds security headers to every response, and ``Cache-Control: no-store`` unless set.
 
-    ``docs_paths`` (the Swagger UI and ReDoc pages) get a Content-Security-Policy that lets
-    their CDN scripts run; everything else gets one that allows nothing at all.
+    The Content-Security-Policy allows nothing at all unless the route set its own (the
+    pages of :mod:`service.web` do, allowing this origin's scripts and images only).
     """
 
-    def __init__(self, app: ASGIApp, docs_paths: Iterable[str] = ()) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.docs_paths = frozenset(docs_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        policy = _DOCS_CSP if scope.get("path") in self.docs_paths else _API_CSP
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in _ALWAYS:
                     headers[name] = value
-                headers.setdefault("content-security-policy", policy)
+                headers.setdefault("content-security-policy", _API_CSP)
                 headers.setdefault("cache-control", "no-store")
             await send(message)
 
@@ -185,5 +169,4 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
             max_age=600,
         )
     app.add_middleware(RequestContextMiddleware)
-    docs = (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url)
-    app.add_middleware(SecurityHeadersMiddleware, docs_paths=[p for p in docs if p])
+    app.add_middleware(SecurityHeadersMiddleware)

@@ -1,0 +1,98 @@
+"""What the plots draw: plain frozen dataclasses, built by the use cases."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class StudyPoint:
+    """One study: its effect (Hedges' g), its own interval and its percent weight."""
+
+    label: str
+    yi: float
+    vi: float
+    ci_lower: float
+    ci_upper: float
+    weight: float | None
+    group: str
+
+
+@dataclass(frozen=True, slots=True)
+class Diamond:
+    """A pooled estimate with its confidence interval."""
+
+    label: str
+    estimate: float
+    ci_lower: float
+    ci_upper: float
+
+
+@dataclass(frozen=True, slots=True)
+class PooledStats:
+    """The numbers of the forest plot's footer (``None``: the data cannot define it)."""
+
+    k: int
+    participants: int
+    tau2: float | None
+    i2: float | None
+    q: float | None
+    q_df: int
+    q_p_value: float | None
+    statistic: float | None
+    statistic_name: str
+    p_value: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Caption:
+    """What every plot says about itself: its title, where its numbers come from."""
+
+    title: str
+    evidence: str
+    certainty: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ForestData:
+    """A forest plot. ``pooled`` is ``None`` for a narrative synthesis, with ``no_pooling``
+    saying why; ``subgroups`` holds one diamond per group (empty: no grouping)."""
+
+    caption: Caption
+    level: float
+    studies: tuple[StudyPoint, ...]
+    pooled: Diamond | None
+    prediction: tuple[float, float] | None
+    stats: PooledStats | None
+    subgroups: tuple[Diamond, ...] = ()
+    no_pooling: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FunnelData:
+    """A contour-enhanced funnel plot; ``filled`` are trim-and-fill's imputed studies."""
+
+    caption: Caption
+    studies: tuple[StudyPoint, ...]
+    estimate: float | None
+    filled: tuple[tuple[float, float], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPoint:
+    """The pooled result after one evidence version (``None`` estimate: not pooled then)."""
+
+    version: int
+    estimate: float | None
+    ci_lower: float | None
+    ci_upper: float | None
+    pi_lower: float | None
+    pi_upper: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryData:
+    """The living trajectory of one outcome."""
+
+    caption: Caption
+    points: tuple[HistoryPoint, ...]

@@ -1,0 +1,251 @@
+"""Plots of pooled answers: forest, funnel and history, conditional like the JSON answers.
+
+A plot is fixed by what its JSON answer is fixed by (specification, evidence version, engine
+version) and by its kind and format, so its strong ETag is derived from those; a client holding
+it gets a 304 before anything is read or drawn. The numbers come from the same use cases as
+the JSON routes (:mod:`service.usecases.pooled.answers`), so a plot never disagrees with them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from scipy.stats import norm
+from sqlalchemy.orm import Session
+
+from service.plots.data import (
+    Caption,
+    Diamond,
+    ForestData,
+    FunnelData,
+    HistoryData,
+    HistoryPoint,
+    PooledStats,
+    StudyPoint,
+)
+from service.plots.forest import forest_plot
+from service.plots.funnel import funnel_plot
+from service.plots.history import history_plot
+from service.plots.render import ImageFormat
+from service.schemas.analyses import AnalysisResult
+from service.schemas.pooled import HistoryQuery, PooledQuery, PooledRead
+from service.stats.bias import trim_and_fill
+from service.stats.errors import ConvergenceError, StatsInputError
+from service.usecases.pooled.answers import (
+    Conditional,
+    pooled_history,
+    pooled_result,
+    resolve_version,
+)
+from service.usecases.pooled.cache import ResultCache, cache_key, none_match, strong_etag
+from service.usecases.pooled.spec import spec_from_options
+from service.usecases.studies.versions import list_versions
+
+Render = Callable[[int], bytes]
+
+
+def _conditional(
+    session: Session,
+    key_parts: tuple[str, str],
+    render: Render,
+    *,
+    as_of: int | None,
+    if_none_match: str | None,
+) -> Conditional[bytes]:
+    version = resolve_version(session, as_of)
+    etag = strong_etag(cache_key(*key_parts, version))
+    pinned = as_of is not None
+    if none_match(if_none_match, etag):
+        return Conditional(etag, version, pinned=pinned, body=None)
+    body = render(version)
+    return Conditional(etag, version, pinned=pinned, body=body, json=body)
+
+
+def _evidence_line(session: Session, version: int, engine: str) -> str:
+    page = list_versions(session, before=version + 1, limit=1)
+    when = f" of {page.items[0].created_at:%Y-%m-%d}" if page.items else ""
+    return f"Evidence version {version}{when}; engine {engine}"
+
+
+def _title(outcome: str, category: str | None, what: str) -> str:
+    scope = f", {category}" if category else ""
+    return f"{outcome.replace('-', ' ').capitalize()}{scope}: {what}"
+
+
+def _text_of(value: Any, key: str) -> str | None:
+    if isinstance(value, dict):
+        found = value.get(key)
+        return str(found) if found else None
+    return str(value) if value else None
+
+
+def certainty_text(answer: dict[str, Any]) -> str | None:
+    """ "Low. <statement>": the certainty of the evidence and its statement, when the answer
+    (a dump, so that answers without them simply have none) carries them."""
+    certainty = answer.get("certainty")
+    parts = [
+        _text_of(certainty, "level"),
+        _text_of(answer.get("statement"), "text")
+        or (_text_of(certainty, "statement") if isinstance(certainty, dict) else None),
+    ]
+    text = ". ".join(p.rstrip(".") for p in parts if p)
+    return f"{text}." if text else None
+
+
+def _studies(answer: PooledRead) -> tuple[StudyPoint, ...]:
+    return tuple(
+        StudyPoint(s.label, s.yi, s.vi, s.ci_lower, s.ci_upper, s.weight, s.category)
+        for s in answer.studies
+    )
+
+
+def _stats(answer: PooledRead, result: AnalysisResult) -> PooledStats:
+    return PooledStats(
+        k=answer.k,
+        participants=answer.participants,
+        tau2=result.tau2,
+        i2=result.i2,
+        q=result.q,
+        q_df=result.q_df,
+        q_p_value=result.q_p_value,
+        statistic=result.statistic,
+        statistic_name="z" if result.df is None else "t",
+        p_value=result.p_value,
+    )
+
+
+def _subgroups(result: AnalysisResult, level: float) -> tuple[Diamond, ...]:
+    # The subgroup block reports estimate and SE; the diamond is the normal interval.
+    if result.subgroups is None:
+        return ()
+    z = float(norm.ppf(0.5 + level / 2))
+    return tuple(
+        Diamond(name, g.estimate, g.estimate - z * g.se, g.estimate + z * g.se)
+        for name, g in sorted(result.subgroups.levels.items())
+        if g.estimate is not None and g.se is not None
+    )
+
+
+def _pooled_label(result: AnalysisResult) -> str:
+    if result.estimator in ("EE", "FE"):
+        return "Common effect"
+    return f"Random effects ({result.estimator}, {result.ci_method})"
+
+
+def forest_data(answer: PooledRead, caption: Caption) -> ForestData:
+    """The forest plot of a pooled answer (studies only, and why, for a narrative one)."""
+    result = answer.result
+    level = answer.spec.level
+    if (
+        result is None
+        or result.estimate is None
+        or result.ci_lower is None
+        or result.ci_upper is None
+    ):
+        reason = answer.narrative.reason if answer.narrative else "the result is undefined"
+        return ForestData(caption, level, _studies(answer), None, None, None, no_pooling=reason)
+    pooled = Diamond(_pooled_label(result), result.estimate, result.ci_lower, result.ci_upper)
+    prediction = None
+    if result.pi_lower is not None and result.pi_upper is not None:
+        prediction = (result.pi_lower, result.pi_upper)
+    grouped = answer.spec.category is None
+    return ForestData(
+        caption,
+        level,
+        _studies(answer),
+        pooled,
+        prediction,
+        _stats(answer, result),
+        subgroups=_subgroups(result, level) if grouped else (),
+    )
+
+
+def _filled(answer: PooledRead) -> tuple[tuple[float, float], ...]:
+    if "trim_and_fill" not in answer.spec.sections or len(answer.studies) < 3:
+        return ()
+    yi = [s.yi for s in answer.studies]
+    vi = [s.vi for s in answer.studies]
+    try:
+        filled = trim_and_fill(yi, vi)
+    except (StatsInputError, ConvergenceError):
+        return ()  # the JSON answer says why in its warnings
+    k = len(yi)
+    return tuple(zip(filled.filled_yi[k:].tolist(), filled.filled_vi[k:].tolist(), strict=True))
+
+
+def _caption(session: Session, answer: PooledRead, what: str) -> Caption:
+    return Caption(
+        title=_title(answer.outcome, answer.spec.category, what),
+        evidence=_evidence_line(session, answer.evidence_version, answer.engine_version),
+        certainty=certainty_text(answer.model_dump()),
+    )
+
+
+def pooled_figure(
+    session: Session,
+    cache: ResultCache,
+    outcome: str,
+    query: PooledQuery,
+    *,
+    kind: str,
+    fmt: ImageFormat,
+    if_none_match: str | None = None,
+) -> Conditional[bytes]:
+    """The ``kind`` plot (``forest`` or ``funnel``) of one outcome's pooled answer."""
+    spec = spec_from_options(outcome, query, category=query.category, sections=query.sections)
+
+    def render(version: int) -> bytes:
+        pinned = query.model_copy(update={"as_of": version})
+        answer = pooled_result(session, cache, outcome, pinned).body
+        assert answer is not None  # no If-None-Match was sent
+        if kind == "forest":
+            return forest_plot(forest_data(answer, _caption(session, answer, "forest plot")), fmt)
+        caption = _caption(session, answer, "funnel plot")
+        estimate = answer.result.estimate if answer.result else None
+        return funnel_plot(FunnelData(caption, _studies(answer), estimate, _filled(answer)), fmt)
+
+    return _conditional(
+        session,
+        (f"{kind}.{fmt}", spec.canonical()),
+        render,
+        as_of=query.as_of,
+        if_none_match=if_none_match,
+    )
+
+
+def history_figure(
+    session: Session,
+    cache: ResultCache,
+    outcome: str,
+    query: HistoryQuery,
+    *,
+    fmt: ImageFormat,
+    if_none_match: str | None = None,
+) -> Conditional[bytes]:
+    """The living trajectory of one outcome, after every version that changed it."""
+    spec = spec_from_options(outcome, query, category=query.category)
+
+    def render(version: int) -> bytes:
+        pinned = query.model_copy(update={"as_of": version})
+        answer = pooled_history(session, cache, outcome, pinned).body
+        assert answer is not None
+        caption = Caption(
+            title=_title(outcome, query.category, "pooled estimate over time"),
+            evidence=_evidence_line(session, version, answer.engine_version),
+        )
+        points = tuple(
+            HistoryPoint(
+                p.evidence_version, p.estimate, p.ci_lower, p.ci_upper, p.pi_lower, p.pi_upper
+            )
+            for p in answer.points
+        )
+        return history_plot(HistoryData(caption, points), fmt)
+
+    return _conditional(
+        session,
+        (f"history.{fmt}", spec.canonical()),
+        render,
+        as_of=query.as_of,
+        if_none_match=if_none_match,
+    )

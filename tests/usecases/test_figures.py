@@ -1,0 +1,20 @@
+"""What the plots and pages say about certainty: only what the answer carries."""
+
+from __future__ import annotations
+
+from service.usecases.pooled.figures import certainty_text
+
+
+def test_certainty_and_statement_when_the_answer_has_them() -> None:
+    answer = {
+        "certainty": {"level": "low", "domains": {}},
+        "statement": {"text": "Peer support may increase empowerment.", "plain_language": "..."},
+    }
+    assert certainty_text(answer) == "low. Peer support may increase empowerment."
+    assert certainty_text({"certainty": {"level": "moderate"}}) == "moderate."
+    assert certainty_text({"certainty": "high"}) == "high."
+
+
+def test_nothing_when_the_answer_has_no_certainty() -> None:
+    assert certainty_text({"status": "pooled"}) is None
+    assert certainty_text({"certainty": None, "statement": None}) is None

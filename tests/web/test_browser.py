@@ -1,0 +1,170 @@
+"""The pages in a real browser: headless Chromium on a real uvicorn server (SQLite).
+
+One server and one browser for the module; the tests run in order, as one curator's visit.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.reliability.servers import fresh_database, migrated_with_keys, running
+from tests.web.browser import PHONE, chromium, console_errors, copy_to_docs, screenshot
+from tests.web.support import HOSTILE_AUTHORS, HOSTILE_TITLE, seed
+
+pytestmark = pytest.mark.slow
+WAIT_SECONDS = 20
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    folder = tmp_path_factory.mktemp("browser")
+    with fresh_database("sqlite", folder) as url:
+        keys = migrated_with_keys(url, {"curator": "submit,curate", "bot": "submit"})
+        with running(url, folder / "server.log") as [server]:
+            pending = seed(server.base_url, curator=keys["curator"], submitter=keys["bot"])
+            yield {"base": server.base_url, "keys": keys, "pending": pending}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[webdriver.Chrome]:
+    yield from chromium()
+
+
+def _open(browser: webdriver.Chrome, site: dict[str, Any], path: str) -> None:
+    browser.get(site["base"] + path)
+    WebDriverWait(browser, WAIT_SECONDS).until(
+        lambda d: d.execute_script("return document.readyState") == "complete"
+    )
+
+
+def _no_script_ran(browser: webdriver.Chrome) -> None:
+    assert browser.execute_script("return window.__xss === undefined"), "injected script ran"
+
+
+PAGES = [
+    ("summary", "/", "Pooled effects of peer support"),
+    ("outcome", "/outcomes/empowerment", "Empowerment"),
+    ("versions", "/versions", "Evidence versions"),
+    ("sign-in", "/sign-in", "Sign in"),
+]
+
+
+@pytest.mark.parametrize(("name", "path", "heading"), PAGES)
+def test_each_page_renders_without_console_errors(
+    browser: webdriver.Chrome, site: dict[str, Any], name: str, path: str, heading: str
+) -> None:
+    _open(browser, site, path)
+    assert browser.find_element(By.TAG_NAME, "h1").text == heading
+    for image in browser.find_elements(By.TAG_NAME, "img"):
+        assert browser.execute_script("return arguments[0].naturalWidth > 0", image), (
+            image.get_attribute("src")
+        )
+    assert console_errors(browser) == []
+    screenshot(browser, name)
+
+
+def test_pages_are_readable_on_a_phone(browser: webdriver.Chrome, site: dict[str, Any]) -> None:
+    browser.set_window_size(*PHONE)
+    _open(browser, site, "/outcomes/empowerment")
+    # Nothing wider than the screen but the tables' own scrolling containers.
+    width = browser.execute_script("return document.documentElement.scrollWidth")
+    assert width <= PHONE[0]
+    assert console_errors(browser) == []
+    screenshot(browser, "outcome-phone", size=PHONE)
+
+
+def test_study_page_shows_hostile_markup_as_text(
+    browser: webdriver.Chrome, site: dict[str, Any]
+) -> None:
+    _open(browser, site, f"/studies/{site['pending']['id']}")
+    assert browser.find_element(By.CSS_SELECTOR, ".study-title").text == HOSTILE_TITLE
+    assert HOSTILE_AUTHORS in browser.find_element(By.TAG_NAME, "main").text
+    assert browser.find_elements(By.CSS_SELECTOR, "main script, main b, main img[src=x]") == []
+    _no_script_ran(browser)
+    assert console_errors(browser) == []
+    screenshot(browser, "study")
+
+
+@pytest.mark.parametrize(
+    ("path", "selector", "minimum"),
+    [("/docs", ".opblock", 20), ("/redoc", "[data-section-id^='tag']", 3)],
+)
+def test_api_docs_show_the_operations_offline(
+    browser: webdriver.Chrome, site: dict[str, Any], path: str, selector: str, minimum: int
+) -> None:
+    _open(browser, site, path)
+    WebDriverWait(browser, WAIT_SECONDS).until(
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, selector)) >= minimum
+    )
+    if path == "/docs":
+        titles = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".opblock-summary-path")]
+        assert "/v1/outcomes/{outcome}/forest.svg" in " ".join(titles)
+    assert console_errors(browser) == []
+    screenshot(browser, path.strip("/"))
+
+
+def _forest(site: dict[str, Any], browser: webdriver.Chrome) -> bytes:
+    source = browser.find_element(By.ID, "plot-1").get_attribute("src")
+    response = httpx.get(str(source))
+    assert response.status_code == 200
+    return response.content
+
+
+def test_curator_includes_a_pending_study_and_the_outcome_changes(
+    browser: webdriver.Chrome, site: dict[str, Any]
+) -> None:
+    _open(browser, site, "/outcomes/empowerment")
+    before, forest_before = (
+        browser.find_element(By.ID, "pooled-estimate").text,
+        _forest(site, browser),
+    )
+    _open(browser, site, "/sign-in")
+    browser.find_element(By.ID, "key").send_keys(site["keys"]["curator"])
+    browser.find_element(By.ID, "sign-in").click()
+    WebDriverWait(browser, WAIT_SECONDS).until(expected_conditions.url_contains("/curate"))
+    pending = browser.find_element(By.ID, f"pending-{site['pending']['id']}")
+    assert pending.find_element(By.CSS_SELECTOR, ".study-title").text == HOSTILE_TITLE
+    _no_script_ran(browser)
+    assert console_errors(browser) == []
+    screenshot(browser, "curation")
+    pending.find_element(By.CSS_SELECTOR, "button.include").click()
+    WebDriverWait(browser, WAIT_SECONDS).until(
+        lambda d: d.find_elements(By.ID, f"pending-{site['pending']['id']}") == []
+    )
+    _open(browser, site, "/outcomes/empowerment")
+    after, forest_after = (
+        browser.find_element(By.ID, "pooled-estimate").text,
+        _forest(site, browser),
+    )
+    assert after != before
+    assert forest_after != forest_before
+    assert "Mallory" in forest_after.decode()
+    assert "&lt;b onmouseover" in forest_after.decode()
+    _no_script_ran(browser)
+    assert console_errors(browser) == []
+    screenshot(browser, "outcome-after-curation")
+    if os.environ.get("SAVE_SCREENSHOTS"):
+        copy_to_docs(["summary", "outcome", "outcome-phone", "curation", "docs"])
+
+
+def test_a_form_without_the_csrf_token_is_refused(
+    site: dict[str, Any], browser: webdriver.Chrome
+) -> None:
+    cookies = {c["name"]: c["value"] for c in browser.get_cookies()}
+    assert cookies, "the curator should still be signed in"
+    [cookie] = [c for c in browser.get_cookies() if c["name"] == "lma_session"]
+    assert cookie["httpOnly"]
+    assert cookie["sameSite"] == "Strict"
+    response = httpx.post(
+        f"{site['base']}/curate/studies/1/exclude", data={"reason": "forged"}, cookies=cookies
+    )
+    assert response.status_code in (403, 422)

@@ -1,0 +1,192 @@
+"""The pages over HTTP on both databases: escaping, the session, CSRF, curation via use cases."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from service.web.templating import PAGE_CSP
+from tests.api.conftest import Auth, MakeKey
+from tests.api.pooled_support import add_batch, pooled, trial
+from tests.api.studies_support import Actors
+from tests.web.support import HOSTILE_AUTHORS, HOSTILE_TITLE
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+@pytest.fixture
+def actors(make_key: MakeKey, auth: Auth) -> Actors:
+    return Actors(make_key, auth)
+
+
+def _csrf(client: TestClient, path: str = "/sign-in") -> str:
+    match = CSRF.search(client.get(path).text)
+    assert match, "the form carries no CSRF token"
+    return match.group(1)
+
+
+def _sign_in(client: TestClient, key: str) -> str:
+    """Sign in; the Set-Cookie header."""
+    response = client.post(
+        "/sign-in", data={"key": key, "csrf": _csrf(client)}, follow_redirects=False
+    )
+    assert (response.status_code, response.headers["location"]) == (303, "/curate")
+    return response.headers["set-cookie"]
+
+
+def _evidence(client: TestClient, actors: Actors) -> int:
+    add_batch(client, actors.trusted, [trial(0.1 * i, year=2010 + i) for i in range(4)])
+    body = trial(1.5, title=HOSTILE_TITLE, authors=HOSTILE_AUTHORS, year=2024)
+    response = client.post("/v1/studies", json=body, headers=actors.submitter)
+    assert response.status_code == 201
+    study_id: int = response.json()["study"]["id"]
+    return study_id
+
+
+def test_pages_escape_free_text_and_load_nothing_from_elsewhere(
+    client: TestClient, actors: Actors
+) -> None:
+    study_id = _evidence(client, actors)
+    for path in ("/", "/outcomes/empowerment", f"/studies/{study_id}", "/versions", "/sign-in"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert response.headers["content-security-policy"] == PAGE_CSP
+        assert not re.search(r"https?://", response.text), path
+        assert "<script>window" not in response.text
+        assert "<b onmouseover" not in response.text
+    page = client.get(f"/studies/{study_id}").text
+    assert "&lt;script&gt;window.__xss = &#34;title&#34;&lt;/script&gt;" in page
+    assert "&lt;b onmouseover=alert(1)&gt;Mallory&lt;/b&gt;, Eve" in page
+
+
+def test_the_outcome_page_shows_the_pooled_answer(client: TestClient, actors: Actors) -> None:
+    _evidence(client, actors)
+    answer = pooled(client)["result"]
+    page = client.get("/outcomes/empowerment").text
+    estimate = f"{answer['estimate']:.2f} [{answer['ci_lower']:.2f}, {answer['ci_upper']:.2f}]"
+    assert f'<p class="big" id="pooled-estimate">{estimate}</p>' in page
+    version = pooled(client)["evidence_version"]
+    assert f'src="/v1/outcomes/empowerment/forest.svg?as_of={version}"' in page
+    assert 'href="/v1/outcomes/empowerment/pooled"' in page
+    # The exports issue 17 added, linked because the app serves them.
+    assert 'href="/v1/outcomes/empowerment/pooled?format=csv"' in page
+    assert 'href="/v1/outcomes/empowerment/pooled/script.R"' in page
+
+
+def test_a_curator_signs_in_and_includes_through_the_use_case(
+    client: TestClient, actors: Actors
+) -> None:
+    study_id = _evidence(client, actors)
+    curator = actors.key("submit", "curate")["Authorization"].removeprefix("Bearer ")
+    cookie = _sign_in(client, curator).lower()
+    assert cookie.startswith("lma_session=")
+    assert "httponly" in cookie
+    assert "samesite=strict" in cookie
+    assert curator.lower() not in cookie
+    queue = client.get("/curate")
+    assert f'id="pending-{study_id}"' in queue.text
+    token = _csrf(client, "/curate")
+    included = client.post(
+        f"/curate/studies/{study_id}/include", data={"csrf": token}, follow_redirects=False
+    )
+    assert included.status_code == 303
+    study = client.get(f"/v1/studies/{study_id}").json()
+    assert study["status"] == "included"
+    audit = client.get("/v1/audit", headers=actors.key("admin")).json()["items"][0]
+    assert (audit["action"], audit["resource_id"]) == ("include", study_id)
+    assert audit["actor"].startswith("test-key-")
+    assert audit["request_id"] == included.headers["x-request-id"]
+    assert f'id="pending-{study_id}"' not in client.get("/curate").text
+
+
+def test_exclude_needs_a_reason_and_records_it(client: TestClient, actors: Actors) -> None:
+    study_id = _evidence(client, actors)
+    _sign_in(client, actors.key("curate")["Authorization"].removeprefix("Bearer "))
+    token = _csrf(client, "/curate")
+    short = client.post(f"/curate/studies/{study_id}/exclude", data={"csrf": token, "reason": "x"})
+    assert short.status_code == 422
+    reason = "Not randomized <really>"
+    done = client.post(
+        f"/curate/studies/{study_id}/exclude",
+        data={"csrf": token, "reason": reason},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert client.get(f"/v1/studies/{study_id}").json()["status_reason"] == reason
+    assert "Not randomized &lt;really&gt;" in client.get(f"/studies/{study_id}").text
+
+
+def test_forms_without_the_session_token_are_refused(client: TestClient, actors: Actors) -> None:
+    study_id = _evidence(client, actors)
+    key = actors.key("curate")["Authorization"].removeprefix("Bearer ")
+    assert client.post("/sign-in", data={"key": key}).status_code == 403
+    assert client.post("/sign-in", data={"key": key, "csrf": "forged"}).status_code == 403
+    _sign_in(client, key)
+    forged = client.post(f"/curate/studies/{study_id}/include", data={"csrf": "forged"})
+    assert forged.status_code == 403
+    assert client.get(f"/v1/studies/{study_id}").json()["status"] == "pending"
+
+
+def test_a_key_without_curate_can_sign_in_but_not_curate(
+    client: TestClient, actors: Actors
+) -> None:
+    study_id = _evidence(client, actors)
+    bad = client.post("/sign-in", data={"key": "lma_nope", "csrf": _csrf(client)})
+    assert bad.status_code == 401
+    assert "not a valid API key" in bad.text
+    _sign_in(client, actors.key("submit")["Authorization"].removeprefix("Bearer "))
+    assert "has no <code>curate</code> scope" in client.get("/curate").text
+    token = _csrf(client, f"/studies/{study_id}")
+    refused = client.post(f"/curate/studies/{study_id}/include", data={"csrf": token})
+    assert refused.status_code == 403
+    assert client.get(f"/v1/studies/{study_id}").json()["status"] == "pending"
+
+
+def test_signing_out_forgets_the_key(client: TestClient, actors: Actors) -> None:
+    _evidence(client, actors)
+    _sign_in(client, actors.key("curate")["Authorization"].removeprefix("Bearer "))
+    token = _csrf(client, "/curate")
+    assert client.post("/sign-out", data={"csrf": token}, follow_redirects=False).status_code == 303
+    assert client.get("/curate", follow_redirects=False).headers["location"] == "/sign-in"
+
+
+def _form_fields(page: str) -> dict[str, str]:
+    # As a browser reads them: attribute values unescaped.
+    return {k: html.unescape(v) for k, v in re.findall(r'name="(\w+)" value="([^"]*)"', page)}
+
+
+def test_a_curator_edits_a_study_with_its_etag(client: TestClient, actors: Actors) -> None:
+    study_id = _evidence(client, actors)
+    _sign_in(client, actors.key("submit", "curate")["Authorization"].removeprefix("Bearer "))
+    fields = _form_fields(client.get(f"/curate/studies/{study_id}/edit").text)
+    first_etag = fields["etag"]
+    fields.update(title="Peer groups <revised>", year="2023")
+    saved = client.post(f"/curate/studies/{study_id}/edit", data=fields, follow_redirects=False)
+    assert saved.status_code == 303, saved.text
+    study = client.get(f"/v1/studies/{study_id}").json()
+    assert (study["title"], study["year"]) == ("Peer groups <revised>", 2023)
+    stale = {**fields, "etag": first_etag, "year": "2022"}
+    assert client.post(f"/curate/studies/{study_id}/edit", data=stale).status_code == 412
+    fresh = _form_fields(client.get(f"/curate/studies/{study_id}/edit").text)
+    assert fresh["title"] == "Peer groups <revised>"
+    assert (
+        client.post(f"/curate/studies/{study_id}/edit", data={**fresh, "year": ""}).status_code
+        == 422
+    )
+
+
+def test_pages_need_a_read_key_when_the_api_does(
+    app: FastAPI, client: TestClient, actors: Actors
+) -> None:
+    app.state.settings = app.state.settings.model_copy(update={"require_api_key_for_reads": True})
+    for path in ("/", "/outcomes/empowerment", "/versions"):
+        assert client.get(path).status_code == 401, path
+    assert client.get("/sign-in").status_code == 200
+    _sign_in(client, actors.key("submit")["Authorization"].removeprefix("Bearer "))
+    assert client.get("/").status_code == 401  # signed in, but no read scope
+    _sign_in(client, actors.key("read")["Authorization"].removeprefix("Bearer "))
+    assert client.get("/").status_code == 200
