@@ -120,3 +120,25 @@ class UnsupportedMediaTypeError(ServiceError):
     status = 415
     slug = "unsupported-media-type"
     title = "Unsupported media type"
+
+
+MAX_LISTED_ERRORS = 50
+
+
+def capped_errors(errors: list[dict[str, Any]]) -> dict[str, Any]:
+    """At most :data:`MAX_LISTED_ERRORS` field errors, and how many more there were.
+
+    A body of 100,000 bad items would otherwise answer with a 422 a hundred times its size;
+    the first 50 are enough to fix the pattern, and ``errors_omitted`` says what is left.
+    """
+    shown = errors[:MAX_LISTED_ERRORS]
+    omitted = len(errors) - len(shown)
+    return {"errors": shown, **({"errors_omitted": omitted} if omitted else {})}
+
+
+def fields_detail(prefix: str, errors: list[dict[str, Any]]) -> str:
+    """``prefix`` and the fields named by (at most 50 of) ``errors``, with the count left out."""
+    fields = sorted({str(e.get("field", "")) for e in errors[:MAX_LISTED_ERRORS]})
+    more = len(errors) - MAX_LISTED_ERRORS
+    tail = f" and {more} more error(s) not listed" if more > 0 else ""
+    return f"{prefix}Invalid value(s) for: {', '.join(fields) or 'body'}{tail}."

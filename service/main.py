@@ -20,9 +20,12 @@ from service.api.routes import (
     curation,
     health,
     imports,
+    judgements,
     plots,
     pooled,
+    preview,
     scripts,
+    sequential,
     studies,
     versions,
     vocabulary,
@@ -79,12 +82,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_middleware(app, settings)
     app.include_router(health.router)
     app.include_router(vocabulary.router)
+    app.include_router(preview.router)  # before /v1/studies/{study_id}
     app.include_router(studies.router)
     app.include_router(curation.router)
     app.include_router(versions.router)
     app.include_router(audit.router)
     app.include_router(analyses.router)
     app.include_router(pooled.router)
+    app.include_router(sequential.router)
+    app.include_router(judgements.router)
     app.include_router(scripts.router)
     app.include_router(imports.router)
     app.include_router(plots.router)

@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     max_analysis_cost_anonymous: int = Field(default=1_000_000, ge=1)
     max_analysis_cost_with_key: int = Field(default=5_000_000, ge=1)
     analysis_deadline_seconds: float = Field(default=15.0, gt=0)
+    low_risk_of_bias_qualities: list[str] = Field(
+        default_factory=lambda: ["strong"],
+        description="Quality ratings counted as low risk of bias by the GRADE rule.",
+    )
     session_secret: SecretStr | None = Field(
         default=None, description="Signs the pages' session cookie; random per process if unset."
     )

@@ -12,6 +12,8 @@ import os
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -63,11 +65,11 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@pytest.fixture(scope="session")
-def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A freshly migrated database of the backend under test."""
+@contextmanager
+def migrated_database(backend: str, directory: Path) -> Iterator[str]:
+    """A new database of ``backend`` migrated to head (SQLite in ``directory``), then dropped."""
     if backend == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'test.sqlite3'}"
+        url = f"sqlite:///{directory / 'test.sqlite3'}"
         upgrade_to_head(url)
         yield url
         return
@@ -77,6 +79,13 @@ def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
         yield url
     finally:
         drop_postgres_database(url)
+
+
+@pytest.fixture(scope="session")
+def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A freshly migrated database of the backend under test."""
+    with migrated_database(backend, tmp_path_factory.mktemp("sqlite")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

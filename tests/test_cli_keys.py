@@ -86,6 +86,19 @@ def test_create_prints_a_key_once_and_it_authenticates(
     assert stored.key_hash == hashlib.sha256(key.split("_", 2)[2].encode()).hexdigest()
 
 
+def test_create_quiet_prints_the_key_alone(
+    database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = _lma(
+        capsys, "keys", "create", "--name", "script", "--scopes", "submit", "--quiet"
+    )
+    assert (code, err) == (0, "")
+    key = out.removesuffix("\n")
+    assert out == key + "\n"  # KEY=$(lma keys create ... --quiet) captures exactly the key
+    assert key.startswith("lma_")
+    assert _whoami(database_url, key).status_code == 200
+
+
 def test_list_shows_keys_but_never_secrets_or_hashes(
     database_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.api.methods import MethodNotAllowedError, allowed_methods
 from service.db.outages import is_outage
-from service.errors import PROBLEM_BASE, ServiceError
+from service.errors import PROBLEM_BASE, ServiceError, capped_errors, fields_detail
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 BODY_TOO_LARGE_SLUG = "body-too-large"
@@ -23,7 +23,6 @@ BODY_TOO_LARGE_TITLE = "Request body too large"
 MAX_ECHOED_CHARS = 300
 MAX_ECHOED_ITEMS = 100
 MAX_DETAIL_CHARS = 1_000
-_LISTED_FIELDS = 20
 DATABASE_RETRY_AFTER_SECONDS = 5
 DATABASE_UNAVAILABLE: dict[str, Any] = {
     "slug": "database-unavailable",
@@ -138,6 +137,9 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 async def _on_service_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ServiceError)
     headers = exc.extra.pop("headers", None)
+    extra = dict(exc.extra)
+    if isinstance(extra.get("errors"), list):
+        extra.update(capped_errors(extra["errors"]))
     return problem_response(
         exc.status,
         title=exc.title,
@@ -145,23 +147,37 @@ async def _on_service_error(request: Request, exc: Exception) -> JSONResponse:
         slug=exc.slug,
         request=request,
         headers=headers,
-        **exc.extra,
+        **extra,
     )
 
 
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = _field_errors(exc)
-    names = sorted({_cut(e["field"], MAX_ECHOED_CHARS) for e in errors})
-    more = f" and {len(names) - _LISTED_FIELDS:,} more" if len(names) > _LISTED_FIELDS else ""
-    fields = (", ".join(names[:_LISTED_FIELDS]) or "body") + more
+    prefix = _content_type_hint(request, errors)
     return problem_response(
         422,
         title="The request is not valid",
         slug="validation-error",
-        detail=f"Invalid value(s) for: {fields}.",
+        detail=fields_detail(prefix, errors),
         request=request,
-        errors=errors,
+        **capped_errors(errors),
+    )
+
+
+def _content_type_hint(request: Request, errors: list[dict[str, Any]]) -> str:
+    """A body sent without ``Content-Type: application/json`` is not read as JSON: say so."""
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return ""
+    content_type = request.headers.get("content-type", "")
+    if "json" in content_type.lower():
+        return ""
+    if not any(e["location"][:1] == ["body"] for e in errors):
+        return ""
+    sent = f"'{content_type}'" if content_type else "none"
+    return (
+        f"The body was not read as JSON (Content-Type: {sent}): send it with the header "
+        "'Content-Type: application/json'. "
     )
 
 

@@ -47,6 +47,9 @@ def _keys_create(args: argparse.Namespace) -> int:
         api_key = created.api_key
         summary = f"{api_key.name} (key id {api_key.public_id}, scopes {','.join(api_key.scopes)})"
     # Printed only once the transaction has committed: a key that failed to save is no key.
+    if args.quiet:  # KEY=$(lma keys create ... --quiet): the key alone on stdout
+        print(created.plaintext)
+        return 0
     print(f"created API key {summary}")
     print(created.plaintext)
     print("Store this key now: it will not be shown again.")
@@ -117,6 +120,9 @@ def add_key_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
         "--scopes", required=True, help=f"comma-separated, of: {','.join(Scope)} (admin: all)"
     )
     create.add_argument("--trusted", action="store_true", help="mark the key as trusted")
+    create.add_argument(
+        "--quiet", action="store_true", help="print the key alone, for KEY=$(lma keys create ...)"
+    )
     create.set_defaults(handler=_reporting(_keys_create))
     keys.add_parser("list", help="list keys (never their secrets)").set_defaults(
         handler=_reporting(_keys_list)

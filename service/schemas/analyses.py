@@ -143,8 +143,15 @@ class SubgroupLevelRead(ReadModel):
     k: int
     estimate: float | None
     se: float | None
+    ci_lower: float | None = Field(description="The level's own interval (its separate fit).")
+    ci_upper: float | None
     tau2: float | None
     i2: float | None
+    status: Literal["pooled", "insufficient_evidence"] | None = Field(
+        default=None,
+        description="In pooled results only (null in POST /v1/analyses): insufficient_evidence "
+        "when the level has fewer than min_k randomized studies, as its cell in GET /v1/pooled.",
+    )
 
 
 class SubgroupDifferenceRead(ReadModel):

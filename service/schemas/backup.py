@@ -66,6 +66,10 @@ class OutcomeResultRow(_Row):
     sign_flipped: bool
     conversion: str
     engine_version: str
+    # Added by revision 0012; defaults let backups written before it load unchanged.
+    reported_accounts_for_clustering: bool | None = None
+    estimated: bool = False
+    data_warnings: list[dict[str, str]] = Field(default_factory=list)
 
 
 class RevisionRow(_Row):
@@ -120,6 +124,21 @@ class AuditRow(_Row):
     after: dict[str, Any] | None
 
 
+class JudgementRow(_Row):
+    """A curator's certainty judgement (issue 16), with its version range."""
+
+    id: int
+    outcome_slug: str
+    category_slug: str | None
+    domain: str
+    downgrade: int
+    reason: str
+    actor: str
+    created_at: datetime
+    valid_from: int
+    valid_to: int | None
+
+
 class ApiKeyRow(_Row):
     """Who the actors were; never the key's secret or its hash."""
 
@@ -150,6 +169,9 @@ class EvidenceBackup(_Row):
     versions: list[VersionRow]
     studies: list[StudyRow]
     audit_entries: list[AuditRow]
+    judgements: list[JudgementRow] = Field(
+        default_factory=list, description="Certainty judgements (absent in older backups)."
+    )
     api_keys: list[ApiKeyRow] = Field(
         description="Metadata of the keys that wrote; informational, not restored."
     )

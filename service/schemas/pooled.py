@@ -12,9 +12,10 @@ from typing import Literal
 from pydantic import Field
 
 from service.schemas.analyses import AnalysisResult, CiMethodName, EstimatorName, Interval
+from service.schemas.certainty import CertaintyRead, StatementRead
 from service.schemas.common import ReadModel, RequestModel
 from service.schemas.pooled_summary import PooledStatus, PooledSummaryRead
-from service.schemas.studies import Slug
+from service.schemas.studies import DataWarningRead, Slug
 
 MultipleName = Literal["average", "first"]
 PooledSectionName = Literal[
@@ -71,6 +72,12 @@ class PooledQuery(SpecOptions):
     sections: list[PooledSectionName] = Field(
         default_factory=list, max_length=7, description="Extra sections, e.g. leave_one_out."
     )
+    mid: float | None = Field(
+        default=None,
+        ge=0.01,
+        le=2,
+        description="MID (SMD) for the certainty rules; default: the outcome's, in the vocabulary.",
+    )
 
 
 class HistoryQuery(SpecOptions):
@@ -100,6 +107,7 @@ class PooledSpecRead(OptionsRead):
     outcome: str
     category: str | None = Field(description="Null: every category, with subgroups.")
     sections: list[str]
+    mid: float | None = Field(default=None, description="Null: the outcome's MID.")
 
 
 class CombinationRead(ReadModel):
@@ -129,6 +137,11 @@ class PooledStudyRead(ReadModel):
     ci_lower: float = Field(description="The study's own (normal) confidence interval.")
     ci_upper: float
     weight: float | None = Field(description="Percent of the total weight; null when not pooled.")
+    data_warnings: list[DataWarningRead] = Field(
+        default_factory=list,
+        description="Plausibility warnings stored with the study's results (a curator "
+        "included it despite them).",
+    )
 
 
 class DirectionsRead(ReadModel):
@@ -168,6 +181,10 @@ class PooledRead(ReadModel):
     studies: list[PooledStudyRead]
     result: AnalysisResult | None = Field(description="As POST /v1/analyses; null if narrative.")
     narrative: NarrativeRead | None
+    certainty: CertaintyRead | None = Field(
+        default=None, description="GRADE certainty; null unless status is pooled."
+    )
+    statement: StatementRead | None = None
 
 
 class PooledCellRead(PooledSummaryRead):

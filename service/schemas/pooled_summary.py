@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import Field
+
 from service.schemas.common import ReadModel
 
 PooledStatus = Literal["pooled", "insufficient_evidence"]
@@ -40,3 +42,8 @@ class PooledChangeRead(ReadModel):
     outcome: str
     before: PooledSnapshotRead
     after: PooledSnapshotRead
+    counted: bool = Field(
+        default=True,
+        description="False when the write's studies wait as pending: 'after' is then what "
+        "including them would give (a preview), not the pooled result at the new version.",
+    )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from service.schemas.common import RequestModel
 
@@ -82,11 +82,27 @@ class FStatisticData(ReportedModel):
         return self
 
 
+P_BOUND_HINT = (
+    'a p value given as a bound ("p < 0.001", or printed as p = 0.000) goes in form '
+    "'p_bound' with p_below: 0.001; it is converted at the bound and flagged as understating"
+)
+
+
 class PValueData(ReportedModel):
     """A two-sided p value of the two-arm comparison, with the arm it favours."""
 
     form: Literal["p"]
     p: float = Field(gt=0, le=1, allow_inf_nan=False)
+
+    @field_validator("p", mode="before")
+    @classmethod
+    def _not_a_bound(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().startswith(("<", "≤")):
+            raise ValueError(P_BOUND_HINT)
+        if isinstance(value, int | float) and not isinstance(value, bool) and value == 0:
+            raise ValueError(f"p = 0 is not an exact p value: {P_BOUND_HINT}")
+        return value
+
     favours: Favours
     n_intervention: ArmN
     n_control: ArmN
@@ -126,23 +142,151 @@ class EffectCiData(ReportedModel):
         return self
 
 
+class ArmMeansSe(ReportedModel):
+    mean: Finite
+    se: PositiveFinite = Field(description="Standard error of the arm's mean.")
+    n: ArmN
+
+
+class MeansSeData(ReportedModel):
+    """Means with their standard errors (SD = SE sqrt(n), Cochrane Handbook 6.5.2.2)."""
+
+    form: Literal["means_se"]
+    intervention: ArmMeansSe
+    control: ArmMeansSe
+
+
+class MeanDifferenceData(ReportedModel):
+    """A raw mean difference (intervention minus control) with its SE or its CI, and the ns."""
+
+    form: Literal["mean_difference"]
+    mean_difference: Finite
+    se: PositiveFinite | None = None
+    ci_lower: Finite | None = None
+    ci_upper: Finite | None = None
+    ci_level: float = Field(default=0.95, gt=0, lt=1, allow_inf_nan=False)
+    n_intervention: ArmN
+    n_control: ArmN
+
+    @model_validator(mode="after")
+    def _se_or_interval(self) -> MeanDifferenceData:
+        has_ci = (self.ci_lower, self.ci_upper) != (None, None)
+        if (self.se is None) == (not has_ci):
+            raise ValueError("give either se or both ci_lower and ci_upper")
+        if has_ci:
+            if self.ci_lower is None or self.ci_upper is None:
+                raise ValueError("give both ci_lower and ci_upper")
+            if not self.ci_lower <= self.mean_difference <= self.ci_upper < float("inf"):
+                raise ValueError("the confidence interval must contain the mean difference")
+            if not self.ci_lower < self.ci_upper:
+                raise ValueError("ci_lower must be below ci_upper")
+        return self
+
+
+class AncovaData(ReportedModel):
+    """A baseline-adjusted (ANCOVA) mean difference, intervention minus control, with its SE."""
+
+    form: Literal["ancova"]
+    adjusted_mean_difference: Finite
+    se: PositiveFinite
+    n_intervention: ArmN
+    n_control: ArmN
+
+
+class ArmMedians(ReportedModel):
+    """An arm's median with its quartiles and/or its range (minimum and maximum)."""
+
+    median: Finite
+    q1: Finite | None = None
+    q3: Finite | None = None
+    minimum: Finite | None = None
+    maximum: Finite | None = None
+    n: ArmN
+
+    @model_validator(mode="after")
+    def _quantiles_in_order(self) -> ArmMedians:
+        if (self.q1 is None) != (self.q3 is None):
+            raise ValueError("give both quartiles (q1 and q3) or neither")
+        if (self.minimum is None) != (self.maximum is None):
+            raise ValueError("give both minimum and maximum or neither")
+        if self.q1 is None and self.minimum is None:
+            raise ValueError("give the quartiles (q1, q3), the range (minimum, maximum) or both")
+        ordered = [
+            v for v in (self.minimum, self.q1, self.median, self.q3, self.maximum) if v is not None
+        ]
+        if ordered != sorted(ordered) or ordered[0] == ordered[-1]:
+            raise ValueError("need minimum <= q1 <= median <= q3 <= maximum, not all equal")
+        return self
+
+
+class MediansData(ReportedModel):
+    """Medians with IQRs and/or ranges; mean and SD estimated as metafor's conv.fivenum."""
+
+    form: Literal["medians"]
+    intervention: ArmMedians
+    control: ArmMedians
+
+
+class PBoundData(ReportedModel):
+    """A p value reported only as a bound, "p < 0.001": converted at the bound (understates)."""
+
+    form: Literal["p_bound"]
+    p_below: float = Field(
+        gt=0, lt=1, allow_inf_nan=False, description='The bound: 0.001 for "p < 0.001".'
+    )
+    favours: Favours
+    n_intervention: ArmN
+    n_control: ArmN
+
+
+class ArmEvents(ReportedModel):
+    events: int = Field(
+        ge=0, le=1_000_000, description="Participants above the cut-off (high scores)."
+    )
+    total: ArmN
+
+
+class DichotomousData(ReportedModel):
+    """A dichotomised scale: per arm, how many scored above a cut-off (logit method, OR2DL)."""
+
+    form: Literal["dichotomous"]
+    intervention: ArmEvents
+    control: ArmEvents
+
+    @model_validator(mode="after")
+    def _events_within_totals(self) -> DichotomousData:
+        for arm in (self.intervention, self.control):
+            if arm.events > arm.total:
+                raise ValueError("events cannot exceed total")
+        return self
+
+
 ReportedData = Annotated[
     MeansData
+    | MeansSeData
     | ChangeScoreData
     | TStatisticData
     | FStatisticData
     | PValueData
+    | PBoundData
     | EffectSeData
-    | EffectCiData,
+    | EffectCiData
+    | MeanDifferenceData
+    | AncovaData
+    | MediansData
+    | DichotomousData,
     Field(discriminator="form"),
 ]
-ARM_LEVEL_FORMS = frozenset({"means", "change_scores"})
+ARM_LEVEL_FORMS = frozenset({"means", "means_se", "change_scores", "medians", "dichotomous"})
 EFFECT_FORMS = frozenset({"effect_se", "effect_ci"})
+_ARM_N = {"dichotomous": "total"}
 
 
 def reported_ns(data: ReportedData) -> tuple[int, int] | None:
     """The (intervention, control) ns a form carries, or ``None`` for effect-size forms."""
-    if isinstance(data, MeansData | ChangeScoreData):
+    if isinstance(data, DichotomousData):
+        return data.intervention.total, data.control.total
+    if isinstance(data, MeansData | MeansSeData | ChangeScoreData | MediansData):
         return data.intervention.n, data.control.n
     if isinstance(data, EffectSeData | EffectCiData):
         return None
@@ -152,5 +296,6 @@ def reported_ns(data: ReportedData) -> tuple[int, int] | None:
 def n_field_paths(data: ReportedData) -> tuple[str, str]:
     """Where the intervention and control ns sit in ``data`` (as validation errors name them)."""
     if data.form in ARM_LEVEL_FORMS:
-        return f"{data.form}.intervention.n", f"{data.form}.control.n"
+        n = _ARM_N.get(data.form, "n")
+        return f"{data.form}.intervention.{n}", f"{data.form}.control.{n}"
     return f"{data.form}.n_intervention", f"{data.form}.n_control"

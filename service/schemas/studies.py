@@ -42,6 +42,12 @@ REQUIRED_FIELDS = (
 )
 
 Slug = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")]
+# A slug of the review's vocabulary in a study: any short text here, so that the use case can
+# answer an unknown one with the valid slugs and the nearest ("Internalized stigma" ->
+# internalized-stigma) instead of a pattern.
+TermSlug = Annotated[
+    str, StringConstraints(min_length=1, max_length=64), Field(examples=["empowerment"])
+]
 Label = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]
 Tag = Annotated[
@@ -99,14 +105,24 @@ class Timepoint(ReportedModel):
 
 
 class ClusterDesign(ReportedModel):
-    """For cluster-randomized trials whose reported ns ignore clustering.
+    """The clustering of a cluster-randomized trial (Cochrane Handbook, section 23.1.4).
 
-    The ns are divided by the design effect ``1 + (mean_cluster_size - 1) * icc`` before the
-    effect size is computed (Higgins et al., Cochrane Handbook, section 23.1.4).
+    The effect size always comes from the actual ns; only its variance changes. When the
+    reported statistic ignores clustering (the default), the variance is multiplied by the
+    design effect ``1 + (mean_cluster_size - 1) * icc`` (Handbook 23.1.4.2-3). When it already
+    accounts for clustering (a t, F, p, mean difference or effect from a multilevel model or
+    GEE), the statistic is taken back to the individual-level scale (t times the square root of
+    the design effect) so that the effect is the same as from the means, and its variance is
+    the inflated one. Means, SDs, medians and counts cannot account for clustering.
     """
 
     icc: float = Field(ge=0, lt=1, description="Intracluster correlation coefficient.")
     mean_cluster_size: float = Field(ge=1, le=100_000)
+    reported_accounts_for_clustering: bool = Field(
+        default=False,
+        description="True when the reported statistic (t, F, p, mean difference, effect with SE "
+        "or CI) comes from an analysis that already allows for clustering.",
+    )
 
 
 class ArmCreate(RequestModel):
@@ -118,8 +134,8 @@ class ArmCreate(RequestModel):
 class OutcomeResultCreate(RequestModel):
     """One outcome at one time point, comparing an intervention arm with a control arm."""
 
-    outcome: Slug = Field(examples=["empowerment"])
-    instrument: Slug = Field(examples=["empowerment-scale"])
+    outcome: TermSlug = Field(examples=["empowerment"])
+    instrument: TermSlug = Field(examples=["empowerment-scale"])
     timepoint: Timepoint
     intervention_arm: Label | None = Field(
         default=None, description="An arm label; may be omitted when the study has only one."
@@ -150,16 +166,16 @@ class StudyFields(RequestModel):
     pmid: Pmid | None = None
     registration_id: RegistrationId | None = Field(default=None, examples=["NCT01234567"])
     country: str | None = Field(default=None, min_length=2, max_length=100)
-    design: Slug = Field(examples=["randomized"])
-    category: Slug = Field(examples=["peer-group"])
+    design: TermSlug = Field(examples=["randomized"])
+    category: TermSlug = Field(examples=["peer-group"])
     intervention_name: str = Field(min_length=1, max_length=300)
     intervention_description: str | None = Field(default=None, max_length=5000)
-    comparator: Slug = Field(examples=["treatment-as-usual"])
+    comparator: TermSlug = Field(examples=["treatment-as-usual"])
     comparator_description: str | None = Field(default=None, max_length=2000)
     population: str = Field(min_length=1, max_length=2000)
     setting: str | None = Field(default=None, max_length=500)
     total_randomized: int = Field(ge=4, le=2_000_000)
-    quality_rating: Slug = Field(examples=["moderate"])
+    quality_rating: TermSlug = Field(examples=["moderate"])
     quality_appraisal: str | None = Field(default=None, max_length=5000)
     source: SourceCreate
     tags: Tags = Field(default_factory=list)
@@ -192,16 +208,16 @@ class StudyUpdate(RequestModel):
     pmid: Pmid | None = None
     registration_id: RegistrationId | None = None
     country: str | None = Field(default=None, min_length=2, max_length=100)
-    design: Slug | None = None
-    category: Slug | None = None
+    design: TermSlug | None = None
+    category: TermSlug | None = None
     intervention_name: str | None = Field(default=None, min_length=1, max_length=300)
     intervention_description: str | None = Field(default=None, max_length=5000)
-    comparator: Slug | None = None
+    comparator: TermSlug | None = None
     comparator_description: str | None = Field(default=None, max_length=2000)
     population: str | None = Field(default=None, min_length=1, max_length=2000)
     setting: str | None = Field(default=None, max_length=500)
     total_randomized: int | None = Field(default=None, ge=4, le=2_000_000)
-    quality_rating: Slug | None = None
+    quality_rating: TermSlug | None = None
     quality_appraisal: str | None = Field(default=None, max_length=5000)
     source: SourceCreate | None = None
     tags: Tags | None = None
@@ -239,6 +255,19 @@ class EffectSizeRead(ReadModel):
     sign_flipped: bool = Field(description="True when flipped for a lower-is-better scale.")
     conversion: str = Field(examples=["smd_from_means"])
     engine_version: str
+    estimated: bool = Field(
+        default=False,
+        description="True when the effect rests on an approximation (means and SDs estimated "
+        "from medians, a p value given as a bound, an SMD from a dichotomised scale, an "
+        "ANCOVA-adjusted SD); `conversion` names the method.",
+    )
+
+
+class DataWarningRead(ReadModel):
+    """A plausibility warning stored with a result: the study waits for a curator."""
+
+    field: str
+    message: str
 
 
 class OutcomeResultRead(ReadModel):
@@ -251,6 +280,11 @@ class OutcomeResultRead(ReadModel):
     cluster: ClusterDesign | None
     source_location: str | None
     effect: EffectSizeRead
+    data_warnings: list[DataWarningRead] = Field(
+        default_factory=list,
+        description="Plausibility warnings (e.g. an SD that looks like an SE); a study with any "
+        "stays pending until a curator includes it.",
+    )
 
 
 class SourceRead(ReadModel):

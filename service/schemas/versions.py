@@ -9,7 +9,7 @@ from pydantic import Field
 
 from service.schemas.common import ReadModel
 
-VersionKind = Literal["create", "batch", "update", "include", "exclude", "withdraw"]
+VersionKind = Literal["create", "batch", "update", "include", "exclude", "withdraw", "judgement"]
 ChangeAction = Literal["create", "update", "include", "exclude", "withdraw"]
 
 

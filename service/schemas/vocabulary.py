@@ -20,6 +20,11 @@ class TermRead(ReadModel):
 class OutcomeRead(TermRead):
     """One of the review's three outcomes."""
 
+    mid: float = Field(
+        description="Minimal important difference (SMD) of the certainty rules; default 0.2."
+    )
+    lower_is_better: bool = Field(description="True when a benefit is a reduction (stigma).")
+
 
 class CategoryRead(TermRead):
     """An intervention category (peer-led groups, one-to-one, peer-run services)."""
@@ -47,6 +52,10 @@ class InstrumentRead(ReadModel):
     )
     scale_min: float | None
     scale_max: float | None
+    scale_source: str | None = Field(
+        description="Where the range comes from (items x response range); submitted means and "
+        "SDs are checked against it."
+    )
     reference: str | None
     notes: str | None
 

@@ -28,7 +28,7 @@ from scipy import special, stats
 from service.stats._inputs import FloatArray, as_studies
 from service.stats.errors import ConvergenceError, StatsInputError
 from service.stats.estimators import CiMethod, Tau2Estimator
-from service.stats.models import fit_random_effects
+from service.stats.models import RandomEffectsFit, fit_random_effects
 from service.stats.regression import fit_meta_regression
 
 # R's pKendall divides by gamma(n + 1), which overflows a double beyond n = 170.
@@ -380,6 +380,7 @@ def trim_and_fill(
     side: str | None = None,
     max_iter: int = 100,
     tol: float = METAFOR_DEFAULT_TOL,
+    fitted: RandomEffectsFit | None = None,
 ) -> TrimAndFill:
     """Duval and Tweedie's trim-and-fill with the L0 estimator, as metafor's ``trimfill()``.
 
@@ -395,6 +396,11 @@ def trim_and_fill(
     from metafor by up to ~1e-5 relative). Deviation: metafor's final fit always uses the z test
     and 95% level; this one uses ``ci_method`` and ``level`` (identical with the defaults).
 
+    ``fitted`` is the model already fitted to ``yi``, ``vi`` (same estimator, interval method
+    and level). When nothing is filled (k0 = 0) it is returned as it is, as trimfill.rma.uni
+    does (``res <- x``), rather than refitted at trim-and-fill's own tolerance: the "adjusted"
+    numbers are then exactly the unadjusted ones.
+
     Raises
     ------
     StatsInputError
@@ -409,9 +415,11 @@ def trim_and_fill(
     elif side not in ("left", "right"):
         raise StatsInputError("side must be 'left' or 'right'", field="side")
     k0, filled_yi, filled_vi = _fill(y, v, side, estimator, max_iter, tol)
-    fit = fit_random_effects(
-        filled_yi, filled_vi, estimator=estimator, ci_method=ci_method, level=level, tol=tol
-    )
+    fit = fitted
+    if k0 > 0 or fit is None:
+        fit = fit_random_effects(
+            filled_yi, filled_vi, estimator=estimator, ci_method=ci_method, level=level, tol=tol
+        )
     return TrimAndFill(
         k0=k0,
         side=side,

@@ -8,9 +8,11 @@ Arm 1 is the intervention and arm 2 the control throughout, so a positive SMD me
 score in the intervention arm (see :func:`service.stats.conversions.harmonize_direction` for
 scales where lower is better).
 
-Sample sizes need not be whole numbers: cluster trials enter with effective sample sizes
-(:func:`service.stats.conversions.effective_sample_size`). Each arm needs n >= 2, so that the
-degrees of freedom m = n1 + n2 - 2 are at least 2 and the correction J(m) is defined.
+Sample sizes need not be whole numbers (effective sample sizes, for instance:
+:func:`service.stats.conversions.effective_sample_size`; the service itself corrects cluster
+trials by inflating the variance, :func:`service.stats.reported_forms.inflate_for_clustering`).
+Each arm needs n >= 2, so that the degrees of freedom m = n1 + n2 - 2 are at least 2 and the
+correction J(m) is defined.
 
 References
 ----------

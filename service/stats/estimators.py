@@ -187,6 +187,11 @@ def _score(data: _Data, estimator: Tau2Estimator, proj: Projection) -> tuple[flo
     return proj.quad(data.y) * data.k / data.df - data.k, float(np.sum(proj.w))
 
 
+def _score_at_zero(data: _Data, estimator: Tau2Estimator) -> float:
+    """The estimating equation at tau2 = 0 (positive: the likelihood increases into tau2 > 0)."""
+    return _score(data, estimator, Projection.build(data.X, 1.0 / data.v))[0]
+
+
 def _score_root(data: _Data, estimator: Tau2Estimator) -> tuple[float, int, bool]:
     """Fallback when Fisher scoring oscillates: bracket the score's root in [0, upper] (Brent).
 
@@ -198,8 +203,6 @@ def _score_root(data: _Data, estimator: Tau2Estimator) -> tuple[float, int, bool
     def score(tau2: float) -> float:
         return _score(data, estimator, Projection.build(data.X, 1.0 / (data.v + tau2)))[0]
 
-    if score(0.0) <= 0.0:
-        return 0.0, 0, True
     upper = _pm_upper(data)
     while score(upper) > 0.0:
         upper *= 10.0
@@ -237,10 +240,17 @@ def _likelihood(data: _Data, estimator: Tau2Estimator) -> Tau2Estimate:
     """ML, REML and EB by Fisher scoring from the (truncated) HE estimate, as in rma.uni."""
     converged, iterations = True, 0
     notes: tuple[str, ...] = ()
+    # The HE starting value is computed first: its projection also checks the design's rank.
+    start = max(0.0, _he(data, estimator).tau2) if data.fixed is None else 0.0
     if data.fixed is not None:
         tau2 = data.fixed
+    elif _score_at_zero(data, estimator) <= 0.0:
+        # The likelihood does not rise into tau2 > 0, so its maximum on [0, inf) is the bound
+        # itself: tau2 is exactly 0, as metafor reports it. Fisher scoring with step halving
+        # would only creep towards 0 (stopping about 1e-11 above it) and leave tiny spurious
+        # I2 and R2 values behind.
+        tau2 = 0.0
     else:
-        start = max(0.0, _he(data, estimator).tau2)
         tau2, iterations, converged = _fisher_scoring(data, estimator, start)
         if not converged:
             tau2, extra, converged = _score_root(data, estimator)

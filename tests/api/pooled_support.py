@@ -12,6 +12,9 @@ from tests.factories import Body, means, peer_group_trial, result
 
 SD = 0.5
 BASE = 3.0
+# Total-score scales need totals: a mean of 3 on the GSE (10-40) is refused as implausible.
+# Scaling base and SD together leaves the SMD of a shift unchanged.
+SCALE_FACTOR = {"general-self-efficacy-scale": 8.0, "mental-health-confidence-scale": 20.0}
 
 
 def outcome_result(
@@ -24,10 +27,12 @@ def outcome_result(
     label: str = "post",
 ) -> dict[str, Any]:
     """Means that differ by ``shift`` SDs (intervention first); a positive shift favours it."""
+    factor = SCALE_FACTOR.get(instrument, 1.0)
+    base, sd = BASE * factor, SD * factor
     return result(
         outcome,
         instrument,
-        means(BASE + shift * SD, SD, n, BASE, SD, n),
+        means(base + shift * sd, sd, n, base, sd, n),
         weeks=weeks,
         label=label,
     )

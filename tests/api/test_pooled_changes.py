@@ -68,10 +68,17 @@ def test_create_and_batch_report_before_and_after(client: TestClient, actors: Ac
 def test_a_pending_study_changes_nothing_until_included(client: TestClient, actors: Actors) -> None:
     add_batch(client, actors.trusted, [trial(0.1 * i) for i in range(4)])
     pending = create(client, actors.submitter, trial(0.9))
-    (change,) = check(client, pending, ["empowerment"])
-    assert {k: v for k, v in change["before"].items() if k != "evidence_version"} == {
-        k: v for k, v in change["after"].items() if k != "evidence_version"
-    }
+    # Not counted (issue 16): "after" previews the study's inclusion; the pooled result at
+    # the new version is unchanged.
+    (change,) = pending["pooled_changes"]
+    assert change["counted"] is False
+    version = pending["evidence_version"]
+    assert change["before"] == expected(client, "empowerment", version - 1)
+    assert (
+        expected(client, "empowerment", version) | {"evidence_version": version - 1}
+        == (change["before"])
+    )
+    assert (change["before"]["k"], change["after"]["k"]) == (4, 5)
     study_id = pending["study"]["id"]
     included = action(client, actors.curator, study_id, "include")
     (change,) = check(client, included.json(), ["empowerment"])

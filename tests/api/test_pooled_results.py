@@ -48,8 +48,19 @@ def test_pooled_result_equals_post_analyses_on_the_same_effects(
     sections = ["egger", "begg", "leave_one_out", "cumulative", "subgroups"]
     engine = client.post("/v1/analyses", json={"effects": effects, "sections": sections})
     assert engine.status_code == 200, engine.text
-    assert answer["result"] == engine.json()
-    assert set(answer["result"]["subgroups"]["levels"]) == set(CATEGORIES)
+    levels = answer["result"]["subgroups"]["levels"]
+    # Only the pooled answer applies the review's rule to each level (k here: 4, 4 and 3).
+    statuses = {name: level.pop("status") for name, level in levels.items()}
+    assert statuses == {
+        "peer-group": "pooled",
+        "one-to-one": "pooled",
+        "peer-run-service": "insufficient_evidence",
+    }
+    stateless = engine.json()
+    for level in stateless["subgroups"]["levels"].values():
+        assert level.pop("status") is None
+    assert answer["result"] == stateless
+    assert set(levels) == set(CATEGORIES)
     assert answer["narrative"] is None
 
 
@@ -70,6 +81,7 @@ def test_every_response_echoes_the_full_specification(client: TestClient, actors
         "min_k": 4,
         "multiple": "average",
         "sections": [],
+        "mid": None,
         "canonical": spec["canonical"],
     }
     default = pooled(client)["spec"]

@@ -8,7 +8,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service.stats import ENGINE_VERSION
-from service.stats.conversions import effective_sample_size
 from service.stats.effect_sizes import smd_from_means
 from tests.api.conftest import Auth, MakeKey
 from tests.api.studies_support import (
@@ -65,7 +64,9 @@ def test_create_answers_201_with_location_etag_version_and_effects(
         "sign_flipped": False,
         "conversion": "smd_from_means",
         "engine_version": ENGINE_VERSION,
+        "estimated": False,
     }
+    assert empowerment["data_warnings"] == []
     assert client.get(response.headers["location"]).json() == study
 
 
@@ -80,15 +81,18 @@ def test_lower_is_better_instrument_is_flipped_so_benefit_is_positive(
     assert effect["sign_flipped"] is True
 
 
-def test_cluster_design_shrinks_the_ns_before_conversion(client: TestClient, who: Actors) -> None:
+def test_cluster_design_inflates_only_the_variance(client: TestClient, who: Actors) -> None:
     study = create(client, who.trusted, cluster_peer_service_trial())["study"]
     effect = study["outcome_results"][0]["effect"]
-    n1, n2 = (
-        float(effective_sample_size(n, mean_cluster_size=20, icc=0.05)[0]) for n in (110, 112)
-    )
-    assert effect["vi"] == pytest.approx(_v(n1, 2.95, 0.40, n2, 2.85, 0.42), rel=1e-12)
-    assert effect["vi"] > _v(110, 2.95, 0.40, 112, 2.85, 0.42)
-    assert study["outcome_results"][0]["cluster"] == {"icc": 0.05, "mean_cluster_size": 20}
+    design_effect = 1 + (20 - 1) * 0.05  # Cochrane Handbook 23.1.4
+    assert effect["yi"] == pytest.approx(_g(110, 2.95, 0.40, 112, 2.85, 0.42), rel=1e-12)
+    expected_vi = design_effect * _v(110, 2.95, 0.40, 112, 2.85, 0.42)
+    assert effect["vi"] == pytest.approx(expected_vi, rel=1e-12)
+    assert study["outcome_results"][0]["cluster"] == {
+        "icc": 0.05,
+        "mean_cluster_size": 20,
+        "reported_accounts_for_clustering": False,
+    }
 
 
 @pytest.mark.parametrize(

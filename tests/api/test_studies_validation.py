@@ -207,15 +207,15 @@ def test_all_problems_of_a_study_are_reported_together(client: TestClient, who: 
     }
 
 
-def test_cluster_design_on_an_effect_size_is_422(client: TestClient, who: Actors) -> None:
+def test_a_cluster_design_cannot_say_arm_summaries_account_for_clustering(
+    client: TestClient, who: Actors
+) -> None:
     body = peer_group_trial(design="cluster-randomized")
-    body["outcome_results"] = [
-        result(
-            "empowerment",
-            "empowerment-scale",
-            {"form": "effect_se", "effect": 0.2, "se": 0.1, "positive_favours_intervention": True},
-            cluster={"icc": 0.02, "mean_cluster_size": 12},
-        )
-    ]
+    body["outcome_results"][0]["cluster"] = {
+        "icc": 0.02,
+        "mean_cluster_size": 12,
+        "reported_accounts_for_clustering": True,
+    }
     response = client.post("/v1/studies", json=body, headers=who.trusted)
-    assert problem_fields(response) == {f"{R0}.cluster"}
+    assert problem_fields(response) == {f"{R0}.cluster.reported_accounts_for_clustering"}
+    assert "cannot account for clustering" in response.text

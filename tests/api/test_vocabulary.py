@@ -55,6 +55,10 @@ def test_every_required_instrument_is_seeded_with_its_outcome(client: TestClient
     assert items["empowerment-scale"]["higher_is_better"] is True
     assert items["ismi"]["scale_min"] == 1.0
     assert items["ismi"]["scale_max"] == 4.0
+    # Plausibility checks rest on the ranges: each seeded one says where it comes from.
+    for slug, item in items.items():
+        assert item["scale_min"] < item["scale_max"], slug
+        assert "items scored" in item["scale_source"], slug
 
 
 def test_unknown_outcome_filter_gives_an_empty_list(client: TestClient) -> None:

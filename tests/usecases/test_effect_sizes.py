@@ -17,7 +17,6 @@ from service.schemas.reported import ReportedData
 from service.schemas.studies import ClusterDesign
 from service.stats import ENGINE_VERSION
 from service.stats.conversions import (
-    effective_sample_size,
     smd_from_ci,
     smd_from_f,
     smd_from_p,
@@ -127,21 +126,25 @@ def test_effects_in_the_instruments_direction_are_flipped_when_lower_is_better(f
     assert derive_effect(data, higher_is_better=True).yi == -0.41
 
 
-def test_cluster_trials_enter_with_effective_sample_sizes() -> None:
+def test_cluster_trials_keep_the_effect_and_inflate_the_variance() -> None:
     cluster = ClusterDesign(icc=0.04, mean_cluster_size=15)
     effect = derive_effect(
         _means(2.9, 0.4, 90, 2.7, 0.5, 88), higher_is_better=True, cluster=cluster
     )
-    n1, n2 = (_first(effective_sample_size(n, mean_cluster_size=15, icc=0.04)) for n in (90, 88))
-    expected = smd_from_means(n1, 2.9, 0.4, n2, 2.7, 0.5)
-    assert (effect.yi, effect.vi) == (_first(expected.yi), _first(expected.vi))
-    assert effect.vi > derive_effect(_means(2.9, 0.4, 90, 2.7, 0.5, 88), higher_is_better=True).vi
+    expected = smd_from_means(90, 2.9, 0.4, 88, 2.7, 0.5)
+    assert effect.yi == _first(expected.yi)
+    assert effect.vi == pytest.approx(_first(expected.vi) * (1 + 14 * 0.04), rel=1e-15)
 
 
-def test_numbers_the_engine_rejects_raise_its_error() -> None:
-    cluster = ClusterDesign(icc=0.9, mean_cluster_size=50)  # design effect 45.1: n_eff < 2
-    with pytest.raises(StatsInputError):
-        derive_effect(_means(2.9, 0.4, 20, 2.7, 0.5, 20), higher_is_better=True, cluster=cluster)
+def test_a_large_design_effect_no_longer_shrinks_the_ns_below_two() -> None:
+    # Design effect 45.1: dividing 20 by it (the old approach) left n < 2 and no effect at all.
+    cluster = ClusterDesign(icc=0.9, mean_cluster_size=50)
+    plain = derive_effect(_means(2.9, 0.4, 20, 2.7, 0.5, 20), higher_is_better=True)
+    effect = derive_effect(
+        _means(2.9, 0.4, 20, 2.7, 0.5, 20), higher_is_better=True, cluster=cluster
+    )
+    assert effect.yi == plain.yi
+    assert effect.vi == pytest.approx(plain.vi * 45.1, rel=1e-12)
 
 
 # Within the plausibility bounds of a stored effect (|g| <= 20; tested below).

@@ -14,6 +14,7 @@ from service.db.models.evidence import (
 )
 from service.db.models.exchange import StudySourceKey
 from service.db.models.idempotency import IdempotencyRecord
+from service.db.models.judgement import CertaintyJudgement
 from service.db.models.vocabulary import (
     Comparator,
     Instrument,
@@ -26,6 +27,7 @@ from service.db.models.vocabulary import (
 __all__ = [
     "ApiKey",
     "AuditEntry",
+    "CertaintyJudgement",
     "Comparator",
     "EvidenceChange",
     "EvidenceHead",

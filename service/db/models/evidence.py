@@ -27,6 +27,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -34,9 +36,23 @@ from service.db.base import Base, UtcDateTime
 
 SLUG = String(64)
 STUDY_STATUSES = ("pending", "included", "excluded", "withdrawn")
-VERSION_KINDS = ("create", "batch", "update", "include", "exclude", "withdraw")
+VERSION_KINDS = ("create", "batch", "update", "include", "exclude", "withdraw", "judgement")
 CHANGE_ACTIONS = ("create", "update", "include", "exclude", "withdraw")
-REPORTED_FORMS = ("means", "change_scores", "t", "f", "p", "effect_se", "effect_ci")
+REPORTED_FORMS = (
+    "means",
+    "change_scores",
+    "t",
+    "f",
+    "p",
+    "effect_se",
+    "effect_ci",
+    "means_se",
+    "mean_difference",
+    "ancova",
+    "medians",
+    "p_bound",
+    "dichotomous",
+)
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -191,12 +207,20 @@ class OutcomeResult(Base):
     reported: Mapped[dict[str, Any]] = mapped_column(JSON)
     icc: Mapped[float | None] = mapped_column(Float)
     mean_cluster_size: Mapped[float | None] = mapped_column(Float)
+    # Null without a cluster design; true when the reported statistic already allows for it.
+    reported_accounts_for_clustering: Mapped[bool | None] = mapped_column(Boolean)
     source_location: Mapped[str | None] = mapped_column(String(200))
     yi: Mapped[float] = mapped_column(Float)
     vi: Mapped[float] = mapped_column(Float)
     sign_flipped: Mapped[bool] = mapped_column(Boolean)
     conversion: Mapped[str] = mapped_column(String(64))
     engine_version: Mapped[str] = mapped_column(String(32))
+    # True when the effect rests on an approximation (medians, a p bound, a dichotomised scale).
+    estimated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Plausibility warnings ({"field", "message"}); a study with any waits for a curator.
+    data_warnings: Mapped[list[dict[str, str]]] = mapped_column(
+        JSON, default=list, server_default=text("'[]'")
+    )
 
     intervention_arm: Mapped[StudyArm] = relationship(
         lazy="raise", foreign_keys=[intervention_arm_id]

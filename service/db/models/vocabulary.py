@@ -7,7 +7,7 @@ Slugs are the primary keys: they are what clients send and what other tables ref
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, CheckConstraint, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, CheckConstraint, Float, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from service.db.base import Base
@@ -22,6 +22,10 @@ class Outcome(Base):
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text)
     position: Mapped[int] = mapped_column(Integer)
+    # The minimal important difference (SMD) the certainty rules use; GRADE's default 0.2.
+    mid: Mapped[float] = mapped_column(Float, server_default="0.2")
+    # Whether a benefit is a reduction (internalized stigma): statements say "reduces".
+    lower_is_better: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 
 class InterventionCategory(Base):
@@ -80,6 +84,9 @@ class Instrument(Base):
     higher_is_better: Mapped[bool] = mapped_column(Boolean)
     scale_min: Mapped[float | None] = mapped_column(Float)
     scale_max: Mapped[float | None] = mapped_column(Float)
+    # Where the range comes from (items x response range, from the instrument's publication):
+    # submitted means and SDs are checked against it (service.usecases.studies.plausibility).
+    scale_source: Mapped[str | None] = mapped_column(Text)
     reference: Mapped[str | None] = mapped_column(Text)
     notes: Mapped[str | None] = mapped_column(Text)
 

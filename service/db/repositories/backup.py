@@ -12,6 +12,7 @@ from service.db.base import Base
 from service.db.models import (
     ApiKey,
     AuditEntry,
+    CertaintyJudgement,
     EvidenceHead,
     EvidenceVersion,
     Study,
@@ -20,7 +21,9 @@ from service.db.models import (
 )
 
 # Tables whose integer ids a restore writes explicitly; PostgreSQL's sequences must then move on.
-_SERIAL_TABLES = ("study", "study_revision", "study_arm", "outcome_result", "audit_entry")
+_SERIAL_TABLES = (
+    "study", "study_revision", "study_arm", "outcome_result", "audit_entry", "certainty_judgement",
+)  # fmt: skip
 _HEAD_ID = 1
 
 
@@ -65,6 +68,11 @@ class BackupRepository:
 
     def audit_entries(self) -> Sequence[AuditEntry]:
         return self._session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+
+    def judgements(self) -> Sequence[CertaintyJudgement]:
+        return self._session.scalars(
+            select(CertaintyJudgement).order_by(CertaintyJudgement.id)
+        ).all()
 
     def source_keys(self) -> Sequence[StudySourceKey]:
         query = select(StudySourceKey).order_by(

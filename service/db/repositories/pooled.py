@@ -60,6 +60,11 @@ class EvidenceRow:
     n_intervention: int
     control_arm_id: int
     n_control: int
+    data_warnings: tuple[dict[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        # The column is a JSON list; kept as a tuple like the other immutable fields.
+        object.__setattr__(self, "data_warnings", tuple(self.data_warnings or ()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +115,7 @@ def _evidence_query() -> Select[*tuple[Any, ...]]:
             intervention.n_randomized,
             control.id,
             control.n_randomized,
+            OutcomeResult.data_warnings,
         )
         .join(OutcomeResult, OutcomeResult.revision_id == StudyRevision.id)
         .join(intervention, intervention.id == OutcomeResult.intervention_arm_id)

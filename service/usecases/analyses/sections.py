@@ -68,9 +68,14 @@ def _begg(data: AnalysisInput, _: RandomEffectsFit) -> dict[str, Any]:
     return {"begg": BeggRead(kendall_tau=_f(test.kendall_tau), p_value=_f(test.p_value))}
 
 
-def _trim_and_fill(data: AnalysisInput, _: RandomEffectsFit) -> dict[str, Any]:
+def _trim_and_fill(data: AnalysisInput, fit: RandomEffectsFit) -> dict[str, Any]:
     result = bias.trim_and_fill(
-        data.yi, data.vi, estimator=data.estimator, ci_method=data.ci_method, level=data.level
+        data.yi,
+        data.vi,
+        estimator=data.estimator,
+        ci_method=data.ci_method,
+        level=data.level,
+        fitted=fit,
     )
     return {
         "trim_and_fill": TrimAndFillRead(
@@ -166,8 +171,11 @@ def _subgroups(data: AnalysisInput, _: RandomEffectsFit) -> dict[str, Any]:
             k=level.k,
             estimate=_f(level.estimate),
             se=_f(level.se),
+            ci_lower=_f(level.fit.ci_lower),
+            ci_upper=_f(level.fit.ci_upper),
             tau2=_f(level.tau2),
             i2=_f(level.i2),
+            status=None,  # set by pooled results, which apply the review's min_k rule
         )
         for name, level in result.levels.items()
     }

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from service.db.base import Base, utc_now
 from service.db.models import (
     AuditEntry,
+    CertaintyJudgement,
     EvidenceChange,
     EvidenceVersion,
     EvidenceVersionOutcome,
@@ -40,6 +41,7 @@ from service.schemas.backup import (
     AuditRow,
     ChangeRow,
     EvidenceBackup,
+    JudgementRow,
     RevisionRow,
     SourceKeyRow,
     StudyRow,
@@ -100,6 +102,7 @@ def export_evidence(session: Session, *, schema_revision: str | None) -> Evidenc
         versions=[_version_row(version) for version in versions],
         studies=_study_rows(repository.studies(), repository.revisions()),
         audit_entries=[AuditRow.model_validate(entry) for entry in repository.audit_entries()],
+        judgements=[JudgementRow.model_validate(row) for row in repository.judgements()],
         api_keys=[ApiKeyRow.model_validate(key) for key in repository.api_keys()],
         source_keys=[SourceKeyRow.model_validate(key) for key in repository.source_keys()],
     )
@@ -124,6 +127,8 @@ def _unknown_slugs(backup: EvidenceBackup, vocabulary: Vocabulary) -> list[str]:
             used["outcome"].add(result.outcome_slug)
             used["instrument"].add(result.instrument_slug)
     used["outcome"] |= {slug for version in backup.versions for slug in version.outcomes}
+    used["outcome"] |= {j.outcome_slug for j in backup.judgements}
+    used["category"] |= {j.category_slug for j in backup.judgements if j.category_slug}
     return [f"{kind} {slug!r}" for kind in known for slug in sorted(used[kind] - known[kind])]
 
 
@@ -173,6 +178,7 @@ def _restore(repository: BackupRepository, backup: EvidenceBackup) -> None:
             ],
         ),
         (AuditEntry, _rows(backup.audit_entries)),
+        (CertaintyJudgement, _rows(backup.judgements)),
         (StudySourceKey, _rows(backup.source_keys)),
     ]
     for model, rows in tables:

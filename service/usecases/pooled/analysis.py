@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from service.schemas.analyses import AnalysisResult
+from service.schemas.analyses import AnalysisResult, SubgroupsRead
 from service.schemas.pooled import (
     CombinationRead,
     DirectionsRead,
@@ -159,12 +159,39 @@ def _pooled(
     extra: dict[str, Any] = {}
     for name in section_names(spec, fit.k):
         extra.update(analysis_sections.compute(name, data, fit, warnings))
+    if extra.get("subgroups") is not None:
+        extra["subgroups"] = _with_level_status(extra["subgroups"], effects, spec)
     return AnalysisResult(
         **core_fields(fit, heterogeneity_intervals(fit)),
         warnings=warnings,
         effects=effect_rows(data.labels, fit),
         **extra,
     )
+
+
+def _with_level_status(
+    subgroups: SubgroupsRead, effects: Sequence[StudyEffect], spec: PooledSpec
+) -> SubgroupsRead:
+    """Each category's level with the status its own cell of the table has (the review's rule).
+
+    A level is fitted whatever its size (the test of subgroup differences needs every level),
+    but one with fewer than ``min_k`` randomized studies is flagged ``insufficient_evidence``,
+    so that a reader does not take its estimate for a pooled result the review would report.
+    """
+    randomized: dict[str, int] = {}
+    for effect in effects:
+        randomized[effect.category] = randomized.get(effect.category, 0) + effect.randomized
+    levels = {
+        name: level.model_copy(
+            update={
+                "status": "pooled"
+                if randomized.get(name, 0) >= spec.min_k
+                else "insufficient_evidence"
+            }
+        )
+        for name, level in subgroups.levels.items()
+    }
+    return subgroups.model_copy(update={"levels": levels})
 
 
 def _studies(
@@ -191,6 +218,7 @@ def _studies(
             ci_lower=float(lower),
             ci_upper=float(upper),
             weight=weight,
+            data_warnings=[dict(w) for w in e.data_warnings],
         )
         for e, weight, lower, upper in zip(
             effects, weights, intervals.lower, intervals.upper, strict=True

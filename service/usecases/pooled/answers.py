@@ -36,6 +36,7 @@ from service.usecases.analyses.cost import (
     check_history_cost,
     stopped_at_deadline,
 )
+from service.usecases.judgement.assessment import with_assessment
 from service.usecases.pooled.analysis import analyse_outcome, headline, section_names, summary_of
 from service.usecases.pooled.cache import ResultCache, cache_key, none_match, strong_etag
 from service.usecases.pooled.effects import effects_at
@@ -108,6 +109,7 @@ class _Reader:
         with stopped_at_deadline(self._budget):
             deadline = self._budget.deadline()
             answer = analyse_outcome(effects, spec, version=version, deadline=deadline)
+        answer = with_assessment(self._session, answer, spec)  # certainty and statement
         self._cache.put(cache_key("pooled", spec.canonical(), version), answer)
         return answer
 
@@ -234,7 +236,9 @@ def pooled_result(
     404 for an unknown outcome; 422 for unknown vocabulary, a future version, or an analysis
     that would cost more than ``budget`` allows (503 when it runs past its deadline).
     """
-    spec = spec_from_options(outcome, query, category=query.category, sections=query.sections)
+    spec = spec_from_options(
+        outcome, query, category=query.category, sections=query.sections, mid=query.mid
+    )
     reader = _Reader(session, cache, budget)
     return _answer(
         session,

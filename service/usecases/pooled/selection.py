@@ -50,6 +50,7 @@ class StudyEffect:
     participants: int
     yi: float
     vi: float
+    data_warnings: tuple[dict[str, str], ...] = ()  # of the results used, for the reader
 
 
 def valid_at(rows: Iterable[EvidenceRow], version: int) -> list[EvidenceRow]:
@@ -129,6 +130,7 @@ def _combine(rows: Sequence[EvidenceRow], multiple: Multiple) -> StudyEffect:
         participants=sum(arms.values()),
         yi=yi,
         vi=vi,
+        data_warnings=tuple(w for r in used for w in r.data_warnings),
     )
 
 

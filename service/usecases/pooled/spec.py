@@ -72,6 +72,7 @@ class PooledSpec:
     min_k: int = 4
     multiple: Multiple = Multiple.AVERAGE
     sections: tuple[str, ...] = ()
+    mid: float | None = None  # the certainty rules' MID; None: the outcome's (vocabulary)
 
     def __post_init__(self) -> None:
         # Order and repetition of list options do not change the analysis: normalise them.
@@ -101,6 +102,7 @@ class PooledSpec:
             outcome=self.outcome,
             category=self.category,
             sections=list(self.sections),
+            mid=self.mid,
         )
 
     def _options(self) -> dict[str, object]:
@@ -123,6 +125,7 @@ def spec_from_options(
     *,
     category: str | None = None,
     sections: Iterable[str] = (),
+    mid: float | None = None,
 ) -> PooledSpec:
     """The specification of request ``options``; 422 naming ``timepoint`` when out of range."""
     try:
@@ -144,6 +147,7 @@ def spec_from_options(
         min_k=options.min_k,
         multiple=Multiple(options.multiple),
         sections=tuple(sections),
+        mid=mid,
     )
 
 

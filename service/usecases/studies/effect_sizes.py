@@ -9,43 +9,36 @@ flipped for instruments where lower is better (ISMI, SSMIS), so that a stored ``
 whenever the intervention did better. F and p carry no sign; the client states the arm they
 favour and the engine orients them, so they are never flipped again.
 
-Cluster trials. When a result gives an ICC and a mean cluster size, each arm's n is divided by
-the design effect ``1 + (m - 1) * icc`` before conversion (Cochrane Handbook, section 23.1.4:
-the "effective sample size" approach), which widens ``vi``. Effect sizes reported with an SE or
-CI must already account for clustering, so they take no cluster design.
+Cluster trials (Cochrane Handbook, section 23.1.4). The effect always comes from the actual
+ns, in every form, so that one trial reported as means, t, F, p or an effect with its CI gives
+the same g; only the variance changes. A statistic that ignores clustering (the default) has
+its variance multiplied by the design effect ``1 + (m - 1) * icc``. A statistic that already
+accounts for clustering (``reported_accounts_for_clustering``) is taken back to the individual
+scale first (t, and a mean difference's t, times sqrt(design effect); F times the design
+effect), so its g is that of the means too, and its variance is the inflated one; an effect
+with an SE or CI that accounts for clustering is taken as reported.
+
+Estimated effects. Medians (mean and SD as metafor's ``conv.fivenum``), a p value given as a
+bound (converted at the bound, so the effect is understated), a dichotomised scale (OR2DL) and
+an ANCOVA-adjusted difference (its SD is the residual SD) rest on approximations; they are
+stored with ``estimated`` true and their conversion's name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from service.schemas.reported import (
-    ChangeScoreData,
-    EffectCiData,
-    EffectSeData,
-    FStatisticData,
-    MeansData,
-    PValueData,
-    ReportedData,
-    TStatisticData,
-)
+from service.schemas.reported import MeansData, ReportedData
 from service.schemas.studies import ClusterDesign
 from service.stats import ENGINE_VERSION
-from service.stats.conversions import (
-    effective_sample_size,
-    harmonize_direction,
-    smd_from_ci,
-    smd_from_f,
-    smd_from_p,
-    smd_from_se,
-    smd_from_t,
-)
-from service.stats.effect_sizes import smd_from_change_scores, smd_from_means
+from service.stats.conversions import harmonize_direction
+from service.stats.effect_sizes import smd_from_means
 from service.stats.errors import StatsInputError
+from service.usecases.studies.forms import convert
 
 # Plausibility bounds on a stored effect. Standardized mean differences in trials of psychosocial
 # interventions rarely exceed 2; |g| > 20 or a variance outside these bounds is an extraction
@@ -66,86 +59,7 @@ class DerivedEffect:
     sign_flipped: bool
     conversion: str
     engine_version: str
-
-
-@dataclass(frozen=True, slots=True)
-class _Converted:
-    estimate: Any  # the engine's EffectSizes
-    conversion: str
-    in_instrument_direction: bool
-
-
-_Ns = tuple[Any, Any]
-
-
-def _ns(n_intervention: int, n_control: int, cluster: ClusterDesign | None) -> _Ns:
-    if cluster is None:
-        return n_intervention, n_control
-
-    def effective(n: int) -> Any:
-        return effective_sample_size(
-            n, mean_cluster_size=cluster.mean_cluster_size, icc=cluster.icc
-        )
-
-    return effective(n_intervention), effective(n_control)
-
-
-def _from_means(data: MeansData, cluster: ClusterDesign | None) -> _Converted:
-    arm1, arm2 = data.intervention, data.control
-    n1, n2 = _ns(arm1.n, arm2.n, cluster)
-    estimate = smd_from_means(n1, arm1.mean, arm1.sd, n2, arm2.mean, arm2.sd)
-    return _Converted(estimate, "smd_from_means", in_instrument_direction=True)
-
-
-def _from_change_scores(data: ChangeScoreData, cluster: ClusterDesign | None) -> _Converted:
-    arm1, arm2 = data.intervention, data.control
-    n1, n2 = _ns(arm1.n, arm2.n, cluster)
-    estimate = smd_from_change_scores(
-        n1, arm1.mean_change, arm1.sd_change, n2, arm2.mean_change, arm2.sd_change
-    )
-    return _Converted(estimate, "smd_from_change_scores", in_instrument_direction=True)
-
-
-def _from_t(data: TStatisticData, cluster: ClusterDesign | None) -> _Converted:
-    n1, n2 = _ns(data.n_intervention, data.n_control, cluster)
-    return _Converted(smd_from_t(data.t, n1, n2), "smd_from_t", in_instrument_direction=True)
-
-
-def _from_f(data: FStatisticData, cluster: ClusterDesign | None) -> _Converted:
-    n1, n2 = _ns(data.n_intervention, data.n_control, cluster)
-    favours = data.favours == "intervention"
-    estimate = smd_from_f(data.f, n1, n2, favours_intervention=favours)
-    return _Converted(estimate, "smd_from_f", in_instrument_direction=False)
-
-
-def _from_p(data: PValueData, cluster: ClusterDesign | None) -> _Converted:
-    n1, n2 = _ns(data.n_intervention, data.n_control, cluster)
-    favours = data.favours == "intervention"
-    estimate = smd_from_p(data.p, n1, n2, favours_intervention=favours)
-    return _Converted(estimate, "smd_from_p", in_instrument_direction=False)
-
-
-def _from_se(data: EffectSeData, _: ClusterDesign | None) -> _Converted:
-    estimate = smd_from_se(data.effect, data.se)
-    oriented = data.positive_favours_intervention
-    return _Converted(estimate, "smd_from_se", in_instrument_direction=not oriented)
-
-
-def _from_ci(data: EffectCiData, _: ClusterDesign | None) -> _Converted:
-    estimate = smd_from_ci(data.effect, data.ci_lower, data.ci_upper, level=data.ci_level)
-    oriented = data.positive_favours_intervention
-    return _Converted(estimate, "smd_from_ci", in_instrument_direction=not oriented)
-
-
-_CONVERTERS: dict[type[Any], Callable[[Any, ClusterDesign | None], _Converted]] = {
-    MeansData: _from_means,
-    ChangeScoreData: _from_change_scores,
-    TStatisticData: _from_t,
-    FStatisticData: _from_f,
-    PValueData: _from_p,
-    EffectSeData: _from_se,
-    EffectCiData: _from_ci,
-}
+    estimated: bool = False
 
 
 def _scalar(values: Any) -> float:
@@ -161,7 +75,9 @@ class EffectRequest:
     cluster: ClusterDesign | None = None
 
 
-def _accepted(yi: float, vi: float, flip: bool, conversion: str) -> DerivedEffect:
+def _accepted(
+    yi: float, vi: float, flip: bool, conversion: str, *, estimated: bool = False
+) -> DerivedEffect:
     if not (np.isfinite(yi) and np.isfinite(vi) and vi > 0):
         raise StatsInputError("these numbers give no finite effect size with a positive variance")
     if abs(yi) > MAX_ABS_SMD or not MIN_VARIANCE <= vi <= MAX_VARIANCE:
@@ -171,7 +87,12 @@ def _accepted(yi: float, vi: float, flip: bool, conversion: str) -> DerivedEffec
             "check for an SE entered as an SD, or a misplaced decimal point"
         )
     return DerivedEffect(
-        yi=yi, vi=vi, sign_flipped=flip, conversion=conversion, engine_version=ENGINE_VERSION
+        yi=yi,
+        vi=vi,
+        sign_flipped=flip,
+        conversion=conversion,
+        engine_version=ENGINE_VERSION,
+        estimated=estimated,
     )
 
 
@@ -188,11 +109,11 @@ def derive_effect(
     # Extreme but finite inputs (means near 1e308) overflow to inf or nan: checked just
     # below and answered as a 422, so numpy's warnings about them are noise.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-        converted = _CONVERTERS[type(data)](data, cluster)
+        converted = convert(data, cluster)
         flip = converted.in_instrument_direction and not higher_is_better
         yi = _scalar(harmonize_direction(converted.estimate.yi, lower_is_better=flip))
         vi = _scalar(converted.estimate.vi)
-    return _accepted(yi, vi, flip, converted.conversion)
+    return _accepted(yi, vi, flip, converted.conversion, estimated=converted.estimated)
 
 
 Derived = DerivedEffect | StatsInputError

@@ -15,11 +15,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from service.db.repositories.vocabulary import VocabularyRepository
-from service.errors import InvalidInputError
-from service.schemas.reported import EFFECT_FORMS, n_field_paths, reported_ns
+from service.errors import InvalidInputError, fields_detail
+from service.schemas.reported import ARM_LEVEL_FORMS, n_field_paths, reported_ns
 from service.schemas.studies import ArmCreate, OutcomeResultCreate, StudyCreate
 from service.stats.errors import StatsInputError
 from service.usecases.studies.effect_sizes import DerivedEffect, EffectRequest, derive_effects
+from service.usecases.studies.plausibility import Scale, check_result
+from service.usecases.studies.suggestions import unknown_slug_message
 
 CLUSTER_DESIGN = "cluster-randomized"
 
@@ -35,6 +37,8 @@ class Vocabulary:
     outcomes: frozenset[str]
     instrument_outcome: dict[str, str]
     higher_is_better: dict[str, bool]
+    scales: dict[str, Scale] = field(default_factory=dict)
+    abbreviations: dict[str, str] = field(default_factory=dict)  # instrument slug -> "ES"
 
     @classmethod
     def load(cls, session: Session) -> Vocabulary:
@@ -49,6 +53,12 @@ class Vocabulary:
             outcomes=frozenset(o.slug for o in repository.outcomes()),
             instrument_outcome={i.slug: i.outcome_slug for i in instruments},
             higher_is_better={i.slug: i.higher_is_better for i in instruments},
+            abbreviations={i.slug: i.abbreviation for i in instruments if i.abbreviation},
+            scales={
+                i.slug: Scale(i.abbreviation or i.name, i.scale_min, i.scale_max, i.scale_source)
+                for i in instruments
+                if i.scale_min is not None and i.scale_max is not None
+            },
         )
 
 
@@ -63,8 +73,7 @@ class FieldErrors:
 
     def raise_if_any(self, detail: str = "The study breaks the review's rules.") -> None:
         if self.items:
-            fields = ", ".join(sorted({item["field"] for item in self.items}))
-            raise InvalidInputError(f"{detail} Invalid value(s) for: {fields}.", errors=self.items)
+            raise InvalidInputError(fields_detail(f"{detail} ", self.items), errors=self.items)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +84,7 @@ class PreparedResult:
     intervention_arm: str
     control_arm: str
     effect: DerivedEffect
+    warnings: tuple[dict[str, str], ...] = ()  # plausibility warnings, stored with the result
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +103,7 @@ def _check_slugs(study: StudyCreate, vocabulary: Vocabulary, errors: FieldErrors
         ("quality_rating", study.quality_rating, vocabulary.quality_ratings),
     ):
         if value not in allowed:
-            errors.add(at + name, f"unknown {name.replace('_', ' ')} '{value}'")
+            errors.add(at + name, unknown_slug_message(name.replace("_", " "), value, allowed))
 
 
 def _check_arms(arms: Sequence[ArmCreate], total: int, errors: FieldErrors, at: str) -> None:
@@ -136,10 +146,17 @@ def _check_result_vocabulary(
     result: OutcomeResultCreate, vocabulary: Vocabulary, errors: FieldErrors, at: str
 ) -> None:
     if result.outcome not in vocabulary.outcomes:
-        errors.add(at + "outcome", f"unknown outcome '{result.outcome}'")
+        message = unknown_slug_message("outcome", result.outcome, vocabulary.outcomes)
+        errors.add(at + "outcome", message)
     measured = vocabulary.instrument_outcome.get(result.instrument)
     if measured is None:
-        errors.add(at + "instrument", f"unknown instrument '{result.instrument}'")
+        message = unknown_slug_message(
+            "instrument",
+            result.instrument,
+            vocabulary.instrument_outcome,
+            vocabulary.abbreviations,
+        )
+        errors.add(at + "instrument", message)
     elif measured != result.outcome:
         errors.add(
             at + "instrument",
@@ -166,9 +183,12 @@ def _check_cluster(result: OutcomeResultCreate, design: str, errors: FieldErrors
         return
     if design != CLUSTER_DESIGN:
         errors.add(at + "cluster", f"a cluster design needs the '{CLUSTER_DESIGN}' study design")
-    elif result.data.form in EFFECT_FORMS:
+    elif result.cluster.reported_accounts_for_clustering and result.data.form in ARM_LEVEL_FORMS:
         errors.add(
-            at + "cluster", "report an SE or CI that already accounts for clustering instead"
+            at + "cluster.reported_accounts_for_clustering",
+            f"arm summaries ({result.data.form}) cannot account for clustering: leave "
+            "reported_accounts_for_clustering false, and the variance is inflated by the "
+            "design effect",
         )
 
 
@@ -182,8 +202,12 @@ def _check_result(
     vocabulary: Vocabulary,
     errors: FieldErrors,
     at: str,
+    warnings: list[dict[str, str]],
 ) -> tuple[str, str] | None:
-    """The labels of the result's two arms, or ``None`` when it breaks a rule."""
+    """The labels of the result's two arms, or ``None`` when it breaks a rule.
+
+    Plausibility warnings (see :mod:`~service.usecases.studies.plausibility`) go to ``warnings``.
+    """
     _check_result_vocabulary(result, vocabulary, errors, at)
     arm1 = _resolve_arm(
         result.intervention_arm, "intervention", study.arms, errors, at + "intervention_arm"
@@ -192,6 +216,12 @@ def _check_result(
     if arm1 is not None and arm2 is not None:
         _check_ns(result, (arm1, arm2), errors, at)
     _check_cluster(result, study.design, errors, at)
+    findings = check_result(
+        result, vocabulary.scales.get(result.instrument), f"{at}data.{result.data.form}"
+    )
+    for path, message in findings.errors:
+        errors.add(path, message)
+    warnings.extend({"field": path, "message": message} for path, message in findings.warnings)
     if errors.items or arm1 is None or arm2 is None:
         return None
     return arm1.label, arm2.label
@@ -203,6 +233,7 @@ class _CheckedResult:
     result: OutcomeResultCreate
     errors: FieldErrors
     arms: tuple[str, str] | None  # None: it broke a rule, so no effect is derived
+    warnings: list[dict[str, str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,9 +250,10 @@ def _check_study(study: StudyCreate, vocabulary: Vocabulary, at: str) -> _Checke
     _check_arms(study.arms, study.total_randomized, errors, at)
     results = []
     for index, result in enumerate(study.outcome_results):
-        found = FieldErrors()
-        arms = _check_result(result, study, vocabulary, found, f"{at}outcome_results.{index}.")
-        results.append(_CheckedResult(index, result, found, arms))
+        found, warnings = FieldErrors(), list[dict[str, str]]()
+        path = f"{at}outcome_results.{index}."
+        arms = _check_result(result, study, vocabulary, found, path, warnings)
+        results.append(_CheckedResult(index, result, found, arms, warnings))
     return _CheckedStudy(study, at, errors, results)
 
 
@@ -280,6 +312,7 @@ def _prepared(
             at = f"{checked.at}outcome_results.{r.index}.data.{r.result.data.form}"
             errors.add(at, f"no effect size can be derived: {effect}")
         else:
-            prepared.append((r.index, PreparedResult(r.result, *r.arms, effect)))
+            warnings = tuple(r.warnings)
+            prepared.append((r.index, PreparedResult(r.result, *r.arms, effect, warnings)))
     _check_repeats(prepared, errors, checked.at)
     return PreparedStudy(checked.study, tuple(item for _, item in prepared))

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from service.db.models import StudyRevision
 from service.db.repositories.studies import StudyFilters, StudyRepository
-from service.errors import InvalidInputError, NotFoundError
+from service.errors import InvalidInputError, NotFoundError, fields_detail
 from service.schemas.pooled_summary import PooledChangeRead
 from service.schemas.studies import StudyCreate, StudyRead, StudyUpdate
 from service.schemas.study_counts import StudyCountsRead
@@ -92,15 +92,43 @@ def _prepare_all(
     return prepared
 
 
+def _as_if_included(
+    session: Session, prepared: Sequence[PreparedStudy], context: WriteContext, kind: str
+) -> tuple[PooledChangeRead, ...]:
+    """The pooled_changes the write would have if its studies were included (issue 16).
+
+    The same write by a trusted key, in a SAVEPOINT rolled back at once; the evidence lock
+    is taken first, so the real write gets the same version number.
+    """
+    lock_evidence(session)
+    savepoint = session.begin_nested()
+    try:
+        stored = _store_new(session, prepared, replace(context, trusted=True), kind)
+    finally:
+        savepoint.rollback()
+    return tuple(c.model_copy(update={"counted": False}) for c in stored.pooled_changes)
+
+
 def _store_new(
+    session: Session, prepared: Sequence[PreparedStudy], context: WriteContext, kind: str
+) -> _Stored:
+    if not context.trusted_with_evidence:
+        preview = _as_if_included(session, prepared, context, kind)
+        return replace(_store_rows(session, prepared, context, kind), pooled_changes=preview)
+    return _store_rows(session, prepared, context, kind)
+
+
+def _store_rows(
     session: Session, prepared: Sequence[PreparedStudy], context: WriteContext, kind: str
 ) -> _Stored:
     version = open_version(session, context, kind)
     refuse_duplicates(session, [p.study for p in prepared])
-    status = "included" if context.trusted_with_evidence else "pending"
+    statuses = [initial_status(item, context) for item in prepared]
     rows = [
-        new_rows(item, valid_from=version.number, status=status, reason=None) for item in prepared
+        new_rows(item, valid_from=version.number, status=status, reason=None)
+        for item, status in zip(prepared, statuses, strict=True)
     ]
+    status = statuses[0] if len(set(statuses)) == 1 else "included or pending"
     at, number = version.created_at, version.number
     ids = StudyRepository(session).insert_new(rows, created_at=at, created_version=number)
     reads = [
@@ -114,6 +142,22 @@ def _store_new(
         session, touched, version=version.number, selections=context.selections
     )
     return _Stored(version.number, reads, tuple(changes))
+
+
+def initial_status(prepared: PreparedStudy, context: WriteContext) -> str:
+    """``included`` from a curator or a trusted key, else ``pending``.
+
+    A study with a data warning (an SD that looks like an SE, say) is always ``pending``: it
+    enters the evidence only when a curator includes it, having read the warning.
+    """
+    if has_warnings(prepared):
+        return "pending"
+    return "included" if context.trusted_with_evidence else "pending"
+
+
+def has_warnings(prepared: PreparedStudy) -> bool:
+    """Whether any result of ``prepared`` carries a plausibility warning."""
+    return any(result.warnings for result in prepared.results)
 
 
 def _creation_summary(reads: Sequence[StudyRead], status: str) -> str:
@@ -159,7 +203,8 @@ def _merged(current: StudyRevision, patch: StudyUpdate) -> StudyCreate:
             {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"], "type": e["type"]}
             for e in exc.errors()
         ]
-        raise InvalidInputError("The study would break the review's rules.", errors=errors) from exc
+        detail = fields_detail("The study would break the review's rules. ", errors)
+        raise InvalidInputError(detail, errors=errors) from exc
 
 
 def update_study(
@@ -180,12 +225,15 @@ def update_study(
     )
     body = _merged(current, patch)
     prepared = _prepare_all(session, [body], batch=False)[0]
+    # A change that brings a data warning takes an included study back to pending, unless a
+    # curator makes it (who sees the warning in the response).
+    demote = current.status == "included" and has_warnings(prepared) and not context.may_curate
     successor = new_revision(
         prepared,
         study=current.study,
         valid_from=head + 1,  # the number open_version will take: we hold the lock
-        status=current.status,
-        reason=current.status_reason,
+        status="pending" if demote else current.status,
+        reason=None if demote else current.status_reason,
     )
     before = study_read(current)
     changed = changed_fields(before, study_read(successor))

@@ -62,11 +62,12 @@ def _source(get: _Get) -> dict[str, Any]:
     }
 
 
-def _cluster(get: _Get) -> dict[str, float] | None:
+def _cluster(get: _Get) -> dict[str, Any] | None:
     icc, size = get("icc"), get("mean_cluster_size")
     if icc is None or size is None:
         return None
-    return {"icc": icc, "mean_cluster_size": size}
+    accounted = bool(get("reported_accounts_for_clustering"))
+    return {"icc": icc, "mean_cluster_size": size, "reported_accounts_for_clustering": accounted}
 
 
 def _result_fields(get: _Get, arms: tuple[str, str]) -> dict[str, Any]:
@@ -85,7 +86,9 @@ def _result_fields(get: _Get, arms: tuple[str, str]) -> dict[str, Any]:
             "sign_flipped": get("sign_flipped"),
             "conversion": get("conversion"),
             "engine_version": get("engine_version"),
+            "estimated": get("estimated"),
         },
+        "data_warnings": list(get("data_warnings")),
     }
 
 
@@ -165,7 +168,8 @@ def editable_fields(revision: StudyRevision) -> dict[str, Any]:
         "source": _source(partial(getattr, revision)),
         "arms": [arm.model_dump() for arm in read.arms],
         "outcome_results": [
-            result.model_dump(exclude={"effect"}) for result in read.outcome_results
+            result.model_dump(exclude={"effect", "data_warnings"})
+            for result in read.outcome_results
         ],
     }
 
@@ -182,12 +186,17 @@ def _result_values(index: int, item: PreparedResult) -> dict[str, Any]:
         "reported": result.data.model_dump(mode="json"),
         "icc": result.cluster.icc if result.cluster else None,
         "mean_cluster_size": result.cluster.mean_cluster_size if result.cluster else None,
+        "reported_accounts_for_clustering": (
+            result.cluster.reported_accounts_for_clustering if result.cluster else None
+        ),
         "source_location": result.source_location,
         "yi": effect.yi,
         "vi": effect.vi,
         "sign_flipped": effect.sign_flipped,
         "conversion": effect.conversion,
         "engine_version": effect.engine_version,
+        "estimated": effect.estimated,
+        "data_warnings": [dict(w) for w in item.warnings],
     }
 
 

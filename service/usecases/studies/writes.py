@@ -57,6 +57,15 @@ def etag_matches(if_match: str, etag: str) -> bool:
     return "*" in candidates or etag in candidates
 
 
+def _quoted(if_match: str) -> bool:
+    """RFC 9110 8.8.3: an entity tag is a quoted string (``"x"``, ``W/"x"``), or ``*``."""
+    candidates = [candidate.strip() for candidate in if_match.split(",")]
+    return all(
+        c == "*" or (len(c) >= 2 and c.removeprefix("W/").startswith('"') and c.endswith('"'))
+        for c in candidates
+    )
+
+
 def current_for_write(
     session: Session,
     study_id: int,
@@ -87,6 +96,12 @@ def current_for_write(
     if if_match is None and require_if_match:
         raise PreconditionRequiredError(
             "Send If-Match with the study's ETag (from GET) to change it.", extra={"etag": etag}
+        )
+    if if_match is not None and not _quoted(if_match):
+        raise PreconditionFailedError(
+            f"If-Match must carry the ETag in double quotes, exactly as GET returned it: "
+            f"If-Match: {etag} (got {if_match[:80]}).",
+            extra={"etag": etag},
         )
     if if_match is not None and not etag_matches(if_match, etag):
         raise PreconditionFailedError(

@@ -1,0 +1,1 @@
+"""How far to trust a number: GRADE certainty, statements, judgements, sequential monitoring."""

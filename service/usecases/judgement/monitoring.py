@@ -1,0 +1,166 @@
+"""``GET /v1/outcomes/{outcome}/monitoring``: trial sequential monitoring of the living estimate.
+
+Steps (Wetterslev et al. 2008, 2009; Thorlund et al. 2011, the TSA manual; RTSA):
+
+1. every version that changed the outcome's included evidence is a cumulative analysis: its
+   participants and the Z of the DerSimonian-Laird random-effects estimate (z inference);
+2. the diversity D2 of the newest analysis and the required information size RIS, adjusted
+   as RIS / (1 - D2) (:func:`service.stats.sequential.required_information_size`);
+3. analyses adding under 1% of the RIS are not looks; the two-sided Lan-DeMets O'Brien-Fleming
+   boundaries over the looks so far (:func:`service.stats.sequential.sequential_looks`);
+4. the TSA-adjusted interval: the newest estimate -+ its boundary x SE (the conventional
+   normal quantile once all alpha is spent).
+
+It is a decision aid shown beside the conventional answer, never instead of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+from scipy import stats
+from sqlalchemy.orm import Session
+
+from service.db.repositories.judgement import JudgementRepository
+from service.db.repositories.pooled import PooledRepository
+from service.schemas.sequential import (
+    DECISION_AID,
+    DiversityRead,
+    LookRead,
+    MonitoringQuery,
+    MonitoringRead,
+)
+from service.stats.estimators import CiMethod, Tau2Estimator
+from service.stats.models import fit_random_effects
+from service.stats.sequential import (
+    Diversity,
+    SequentialLooks,
+    diversity,
+    required_information_size,
+    sequential_looks,
+)
+from service.usecases.judgement.sequential import finite_boundary
+from service.usecases.pooled.answers import resolve_version
+from service.usecases.pooled.selection import StudyEffect, select_effects, valid_at
+from service.usecases.pooled.spec import PooledSpec, PooledVocabulary, spec_from_options
+
+
+@dataclass(frozen=True, slots=True)
+class CumulativeAnalysis:
+    """The evidence after one version, as a candidate look."""
+
+    version: int
+    k: int
+    participants: int
+    estimate: float | None
+    se: float | None
+
+    @property
+    def z(self) -> float:
+        return self.estimate / self.se if self.estimate is not None and self.se else float("nan")
+
+
+def _analysis(version: int, effects: Sequence[StudyEffect]) -> CumulativeAnalysis:
+    participants = sum(e.participants for e in effects)
+    if not effects:
+        return CumulativeAnalysis(version, 0, 0, None, None)
+    fit = fit_random_effects(
+        [e.yi for e in effects], [e.vi for e in effects],
+        estimator=Tau2Estimator.DL, ci_method=CiMethod.Z,
+    )  # fmt: skip
+    return CumulativeAnalysis(version, len(effects), participants, fit.estimate, fit.se)
+
+
+def cumulative_analyses(
+    session: Session, spec: PooledSpec, version: int, vocabulary: PooledVocabulary
+) -> tuple[list[CumulativeAnalysis], Sequence[StudyEffect]]:
+    """One analysis per version that changed the included evidence; the newest effects."""
+    repository = PooledRepository(session)
+    rows = repository.evidence([spec.outcome], at_versions=None)
+    changed = {r.valid_from for r in rows} | {r.valid_to for r in rows if r.valid_to}
+    min_rank = vocabulary.quality_rank[spec.min_quality] if spec.min_quality else None
+    analyses, effects = [], select_effects(valid_at(rows, version), spec, min_rank=min_rank)
+    for info in repository.versions_touching(spec.outcome, up_to=version):
+        if info.number in changed:
+            at = select_effects(valid_at(rows, info.number), spec, min_rank=min_rank)
+            analyses.append(_analysis(info.number, at))
+    return analyses, effects
+
+
+def _looks(analyses: Sequence[CumulativeAnalysis], looks: SequentialLooks) -> list[LookRead]:
+    return [
+        LookRead(
+            evidence_version=analyses[i].version,
+            k=analyses[i].k,
+            participants=analyses[i].participants,
+            information_fraction=fraction,
+            z=analyses[i].z if analyses[i].se else None,
+            boundary=finite_boundary(boundary),
+            crossed=crossed,
+        )
+        for i, fraction, boundary, crossed in zip(
+            looks.kept, looks.fractions, looks.boundaries, looks.crossed, strict=True
+        )
+    ]
+
+
+def _interval(last: CumulativeAnalysis | None, z: float) -> tuple[float | None, float | None]:
+    if last is None or last.estimate is None or last.se is None:
+        return None, None
+    return last.estimate - z * last.se, last.estimate + z * last.se
+
+
+def _information_size(
+    effects: Sequence[StudyEffect], mid: float, query: MonitoringQuery
+) -> tuple[Diversity | None, float, float]:
+    """D2 of the newest effects, and the RIS before and after dividing by 1 - D2."""
+    spread = diversity([e.yi for e in effects], [e.vi for e in effects]) if effects else None
+    base = required_information_size(mid, alpha=query.alpha, power=query.power)
+    # D2 rounds to 1 only when tau2 dwarfs every study's variance by ~1e12: the RIS is then
+    # astronomically large, not a division by zero.
+    return spread, base, base / max(1.0 - spread.d2, 1e-12) if spread else base
+
+
+def monitoring(session: Session, outcome: str, query: MonitoringQuery) -> MonitoringRead:
+    """Sequential monitoring of ``outcome`` under the pooled specification of ``query``."""
+    spec = spec_from_options(outcome, query, category=query.category)
+    vocabulary = PooledVocabulary.from_terms(PooledRepository(session).vocabulary())
+    vocabulary.check(spec)
+    version = resolve_version(session, query.as_of)
+    terms = JudgementRepository(session).outcome_terms(outcome)
+    mid = query.mid if query.mid is not None else (terms.mid if terms else 0.2)
+    analyses, effects = cumulative_analyses(session, spec, version, vocabulary)
+    spread, base, ris = _information_size(effects, mid, query)
+    looks = sequential_looks(
+        [a.participants for a in analyses], [a.z for a in analyses], ris=ris, alpha=query.alpha
+    )
+    reads = _looks(analyses, looks)
+    last = analyses[looks.kept[-1]] if looks.kept else None
+    normal = float(stats.norm.isf(query.alpha / 2))
+    boundary = reads[-1].boundary if reads else None
+    tsa_lower, tsa_upper = _interval(last, boundary if boundary is not None else normal)
+    ci_lower, ci_upper = _interval(last, normal)
+    participants = sum(e.participants for e in effects)
+    return MonitoringRead(
+        outcome=outcome,
+        decision_aid=DECISION_AID,
+        evidence_version=version,
+        spec=spec.read(),
+        mid=mid,
+        alpha=query.alpha,
+        power=query.power,
+        diversity=DiversityRead(**asdict(spread)) if spread else None,
+        ris_unadjusted=base,
+        ris=ris,
+        participants=participants,
+        information_fraction=participants / ris,
+        status=looks.status if reads else "no_evidence",
+        looks=reads,
+        skipped_versions=[a.version for i, a in enumerate(analyses) if i not in looks.kept],
+        estimate=last.estimate if last else None,
+        ci_lower=ci_lower,
+        ci_upper=ci_upper,
+        tsa_ci_lower=tsa_lower,
+        tsa_ci_upper=tsa_upper,
+    )
