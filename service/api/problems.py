@@ -22,7 +22,7 @@ BODY_TOO_LARGE_TITLE = "Request body too large"
 # at 100 items (issue 12 caps a 422 at 50 errors before it gets here).
 MAX_ECHOED_CHARS = 300
 MAX_ECHOED_ITEMS = 100
-MAX_DETAIL_CHARS = 1_000
+MAX_DETAIL_CHARS = 4_000
 DATABASE_RETRY_AFTER_SECONDS = 5
 DATABASE_UNAVAILABLE: dict[str, Any] = {
     "slug": "database-unavailable",
