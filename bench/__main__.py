@@ -8,7 +8,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import engine, machine, plots, service
+from bench import engine, machine, plots, service, webhooks
 from bench.timing import markdown_table
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
@@ -31,6 +31,7 @@ def report(
     skipped: Sequence[str],
     seconds: float,
     plot_rows: Sequence[plots.Row] = (),
+    webhook_table: str = "",
 ) -> str:
     """The whole RESULTS.md."""
     notes = service.notes(service_results, skipped)
@@ -78,6 +79,13 @@ def report(
         "",
         _checks(plots.target_checks(plot_rows)),
         "",
+        "## Webhooks",
+        "",
+        "Event-to-delivery latency with in-process delivery and deliveries per second of one "
+        "worker, to a local receiver (see `bench/webhooks.py`).",
+        "",
+        webhook_table or "Not run.",
+        "",
     ]
     return "\n".join(parts)
 
@@ -99,7 +107,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     budget = TOTAL_SECONDS - (time.monotonic() - started)
     results, skipped = service.run_service(args.postgres, budget=budget, log=log)
     print(service.render(results), flush=True)
-    text = report(facts, engine_rows, results, skipped, time.monotonic() - started, plot_rows)
+    webhook_table = webhooks.render(webhooks.run_webhooks(args.postgres, log=log))
+    print(webhook_table, flush=True)
+    seconds = time.monotonic() - started
+    text = report(facts, engine_rows, results, skipped, seconds, plot_rows, webhook_table)
     args.output.write_text(text)
     print(f"wrote {args.output} in {(time.monotonic() - started) / 60:.1f} minutes")
     return 0

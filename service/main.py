@@ -18,6 +18,7 @@ from service.api.routes import (
     analyses,
     audit,
     curation,
+    events,
     health,
     imports,
     judgements,
@@ -29,9 +30,11 @@ from service.api.routes import (
     studies,
     versions,
     vocabulary,
+    webhooks,
 )
 from service.api.security import install_middleware
 from service.db.engine import Database
+from service.delivery.runner import BackgroundDelivery
 from service.settings import Settings, get_settings
 from service.usecases.pooled.cache import ResultCache
 from service.web import pages
@@ -59,7 +62,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Webhooks are delivered from here unless dedicated `lma worker`s do it.
+        delivery = (
+            BackgroundDelivery(database, settings).start()
+            if settings.webhooks_deliver_in_api
+            else None
+        )
         yield
+        if delivery is not None:
+            delivery.stop()
         database.dispose()
 
     app = FastAPI(
@@ -89,6 +100,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(audit.router)
     app.include_router(analyses.router)
     app.include_router(pooled.router)
+    app.include_router(events.router)
+    app.include_router(webhooks.router)
     app.include_router(sequential.router)
     app.include_router(judgements.router)
     app.include_router(scripts.router)

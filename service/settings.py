@@ -38,6 +38,21 @@ class Settings(BaseSettings):
     max_analysis_cost_anonymous: int = Field(default=1_000_000, ge=1)
     max_analysis_cost_with_key: int = Field(default=5_000_000, ge=1)
     analysis_deadline_seconds: float = Field(default=15.0, gt=0)
+    # Webhooks (README "Events and webhooks").
+    webhooks_deliver_in_api: bool = Field(
+        default=True, description="Deliver webhooks from the API process; off with `lma worker`."
+    )
+    webhooks_allow_http: bool = False
+    webhooks_allow_private_targets: bool = Field(
+        default=False, description="Allow http and private addresses (tests, one machine)."
+    )
+    webhooks_timeout_seconds: float = Field(default=15.0, gt=0, le=60)
+    webhooks_lease_seconds: float = Field(default=60.0, gt=0)
+    webhooks_poll_seconds: float = Field(default=0.25, gt=0, le=60)
+    webhooks_concurrency: int = Field(default=4, ge=1, le=64)
+    events_max_wait_seconds: float = Field(
+        default=30.0, ge=0, le=30, description="The longest long-poll of GET /v1/events."
+    )
     low_risk_of_bias_qualities: list[str] = Field(
         default_factory=lambda: ["strong"],
         description="Quality ratings counted as low risk of bias by the GRADE rule.",

@@ -1,4 +1,4 @@
-"""The ``lma`` command: database migrations, API keys, backups, and data imports."""
+"""The ``lma`` command: migrations, API keys, backups, data imports and the webhook worker."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from service.cli.backup import add_backup_commands
 from service.cli.exchange import add_exchange_commands
 from service.cli.keys import add_key_commands
+from service.cli.worker import add_worker_commands
 from service.db.engine import create_db_engine
 from service.db.migrate import current_revision, head_revision, upgrade_to_head
 from service.settings import get_settings
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_key_commands(commands)
     add_backup_commands(commands)
+    add_worker_commands(commands)
     add_exchange_commands(commands)
     return parser
 

@@ -18,12 +18,12 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import func, insert, inspect, select
+from sqlalchemy import delete, func, insert, inspect, select
 
 from service.db.downgrade_guard import DataLossRefusedError
 from service.db.engine import Database
 from service.db.migrate import PROJECT_ROOT, alembic_config, current_revision, head_revision
-from service.db.models import ApiKey, Comparator, EvidenceVersion, Study, StudyRevision
+from service.db.models import ApiKey, Comparator, Event, EvidenceVersion, Study, StudyRevision
 from service.schemas.studies import StudyCreate
 from service.settings import Settings
 from service.usecases.operations.keys import create_api_key
@@ -82,6 +82,13 @@ def test_downgrade_refuses_to_drop_evidence_and_changes_nothing(database: Databa
     _store_evidence(database)
     before = _counts(database)
 
+    with pytest.raises(DataLossRefusedError) as refused:
+        command.downgrade(alembic_config(database.url), "base")
+
+    # The newest migration refuses first: the writes recorded their events (issue 15).
+    assert "event (" in str(refused.value)
+    with database.session(write=True) as session:
+        session.execute(delete(Event))
     with pytest.raises(DataLossRefusedError) as refused:
         command.downgrade(alembic_config(database.url), "base")
 

@@ -1,6 +1,7 @@
 """All models, imported here so that ``Base.metadata`` knows every table."""
 
 from service.db.models.api_key import ApiKey
+from service.db.models.events import DeliveryAttempt, Event, Webhook, WebhookDelivery
 from service.db.models.evidence import (
     AuditEntry,
     EvidenceChange,
@@ -29,6 +30,8 @@ __all__ = [
     "AuditEntry",
     "CertaintyJudgement",
     "Comparator",
+    "DeliveryAttempt",
+    "Event",
     "EvidenceChange",
     "EvidenceHead",
     "EvidenceVersion",
@@ -44,4 +47,6 @@ __all__ = [
     "StudyDesign",
     "StudyRevision",
     "StudySourceKey",
+    "Webhook",
+    "WebhookDelivery",
 ]

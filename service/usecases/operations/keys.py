@@ -40,6 +40,7 @@ class Scope(StrEnum):
     READ = "read"
     SUBMIT = "submit"
     CURATE = "curate"
+    SUBSCRIBE = "subscribe"
     ADMIN = "admin"
 
 

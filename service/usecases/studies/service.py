@@ -18,6 +18,7 @@ from service.errors import InvalidInputError, NotFoundError, fields_detail
 from service.schemas.pooled_summary import PooledChangeRead
 from service.schemas.studies import StudyCreate, StudyRead, StudyUpdate
 from service.schemas.study_counts import StudyCountsRead
+from service.usecases.events.write_events import record_write_events
 from service.usecases.pooled.changes import pooled_changes
 from service.usecases.studies.evidence import (
     StudyChange,
@@ -141,6 +142,7 @@ def _store_rows(
     changes = pooled_changes(
         session, touched, version=version.number, selections=context.selections
     )
+    record_write_events(session, version, created, changes, context.selections)
     return _Stored(version.number, reads, tuple(changes))
 
 

@@ -22,6 +22,7 @@ from service.errors import (
 )
 from service.schemas.pooled_summary import PooledChangeRead
 from service.schemas.studies import StudyCreate, StudyRead
+from service.usecases.events.write_events import record_write_events
 from service.usecases.pooled.changes import pooled_changes
 from service.usecases.pooled.effects import SelectionMemo
 from service.usecases.studies.evidence import StudyChange, WriteContext, record_changes
@@ -182,8 +183,10 @@ def supersede(
     repository.add_revision(successor)
     repository.flush()
     after = study_read(successor)
-    touched = record_changes(session, version, [StudyChange(action, before, after)], summary)
+    change = StudyChange(action, before, after)
+    touched = record_changes(session, version, [change], summary)
     changes = pooled_changes(session, touched, version=version.number, selections=selections)
+    record_write_events(session, version, [change], changes, selections)
     return StudyWriteResult(
         evidence_version=version.number, study=after, pooled_changes=tuple(changes)
     )

@@ -1,0 +1,58 @@
+"""Events as the feed serves them and webhooks send them (schema version 1)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StringConstraints
+
+from service.schemas.common import ReadModel, RequestModel
+from service.schemas.pagination import DEFAULT_LIMIT, MAX_LIMIT
+
+EventTypeName = Literal[
+    "study.submitted",
+    "study.updated",
+    "study.included",
+    "study.excluded",
+    "study.withdrawn",
+    "pooled.changed",
+    "conclusion.changed",
+    "webhook.test",
+    "webhook.disabled",
+]
+MAX_WAIT_SECONDS = 30
+Slug = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class EventRead(ReadModel):
+    """One event: the envelope a webhook receives as its body."""
+
+    id: str = Field(description="evt_<number>; also the webhook-id header, the same on retries.")
+    type: EventTypeName
+    timestamp: str = Field(description="When the change committed (RFC 3339, UTC).")
+    schema_version: int
+    data: dict[str, Any]
+
+
+class EventPageRead(ReadModel):
+    """Events oldest first; pass ``next_cursor`` back as ``after`` to continue (never skips)."""
+
+    items: list[EventRead]
+    next_cursor: str | None = Field(
+        description="Null only when the feed is empty for you; otherwise always present."
+    )
+
+
+class EventListQuery(RequestModel):
+    """Filters of ``GET /v1/events``."""
+
+    type: list[EventTypeName] = Field(default_factory=list, max_length=10)
+    outcome: list[Slug] = Field(default_factory=list, max_length=10)
+    after: str | None = Field(default=None, max_length=64, description="A cursor from a page.")
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+    wait: float = Field(
+        default=0,
+        ge=0,
+        le=MAX_WAIT_SECONDS,
+        description="Long-poll: wait up to this many seconds for an event when none is new.",
+    )

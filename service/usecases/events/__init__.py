@@ -1,0 +1,1 @@
+"""Events: the transactional outbox, the feed and webhooks (README: Events and webhooks)."""

@@ -1,0 +1,148 @@
+"""What a delivery worker does to the database: fan-out, each attempt's record, disabling.
+
+Each function runs in the worker's short transaction while the worker holds the endpoint's
+lease; the HTTP request itself happens outside any transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from service.db.models import Webhook
+from service.db.repositories.events import EventRepository, FanOutRepository, subscribed
+from service.db.repositories.webhooks import LeaseRepository, WebhookRepository
+from service.delivery.schedule import DISABLE_AFTER, next_delay, retry_after
+from service.delivery.sender import Outcome
+from service.usecases.events.envelope import EventDraft, EventType
+from service.usecases.events.feed import audience_of
+from service.usecases.events.outbox import publish_locked
+
+FAN_OUT_BATCH = 1000
+# The issue's promise: events (and their delivery log) are kept at least 90 days.
+RETENTION = timedelta(days=90)
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A pending delivery: its row, event and payload."""
+
+    delivery_id: int
+    event_id: int
+    payload: dict[str, Any]
+
+
+def fan_out(session: Session, webhook: Webhook, now: datetime) -> int:
+    """Queue the events after the endpoint's cursor that it may and wants to receive."""
+    newest = EventRepository(session).newest_id()
+    if webhook.last_event_id >= newest:
+        return 0
+    owner = WebhookRepository(session).owner(webhook)
+    ids: list[int] = []
+    if owner is not None and owner.revoked_at is None:
+        audience = audience_of(owner.id, owner.name, owner.scopes)
+        condition = subscribed(webhook.event_types, webhook.outcomes, webhook.id)
+        ids = list(
+            FanOutRepository(session).matching(
+                audience, condition, after=webhook.last_event_id, up_to=newest, limit=FAN_OUT_BATCH
+            )
+        )
+    webhook.last_event_id = ids[-1] if len(ids) == FAN_OUT_BATCH else newest
+    return WebhookRepository(session).queue(webhook.id, ids, now)
+
+
+def due(session: Session, webhook_id: int, *, limit: int) -> list[Due]:
+    """The endpoint's next pending deliveries, in event order."""
+    rows = LeaseRepository(session).pending(webhook_id, limit=limit)
+    return [Due(row.id, row.event_id, row.payload) for row in rows]
+
+
+def active_secrets(webhook: Webhook, now: datetime) -> list[str]:
+    """The secrets that sign now: the current one, and the previous one for 24 h."""
+    secrets = [webhook.secret]
+    until = webhook.previous_secret_until
+    if webhook.previous_secret and until is not None and until > now:
+        secrets.append(webhook.previous_secret)
+    return secrets
+
+
+def record_attempt(
+    session: Session, webhook: Webhook, item: Due, outcome: Outcome, now: datetime
+) -> bool:
+    """Store the attempt and its consequence; whether the endpoint's next delivery may go."""
+    delivery = LeaseRepository(session).delivery(item.delivery_id)
+    if delivery is None or delivery.status != "pending":
+        return True  # deleted or redelivered meanwhile: nothing to record against
+    delivery.attempts += 1
+    LeaseRepository(session).add_attempt(_attempt_row(webhook, item, outcome, now))
+    if outcome.delivered:
+        delivery.status, delivery.finished_at = "delivered", now
+        webhook.failing_since = webhook.retry_at = None
+        return True
+    webhook.failing_since = webhook.failing_since or now
+    if outcome.status_code == 410:
+        delivery.status, delivery.finished_at = "failed", now
+        disable(session, webhook, "the endpoint answered 410 Gone", now)
+        return False
+    if now - webhook.failing_since >= DISABLE_AFTER:
+        delivery.status, delivery.finished_at = "failed", now
+        disable(session, webhook, "every delivery failed for 5 days", now)
+        return False
+    wait = _wait(outcome, delivery.attempts, now)
+    if wait is None:
+        delivery.status, delivery.finished_at = "failed", now
+        return True
+    webhook.retry_at = now + wait
+    return False
+
+
+def _wait(outcome: Outcome, attempts: int, now: datetime) -> timedelta | None:
+    scheduled = next_delay(attempts)
+    if scheduled is not None and outcome.status_code in (429, 503):
+        asked = retry_after(outcome.retry_after, now)
+        return asked if asked is not None else scheduled
+    return scheduled
+
+
+def _attempt_row(webhook: Webhook, item: Due, outcome: Outcome, now: datetime) -> dict[str, Any]:
+    return {
+        "delivery_id": item.delivery_id,
+        "webhook_id": webhook.id,
+        "attempted_at": now,
+        "status_code": outcome.status_code,
+        "duration_ms": outcome.duration_ms,
+        "error": outcome.error,
+        "response_excerpt": outcome.excerpt,
+    }
+
+
+def record_refusal(
+    session: Session, webhook: Webhook, item: Due, reason: str, now: datetime
+) -> bool:
+    """An attempt that could not be made (an unsafe or unresolvable target) is a failure."""
+    outcome = Outcome(status_code=None, duration_ms=0, error=f"refused: {reason}"[:500])
+    return record_attempt(session, webhook, item, outcome, now)
+
+
+def disable(session: Session, webhook: Webhook, reason: str, now: datetime) -> None:
+    """Stop delivering to the endpoint and record ``webhook.disabled``."""
+    webhook.enabled = False
+    webhook.disabled_reason = reason
+    webhook.retry_at = None
+    webhook.updated_at = now
+    data = {"webhook_id": webhook.id, "url": webhook.url, "reason": reason}
+    draft = EventDraft(
+        type=EventType.WEBHOOK_DISABLED,
+        data=data,
+        audience="owner",
+        owner_key_id=webhook.owner_key_id,
+    )
+    publish_locked(session, [draft], at=now)
+
+
+def prune(session: Session, now: datetime) -> int:
+    """Delete events older than :data:`RETENTION` with their deliveries; how many."""
+    return EventRepository(session).prune(now - RETENTION)

@@ -1,0 +1,155 @@
+"""The events of one evidence write: one per study changed, and the pooled cells it moved.
+
+Called once by each write use case, after its ``pooled_changes``, inside its transaction and
+holding the evidence lock. Cells are the review's default specification (what
+``GET /v1/pooled`` shows) for each touched outcome, overall and per category; the overall
+cells reuse the write's ``pooled_changes``, the category cells filter the same selection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from service.db.models import EvidenceVersion
+from service.db.repositories.events import EventRepository
+from service.db.repositories.vocabulary import VocabularyRepository
+from service.schemas.pooled_summary import PooledChangeRead, PooledSummaryRead
+from service.usecases.events.conclusions import conclusion_reasons
+from service.usecases.events.envelope import STUDY_EVENT_OF_ACTION, EventDraft, EventType
+from service.usecases.events.outbox import publish
+from service.usecases.pooled.analysis import headline
+from service.usecases.pooled.effects import Effects, SelectionMemo, effects_at
+from service.usecases.pooled.spec import PooledSpec
+from service.usecases.studies.evidence import StudyChange
+
+Headline = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CellChange:
+    """One cell's default-specification headline before and after a write."""
+
+    outcome: str
+    category: str | None
+    before: Headline
+    after: Headline
+
+
+def record_write_events(
+    session: Session,
+    version: EvidenceVersion,
+    changes: Sequence[StudyChange],
+    pooled: Sequence[PooledChangeRead],
+    selections: SelectionMemo | None,
+) -> list[int]:
+    """Store the write's events (study, pooled and conclusion changes); returns their ids."""
+    drafts = study_drafts(session, version, changes)
+    for cell in cell_changes(session, version.number, pooled, selections):
+        drafts.extend(cell_drafts(cell, version.number))
+    return publish(session, drafts, at=version.created_at)
+
+
+def study_drafts(
+    session: Session, version: EvidenceVersion, changes: Sequence[StudyChange]
+) -> list[EventDraft]:
+    """One ``study.*`` event per changed study."""
+    known = {c.after.id: version.actor for c in changes if c.action == "create"}
+    others = [c.after.id for c in changes if c.after.id not in known]
+    submitters = {**known, **EventRepository(session).submitters(others)}
+    return [_study_draft(version, change, submitters.get(change.after.id)) for change in changes]
+
+
+def _study_draft(
+    version: EvidenceVersion, change: StudyChange, submitter: str | None
+) -> EventDraft:
+    study = change.after
+    data = {
+        "study_id": study.id,
+        "status": study.status,
+        "evidence_version": version.number,
+        "actor": version.actor,
+        "link": f"/v1/studies/{study.id}",
+    }
+    return EventDraft(
+        type=STUDY_EVENT_OF_ACTION[change.action],
+        data=data,
+        audience="study",
+        evidence_version=version.number,
+        study_id=study.id,
+        study_status=study.status,
+        study_submitter=submitter,
+    )
+
+
+def cell_changes(
+    session: Session,
+    version: int,
+    pooled: Sequence[PooledChangeRead],
+    selections: SelectionMemo | None,
+) -> list[CellChange]:
+    """Every cell of the touched outcomes whose headline changed, overall cells first."""
+    memo = selections if selections is not None else SelectionMemo()
+    categories = [c.slug for c in VocabularyRepository(session).categories()]
+    cells: list[CellChange] = []
+    for change in pooled:
+        cells.append(_overall(change))
+        spec = PooledSpec(outcome=change.outcome)
+        before = effects_at(session, spec, version - 1, memo=memo, min_rank=None)
+        after = effects_at(session, spec, version, memo=memo, min_rank=None, committed=False)
+        cells.extend(_category_cell(change.outcome, c, before, after) for c in categories)
+    return [cell for cell in cells if cell.before != cell.after]
+
+
+def _overall(change: PooledChangeRead) -> CellChange:
+    return CellChange(
+        outcome=change.outcome,
+        category=None,
+        before=_plain(change.before),
+        after=_plain(change.after),
+    )
+
+
+def _plain(summary: PooledSummaryRead) -> Headline:
+    fields = set(PooledSummaryRead.model_fields)
+    return summary.model_dump(mode="json", include=fields)
+
+
+def _category_cell(outcome: str, category: str, before: Effects, after: Effects) -> CellChange:
+    spec = PooledSpec(outcome=outcome, category=category)
+
+    def cell_headline(effects: Effects) -> Headline:
+        subset = [effect for effect in effects if effect.category == category]
+        return _plain(PooledSummaryRead.model_validate(headline(subset, spec)))
+
+    return CellChange(outcome, category, cell_headline(before), cell_headline(after))
+
+
+def _link(outcome: str, category: str | None) -> str:
+    base = f"/v1/outcomes/{outcome}/pooled"
+    return base if category is None else f"{base}?category={category}"
+
+
+def cell_drafts(cell: CellChange, version: int) -> list[EventDraft]:
+    """``pooled.changed`` for the cell, and ``conclusion.changed`` when a detector fires."""
+    data: dict[str, Any] = {
+        "outcome": cell.outcome,
+        "category": cell.category,
+        "evidence_version": version,
+        "before": {**cell.before, "evidence_version": version - 1},
+        "after": {**cell.after, "evidence_version": version},
+        "link": _link(cell.outcome, cell.category),
+    }
+    drafts = [_public(EventType.POOLED_CHANGED, data, cell.outcome, version)]
+    reasons = conclusion_reasons(cell.before, cell.after)
+    if reasons:
+        concluded = {**data, "reasons": [reason.as_dict() for reason in reasons]}
+        drafts.append(_public(EventType.CONCLUSION_CHANGED, concluded, cell.outcome, version))
+    return drafts
+
+
+def _public(kind: EventType, data: dict[str, Any], outcome: str, version: int) -> EventDraft:
+    return EventDraft(type=kind, data=data, evidence_version=version, outcome=outcome)

@@ -1,0 +1,220 @@
+"""A local webhook receiver (http.server on 127.0.0.1), a compressed clock, and a database
+where transactions commit, for the delivery tests."""
+
+from __future__ import annotations
+
+import atexit
+import json
+import shutil
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from fastapi.testclient import TestClient
+from sqlalchemy.engine import make_url
+from standardwebhooks import Webhook as Verifier
+
+from service.db.engine import Database
+from service.db.migrate import upgrade_to_head
+from service.main import create_app
+from service.settings import Settings
+from tests.api.studies_support import committed_key
+from tests.conftest import (
+    _admin_dsn,
+    create_postgres_database,
+    drop_postgres_database,
+    postgres_server_url,
+)
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        loaded: dict[str, Any] = json.loads(self.body)
+        return loaded
+
+    def verify(self, secret: str) -> dict[str, Any]:
+        """What a receiver does: standardwebhooks' own verification (raises when it fails)."""
+        verified: dict[str, Any] = Verifier(secret).verify(self.body, self.headers)
+        return verified
+
+
+Answer = tuple[int, dict[str, str], float]  # status, headers, seconds to wait first
+
+
+@dataclass
+class Receiver:
+    """Records every request; ``answer(request) -> (status, headers, delay)`` decides replies."""
+
+    answer: Callable[[Received], Answer] = lambda _: (200, {}, 0.0)
+    received: list[Received] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    port: int = 0
+
+    def url(self, path: str = "/hook") -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def ids(self, path: str | None = None) -> list[str]:
+        with self.lock:
+            return [r.headers["webhook-id"] for r in self.received if path in (None, r.path)]
+
+
+@contextmanager
+def running_receiver(receiver: Receiver | None = None) -> Iterator[Receiver]:
+    receiver = receiver or Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("content-length", 0))
+            got = Received(self.path, dict(self.headers.items()), self.rfile.read(length))
+            with receiver.lock:
+                receiver.received.append(got)
+            status, headers, delay = receiver.answer(got)
+            if delay:
+                threading.Event().wait(delay)
+            try:
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("content-length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the sender timed out and left, as it should
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", receiver.port), Handler)
+    server.daemon_threads = True
+    receiver.port = server.server_address[1]
+    # A short poll interval: shutdown() waits for one, 0.5 s by default.
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class FakeClock:
+    """A clock the test moves: compressed time for retry schedules."""
+
+    def __init__(self) -> None:
+        self.current = datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return self.current
+
+    def advance(self, **delta: float) -> None:
+        self.current += timedelta(**delta)
+
+
+@dataclass
+class World:
+    """A committed database, an app on it (no in-API delivery) and keys."""
+
+    settings: Settings
+    client: TestClient
+    admin: dict[str, str]
+    database: Database
+
+
+def delivery_settings(base: Settings, **overrides: Any) -> Settings:
+    values = {
+        "database_url": base.database_url,
+        "webhooks_deliver_in_api": False,
+        "webhooks_allow_private_targets": True,
+        "webhooks_timeout_seconds": 2.0,
+        "webhooks_poll_seconds": 0.05,
+        **overrides,
+    }
+    return Settings(**values)
+
+
+_TEMPLATES: dict[str, str] = {}
+
+
+def _template(backend: str, tmp_path: Path) -> str:
+    """A migrated database to copy (migrating each test's database would take a second)."""
+    if backend not in _TEMPLATES:
+        if backend == "sqlite":
+            path = tmp_path.parent / f"template-{uuid.uuid4().hex[:8]}.sqlite3"
+            upgrade_to_head(f"sqlite:///{path}")
+            _TEMPLATES[backend] = str(path)
+        else:
+            url = create_postgres_database()
+            upgrade_to_head(url)
+            atexit.register(drop_postgres_database, url)
+            _TEMPLATES[backend] = url
+    return _TEMPLATES[backend]
+
+
+@contextmanager
+def committed_database(backend: str, tmp_path: Path) -> Iterator[str]:
+    """The URL of a fresh, migrated database where transactions really commit."""
+    template = _template(backend, tmp_path)
+    if backend == "sqlite":
+        path = tmp_path / f"committed-{uuid.uuid4().hex[:8]}.sqlite3"
+        shutil.copyfile(template, path)
+        yield f"sqlite:///{path}"
+        return
+    name = f"lma_test_{uuid.uuid4().hex[:12]}"
+    source = make_url(template).database
+    with psycopg.connect(_admin_dsn(postgres_server_url()), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+    url = make_url(template).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        _drop_later(url)
+
+
+_DROPPING: list[threading.Thread] = []
+
+
+def _drop_later(url: str) -> None:
+    # DROP DATABASE takes seconds on a busy machine; the next test need not wait for it.
+    thread = threading.Thread(target=drop_postgres_database, args=(url,), daemon=True)
+    thread.start()
+    _DROPPING.append(thread)
+
+
+@atexit.register
+def _finish_drops() -> None:
+    for thread in _DROPPING:
+        thread.join(60)
+
+
+@contextmanager
+def committed_world(backend: str, tmp_path: Path, **overrides: Any) -> Iterator[World]:
+    with committed_database(backend, tmp_path) as url:
+        settings = delivery_settings(Settings(database_url=url), **overrides)
+        admin = {"Authorization": f"Bearer {committed_key(settings, ['admin'], name='ops')}"}
+        database = Database.from_settings(settings)
+        try:
+            with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+                yield World(settings, client, admin, database)
+        finally:
+            database.dispose()
+
+
+def subscribe(world: World, url: str, types: list[str] | None = None) -> dict[str, Any]:
+    body = {"url": url, "event_types": types or ["study.submitted"]}
+    response = world.client.post("/v1/webhooks", json=body, headers=world.admin)
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created

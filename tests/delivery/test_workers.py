@@ -1,0 +1,144 @@
+"""Workers across processes: kill -9 mid-delivery redelivers with the same webhook-id; two
+workers on one database deliver every (event, endpoint) once; the API delivers by itself."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from service.delivery.worker import DeliveryWorker
+from tests.api.pooled_support import trial
+from tests.delivery.support import (
+    Answer,
+    Received,
+    Receiver,
+    committed_world,
+    running_receiver,
+    subscribe,
+)
+
+pytestmark = pytest.mark.usefixtures("backend")
+LMA = str(Path(sys.executable).parent / "lma")
+
+
+def wait_for(condition, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_kill_9_mid_delivery_redelivers_with_the_same_id(backend: str, tmp_path: Path) -> None:
+    arrived, release = threading.Event(), threading.Event()
+
+    def answer(got: Received) -> Answer:
+        if not arrived.is_set():
+            arrived.set()
+            release.wait(30)  # hold the first delivery open until the worker is dead
+        return (200, {}, 0.0)
+
+    with (
+        committed_world(backend, tmp_path, webhooks_lease_seconds=1.0) as world,
+        running_receiver(Receiver(answer)) as rx,
+    ):
+        hook = subscribe(world, rx.url())
+        for _ in range(2):
+            assert (
+                world.client.post("/v1/studies", json=trial(), headers=world.admin).status_code
+                == 201
+            )
+        env = {
+            **os.environ,
+            "DATABASE_URL": world.settings.database_url,
+            "WEBHOOKS_ALLOW_PRIVATE_TARGETS": "true",
+            "WEBHOOKS_LEASE_SECONDS": "1",
+            "WEBHOOKS_POLL_SECONDS": "0.05",
+        }
+        process = subprocess.Popen([LMA, "worker"], env=env, stdout=subprocess.DEVNULL)
+        try:
+            assert arrived.wait(30), "the worker never delivered"
+            process.send_signal(signal.SIGKILL)
+            process.wait(10)
+        finally:
+            release.set()
+            if process.poll() is None:
+                process.kill()
+        time.sleep(1.1)  # the dead worker's lease runs out
+        assert DeliveryWorker(world.database, world.settings).run_once() == 2
+        assert rx.ids() == ["evt_1", "evt_1", "evt_4"]
+        for got in rx.received:
+            got.verify(hook["secret"])
+
+
+def test_two_workers_deliver_each_event_to_each_endpoint_once(backend: str, tmp_path: Path) -> None:
+    # PostgreSQL claims with SKIP LOCKED, SQLite with its guarded UPDATE: both are raced here.
+    # Scaled down from 1,000 x 20 to stay a few seconds; the claim paths are the same.
+    endpoints, studies = 8, 50
+    with (
+        committed_world(backend, tmp_path, webhooks_concurrency=4) as world,
+        running_receiver() as rx,
+    ):
+        for index in range(endpoints):
+            subscribe(world, rx.url(f"/hook/{index}"))
+        batch = {"studies": [trial() for _ in range(studies)]}
+        assert (
+            world.client.post("/v1/studies/batch", json=batch, headers=world.admin).status_code
+            == 201
+        )
+        stop = threading.Event()
+        workers = [DeliveryWorker(world.database, world.settings, name=f"w{i}") for i in (1, 2)]
+        threads = [threading.Thread(target=w.run, args=(stop,)) for w in workers]
+        for thread in threads:
+            thread.start()
+        try:
+            wait_for(lambda: len(rx.received) >= endpoints * studies, timeout=60)
+            time.sleep(0.3)  # anything extra would arrive now
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join(20)
+        pairs = Counter((r.path, r.headers["webhook-id"]) for r in rx.received)
+        assert len(pairs) == endpoints * studies
+        assert set(pairs.values()) == {1}
+        for index in range(endpoints):
+            ids = [int(i.removeprefix("evt_")) for i in rx.ids(f"/hook/{index}")]
+            assert ids == sorted(ids)  # in order per endpoint
+
+
+def test_the_api_process_delivers_by_itself(backend: str, tmp_path: Path) -> None:
+    with (
+        committed_world(backend, tmp_path, webhooks_deliver_in_api=True) as world,
+        running_receiver() as rx,
+    ):
+        hook = subscribe(world, rx.url())
+        assert (
+            world.client.post("/v1/studies", json=trial(), headers=world.admin).status_code == 201
+        )
+        wait_for(lambda: len(rx.received) == 1)
+        assert rx.received[0].verify(hook["secret"])["type"] == "study.submitted"
+
+
+def test_long_poll_returns_when_an_event_commits(backend: str, tmp_path: Path) -> None:
+    with committed_world(backend, tmp_path) as world:
+        timer = threading.Timer(
+            0.5, lambda: world.client.post("/v1/studies", json=trial(), headers=world.admin)
+        )
+        started = time.monotonic()
+        timer.start()
+        response = world.client.get("/v1/events", params={"wait": 20, "type": "pooled.changed"})
+        timer.join()
+        assert response.status_code == 200
+        assert [e["id"] for e in response.json()["items"]] == ["evt_2", "evt_3"]
+        assert time.monotonic() - started < 15
+        empty = world.client.get(
+            "/v1/events", params={"wait": 0.3, "after": response.json()["next_cursor"]}
+        )
+        assert empty.json() == {"items": [], "next_cursor": response.json()["next_cursor"]}
