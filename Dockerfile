@@ -28,4 +28,4 @@ HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
     CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=2)"
 
 # Every replica may migrate at start: `lma db upgrade` holds a PostgreSQL advisory lock meanwhile.
-CMD ["sh", "-c", "lma db upgrade && exec uvicorn service.main:app --host 0.0.0.0 --port 8000 --proxy-headers --workers ${WEB_CONCURRENCY:-2}"]
+CMD ["sh", "-c", "lma db upgrade && exec uvicorn service.main:app --host 0.0.0.0 --port 8000 --proxy-headers --timeout-graceful-shutdown ${GRACEFUL_SHUTDOWN_SECONDS:-10} --workers ${WEB_CONCURRENCY:-2}"]

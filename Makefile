@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# SIGTERM: in-flight requests get this long, then the process exits (analyses also stop at
+# ANALYSIS_DEADLINE_SECONDS on their own).
+GRACEFUL_SHUTDOWN_SECONDS ?= 10
 PIP := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
 RUN_STAMP := $(VENV)/.stamp-run
 DEV_STAMP := $(VENV)/.stamp-dev
@@ -35,7 +38,7 @@ $(BENCH_STAMP): pyproject.toml constraints.txt | $(BIN)/python
 ## run: install, migrate the embedded SQLite database (var/) to head, serve on HOST:PORT
 run: $(RUN_STAMP)
 	$(BIN)/lma db upgrade
-	$(BIN)/uvicorn service.main:app --host $(HOST) --port $(PORT)
+	$(BIN)/uvicorn service.main:app --host $(HOST) --port $(PORT) --timeout-graceful-shutdown $(GRACEFUL_SHUTDOWN_SECONDS)
 
 ## test: ruff, mypy (strict on service/) and pytest on SQLite and PostgreSQL
 test: $(DEV_STAMP) system-deps lint typecheck pytest

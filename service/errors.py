@@ -91,6 +91,31 @@ class RateLimitedError(ServiceError):
         )
 
 
+class CostLimitError(ServiceError):
+    """A computation that would cost more than the request's ceiling; refused before it starts."""
+
+    status = 422
+    slug = "cost-limit-exceeded"
+    title = "The request would cost more than its limit"
+
+    def __init__(self, detail: str, *, cost: int, limit: int, setting: str) -> None:
+        super().__init__(detail, extra={"cost": cost, "limit": limit, "limit_setting": setting})
+
+
+class ComputationDeadlineError(ServiceError):
+    """A computation that fit its ceiling but ran past its deadline, and was stopped."""
+
+    status = 503
+    slug = "computation-deadline"
+    title = "The computation ran past its deadline"
+
+    def __init__(self, detail: str, *, retry_after: int = 10) -> None:
+        super().__init__(
+            detail,
+            extra={"headers": {"Retry-After": str(retry_after)}, "retry_after": retry_after},
+        )
+
+
 class UnsupportedMediaTypeError(ServiceError):
     status = 415
     slug = "unsupported-media-type"

@@ -7,13 +7,14 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 
 from service import __version__
 from service.api.documentation import install_documentation
 from service.api.fast_path import KnownUrls, PooledFastPath
 from service.api.problems import install_problem_handlers
+from service.api.query_parameters import refuse_unknown_query_parameters
 from service.api.rate_limit import RateLimiter
 from service.api.routes import (
     analyses,
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        dependencies=[Depends(refuse_unknown_query_parameters)],
         # Served by service.web from assets shipped with the service, not from CDNs.
         docs_url=None,
         redoc_url=None,

@@ -28,10 +28,16 @@ class Settings(BaseSettings):
     database_pool_size: int = Field(default=10, ge=1, le=200)
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
     require_api_key_for_reads: bool = False
+    unreviewed_studies_public: bool = Field(
+        default=False, description="Show pending and excluded studies to every reader."
+    )
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     cors_allow_origins: list[str] = Field(default_factory=list)
     rate_limit_per_minute: int = Field(default=0, ge=0, description="Per API key; 0 disables.")
     idempotency_ttl_hours: int = Field(default=48, ge=24)
+    max_analysis_cost_anonymous: int = Field(default=1_000_000, ge=1)
+    max_analysis_cost_with_key: int = Field(default=5_000_000, ge=1)
+    analysis_deadline_seconds: float = Field(default=15.0, gt=0)
     # Webhooks (README "Events and webhooks").
     webhooks_deliver_in_api: bool = Field(
         default=True, description="Deliver webhooks from the API process; off with `lma worker`."

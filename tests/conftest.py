@@ -92,9 +92,14 @@ def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iter
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
     # Webhook delivery is tested with databases of its own (tests/delivery); the feed's
-    # long-poll is capped so that fuzzed wait= values cannot stall the suite.
+    # long-poll is capped so that fuzzed wait= values cannot stall the suite. Most tests read
+    # what they just submitted without a key, so the shared app shows unreviewed studies to
+    # everyone; tests/api/test_visibility.py checks the default (hidden).
     return Settings(
-        database_url=database_url, webhooks_deliver_in_api=False, events_max_wait_seconds=0.5
+        database_url=database_url,
+        webhooks_deliver_in_api=False,
+        events_max_wait_seconds=0.5,
+        unreviewed_studies_public=True,
     )
 
 

@@ -22,7 +22,9 @@ from starlette.concurrency import run_in_threadpool
 from service.api.deps import SessionDep, SettingsDep
 from service.api.rate_limit import RateLimiter
 from service.errors import AuthenticationError, PermissionDeniedError
+from service.settings import Settings
 from service.usecases.operations.keys import Scope, verify_api_key
+from service.usecases.studies.visibility import EVERYONE, Viewer
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -149,3 +151,19 @@ SubmitPrincipalDep = Annotated[Principal, Depends(require_scopes(Scope.SUBMIT))]
 CuratePrincipalDep = Annotated[Principal, Depends(require_scopes(Scope.CURATE))]
 AdminPrincipalDep = Annotated[Principal, Depends(require_scopes(Scope.ADMIN))]
 ReadAccessDep = Annotated[Principal | None, Depends(read_access)]
+
+
+def viewer_of(principal: Principal | None, settings: Settings) -> Viewer:
+    """Who reads studies: curators (and admins) see every study, and so does everyone when
+    ``unreviewed_studies_public`` is on; others see unreviewed studies only of their own key."""
+    if settings.unreviewed_studies_public or (principal and principal.has(Scope.CURATE)):
+        return EVERYONE
+    return Viewer(actor=principal.name if principal else None)
+
+
+async def study_viewer(settings: SettingsDep, principal: ReadAccessDep) -> Viewer:
+    """:func:`viewer_of` the request's principal (the pages use it too)."""
+    return viewer_of(principal, settings)
+
+
+StudyViewerDep = Annotated[Viewer, Depends(study_viewer)]

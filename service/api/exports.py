@@ -15,6 +15,7 @@ from service.api.conditional import cache_control
 from service.api.deps import run_and_finish
 from service.schemas.exchange import PooledExportQuery
 from service.settings import Settings
+from service.usecases.analyses.cost import UNLIMITED, ComputeBudget
 from service.usecases.exchange import answers as exports
 from service.usecases.pooled.answers import Conditional
 from service.usecases.pooled.cache import ResultCache, none_match
@@ -73,10 +74,11 @@ async def pooled_csv_response(
     query: PooledExportQuery,
     settings: Settings,
     if_none_match: str | None,
+    budget: ComputeBudget = UNLIMITED,
 ) -> Response:
     """``GET /v1/outcomes/{outcome}/pooled`` as CSV in ``query.dialect``."""
     answer, text = await run_and_finish(
-        exports.pooled_answer_csv, session, cache, outcome, query, query.dialect
+        exports.pooled_answer_csv, session, cache, outcome, query, query.dialect, budget
     )
     return file_response(
         answer,

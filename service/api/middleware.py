@@ -13,7 +13,13 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from service.api.problems import PROBLEM_MEDIA_TYPE, problem_body
+from service.api.problems import (
+    DATABASE_RETRY_AFTER_SECONDS,
+    DATABASE_UNAVAILABLE,
+    PROBLEM_MEDIA_TYPE,
+    note_outage,
+    problem_body,
+)
 
 REQUEST_ID_HEADER = "x-request-id"
 _ACCEPTABLE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
@@ -28,11 +34,19 @@ def _incoming_request_id(scope: Scope) -> str | None:
     return None
 
 
-async def send_problem(send: Send, scope: Scope, status: int, **fields: Any) -> None:
+async def send_problem(
+    send: Send,
+    scope: Scope,
+    status: int,
+    *,
+    headers: dict[str, str] | None = None,
+    **fields: Any,
+) -> None:
     """Answer with a problem+json document from ASGI code, below FastAPI's handlers."""
     request_id = scope.get("state", {}).get("request_id")
     document = problem_body(status, instance=scope.get("path", ""), request_id=request_id, **fields)
     body = json.dumps(document).encode()
+    extra = [(name.lower().encode(), value.encode()) for name, value in (headers or {}).items()]
     await send(
         {
             "type": "http.response.start",
@@ -40,6 +54,7 @@ async def send_problem(send: Send, scope: Scope, status: int, **fields: Any) -> 
             "headers": [
                 (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
                 (b"content-length", str(len(body)).encode()),
+                *extra,
             ],
         }
     )
@@ -71,7 +86,12 @@ class RequestContextMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
+        except Exception as error:
+            # A commit that fails in a dependency's teardown (the database went away) ends here.
+            if not started and note_outage(scope.get("app"), error):
+                retry = {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
+                await send_problem(send_with_id, scope, 503, headers=retry, **DATABASE_UNAVAILABLE)
+                return
             logger.exception("unhandled error (request id %s)", request_id)
             if started:
                 raise

@@ -11,11 +11,25 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from service.api.methods import MethodNotAllowedError, allowed_methods
+from service.db.outages import is_outage
 from service.errors import PROBLEM_BASE, ServiceError, capped_errors, fields_detail
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 BODY_TOO_LARGE_SLUG = "body-too-large"
 BODY_TOO_LARGE_TITLE = "Request body too large"
+# What a problem document echoes back is capped (issue 13): a string at 300 characters, a list
+# at 100 items (issue 12 caps a 422 at 50 errors before it gets here).
+MAX_ECHOED_CHARS = 300
+MAX_ECHOED_ITEMS = 100
+MAX_DETAIL_CHARS = 4_000
+DATABASE_RETRY_AFTER_SECONDS = 5
+DATABASE_UNAVAILABLE: dict[str, Any] = {
+    "slug": "database-unavailable",
+    "title": "Database unavailable",
+    "detail": "The database cannot be reached right now; retry after Retry-After seconds.",
+    "retry_after": DATABASE_RETRY_AFTER_SECONDS,
+}
 logger = logging.getLogger("service.api")
 
 
@@ -81,7 +95,28 @@ def problem_body(
     if request_id:
         body["request_id"] = request_id
     body.update(extra)
-    return body
+    capped: dict[str, Any] = bounded(body)
+    # The detail is the service's own sentence (which may quote a field name or two): longer.
+    capped["detail"] = _cut(body["detail"], MAX_DETAIL_CHARS)
+    return capped
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters in all)"
+
+
+def bounded(value: Any) -> Any:
+    """``value`` with every string cut to :data:`MAX_ECHOED_CHARS` and every list to
+    :data:`MAX_ECHOED_ITEMS`, so that no problem document is much larger than its request
+    (a field name of a megabyte is echoed in ``location``, ``field`` and ``detail``)."""
+    if isinstance(value, str):
+        return _cut(value, MAX_ECHOED_CHARS)
+    if isinstance(value, dict):
+        return {bounded(key): bounded(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        # Cut without a marker item, which would break the list's schema (errors are objects).
+        return [bounded(item) for item in value[:MAX_ECHOED_ITEMS]]
+    return value
 
 
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -149,9 +184,10 @@ def _content_type_hint(request: Request, errors: list[dict[str, Any]]) -> str:
 async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail = exc.detail if isinstance(exc.detail, str) else None
-    return problem_response(
-        exc.status_code, detail=detail, request=request, headers=dict(exc.headers or {})
-    )
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405 and not isinstance(exc, MethodNotAllowedError):
+        headers["Allow"] = allowed_methods(request.app, request.scope)
+    return problem_response(exc.status_code, detail=detail, request=request, headers=headers)
 
 
 async def _on_body_too_large(request: Request, exc: Exception) -> JSONResponse:
@@ -166,7 +202,20 @@ async def _on_body_too_large(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def note_outage(app: Any, error: BaseException) -> bool:
+    """Whether ``error`` is a database outage; the first of an outage is logged (once)."""
+    if not is_outage(error):
+        return False
+    database = getattr(getattr(app, "state", None), "database", None)
+    if database is not None:
+        database.outages.failed(error)
+    return True
+
+
 async def _on_unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    if note_outage(request.app, exc):
+        headers = {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
+        return problem_response(503, request=request, headers=headers, **DATABASE_UNAVAILABLE)
     logger.exception(
         "unhandled error", extra={"request_id": getattr(request.state, "request_id", None)}
     )

@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette_compress import CompressMiddleware
 
 from service.api.compression import MINIMUM_SIZE
+from service.api.encoding import ContentEncodingMiddleware
 from service.api.middleware import RequestContextMiddleware, send_problem
 from service.api.problems import (
     BODY_TOO_LARGE_SLUG,
@@ -158,8 +159,10 @@ _CORS_EXPOSED_HEADERS = (
 
 def install_middleware(app: FastAPI, settings: Settings) -> None:
     """Add the middleware stack; from the outside in: security headers, request id, CORS
-    (only when ``cors_allow_origins`` names an origin), body size limit, compression."""
+    (only when ``cors_allow_origins`` names an origin), body size limit, gzip decoding of
+    request bodies, compression of responses."""
     app.add_middleware(CompressMiddleware, minimum_size=MINIMUM_SIZE)
+    app.add_middleware(ContentEncodingMiddleware, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     if settings.cors_allow_origins:
         app.add_middleware(

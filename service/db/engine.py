@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
+from service.db.outages import OutageLog
 from service.settings import Settings
 
 
@@ -89,6 +90,7 @@ class Database:
     write_engine: Engine
     read_sessions: sessionmaker[Session]
     write_sessions: sessionmaker[Session]
+    outages: OutageLog = field(default_factory=OutageLog)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -99,13 +101,16 @@ class Database:
             if url.startswith("sqlite")
             else read_engine
         )
-        return cls(
+        database = cls(
             url=url,
             read_engine=read_engine,
             write_engine=write_engine,
             read_sessions=sessionmaker(read_engine, expire_on_commit=False),
             write_sessions=sessionmaker(write_engine, expire_on_commit=False),
         )
+        for engine in {read_engine, write_engine}:
+            database.outages.watch(engine)
+        return database
 
     @contextmanager
     def session(self, *, write: bool = False) -> Iterator[Session]:

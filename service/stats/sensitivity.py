@@ -6,7 +6,9 @@ with :func:`service.stats.models.fit_random_effects`.
 
 Cost: every analysis refits the model once per study, each refit O(k) per solver iteration, so
 O(k^2) in all; no k-by-k matrix is formed. A refit that fails (for instance a solver that does
-not converge) raises instead of leaving a missing row as metafor does.
+not converge) raises instead of leaving a missing row as metafor does. Each takes an optional
+``deadline`` (a ``time.monotonic()`` instant), checked before every refit: past it, the analysis
+stops with :class:`~service.stats.errors.DeadlineExceededError`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from service.stats._inputs import as_studies
-from service.stats.errors import StatsInputError
+from service.stats.errors import StatsInputError, check_deadline
 from service.stats.estimators import CiMethod, Tau2Estimator
 from service.stats.models import RandomEffectsFit, fit_random_effects
 
@@ -89,8 +91,9 @@ def _full_fit(
     return fit_random_effects(y, v, estimator=estimator, ci_method=ci_method, level=level)
 
 
-def _without(full: RandomEffectsFit, i: int) -> RandomEffectsFit:
+def _without(full: RandomEffectsFit, i: int, deadline: float | None) -> RandomEffectsFit:
     """The full model refitted with study ``i`` removed (same estimator, test and level)."""
+    check_deadline(deadline)
     return fit_random_effects(
         np.delete(full.yi, i),
         np.delete(full.vi, i),
@@ -107,6 +110,7 @@ def leave_one_out(
     estimator: Tau2Estimator = Tau2Estimator.REML,
     ci_method: CiMethod = CiMethod.Z,
     level: float = 0.95,
+    deadline: float | None = None,
 ) -> tuple[LeaveOneOutRow, ...]:
     """Refit the model k times, each time leaving one study out, as metafor's ``leave1out()``.
 
@@ -116,9 +120,11 @@ def leave_one_out(
     ------
     StatsInputError
         If the input is invalid or k < 2.
+    DeadlineExceededError
+        When ``time.monotonic()`` passes ``deadline`` before the last refit.
     """
     full = _full_fit(yi, vi, estimator, ci_method, level)
-    return tuple(_leave_one_out_row(i, _without(full, i)) for i in range(full.k))
+    return tuple(_leave_one_out_row(i, _without(full, i, deadline)) for i in range(full.k))
 
 
 def _leave_one_out_row(i: int, fit: RandomEffectsFit) -> LeaveOneOutRow:
@@ -145,9 +151,11 @@ def _dispersion(fit: RandomEffectsFit) -> float:
     return fit.se**2 * float(np.sum(fit.weights))
 
 
-def _influence_row(full: RandomEffectsFit, i: int, hat: float) -> InfluenceRow:
+def _influence_row(
+    full: RandomEffectsFit, i: int, hat: float, deadline: float | None
+) -> InfluenceRow:
     """Formulas of influence.rma.uni for an intercept-only model (Viechtbauer and Cheung 2010)."""
-    deleted = _without(full, i)
+    deleted = _without(full, i, deadline)
     s2w = _dispersion(deleted)
     vi, tau2 = float(full.vi[i]), deleted.tau2
     resid = float(full.yi[i]) - deleted.estimate
@@ -172,6 +180,7 @@ def influence(
     estimator: Tau2Estimator = Tau2Estimator.REML,
     ci_method: CiMethod = CiMethod.Z,
     level: float = 0.95,
+    deadline: float | None = None,
 ) -> tuple[InfluenceRow, ...]:
     """Case-deletion diagnostics, as metafor's ``influence.rma.uni``.
 
@@ -190,7 +199,7 @@ def influence(
     """
     full = _full_fit(yi, vi, estimator, ci_method, level)
     hats = full.weights / np.sum(full.weights)
-    return tuple(_influence_row(full, i, float(hats[i])) for i in range(full.k))
+    return tuple(_influence_row(full, i, float(hats[i]), deadline) for i in range(full.k))
 
 
 def _order(order: Sequence[int] | None, k: int) -> list[int]:
@@ -211,6 +220,7 @@ def cumulative(
     estimator: Tau2Estimator = Tau2Estimator.REML,
     ci_method: CiMethod = CiMethod.Z,
     level: float = 0.95,
+    deadline: float | None = None,
 ) -> tuple[CumulativeRow, ...]:
     """Cumulative meta-analysis, as metafor's ``cumul()``: add studies one at a time.
 
@@ -228,6 +238,7 @@ def cumulative(
     ys, vs = y[indices], v[indices]
     rows = []
     for j in range(1, full.k):
+        check_deadline(deadline)
         fit = fit_random_effects(
             ys[:j], vs[:j], estimator=estimator, ci_method=ci_method, level=level
         )

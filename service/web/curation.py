@@ -26,6 +26,7 @@ from service.usecases.operations.keys import Scope
 from service.usecases.operations.sign_in import sign_in
 from service.usecases.studies import curation
 from service.usecases.studies import service as studies
+from service.usecases.studies.visibility import EVERYONE
 from service.usecases.studies.writes import study_etag
 from service.web.session import CsrfDep, CuratorDep, PagePrincipalDep, csrf_token, forget, remember
 from service.web.templating import render
@@ -84,7 +85,9 @@ def queue_page(
     pending: tuple[StudyView, ...] = ()
     if may_curate:
         filters = StudyFilters(statuses=("pending",))
-        page = studies.list_studies(session, filters, as_of=None, after_id=None, limit=QUEUE_LIMIT)
+        page = studies.list_studies(
+            session, filters, as_of=None, after_id=None, limit=QUEUE_LIMIT, viewer=EVERYONE
+        )
         pending = tuple(study_view(s, study_etag(s.id, s.valid_from)) for s in page.items)
     return render(
         request, "queue.html", principal=principal, may_curate=may_curate,
@@ -128,7 +131,7 @@ def edit_page(
     study_id: StudyId, request: Request, session: SessionDep, principal: CuratorDep
 ) -> HTMLResponse:
     """A form with the study's descriptive fields and its ETag."""
-    study = studies.get_study(session, study_id)
+    study = studies.get_study(session, study_id, viewer=EVERYONE)  # a curator sees every study
     return render(
         request, "edit.html", principal=principal, csrf=csrf_token(request),
         study=study_view(study, study_etag(study.id, study.valid_from)),

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse
 from fastapi.routing import iter_route_contexts
 
+from service.api.auth import viewer_of
 from service.api.conditional import ResultCacheDep
 from service.api.deps import SessionDep
 from service.api.params import StudyId
@@ -104,7 +105,8 @@ def study_page(
     study_id: StudyId, request: Request, session: SessionDep, principal: PageReaderDep
 ) -> HTMLResponse:
     """One study: data as reported, derived effects, warnings, versions."""
-    study = studies.get_study(session, study_id)
+    viewer = viewer_of(principal, request.app.state.settings)
+    study = studies.get_study(session, study_id, viewer=viewer)
     view = study_view(study, study_etag(study.id, study.valid_from))
     return render(request, "study.html", principal=principal, study=view, csrf=csrf_token(request))
 
@@ -112,5 +114,6 @@ def study_page(
 @router.get("/versions", response_class=HTMLResponse)
 def versions_page(request: Request, session: SessionDep, principal: PageReaderDep) -> HTMLResponse:
     """The newest evidence versions."""
-    page = list_versions(session, before=None, limit=VERSIONS_SHOWN)
+    viewer = viewer_of(principal, request.app.state.settings)
+    page = list_versions(session, before=None, limit=VERSIONS_SHOWN, viewer=viewer)
     return render(request, "versions.html", principal=principal, versions=version_rows(page.items))

@@ -77,6 +77,7 @@ def probe(app: FastAPI) -> Probe:
         session: WriteSessionDep,
         _: SubmitPrincipalDep,
         idempotency: IdempotencyDep,
+        dry: bool = False,  # a declared query parameter: unknown ones are refused first
     ) -> Response:
         return idempotency.execute(lambda: _produce(session, thing, probe))
 

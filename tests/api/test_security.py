@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi import FastAPI, Response
 from fastapi.testclient import TestClient
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
 from service.main import create_app
 from service.settings import Settings
@@ -219,20 +219,30 @@ def test_an_oversized_write_is_413_before_authentication(small_body_client: Test
 # --- no internals in errors ----------------------------------------------------------------
 
 
-def _sql_failure(*_: Any, **__: Any) -> None:
-    raise OperationalError(
-        "SELECT key_hash FROM api_key WHERE public_id = %(id)s", {"id": "x"}, Exception("boom")
-    )
+def _sql_failure(kind: type[DBAPIError]) -> Callable[..., None]:
+    def fail(*_: Any, **__: Any) -> None:
+        raise kind(
+            "SELECT key_hash FROM api_key WHERE public_id = %(id)s", {"id": "x"}, Exception("boom")
+        )
+
+    return fail
 
 
+# A programming error is a bug (500); an operational one is an outage (503, test_database_outage).
+@pytest.mark.parametrize(("kind", "status"), [(ProgrammingError, 500), (OperationalError, 503)])
 def test_a_database_failure_reveals_no_sql(
-    client: TestClient, monkeypatch: pytest.MonkeyPatch, make_key: MakeKey, auth: Auth
+    client: TestClient,
+    monkeypatch: pytest.MonkeyPatch,
+    make_key: MakeKey,
+    auth: Auth,
+    kind: type[DBAPIError],
+    status: int,
 ) -> None:
     from service.usecases.studies import service as studies
 
-    monkeypatch.setattr(studies, "list_studies", _sql_failure)
+    monkeypatch.setattr(studies, "list_studies", _sql_failure(kind))
     response = client.get("/v1/studies", headers=auth(make_key(["read"])))
-    assert response.status_code == 500
+    assert response.status_code == status
     assert response.headers["content-type"] == PROBLEM
     for leak in ("SELECT", "api_key", "key_hash", "Traceback", "sqlalchemy", "boom", ".py"):
         assert leak not in response.text

@@ -87,6 +87,8 @@ def _headers(case: str, route: Route, who: Actors, session: Session, auth: Auth)
         return _revoked(session, auth, route.scopes)
     if case == "too few scopes":
         return who.key(*route.too_few, trusted=True)
+    if route.scopes == ("submit",):
+        return who.submitter  # the study's own submitter (test_ownership.py: everyone else)
     return who.key(*route.scopes)
 
 

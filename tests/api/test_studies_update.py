@@ -182,7 +182,9 @@ def test_untrusted_keys_cannot_change_included_studies(
     denied = patch(client, who.submitter, study["id"], {"year": 2015})
     assert denied.status_code == 403
     assert action(client, who.submitter, study["id"], "withdraw", "Wrong trial").status_code == 403
-    allowed = patch(client, who.trusted, study["id"], {"year": 2015})
+    assert patch(client, who.trusted, study["id"], {"year": 2015}).status_code == 403
+    own = create(client, who.trusted, one_to_one_stigma_trial())["study"]
+    allowed = patch(client, who.trusted, own["id"], {"year": 2015})
     assert allowed.status_code == 200
     assert allowed.json()["study"]["status"] == "included"
 
@@ -245,7 +247,7 @@ def test_withdrawal_is_final_and_kept_in_history(
     assert withdrawn.json()["study"]["status"] == "withdrawn"
     for name, reason in (("include", None), ("exclude", "x" * 5), ("withdraw", "Again")):
         assert action(client, who.curator, study["id"], name, reason).status_code == 409
-    assert patch(client, who.trusted, study["id"], {"year": 2015}).status_code == 409
+    assert patch(client, who.curator, study["id"], {"year": 2015}).status_code == 409
     assert client.get(f"/v1/studies/{study['id']}").json()["status"] == "withdrawn"
     assert client.get(f"/v1/studies/{study['id']}?as_of=1").json()["status"] == "pending"
 
@@ -267,7 +269,7 @@ def test_as_of_reconstructs_every_past_state_exactly(client: TestClient, who: Ac
         client, who.submitter, study_id, {"title": "Revised", "outcome_results": new_results}
     ).json()["study"]  # v3
     included = action(client, who.curator, study_id, "include").json()["study"]  # v4
-    withdrawn = action(client, who.trusted, study_id, "withdraw", "Retracted").json()["study"]  # v5
+    withdrawn = action(client, who.curator, study_id, "withdraw", "Retracted").json()["study"]  # v5
 
     def at(version: int) -> dict[str, Any]:
         response = client.get(f"/v1/studies/{study_id}", params={"as_of": version})

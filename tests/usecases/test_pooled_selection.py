@@ -12,7 +12,6 @@ from service.schemas.common import ReadModel
 from service.schemas.pooled import PooledRead
 from service.usecases.pooled.analysis import analyse_outcome, headline, summary_of
 from service.usecases.pooled.cache import (
-    Entry,
     ResultCache,
     cache_key,
     none_match,
@@ -106,8 +105,8 @@ class Note(ReadModel):
 
 def test_result_cache_is_an_lru_bounded_in_bytes() -> None:
     a, b, c = (cache_key("pooled", name, 1) for name in "abc")
-    one = Entry(Note(text="x" * 100), b"").weight  # without JSON: the fixed overhead
-    cache = ResultCache(max_bytes=3 * one)  # room for two notes of about 100 bytes
+    one = ResultCache().put(a, Note(text="x" * 90)).weight  # measured bytes of one note
+    cache = ResultCache(max_bytes=2 * one + one // 2)  # room for two notes
     assert cache.put(a, Note(text="A" * 90)).json == ('{"text":"' + "A" * 90 + '"}').encode()
     cache.put(b, Note(text="B" * 90))
     assert cache.get(a, Note) == Note(text="A" * 90)  # a is now the most recent

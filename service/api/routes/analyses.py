@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from service.api.budget import PricedAnalysisDep
 from service.schemas.analyses import AnalysisRequest, AnalysisResult
 from service.schemas.common import problem_responses
 from service.usecases.analyses.service import run_analysis
@@ -16,8 +17,8 @@ router = APIRouter(prefix="/v1", tags=["analyses"])
     "/analyses",
     response_model=AnalysisResult,
     response_model_exclude_unset=True,
-    responses=problem_responses(413, 422),
+    responses=problem_responses(401, 413, 422, 503),
 )
-def analyse(body: AnalysisRequest) -> AnalysisResult:
-    """Meta-analyse the given effects or arm summaries (stateless)."""
-    return run_analysis(body)
+def analyse(body: AnalysisRequest, budget: PricedAnalysisDep) -> AnalysisResult:
+    """Meta-analyse the given effects or arm summaries (stateless), within the cost limits."""
+    return run_analysis(body, budget)

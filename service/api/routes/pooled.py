@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from service.api.auth import ReadAccessDep
+from service.api.budget import ComputeBudgetDep
 from service.api.conditional import (
     NOT_MODIFIED,
     IfNoneMatch,
@@ -39,7 +40,7 @@ PROBLEMS = {**NOT_MODIFIED, **problem_responses(401, 403, 404, 422)}
 @router.get(
     "/outcomes/{outcome}/pooled",
     response_model=PooledRead | PooledHeadlineRead,
-    responses={**PROBLEMS, **CSV_RESPONSE},
+    responses={**PROBLEMS, **CSV_RESPONSE, **problem_responses(503)},
 )
 async def get_pooled(
     outcome: Outcome,
@@ -49,20 +50,35 @@ async def get_pooled(
     settings: SettingsDep,
     _: ReadAccessDep,
     request: Request,
+    budget: ComputeBudgetDep,
     if_none_match: IfNoneMatch = None,
     accept: Annotated[str | None, Header(max_length=1000)] = None,
 ) -> Response:
     """The pooled effect of one outcome, or its narrative synthesis below min_k studies."""
     if wants_csv(query.format, accept):
-        return await pooled_csv_response(session, cache, outcome, query, settings, if_none_match)
+        return await pooled_csv_response(
+            session, cache, outcome, query, settings, if_none_match, budget
+        )
     answer: Conditional[PooledRead] | Conditional[PooledHeadlineRead]
     if query.view == "summary":
         answer = await run_and_finish(
-            pooled.pooled_headline, session, cache, outcome, query, if_none_match=if_none_match
+            pooled.pooled_headline,
+            session,
+            cache,
+            outcome,
+            query,
+            if_none_match=if_none_match,
+            budget=budget,
         )
     else:
         answer = await run_and_finish(
-            pooled.pooled_result, session, cache, outcome, query, if_none_match=if_none_match
+            pooled.pooled_result,
+            session,
+            cache,
+            outcome,
+            query,
+            if_none_match=if_none_match,
+            budget=budget,
         )
     # Vary: Accept too, since the same URL answers CSV to Accept: text/csv.
     request.app.state.known_urls.learn(request, answer, vary_accept=True)
@@ -89,7 +105,11 @@ async def get_pooled_table(
     return await conditional_response(answer, request, private=settings.require_api_key_for_reads)
 
 
-@router.get("/outcomes/{outcome}/history", response_model=PooledHistoryRead, responses=PROBLEMS)
+@router.get(
+    "/outcomes/{outcome}/history",
+    response_model=PooledHistoryRead,
+    responses={**PROBLEMS, **problem_responses(503)},
+)
 async def get_pooled_history(
     outcome: Outcome,
     query: Annotated[HistoryQuery, Query()],
@@ -98,11 +118,18 @@ async def get_pooled_history(
     settings: SettingsDep,
     _: ReadAccessDep,
     request: Request,
+    budget: ComputeBudgetDep,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     """The pooled result after every version that changed the outcome's evidence."""
     answer = await run_and_finish(
-        pooled.pooled_history, session, cache, outcome, query, if_none_match=if_none_match
+        pooled.pooled_history,
+        session,
+        cache,
+        outcome,
+        query,
+        if_none_match=if_none_match,
+        budget=budget,
     )
     request.app.state.known_urls.learn(request, answer)
     return await conditional_response(answer, request, private=settings.require_api_key_for_reads)

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Response
 
 from service.api.auth import ReadAccessDep
+from service.api.budget import ComputeBudgetDep
 from service.api.conditional import NOT_MODIFIED, IfNoneMatch, ResultCacheDep
 from service.api.deps import SessionDep, SettingsDep, run_and_finish
 from service.api.exports import R_MEDIA_TYPE, file_response
@@ -23,7 +24,7 @@ R_RESPONSE: dict[int | str, dict[str, Any]] = {
         "content": {"text/x-r-source": {"schema": {"type": "string"}}},
     },
     **NOT_MODIFIED,
-    **problem_responses(401, 403, 404, 422),
+    **problem_responses(401, 403, 404, 422, 503),
 }
 
 
@@ -35,11 +36,12 @@ async def get_pooled_script(
     cache: ResultCacheDep,
     settings: SettingsDep,
     _: ReadAccessDep,
+    budget: ComputeBudgetDep,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     """The pooled answer as a self-contained R script (metafor::rma) with the data inline."""
     answer, script = await run_and_finish(
-        exports.pooled_answer_script, session, cache, outcome, query
+        exports.pooled_answer_script, session, cache, outcome, query, budget
     )
     response = file_response(
         answer,

@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from service.api.auth import ReadAccessDep, SubmitPrincipalDep
+from service.api.auth import ReadAccessDep, StudyViewerDep, SubmitPrincipalDep
 from service.api.deps import SessionDep, WriteSessionDep, run_and_finish
 from service.api.exports import CSV_MEDIA_TYPE, CSV_RESPONSE, wants_csv
 from service.api.idempotency import IdempotencyDep
+from service.api.methods import refuse_method
 from service.api.pagination import decode_cursor, next_page
 from service.api.params import StudyId
 from service.api.summaries import summaries_from_docstrings
@@ -27,6 +28,7 @@ from service.schemas.studies import (
     StudyUpdate,
     StudyWriteRead,
 )
+from service.schemas.study_counts import StudyCountsRead
 from service.usecases.exchange import answers as exports
 from service.usecases.studies import service as studies
 from service.usecases.studies.writes import study_etag
@@ -95,6 +97,15 @@ def create_studies(
     return idempotency.execute(produce)
 
 
+# Declared before the "/{study_id}" routes, which would otherwise read "batch" as an id (422).
+@router.api_route(
+    "/batch", methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"], include_in_schema=False
+)
+async def batch_other_methods() -> None:
+    """The batch only takes POST."""
+    refuse_method("POST")
+
+
 @router.get(
     "",
     response_model=Page[StudyRead],
@@ -105,10 +116,14 @@ async def list_studies(
     request: Request,
     response: Response,
     session: SessionDep,
-    _: ReadAccessDep,
+    viewer: StudyViewerDep,
     accept: Annotated[str | None, Header(max_length=1000)] = None,
 ) -> Page[StudyRead] | Response:
-    """Studies by id, filtered; withdrawn ones only when asked for by status."""
+    """Studies by id, filtered; withdrawn ones only when asked for by status.
+
+    Pending and excluded studies are listed only to their submitter and to curators, unless the
+    service makes them public (UNREVIEWED_STUDIES_PUBLIC).
+    """
     filters = StudyFilters(
         outcomes=query.outcome,
         categories=query.category,
@@ -123,7 +138,12 @@ async def list_studies(
     if wants_csv(query.format, accept):
         # Every matching study, not one page: a file to open in R or a spreadsheet.
         text = await run_and_finish(
-            exports.studies_as_csv, session, filters, as_of=query.as_of, dialect=query.dialect
+            exports.studies_as_csv,
+            session,
+            filters,
+            as_of=query.as_of,
+            dialect=query.dialect,
+            viewer=viewer,
         )
         return Response(text, media_type=CSV_MEDIA_TYPE, headers={"Vary": "Accept"})
     page = await run_and_finish(
@@ -133,10 +153,17 @@ async def list_studies(
         as_of=query.as_of,
         after_id=decode_cursor(query.cursor),
         limit=query.limit,
+        viewer=viewer,
     )
     cursor = next_page(request, response, page.next_after_id)
     response.headers["Vary"] = "Accept"  # the same URL answers CSV to Accept: text/csv
     return Page[StudyRead](items=list(page.items), next_cursor=cursor)
+
+
+@router.get("/counts", response_model=StudyCountsRead, responses=problem_responses(401, 403))
+async def count_studies(session: SessionDep, _: ReadAccessDep) -> StudyCountsRead:
+    """How many studies are pending, included, excluded and withdrawn (always public)."""
+    return await run_and_finish(studies.count_studies, session)
 
 
 @router.get(
@@ -146,11 +173,11 @@ async def get_study(
     study_id: StudyId,
     response: Response,
     session: SessionDep,
-    _: ReadAccessDep,
+    viewer: StudyViewerDep,
     as_of: AsOf = None,
 ) -> StudyRead:
     """One study, as it is now or as it was at an earlier evidence version (as_of)."""
-    study = await run_and_finish(studies.get_study, session, study_id, as_of=as_of)
+    study = await run_and_finish(studies.get_study, session, study_id, as_of=as_of, viewer=viewer)
     response.headers["ETag"] = study_etag(study.id, study.valid_from)
     return study
 

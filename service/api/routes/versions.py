@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from service.api.auth import ReadAccessDep
+from service.api.auth import StudyViewerDep
 from service.api.deps import SessionDep, run_and_finish
 from service.api.pagination import decode_cursor, next_page
 from service.api.params import VersionNumber
@@ -26,7 +26,7 @@ async def list_versions(
     request: Request,
     response: Response,
     session: SessionDep,
-    _: ReadAccessDep,
+    viewer: StudyViewerDep,
     outcome: Annotated[
         str | None, Query(max_length=64, description="Only versions that touched it.")
     ] = None,
@@ -35,7 +35,12 @@ async def list_versions(
 ) -> Page[EvidenceVersionRead]:
     """Evidence versions, newest first."""
     page = await run_and_finish(
-        versions.list_versions, session, before=decode_cursor(cursor), limit=limit, outcome=outcome
+        versions.list_versions,
+        session,
+        before=decode_cursor(cursor),
+        limit=limit,
+        outcome=outcome,
+        viewer=viewer,
     )
     next_cursor = next_page(request, response, page.next_before)
     return Page[EvidenceVersionRead](items=list(page.items), next_cursor=next_cursor)
@@ -45,10 +50,13 @@ async def list_versions(
     "/{number}", response_model=EvidenceVersionDetail, responses=problem_responses(401, 403, 404)
 )
 async def get_version(
-    number: VersionNumber, session: SessionDep, _: ReadAccessDep
+    number: VersionNumber, session: SessionDep, viewer: StudyViewerDep
 ) -> EvidenceVersionDetail:
-    """One evidence version and what it changed, study by study."""
-    return await run_and_finish(versions.get_version, session, number)
+    """One evidence version and what it changed, study by study.
+
+    Summaries quote titles and reasons: readers who may not see unreviewed studies get one
+    without free text (unless they wrote the version)."""
+    return await run_and_finish(versions.get_version, session, number, viewer=viewer)
 
 
 summaries_from_docstrings(router)

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, Table, and_, exists, insert, or_, select
+from sqlalchemy import ColumnElement, Select, Table, and_, exists, func, insert, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from service.db.base import Base
-from service.db.models import OutcomeResult, Study, StudyArm, StudyRevision
+from service.db.models import EvidenceVersion, OutcomeResult, Study, StudyArm, StudyRevision
 
 _WITH_CONTENT = (
     joinedload(StudyRevision.study, innerjoin=True),
@@ -37,7 +37,11 @@ class NewStudyRows:
 
 @dataclass(frozen=True, slots=True)
 class StudyFilters:
-    """What a list of studies may be narrowed to; empty collections do not filter."""
+    """What a list of studies may be narrowed to; empty collections do not filter.
+
+    ``hidden_statuses`` leaves out studies in those statuses, except the ones the API key named
+    ``unless_submitted_by`` submitted.
+    """
 
     outcomes: Collection[str] = ()
     categories: Collection[str] = ()
@@ -48,6 +52,8 @@ class StudyFilters:
     text: str | None = None
     registration_id: str | None = None
     doi: str | None = None
+    hidden_statuses: Collection[str] = ()
+    unless_submitted_by: str | None = None
 
 
 def valid_at(as_of: int | None) -> ColumnElement[bool]:
@@ -86,7 +92,23 @@ def _filtered(query: Select[StudyRevision], f: StudyFilters) -> Select[StudyRevi
         query = query.where(StudyRevision.registration_id == f.registration_id)
     if f.doi is not None:
         query = query.where(StudyRevision.doi == f.doi)
+    if f.hidden_statuses:
+        query = query.where(_visible(f.hidden_statuses, f.unless_submitted_by))
     return query
+
+
+def _submitted_by(actor: str) -> ColumnElement[bool]:
+    studies = (
+        select(Study.id)
+        .join(EvidenceVersion, EvidenceVersion.number == Study.created_version)
+        .where(EvidenceVersion.actor == actor)
+    )
+    return StudyRevision.study_id.in_(studies)
+
+
+def _visible(hidden: Collection[str], actor: str | None) -> ColumnElement[bool]:
+    shown = StudyRevision.status.not_in(hidden)
+    return shown if actor is None else or_(shown, _submitted_by(actor))
 
 
 class StudyRepository:
@@ -207,6 +229,25 @@ class StudyRepository:
             query = query.where(StudyRevision.study_id > after_id)
         query = _filtered(query, filters).order_by(StudyRevision.study_id).limit(limit)
         return self._session.scalars(query.options(*_WITH_CONTENT)).all()
+
+    def count_by_status(self) -> dict[str, int]:
+        """How many studies are currently in each status (statuses without any are absent)."""
+        query = (
+            select(StudyRevision.status, func.count())
+            .where(StudyRevision.valid_to.is_(None))
+            .group_by(StudyRevision.status)
+        )
+        rows = self._session.execute(query).all()
+        return {str(status): int(count) for status, count in rows}
+
+    def submitter(self, study_id: int) -> str | None:
+        """The name of the API key that added the study: the actor of its first version."""
+        query = (
+            select(EvidenceVersion.actor)
+            .join(Study, Study.created_version == EvidenceVersion.number)
+            .where(Study.id == study_id)
+        )
+        return self._session.scalars(query).one_or_none()
 
     def duplicates(
         self,

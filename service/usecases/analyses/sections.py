@@ -98,8 +98,13 @@ def _options(data: AnalysisInput) -> dict[str, Any]:
     return {"estimator": data.estimator, "ci_method": data.ci_method, "level": data.level}
 
 
+def _refits(data: AnalysisInput) -> dict[str, Any]:
+    """The options of the sections that refit once per study, with the request's deadline."""
+    return {**_options(data), "deadline": data.deadline}
+
+
 def _leave_one_out(data: AnalysisInput, _: RandomEffectsFit) -> dict[str, Any]:
-    rows = sensitivity.leave_one_out(data.yi, data.vi, **_options(data))
+    rows = sensitivity.leave_one_out(data.yi, data.vi, **_refits(data))
     return {
         "leave_one_out": [
             LeaveOneOutRead(
@@ -118,7 +123,7 @@ def _leave_one_out(data: AnalysisInput, _: RandomEffectsFit) -> dict[str, Any]:
 
 
 def _influence(data: AnalysisInput, _: RandomEffectsFit) -> dict[str, Any]:
-    rows = sensitivity.influence(data.yi, data.vi, **_options(data))
+    rows = sensitivity.influence(data.yi, data.vi, **_refits(data))
     return {
         "influence": [
             InfluenceRead(
@@ -137,7 +142,7 @@ def _influence(data: AnalysisInput, _: RandomEffectsFit) -> dict[str, Any]:
 
 
 def _cumulative(data: AnalysisInput, _: RandomEffectsFit) -> dict[str, Any]:
-    rows = sensitivity.cumulative(data.yi, data.vi, None, **_options(data))
+    rows = sensitivity.cumulative(data.yi, data.vi, None, **_refits(data))
     return {
         "cumulative": [
             CumulativeRead(

@@ -21,6 +21,12 @@ from service.stats.estimators import CiMethod, Tau2Estimator
 from service.stats.heterogeneity import HeterogeneityIntervals, heterogeneity_intervals
 from service.stats.models import RandomEffectsFit, fit_random_effects
 from service.usecases.analyses import sections
+from service.usecases.analyses.cost import (
+    UNLIMITED,
+    ComputeBudget,
+    check_cost,
+    stopped_at_deadline,
+)
 from service.usecases.analyses.numbers import double_precision_guard, finite, finite_pair
 
 T = TypeVar("T")
@@ -38,9 +44,10 @@ class AnalysisInput:
     estimator: Tau2Estimator
     ci_method: CiMethod
     level: float
+    deadline: float | None = None
 
 
-def analysis_input(request: AnalysisRequest) -> AnalysisInput:
+def analysis_input(request: AnalysisRequest, *, deadline: float | None = None) -> AnalysisInput:
     """Collect effects (computing SMDs from arm summaries when needed) and parse the options."""
     rows: Sequence[Any] = request.effects or request.comparisons or []
     if request.effects is not None:
@@ -57,6 +64,7 @@ def analysis_input(request: AnalysisRequest) -> AnalysisInput:
         estimator=Tau2Estimator.parse(request.estimator),
         ci_method=CiMethod(request.ci_method),
         level=request.level,
+        deadline=deadline,
     )
 
 
@@ -84,11 +92,22 @@ def _engine(call: Callable[[], T], *, prefix: str) -> T:
         raise InvalidInputError(str(exc), errors=[{"field": field, "message": str(exc)}]) from exc
 
 
-def run_analysis(request: AnalysisRequest) -> AnalysisResult:
-    """Fit the requested model and compute the requested sections."""
+def run_analysis(request: AnalysisRequest, budget: ComputeBudget = UNLIMITED) -> AnalysisResult:
+    """Fit the requested model and compute the requested sections, within ``budget``.
+
+    422 before any work when the analysis would cost more than the budget allows; 503 when it
+    runs past the budget's deadline anyway (see :mod:`service.usecases.analyses.cost`).
+    """
+    rows = request.effects or request.comparisons or []
+    check_cost(len(rows), request.sections, budget)
+    with stopped_at_deadline(budget):
+        return _run_analysis(request, budget.deadline())
+
+
+def _run_analysis(request: AnalysisRequest, deadline: float) -> AnalysisResult:
     source = "effects" if request.effects is not None else "comparisons"
     with double_precision_guard(source):
-        data = analysis_input(request)
+        data = analysis_input(request, deadline=deadline)
         fit = _engine(
             lambda: fit_random_effects(
                 data.yi,

@@ -14,36 +14,49 @@ from service.db.repositories.studies import StudyFilters
 from service.schemas.pagination import MAX_LIMIT
 from service.schemas.pooled import PooledQuery, PooledRead, PooledStudyRead
 from service.schemas.studies import StudyRead
+from service.usecases.analyses.cost import UNLIMITED, ComputeBudget
 from service.usecases.exchange.export import Dialect, pooled_csv, studies_csv
 from service.usecases.exchange.rscript import Component, pooled_r_script
 from service.usecases.pooled.answers import Conditional, pooled_result
 from service.usecases.pooled.cache import ResultCache
 from service.usecases.studies.service import get_study, list_studies
+from service.usecases.studies.visibility import ANONYMOUS, Viewer
 
 _Found = tuple[Conditional[PooledRead], PooledRead]
 
 
-def _answer(session: Session, cache: ResultCache, outcome: str, query: PooledQuery) -> _Found:
+def _answer(
+    session: Session, cache: ResultCache, outcome: str, query: PooledQuery, budget: ComputeBudget
+) -> _Found:
     """The pooled answer at ``query.as_of`` (or now); no If-None-Match, so always a body."""
-    answer = pooled_result(session, cache, outcome, query)
+    answer = pooled_result(session, cache, outcome, query, budget=budget)
     if answer.body is None:  # only a matching If-None-Match leaves it out
         raise RuntimeError("a pooled answer without a body")
     return answer, answer.body
 
 
 def pooled_answer_csv(
-    session: Session, cache: ResultCache, outcome: str, query: PooledQuery, dialect: Dialect
+    session: Session,
+    cache: ResultCache,
+    outcome: str,
+    query: PooledQuery,
+    dialect: Dialect,
+    budget: ComputeBudget = UNLIMITED,
 ) -> tuple[Conditional[PooledRead], str]:
-    """The pooled answer and its studies as CSV."""
-    answer, body = _answer(session, cache, outcome, query)
+    """The pooled answer and its studies as CSV (the analysis within ``budget``)."""
+    answer, body = _answer(session, cache, outcome, query, budget)
     return answer, pooled_csv(body, dialect)
 
 
 def pooled_answer_script(
-    session: Session, cache: ResultCache, outcome: str, query: PooledQuery
+    session: Session,
+    cache: ResultCache,
+    outcome: str,
+    query: PooledQuery,
+    budget: ComputeBudget = UNLIMITED,
 ) -> tuple[Conditional[PooledRead], str]:
-    """The pooled answer and the R script that reproduces it."""
-    answer, body = _answer(session, cache, outcome, query)
+    """The pooled answer and the R script that reproduces it (the analysis within ``budget``)."""
+    answer, body = _answer(session, cache, outcome, query, budget)
     components = {
         study.study_id: _components(session, body, study)
         for study in body.studies
@@ -66,10 +79,14 @@ def _components(session: Session, answer: PooledRead, used: PooledStudyRead) -> 
     ]
 
 
-def _every_study(session: Session, filters: StudyFilters, as_of: int | None) -> Iterator[StudyRead]:
+def _every_study(
+    session: Session, filters: StudyFilters, as_of: int | None, viewer: Viewer
+) -> Iterator[StudyRead]:
     after: int | None = None
     while True:
-        page = list_studies(session, filters, as_of=as_of, after_id=after, limit=MAX_LIMIT)
+        page = list_studies(
+            session, filters, as_of=as_of, after_id=after, limit=MAX_LIMIT, viewer=viewer
+        )
         yield from page.items
         if page.next_after_id is None:
             return
@@ -77,7 +94,12 @@ def _every_study(session: Session, filters: StudyFilters, as_of: int | None) -> 
 
 
 def studies_as_csv(
-    session: Session, filters: StudyFilters, *, as_of: int | None, dialect: Dialect
+    session: Session,
+    filters: StudyFilters,
+    *,
+    as_of: int | None,
+    dialect: Dialect,
+    viewer: Viewer = ANONYMOUS,
 ) -> str:
-    """Every matching study (not one page), one row per result."""
-    return studies_csv(_every_study(session, filters, as_of), dialect)
+    """Every matching study ``viewer`` may see (not one page), one row per result."""
+    return studies_csv(_every_study(session, filters, as_of, viewer), dialect)

@@ -43,12 +43,19 @@ SECTION_ORDER = (
 
 
 def analyse_outcome(
-    effects: Sequence[StudyEffect], spec: PooledSpec, *, version: int
+    effects: Sequence[StudyEffect],
+    spec: PooledSpec,
+    *,
+    version: int,
+    deadline: float | None = None,
 ) -> PooledRead:
-    """The pooled result of ``effects`` under ``spec`` at evidence ``version``."""
+    """The pooled result of ``effects`` under ``spec`` at evidence ``version``.
+
+    Sections that refit once per study stop past ``deadline`` (a ``time.monotonic()`` instant).
+    """
     k_randomized = sum(e.randomized for e in effects)
     pooled = _poolable(effects, spec)
-    result = _pooled(effects, spec) if pooled else None
+    result = _pooled(effects, spec, deadline) if pooled else None
     weights = [e.weight for e in result.effects] if result else [None] * len(effects)
     return PooledRead(
         outcome=spec.outcome,
@@ -111,7 +118,9 @@ def section_names(spec: PooledSpec, k: int) -> list[str]:
     return [name for name in SECTION_ORDER if name in names]
 
 
-def analysis_input(effects: Sequence[StudyEffect], spec: PooledSpec) -> AnalysisInput:
+def analysis_input(
+    effects: Sequence[StudyEffect], spec: PooledSpec, deadline: float | None = None
+) -> AnalysisInput:
     """The engine's view of the effects; groups are the categories."""
     return AnalysisInput(
         labels=tuple(e.label for e in effects),
@@ -122,6 +131,7 @@ def analysis_input(effects: Sequence[StudyEffect], spec: PooledSpec) -> Analysis
         estimator=spec.estimator,
         ci_method=spec.ci_method,
         level=spec.level,
+        deadline=deadline,
     )
 
 
@@ -140,8 +150,10 @@ def _fit(data: AnalysisInput) -> RandomEffectsFit:
     )
 
 
-def _pooled(effects: Sequence[StudyEffect], spec: PooledSpec) -> AnalysisResult:
-    data = analysis_input(effects, spec)
+def _pooled(
+    effects: Sequence[StudyEffect], spec: PooledSpec, deadline: float | None
+) -> AnalysisResult:
+    data = analysis_input(effects, spec, deadline)
     fit = _fit(data)
     warnings = list(fit.warnings)
     extra: dict[str, Any] = {}

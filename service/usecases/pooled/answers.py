@@ -29,8 +29,21 @@ from service.schemas.pooled import (
 )
 from service.schemas.pooled_view import PooledHeadlineRead
 from service.stats import ENGINE_VERSION
+from service.stats.errors import check_deadline
+from service.usecases.analyses.cost import (
+    UNLIMITED,
+    ComputeBudget,
+    check_cost,
+    check_history_cost,
+    stopped_at_deadline,
+)
 from service.usecases.judgement.assessment import with_assessment
-from service.usecases.pooled.analysis import analyse_outcome, headline, summary_of
+from service.usecases.pooled.analysis import (
+    analyse_outcome,
+    headline,
+    section_names,
+    summary_of,
+)
 from service.usecases.pooled.cache import (
     Entry,
     Key,
@@ -107,10 +120,13 @@ def requested_version(as_of: int | None, newest: int) -> int:
 class _Reader:
     """Computes what the cache does not have, loading vocabulary and evidence at most once."""
 
-    def __init__(self, session: Session, cache: ResultCache) -> None:
+    def __init__(
+        self, session: Session, cache: ResultCache, budget: ComputeBudget = UNLIMITED
+    ) -> None:
         self._session = session
         self._repository = PooledRepository(session)
         self._cache = cache
+        self._budget = budget
         self._vocabulary: PooledVocabulary | None = None
 
     @property
@@ -123,8 +139,15 @@ class _Reader:
         return self._cache.get(cache_key("pooled", spec.canonical(), version), PooledRead)
 
     def compute(self, spec: PooledSpec, version: int) -> PooledRead:
-        """Analyse the evidence at ``version`` under ``spec``, and remember the answer."""
-        answer = analyse_outcome(self.effects(spec, version), spec, version=version)
+        """Analyse the evidence at ``version`` under ``spec``, and remember the answer.
+
+        The cost is checked once the effects are selected (which fixes k), before the analysis.
+        """
+        effects = self.effects(spec, version)
+        check_cost(len(effects), section_names(spec, len(effects)), self._budget)
+        with stopped_at_deadline(self._budget):
+            deadline = self._budget.deadline()
+            answer = analyse_outcome(effects, spec, version=version, deadline=deadline)
         answer = with_assessment(self._session, answer, spec)  # certainty and statement
         self._cache.put(cache_key("pooled", spec.canonical(), version), answer)
         return answer
@@ -193,10 +216,16 @@ class _Reader:
         # Every revision that was ever included: ONE evidence query, whatever the history's length.
         rows = self._repository.evidence([spec.outcome], at_versions=None)
         changed = {r.valid_from for r in rows} | {r.valid_to for r in rows if r.valid_to}
+        touching = [
+            info  # not the others, e.g. a pending study: the included evidence did not change
+            for info in self._repository.versions_touching(spec.outcome, up_to=version)
+            if info.number in changed
+        ]
+        check_history_cost(len(touching), len(rows), self._budget)
+        deadline = self._budget.deadline()
         points = []
-        for info in self._repository.versions_touching(spec.outcome, up_to=version):
-            if info.number not in changed:
-                continue  # e.g. a pending study: the included evidence did not change
+        for info in touching:
+            check_deadline(deadline)
             known = self.cached(spec, info.number)
             numbers = (
                 summary_of(known) if known else self.headline(valid_at(rows, info.number), spec)
@@ -268,14 +297,23 @@ def pooled_result(
     query: PooledQuery,
     *,
     if_none_match: str | None = None,
+    budget: ComputeBudget = UNLIMITED,
 ) -> Conditional[PooledRead]:
     """One outcome's pooled result (or narrative synthesis) at ``query.as_of`` or now.
 
     The full answer, whatever ``query.view`` says (:func:`pooled_headline` is the summary).
-    404 for an unknown outcome; 422 for unknown vocabulary or a future version.
+    404 for an unknown outcome; 422 for unknown vocabulary, a future version, or an analysis
+    that would cost more than ``budget`` allows (503 when it runs past its deadline).
     """
     return _outcome_answer(
-        session, cache, outcome, query, "pooled", _Reader.result, if_none_match=if_none_match
+        session,
+        cache,
+        outcome,
+        query,
+        "pooled",
+        _Reader.result,
+        if_none_match=if_none_match,
+        budget=budget,
     )
 
 
@@ -286,6 +324,7 @@ def pooled_headline(
     query: PooledQuery,
     *,
     if_none_match: str | None = None,
+    budget: ComputeBudget = UNLIMITED,
 ) -> Conditional[PooledHeadlineRead]:
     """``view=summary``: the headline of :func:`pooled_result` (:mod:`.summary_view`)."""
 
@@ -293,7 +332,14 @@ def pooled_headline(
         return headline_view(session, reader.result(spec, version))
 
     return _outcome_answer(
-        session, cache, outcome, query, "pooled-summary", build, if_none_match=if_none_match
+        session,
+        cache,
+        outcome,
+        query,
+        "pooled-summary",
+        build,
+        if_none_match=if_none_match,
+        budget=budget,
     )
 
 
@@ -306,12 +352,13 @@ def _outcome_answer(
     build: Callable[[_Reader, PooledSpec, int], M],
     *,
     if_none_match: str | None,
+    budget: ComputeBudget,
 ) -> Conditional[M]:
     """An answer about one outcome, of ``kind``, made by ``build`` on a miss."""
     spec = spec_from_options(
         outcome, query, category=query.category, sections=query.sections, mid=query.mid
     )
-    reader = _Reader(session, cache)
+    reader = _Reader(session, cache, budget)
     return _answer(
         session,
         cache,
@@ -351,15 +398,24 @@ def pooled_history(
     query: HistoryQuery,
     *,
     if_none_match: str | None = None,
+    budget: ComputeBudget = UNLIMITED,
 ) -> Conditional[PooledHistoryRead]:
-    """The pooled result after each version (up to ``query.as_of``) that changed the outcome."""
+    """The pooled result after each version (up to ``query.as_of``) that changed the outcome.
+
+    422 when the history would cost more than ``budget`` allows (points x evidence rows).
+    """
     spec = spec_from_options(outcome, query, category=query.category)
-    reader = _Reader(session, cache)
+    reader = _Reader(session, cache, budget)
+
+    def compute(version: int) -> PooledHistoryRead:
+        with stopped_at_deadline(budget):
+            return reader.history(spec, version)
+
     return _answer(
         session,
         cache,
         ("history", spec.canonical()),
-        lambda version: reader.history(spec, version),
+        compute,
         outcomes=[spec.outcome],
         as_of=query.as_of,
         if_none_match=if_none_match,

@@ -12,6 +12,7 @@ transaction, is never cached (its number would be reused if the transaction roll
 from __future__ import annotations
 
 import hashlib
+import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -21,9 +22,9 @@ from service.schemas.common import ReadModel
 from service.stats import ENGINE_VERSION
 from service.usecases.pooled.effects import SelectionMemo
 from service.usecases.pooled.outcome_versions import OutcomeVersions
+from service.usecases.pooled.sizing import deep_size
 
 DEFAULT_BYTES = 128 * 1024 * 1024
-MODEL_FACTOR = 4
 ENTRY_OVERHEAD = 1024
 V = TypeVar("V", bound=ReadModel)
 Key = tuple[str, str, int, str]
@@ -70,10 +71,8 @@ class Entry:
     encoded: dict[str, bytes] = field(default_factory=dict, compare=False)
     """``json`` compressed, by encoding; filled in when first asked for."""
 
-    @property
-    def weight(self) -> int:
-        """Roughly the bytes it holds: the JSON, and the model objects (a few times as much)."""
-        return ENTRY_OVERHEAD + MODEL_FACTOR * len(self.json)
+    weight: int = 0
+    """The bytes it holds, measured (:func:`~service.usecases.pooled.sizing.deep_size`)."""
 
 
 class ResultCache:
@@ -109,7 +108,8 @@ class ResultCache:
 
     def put(self, key: Key, value: ReadModel) -> Entry:
         """Store ``value`` (serialized as the API sends it) and evict the least recently used."""
-        entry = Entry(value, value.model_dump_json(exclude_unset=True).encode())
+        json = value.model_dump_json(exclude_unset=True).encode()
+        entry = Entry(value, json, weight=ENTRY_OVERHEAD + deep_size(value) + sys.getsizeof(json))
         with self._lock:
             previous = self._entries.pop(key, None)
             self._bytes -= previous.weight if previous else 0

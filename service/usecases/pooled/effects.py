@@ -27,6 +27,7 @@ from service.db.repositories.pooled import PooledRepository
 from service.stats import ENGINE_VERSION
 from service.stats.estimators import CiMethod, Tau2Estimator
 from service.usecases.pooled.selection import StudyEffect, select_effects
+from service.usecases.pooled.sizing import sample_size
 from service.usecases.pooled.spec import PooledSpec
 
 # A delta larger than this many studies, or spanning more versions, is no cheaper than
@@ -34,6 +35,7 @@ from service.usecases.pooled.spec import PooledSpec
 MAX_DELTA_STUDIES = 2_000
 MAX_DELTA_VERSIONS = 200
 MAX_SELECTIONS = 24
+SELECTION_BYTES = 64 * 1024 * 1024
 Effects = tuple[StudyEffect, ...]
 
 
@@ -53,15 +55,24 @@ def selection_key(spec: PooledSpec) -> str:
 class SelectionMemo:
     """The selected effects of the most recently used (selection, version) pairs.
 
-    Bounded in entries: each holds one object per study (about 300 bytes), so 24 entries of
-    6,000 studies stay under 50 MB. Categories share an entry (see :func:`effects_at`).
+    Bounded in entries and in bytes (measured by :func:`sample_size`, about 1 KB per study
+    with its strings): at most ``max_entries`` and ``max_bytes``, least recently used evicted
+    first, the newest entry always kept. Categories share an entry (see :func:`effects_at`).
     Thread-safe; entries are immutable tuples that requests share.
     """
 
-    def __init__(self, max_entries: int = MAX_SELECTIONS) -> None:
+    def __init__(self, max_entries: int = MAX_SELECTIONS, max_bytes: int = SELECTION_BYTES) -> None:
         self._entries: OrderedDict[tuple[str, int], Effects] = OrderedDict()
+        self._sizes: dict[tuple[str, int], int] = {}
         self._max_entries = max_entries
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._lock = threading.Lock()
+
+    @property
+    def bytes(self) -> int:
+        """The measured bytes of every entry held."""
+        return self._bytes
 
     def newest(self, key: str, version: int) -> tuple[int, Effects] | None:
         """The entry of ``key`` with the highest version not above ``version``."""
@@ -74,11 +85,17 @@ class SelectionMemo:
             return best[1], self._entries[best]
 
     def put(self, key: str, version: int, effects: Effects) -> None:
+        size = sample_size(effects)
         with self._lock:
+            self._bytes += size - self._sizes.get((key, version), 0)
+            self._sizes[(key, version)] = size
             self._entries[(key, version)] = effects
             self._entries.move_to_end((key, version))
-            while len(self._entries) > self._max_entries:
-                self._entries.popitem(last=False)
+            while len(self._entries) > 1 and (
+                len(self._entries) > self._max_entries or self._bytes > self._max_bytes
+            ):
+                evicted, _ = self._entries.popitem(last=False)
+                self._bytes -= self._sizes.pop(evicted)
 
     def __len__(self) -> int:
         with self._lock:

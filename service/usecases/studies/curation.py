@@ -2,8 +2,8 @@
 
 - include: pending or excluded -> included (curate scope);
 - exclude: pending or included -> excluded, with a reason (curate scope);
-- withdraw: any -> withdrawn, with a reason; final. A key without the curate scope that is not
-  trusted may withdraw only studies that are not included.
+- withdraw: any -> withdrawn, with a reason; final. A key without the curate scope may withdraw
+  only the studies it submitted, and, unless it is trusted, only while they are pending.
 
 A request that would change nothing (including an included study) writes nothing and answers
 with the study as it is. ``If-Match`` is optional here; when sent, it must match.
@@ -37,7 +37,7 @@ def _change_status(
         context,
         if_match=if_match,
         require_if_match=False,
-        guard_included=action == "withdraw",
+        pending_only=action == "withdraw",
     )
     status = _STATUS_OF[action]
     if current.status == status and current.status_reason == reason:

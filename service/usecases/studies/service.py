@@ -17,6 +17,7 @@ from service.db.repositories.studies import StudyFilters, StudyRepository
 from service.errors import InvalidInputError, NotFoundError, fields_detail
 from service.schemas.pooled_summary import PooledChangeRead
 from service.schemas.studies import StudyCreate, StudyRead, StudyUpdate
+from service.schemas.study_counts import StudyCountsRead
 from service.usecases.events.write_events import record_write_events
 from service.usecases.pooled.changes import pooled_changes
 from service.usecases.studies.evidence import (
@@ -36,6 +37,7 @@ from service.usecases.studies.views import (
     new_study_read,
     study_read,
 )
+from service.usecases.studies.visibility import ANONYMOUS, UNREVIEWED_STATUSES, Viewer
 from service.usecases.studies.writes import (
     DUPLICATE_KEYS,
     StudyWriteResult,
@@ -221,7 +223,7 @@ def update_study(
     """
     head = lock_evidence(session)
     current = current_for_write(
-        session, study_id, context, if_match=if_match, require_if_match=True, guard_included=True
+        session, study_id, context, if_match=if_match, require_if_match=True, pending_only=True
     )
     body = _merged(current, patch)
     prepared = _prepare_all(session, [body], batch=False)[0]
@@ -264,14 +266,40 @@ def _known_version(session: Session, as_of: int | None) -> None:
         )
 
 
-def get_study(session: Session, study_id: int, *, as_of: int | None = None) -> StudyRead:
-    """The study as of version ``as_of`` (the current state when ``None``)."""
+def get_study(
+    session: Session, study_id: int, *, as_of: int | None = None, viewer: Viewer = ANONYMOUS
+) -> StudyRead:
+    """The study as of version ``as_of`` (the current state when ``None``).
+
+    A study ``viewer`` may not see is as unknown as one that does not exist (404).
+    """
     _known_version(session, as_of)
-    revision = StudyRepository(session).revision(study_id, as_of=as_of)
+    repository = StudyRepository(session)
+    revision = repository.revision(study_id, as_of=as_of)
+    if revision is not None and not _visible(repository, revision, viewer):
+        revision = None
     if revision is None:
         when = "" if as_of is None else f" at evidence version {as_of}"
         raise NotFoundError(f"There is no study {study_id}{when}.")
     return study_read(revision)
+
+
+def count_studies(session: Session) -> StudyCountsRead:
+    """Current studies per status: public, whoever may read the studies themselves."""
+    counts = StudyRepository(session).count_by_status()
+    return StudyCountsRead(
+        evidence_version=current_version(session),
+        pending=counts.get("pending", 0),
+        included=counts.get("included", 0),
+        excluded=counts.get("excluded", 0),
+        withdrawn=counts.get("withdrawn", 0),
+    )
+
+
+def _visible(repository: StudyRepository, revision: StudyRevision, viewer: Viewer) -> bool:
+    if viewer.may_see(revision.status, submitter=None):
+        return True
+    return viewer.may_see(revision.status, repository.submitter(revision.study_id))
 
 
 def list_studies(
@@ -281,11 +309,19 @@ def list_studies(
     as_of: int | None,
     after_id: int | None,
     limit: int,
+    viewer: Viewer = ANONYMOUS,
 ) -> StudyPage:
-    """One page of matching studies by id; withdrawn ones only when asked for by status."""
+    """One page of matching studies by id; withdrawn ones only when asked for by status.
+
+    Studies ``viewer`` may not see are left out, as if they did not match.
+    """
     _known_version(session, as_of)
     if not filters.statuses:
         filters = replace(filters, statuses=LISTED_BY_DEFAULT)
+    if not viewer.sees_unreviewed:
+        filters = replace(
+            filters, hidden_statuses=UNREVIEWED_STATUSES, unless_submitted_by=viewer.actor
+        )
     rows = StudyRepository(session).search(filters, as_of=as_of, after_id=after_id, limit=limit + 1)
     items = tuple(study_read(row) for row in rows[:limit])
     next_after_id = items[-1].id if len(rows) > limit else None

@@ -13,6 +13,7 @@ from service.db.repositories.evidence import AuditRepository, EvidenceRepository
 from service.errors import NotFoundError
 from service.schemas.audit import AuditEntryRead
 from service.schemas.versions import EvidenceVersionDetail, EvidenceVersionRead
+from service.usecases.studies.visibility import ANONYMOUS, Viewer
 
 T = TypeVar("T")
 
@@ -25,28 +26,48 @@ class HistoryPage(Generic[T]):
     next_before: int | None
 
 
-def _version_fields(version: EvidenceVersion) -> dict[str, Any]:
+def _summary(version: EvidenceVersion, viewer: Viewer) -> str:
+    """The version's summary, or, for a reader who may not see unreviewed studies (whose
+    titles and reasons summaries quote), one without free text, unless they wrote it."""
+    if viewer.sees_unreviewed or (viewer.actor is not None and viewer.actor == version.actor):
+        return version.summary
+    count = len(version.changes)
+    if count == 1:
+        return f"{version.kind}: study {version.changes[0].study_id}"
+    return f"{version.kind}: {count:,} studies"
+
+
+def _version_fields(version: EvidenceVersion, viewer: Viewer) -> dict[str, Any]:
     return {
         "number": version.number,
         "created_at": version.created_at,
         "actor": version.actor,
         "kind": version.kind,
-        "summary": version.summary,
+        "summary": _summary(version, viewer),
         "study_ids": [change.study_id for change in version.changes],
         "outcomes": [outcome.outcome_slug for outcome in version.outcomes],
     }
 
 
 def list_versions(
-    session: Session, *, before: int | None, limit: int, outcome: str | None = None
+    session: Session,
+    *,
+    before: int | None,
+    limit: int,
+    outcome: str | None = None,
+    viewer: Viewer = ANONYMOUS,
 ) -> HistoryPage[EvidenceVersionRead]:
     """Versions newest first; with ``outcome``, only those that touched it."""
     rows = EvidenceRepository(session).versions(before=before, limit=limit + 1, outcome=outcome)
-    items = tuple(EvidenceVersionRead.model_validate(_version_fields(v)) for v in rows[:limit])
+    items = tuple(
+        EvidenceVersionRead.model_validate(_version_fields(v, viewer)) for v in rows[:limit]
+    )
     return HistoryPage(items, items[-1].number if len(rows) > limit else None)
 
 
-def get_version(session: Session, number: int) -> EvidenceVersionDetail:
+def get_version(
+    session: Session, number: int, *, viewer: Viewer = ANONYMOUS
+) -> EvidenceVersionDetail:
     """One version and, study by study, what it changed."""
     version = EvidenceRepository(session).version(number)
     if version is None:
@@ -55,7 +76,8 @@ def get_version(session: Session, number: int) -> EvidenceVersionDetail:
         {"study_id": c.study_id, "action": c.action, "changed_fields": c.changed_fields}
         for c in version.changes
     ]
-    return EvidenceVersionDetail.model_validate({**_version_fields(version), "changes": changes})
+    fields = {**_version_fields(version, viewer), "changes": changes}
+    return EvidenceVersionDetail.model_validate(fields)
 
 
 def _audit_read(entry: AuditEntry) -> AuditEntryRead:

@@ -74,17 +74,25 @@ def current_for_write(
     *,
     if_match: str | None,
     require_if_match: bool,
-    guard_included: bool,
+    pending_only: bool,
 ) -> StudyRevision:
     """The study's current revision, once the write's preconditions hold.
 
-    404 for an unknown study; 428 without ``If-Match`` when it is required; 412 when it names
-    another revision; 409 for a withdrawn study (withdrawal is final); and, when
-    ``guard_included``, 403 for a key that may not change included evidence.
+    404 for an unknown study; 403 for a key without the curate scope that did not submit it
+    (object-level authorization: the submitter is the key that wrote the study's first
+    version); 428 without ``If-Match`` when it is required; 412 when it names another
+    revision; 409 for a withdrawn study (withdrawal is final); and, when ``pending_only``,
+    403 for an untrusted key without curate when the study is no longer pending.
     """
-    revision = StudyRepository(session).revision(study_id)
+    repository = StudyRepository(session)
+    revision = repository.revision(study_id)
     if revision is None:
         raise NotFoundError(f"There is no study {study_id}.")
+    if not context.may_curate and repository.submitter(study_id) != context.actor:
+        raise PermissionDeniedError(
+            f"Study {study_id} was submitted with another API key: without the curate scope a "
+            "key may change or withdraw only the studies it submitted."
+        )
     etag = study_etag(study_id, revision.valid_from)
     if if_match is None and require_if_match:
         raise PreconditionRequiredError(
@@ -103,9 +111,10 @@ def current_for_write(
         )
     if revision.status == "withdrawn":
         raise ConflictError(f"Study {study_id} is withdrawn; withdrawn studies do not change.")
-    if guard_included and revision.status == "included" and not context.trusted_with_evidence:
+    if pending_only and revision.status != "pending" and not context.trusted_with_evidence:
         raise PermissionDeniedError(
-            "Changing an included study needs the curate scope or a trusted key."
+            f"Study {study_id} is {revision.status}: without the curate scope (or a trusted key) "
+            "a key may change or withdraw its studies only while they are pending."
         )
     return revision
 

@@ -1,0 +1,129 @@
+"""The cost of an analysis, known before any work starts, and the ceiling it must stay under.
+
+The unit is one study in one model fit ("study-fit"): a fit to k studies costs k, and on the
+2-core development machine one study-fit of REML with Knapp-Hartung takes about 1-2 us (0.3 us
+for DerSimonian-Laird), measured with ``sensitivity.leave_one_out`` at k = 500 and 1,000.
+
+- the model itself: k;
+- a section that works on all studies at once costs k times its weight below (Egger's test
+  fits two models, trim-and-fill refits once per trimming round, about 30 at most in practice);
+- ``leave_one_out``, ``influence`` and ``cumulative`` refit the model once per study: k^2 each.
+
+The ceilings are settings (``MAX_ANALYSIS_COST_ANONYMOUS``, ``MAX_ANALYSIS_COST_WITH_KEY``),
+lower for anonymous requests than for requests with an API key; a request over its ceiling is
+refused with a 422 naming the limit and how to stay under it. Whatever fits the ceiling also
+runs under a hard deadline (``ANALYSIS_DEADLINE_SECONDS``), checked before every refit.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from service.errors import ComputationDeadlineError, CostLimitError
+from service.stats.errors import DeadlineExceededError
+
+PER_STUDY_REFITS = frozenset({"leave_one_out", "influence", "cumulative"})
+LINEAR_WEIGHTS = {
+    "egger": 2,
+    "begg": 1,
+    "trim_and_fill": 30,
+    "failsafe": 1,
+    "subgroups": 2,
+    "meta_regression": 2,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ComputeBudget:
+    """What one request may spend: ``limit`` study-fits, and ``seconds`` of computation.
+
+    ``setting`` names the environment variable of ``limit``; ``with_key`` is whether the
+    request came with an API key (whose ceiling is higher), for the advice in a refusal.
+    """
+
+    limit: int
+    seconds: float
+    setting: str
+    with_key: bool
+    key_limit: int
+
+    def deadline(self) -> float:
+        """The ``time.monotonic()`` instant past which the computation stops."""
+        return time.monotonic() + self.seconds
+
+
+UNLIMITED = ComputeBudget(
+    limit=2**62, seconds=float("inf"), setting="", with_key=True, key_limit=2**62
+)
+"""No ceiling and no deadline (the command line and internal callers)."""
+
+
+def analysis_cost(k: int, sections: Iterable[str]) -> int:
+    """The study-fits an analysis of ``k`` studies with ``sections`` needs (see the module)."""
+    names = set(sections)
+    linear = 1 + sum(LINEAR_WEIGHTS.get(name, 0) for name in names)
+    quadratic = len(names & PER_STUDY_REFITS)
+    return k * linear + k * k * quadratic
+
+
+def _advice(k: int, names: set[str], budget: ComputeBudget) -> str:
+    costly = sorted(names & PER_STUDY_REFITS)
+    hints = []
+    if costly:
+        hints.append(f"leave out {', '.join(costly)} (each refits the model once per study)")
+    hints.append("send fewer studies")
+    if not budget.with_key:
+        hints.append(f"send an API key (limit {budget.key_limit:,})")
+    return "; ".join(hints)
+
+
+def check_cost(k: int, sections: Iterable[str], budget: ComputeBudget) -> None:
+    """Refuse, before any work, an analysis that would cost more than ``budget`` allows."""
+    names = set(sections)
+    cost = analysis_cost(k, names)
+    if cost <= budget.limit:
+        return
+    who = "requests with an API key" if budget.with_key else "anonymous requests"
+    raise CostLimitError(
+        f"This analysis would cost {cost:,} study-fits (k = {k:,} studies, sections: "
+        f"{', '.join(sorted(names)) or 'none'}); the limit for {who} is {budget.limit:,} "
+        f"({budget.setting}). To stay under it: {_advice(k, names, budget)}.",
+        cost=cost,
+        limit=budget.limit,
+        setting=budget.setting,
+    )
+
+
+def check_history_cost(points: int, rows: int, budget: ComputeBudget) -> None:
+    """Refuse a history of ``points`` headlines, each selected from ``rows`` evidence rows and
+    fitted, that would cost more than ``budget`` allows (cost: points x rows)."""
+    cost = points * rows
+    if cost <= budget.limit:
+        return
+    who = "requests with an API key" if budget.with_key else "anonymous requests"
+    advice = "pass as_of to end the history earlier, or narrow it with category or min_quality"
+    if not budget.with_key:
+        advice += f", or send an API key (limit {budget.key_limit:,})"
+    raise CostLimitError(
+        f"This history would cost {cost:,} study-fits ({points:,} points x {rows:,} evidence "
+        f"rows); the limit for {who} is {budget.limit:,} ({budget.setting}). To stay under it: "
+        f"{advice}.",
+        cost=cost,
+        limit=budget.limit,
+        setting=budget.setting,
+    )
+
+
+@contextmanager
+def stopped_at_deadline(budget: ComputeBudget) -> Iterator[None]:
+    """Turn the engine's :class:`DeadlineExceededError` into a 503 that says what to do."""
+    try:
+        yield
+    except DeadlineExceededError as exc:
+        raise ComputationDeadlineError(
+            f"The analysis ran past its {budget.seconds:g} s deadline and was stopped; "
+            "ask for fewer sections that refit once per study, or fewer studies."
+        ) from exc
