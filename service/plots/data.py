@@ -91,8 +91,18 @@ class HistoryPoint:
 
 
 @dataclass(frozen=True, slots=True)
+class SequentialLimits:
+    """The TSA-adjusted interval at the newest look of sequential monitoring (a decision aid)."""
+
+    version: int
+    lower: float
+    upper: float
+
+
+@dataclass(frozen=True, slots=True)
 class HistoryData:
     """The living trajectory of one outcome."""
 
     caption: Caption
     points: tuple[HistoryPoint, ...]
+    sequential: SequentialLimits | None = None

@@ -3,18 +3,24 @@
 The estimate with its confidence interval (shaded) and prediction interval (dashed) at each
 version, against the line of no effect; versions at which the outcome was not pooled (a
 narrative synthesis below the review's minimum k) are marked on the axis, since a gap in the
-line is easy to miss.
+line is easy to miss. When sequential monitoring exists, the TSA-adjusted interval of the
+newest look is drawn beside the conventional CI on the same g scale (a reviewer compares two
+intervals more easily than a Z path against boundaries), labelled as a decision aid.
 """
 
 from __future__ import annotations
 
+from matplotlib.axes import Axes
 from matplotlib.ticker import MaxNLocator
 
-from service.plots.data import HistoryData, HistoryPoint
+from service.plots.data import HistoryData, HistoryPoint, SequentialLimits
 from service.plots.render import ImageFormat, figure_bytes, new_figure
 from service.plots.text import effect_with_interval
 
 ESTIMATE_COLOUR = "#1f4e79"
+SEQUENTIAL_COLOUR = "#b35900"
+SEQUENTIAL_LABEL = "TSA-adjusted CI (decision aid)"
+SEQUENTIAL_OFFSET = 0.25  # beside the newest CI, not on top of it
 
 
 def _pooled(points: tuple[HistoryPoint, ...]) -> list[HistoryPoint]:
@@ -28,7 +34,20 @@ def _description(data: HistoryData) -> str:
         last = pooled[-1]
         interval = effect_with_interval(last.estimate, last.ci_lower, last.ci_upper)
         text += f"; at version {last.version}, g {interval}"
+    if data.sequential is not None:
+        limits = data.sequential
+        text += (
+            f"; decision aid: TSA-adjusted interval {limits.lower:.2f} to {limits.upper:.2f}"
+            f" at version {limits.version}"
+        )
     return text + ". Positive values favour peer support."
+
+
+def _draw_sequential(axes: Axes, limits: SequentialLimits) -> None:
+    x = limits.version + SEQUENTIAL_OFFSET
+    axes.vlines([x], [limits.lower], [limits.upper], color=SEQUENTIAL_COLOUR, linewidth=1.5,
+                linestyles="dotted", label=SEQUENTIAL_LABEL)  # fmt: skip
+    axes.plot([x, x], [limits.lower, limits.upper], "_", color=SEQUENTIAL_COLOUR, markersize=8)
 
 
 def history_plot(data: HistoryData, fmt: ImageFormat = ImageFormat.SVG) -> bytes:
@@ -55,6 +74,8 @@ def history_plot(data: HistoryData, fmt: ImageFormat = ImageFormat.SVG) -> bytes
     narrative = [p.version for p in data.points if p.estimate is None]
     if narrative:
         axes.plot(narrative, [0.0] * len(narrative), "x", color="#777777", label="not pooled")
+    if data.sequential is not None:
+        _draw_sequential(axes, data.sequential)
     axes.axhline(0.0, color="#444444", linewidth=0.8)
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # versions are whole numbers
     axes.set_xlabel("Evidence version")

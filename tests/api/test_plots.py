@@ -113,6 +113,11 @@ def test_history_has_a_point_per_changing_version(client: TestClient, actors: Ac
     response = client.get("/v1/outcomes/empowerment/history.svg")
     desc = ET.fromstring(response.content)[1].text or ""
     assert desc.startswith("Pooled estimate after each of 5 evidence versions")
+    watch = client.get("/v1/outcomes/empowerment/monitoring").json()
+    # the decision aid carries the numbers of GET .../monitoring
+    aid = f"TSA-adjusted interval {watch['tsa_ci_lower']:.2f} to {watch['tsa_ci_upper']:.2f}"
+    assert f"{aid} at version {watch['looks'][-1]['evidence_version']}" in desc
+    assert "TSA-adjusted CI (decision aid)" in _texts(response.content)
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from service.plots.data import (
     HistoryData,
     HistoryPoint,
     PooledStats,
+    SequentialLimits,
     StudyPoint,
 )
 
@@ -79,4 +80,5 @@ def history() -> HistoryData:
         else HistoryPoint(v, 0.1 + 0.02 * v, -0.1 + 0.03 * v, 0.3 + 0.01 * v, -0.3, 0.6)
         for v in range(1, 9)
     )
-    return HistoryData(Caption("Empowerment: pooled estimate over time", CAPTION.evidence), points)
+    caption = Caption("Empowerment: pooled estimate over time", CAPTION.evidence)
+    return HistoryData(caption, points, SequentialLimits(8, 0.02, 0.62))

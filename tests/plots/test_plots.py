@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from service.plots.data import HistoryData
 from service.plots.forest import forest_plot
 from service.plots.funnel import funnel_plot
 from service.plots.history import history_plot
@@ -128,3 +129,10 @@ def test_history_marks_versions_that_were_not_pooled() -> None:
     assert "not pooled" in texts
     assert "prediction interval" in texts
     assert "Evidence version" in texts
+    assert "TSA-adjusted CI (decision aid)" in texts
+
+
+def test_history_without_monitoring_draws_no_decision_aid() -> None:
+    data = cases.history()
+    plain = HistoryData(data.caption, data.points)
+    assert "TSA-adjusted CI (decision aid)" not in _texts(history_plot(plain))

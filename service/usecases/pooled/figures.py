@@ -22,6 +22,7 @@ from service.plots.data import (
     HistoryData,
     HistoryPoint,
     PooledStats,
+    SequentialLimits,
     StudyPoint,
 )
 from service.plots.forest import forest_plot
@@ -30,8 +31,10 @@ from service.plots.history import history_plot
 from service.plots.render import ImageFormat
 from service.schemas.analyses import AnalysisResult
 from service.schemas.pooled import HistoryQuery, PooledQuery, PooledRead
+from service.schemas.sequential import MonitoringQuery
 from service.stats.bias import trim_and_fill
 from service.stats.errors import ConvergenceError, StatsInputError
+from service.usecases.judgement.monitoring import monitoring
 from service.usecases.pooled.answers import (
     Conditional,
     pooled_history,
@@ -214,6 +217,14 @@ def pooled_figure(
     )
 
 
+def _sequential(session: Session, outcome: str, query: HistoryQuery) -> SequentialLimits | None:
+    """The TSA-adjusted interval of GET .../monitoring (default design) at its newest look."""
+    read = monitoring(session, outcome, MonitoringQuery(**query.model_dump()))
+    if not read.looks or read.tsa_ci_lower is None or read.tsa_ci_upper is None:
+        return None
+    return SequentialLimits(read.looks[-1].evidence_version, read.tsa_ci_lower, read.tsa_ci_upper)
+
+
 def history_figure(
     session: Session,
     cache: ResultCache,
@@ -240,7 +251,9 @@ def history_figure(
             )
             for p in answer.points
         )
-        return history_plot(HistoryData(caption, points), fmt)
+        return history_plot(
+            HistoryData(caption, points, _sequential(session, outcome, pinned)), fmt
+        )
 
     return _conditional(
         session,
