@@ -86,7 +86,15 @@ def free_port() -> int:
 class Server:
     """One uvicorn process (and its workers) serving ``service.main:app`` on ``url``'s data."""
 
-    def __init__(self, url: str, log: Path, *, workers: int = 1) -> None:
+    def __init__(
+        self,
+        url: str,
+        log: Path,
+        *,
+        workers: int = 1,
+        options: tuple[str, ...] = (),
+        environment: dict[str, str] | None = None,
+    ) -> None:
         self.url = url
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -95,8 +103,10 @@ class Server:
         command += ["--port", str(self.port), "--log-level", "warning"]
         if workers > 1:
             command += ["--workers", str(workers)]
+        command += options
         # The checks compare what anonymous readers see, pending submissions included.
         env = {**os.environ, "DATABASE_URL": url, "UNREVIEWED_STUDIES_PUBLIC": "true"}
+        env.update(environment or {})
         with log.open("ab") as output:
             self.process = subprocess.Popen(
                 command,
