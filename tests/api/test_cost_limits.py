@@ -127,9 +127,11 @@ def test_pooled_results_are_priced_once_k_is_known(
     path = "/v1/outcomes/empowerment/pooled"
     params = {"sections": "leave_one_out", "level": "0.9124"}
     _refused_for_cost(client.get(path, params=params), cost - 1, "MAX_ANALYSIS_COST_ANONYMOUS")
-    for exported in (  # the CSV and R-script forms of the same answer are priced too
+    for exported in (  # its CSV, R-script and plot forms are priced too
         client.get(path, params=params, headers={"Accept": "text/csv"}),
         client.get(f"{path}/script.R", params=params),
+        client.get("/v1/outcomes/empowerment/forest.svg", params=params),
+        client.get("/v1/outcomes/empowerment/funnel.svg", params=params),
     ):
         _refused_for_cost(exported, cost - 1, "MAX_ANALYSIS_COST_ANONYMOUS")
     answered = client.get(path, params=params, headers=who.key("read"))
@@ -149,6 +151,8 @@ def test_histories_are_priced_by_points_and_rows(
     path = "/v1/outcomes/empowerment/history"
     problem = _refused_for_cost(client.get(path), 11, "MAX_ANALYSIS_COST_ANONYMOUS")
     assert problem["cost"] == 12
+    plot = client.get("/v1/outcomes/empowerment/history.svg")  # the plot of it too
+    _refused_for_cost(plot, 11, "MAX_ANALYSIS_COST_ANONYMOUS")
     assert "as_of" in problem["detail"]
     answered = client.get(path, headers=who.key("read"))
     assert answered.status_code == 200, answered.text

@@ -89,6 +89,19 @@ def test_a_new_version_changes_the_forest(client: TestClient, actors: Actors) ->
     assert after.content != before.content
 
 
+def test_the_forest_is_keyed_by_the_mid_its_certainty_uses(
+    client: TestClient, actors: Actors
+) -> None:
+    add_batch(client, actors.trusted, _trials())
+    path = "/v1/outcomes/empowerment/forest.svg"
+    default, wide = client.get(path), client.get(path, params={"mid": 1.5})
+    assert default.headers["etag"] != wide.headers["etag"]
+    for response, mid in ((default, None), (wide, 1.5)):  # each draws its own answer's level
+        params = {} if mid is None else {"mid": mid}
+        level = client.get("/v1/outcomes/empowerment/pooled", params=params).json()
+        assert level["certainty"]["level"].replace("_", " ") in response.text.lower()
+
+
 def test_a_narrative_forest_has_no_diamond_and_says_why(client: TestClient, actors: Actors) -> None:
     add_batch(client, actors.trusted, _trials()[:3])
     response = client.get("/v1/outcomes/empowerment/forest.svg")

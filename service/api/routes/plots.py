@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 
 from service.api.auth import ReadAccessDep
+from service.api.budget import ComputeBudgetDep
 from service.api.conditional import NOT_MODIFIED, IfNoneMatch, ResultCacheDep, cache_control
 from service.api.deps import SessionDep, SettingsDep, run_and_finish
 from service.api.routes.pooled import Outcome
@@ -55,11 +56,12 @@ def _pooled_plot_route(kind: str, fmt: ImageFormat) -> Callable[..., Awaitable[R
         cache: ResultCacheDep,
         settings: SettingsDep,
         _: ReadAccessDep,
+        budget: ComputeBudgetDep,
         if_none_match: IfNoneMatch = None,
     ) -> Response:
         answer = await run_and_finish(
             figures.pooled_figure, session, cache, outcome, query,
-            kind=kind, fmt=fmt, if_none_match=if_none_match,
+            kind=kind, fmt=fmt, if_none_match=if_none_match, budget=budget,
         )  # fmt: skip
         return _response(answer, fmt, private=settings.require_api_key_for_reads)
 
@@ -95,12 +97,13 @@ async def get_history_svg(
     cache: ResultCacheDep,
     settings: SettingsDep,
     _: ReadAccessDep,
+    budget: ComputeBudgetDep,
     if_none_match: IfNoneMatch = None,
 ) -> Response:
     """The pooled estimate with its CI and PI after every version that changed the outcome."""
     answer = await run_and_finish(
         figures.history_figure, session, cache, outcome, query,
-        fmt=ImageFormat.SVG, if_none_match=if_none_match,
+        fmt=ImageFormat.SVG, if_none_match=if_none_match, budget=budget,
     )  # fmt: skip
     return _response(answer, ImageFormat.SVG, private=settings.require_api_key_for_reads)
 

@@ -34,6 +34,7 @@ from service.schemas.pooled import HistoryQuery, PooledQuery, PooledRead
 from service.schemas.sequential import MonitoringQuery
 from service.stats.bias import trim_and_fill
 from service.stats.errors import ConvergenceError, StatsInputError
+from service.usecases.analyses.cost import UNLIMITED, ComputeBudget
 from service.usecases.judgement.monitoring import monitoring
 from service.usecases.pooled.answers import (
     Conditional,
@@ -194,13 +195,20 @@ def pooled_figure(
     kind: str,
     fmt: ImageFormat,
     if_none_match: str | None = None,
+    budget: ComputeBudget = UNLIMITED,
 ) -> Conditional[bytes]:
-    """The ``kind`` plot (``forest`` or ``funnel``) of one outcome's pooled answer."""
-    spec = spec_from_options(outcome, query, category=query.category, sections=query.sections)
+    """The ``kind`` plot (``forest`` or ``funnel``) of one outcome's pooled answer.
+
+    Priced like the answer it draws (``budget``); keyed by the same specification, ``mid``
+    included, since the certainty it prints depends on it.
+    """
+    spec = spec_from_options(
+        outcome, query, category=query.category, sections=query.sections, mid=query.mid
+    )
 
     def render(version: int) -> bytes:
         pinned = query.model_copy(update={"as_of": version})
-        answer = pooled_result(session, cache, outcome, pinned).body
+        answer = pooled_result(session, cache, outcome, pinned, budget=budget).body
         assert answer is not None  # no If-None-Match was sent
         if kind == "forest":
             return forest_plot(forest_data(answer, _caption(session, answer, "forest plot")), fmt)
@@ -233,13 +241,15 @@ def history_figure(
     *,
     fmt: ImageFormat,
     if_none_match: str | None = None,
+    budget: ComputeBudget = UNLIMITED,
 ) -> Conditional[bytes]:
-    """The living trajectory of one outcome, after every version that changed it."""
+    """The living trajectory of one outcome, after every version that changed it (priced
+    like the history it draws)."""
     spec = spec_from_options(outcome, query, category=query.category)
 
     def render(version: int) -> bytes:
         pinned = query.model_copy(update={"as_of": version})
-        answer = pooled_history(session, cache, outcome, pinned).body
+        answer = pooled_history(session, cache, outcome, pinned, budget=budget).body
         assert answer is not None
         caption = Caption(
             title=_title(outcome, query.category, "pooled estimate over time"),
