@@ -4,11 +4,15 @@ Each reproduces metafor 3.8-1 (``leave1out.rma.uni``, ``influence.rma.uni``, ``c
 Viechtbauer and Cheung 2010 for the diagnostics) on an intercept-only random-effects model fitted
 with :func:`service.stats.models.fit_random_effects`.
 
-Cost: every analysis refits the model once per study, each refit O(k) per solver iteration, so
-O(k^2) in all; no k-by-k matrix is formed. A refit that fails (for instance a solver that does
-not converge) raises instead of leaving a missing row as metafor does. Each takes an optional
-``deadline`` (a ``time.monotonic()`` instant), checked before every refit: past it, the analysis
-stops with :class:`~service.stats.errors.DeadlineExceededError`.
+Cost: with the iterative estimators (REML, ML, EB, PM), leave-one-out and influence refit the
+model once per study, each refit O(k) per solver iteration, so O(k^2) in all. With the others
+(EE, DL, HE, HS, HSk, SJ) every deletion comes from downdated sums at once
+(:mod:`service.stats._deletion`), in O(k) for most data sets; a row whose downdate lost
+precision is refitted exactly. Cumulative analyses refit once per look, O(k^2). No k-by-k matrix
+is formed. A refit that fails (for instance a solver that does not converge) raises instead of
+leaving a missing row as metafor does. Each takes an optional ``deadline`` (a
+``time.monotonic()`` instant), checked before every refit: past it, the analysis stops with
+:class:`~service.stats.errors.DeadlineExceededError`.
 """
 
 from __future__ import annotations
@@ -19,10 +23,14 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import ArrayLike
 
+from service.stats._deletion import NON_ITERATIVE, fast_leave_one_out
 from service.stats._inputs import as_studies
 from service.stats.errors import StatsInputError, check_deadline
 from service.stats.estimators import CiMethod, Tau2Estimator
 from service.stats.models import RandomEffectsFit, fit_random_effects
+
+DOWNDATED_ESTIMATORS = NON_ITERATIVE
+"""The estimators whose leave-one-out and influence come from downdated sums, in O(k)."""
 
 # influence.rma.uni sets residuals below 100 machine epsilons to exactly zero.
 _RESID_EPS = 100 * np.finfo(np.float64).eps
@@ -103,6 +111,43 @@ def _without(full: RandomEffectsFit, i: int, deadline: float | None) -> RandomEf
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Deleted:
+    """What the rows need of the model fitted without one study (``s2w``: see _dispersion)."""
+
+    estimate: float
+    se: float
+    ci_lower: float
+    ci_upper: float
+    tau2: float
+    i2: float | None
+    q: float
+    s2w: float
+
+    @classmethod
+    def of(cls, fit: RandomEffectsFit) -> _Deleted:
+        """From a refit; Q of a single remaining study is 0 (on 0 df), as metafor reports it."""
+        q = 0.0 if fit.q is None else fit.q
+        return cls(
+            fit.estimate, fit.se, fit.ci_lower, fit.ci_upper, fit.tau2, fit.i2, q, _dispersion(fit)
+        )
+
+
+def _deletions(full: RandomEffectsFit, deadline: float | None) -> list[_Deleted]:
+    """The fit without each study: from downdated sums where they are exact, else refitted."""
+    fast = fast_leave_one_out(
+        full.yi, full.vi, full.estimator, full.ci_method, full.level, deadline
+    )
+    if fast is None:
+        return [_Deleted.of(_without(full, i, deadline)) for i in range(full.k)]
+    columns = (fast.estimate, fast.se, fast.ci_lower, fast.ci_upper, fast.tau2, fast.i2)
+    rows = zip(*(column.tolist() for column in (*columns, fast.q, fast.s2w)), strict=True)
+    return [
+        _Deleted.of(_without(full, i, deadline)) if refit else _Deleted(*row)
+        for i, (refit, row) in enumerate(zip(fast.refit.tolist(), rows, strict=True))
+    ]
+
+
 def leave_one_out(
     yi: ArrayLike,
     vi: ArrayLike,
@@ -112,9 +157,10 @@ def leave_one_out(
     level: float = 0.95,
     deadline: float | None = None,
 ) -> tuple[LeaveOneOutRow, ...]:
-    """Refit the model k times, each time leaving one study out, as metafor's ``leave1out()``.
+    """Fit the model k times, each time leaving one study out, as metafor's ``leave1out()``.
 
-    Row ``i`` is the fit without study ``i``; ``q`` is Cochran's Q of that fit. O(k^2) in all.
+    Row ``i`` is the fit without study ``i``; ``q`` is Cochran's Q of that fit. O(k^2) in all
+    with the iterative estimators, usually O(k) with the others (see the module).
 
     Raises
     ------
@@ -124,20 +170,9 @@ def leave_one_out(
         When ``time.monotonic()`` passes ``deadline`` before the last refit.
     """
     full = _full_fit(yi, vi, estimator, ci_method, level)
-    return tuple(_leave_one_out_row(i, _without(full, i, deadline)) for i in range(full.k))
-
-
-def _leave_one_out_row(i: int, fit: RandomEffectsFit) -> LeaveOneOutRow:
-    """One row; Q of a single remaining study is 0 (on 0 df), as metafor reports it."""
-    return LeaveOneOutRow(
-        index=i,
-        estimate=fit.estimate,
-        se=fit.se,
-        ci_lower=fit.ci_lower,
-        ci_upper=fit.ci_upper,
-        tau2=fit.tau2,
-        i2=fit.i2,
-        q=0.0 if fit.q is None else fit.q,
+    return tuple(
+        LeaveOneOutRow(i, d.estimate, d.se, d.ci_lower, d.ci_upper, d.tau2, d.i2, d.q)
+        for i, d in enumerate(_deletions(full, deadline))
     )
 
 
@@ -151,12 +186,9 @@ def _dispersion(fit: RandomEffectsFit) -> float:
     return fit.se**2 * float(np.sum(fit.weights))
 
 
-def _influence_row(
-    full: RandomEffectsFit, i: int, hat: float, deadline: float | None
-) -> InfluenceRow:
+def _influence_row(full: RandomEffectsFit, i: int, hat: float, deleted: _Deleted) -> InfluenceRow:
     """Formulas of influence.rma.uni for an intercept-only model (Viechtbauer and Cheung 2010)."""
-    deleted = _without(full, i, deadline)
-    s2w = _dispersion(deleted)
+    s2w = deleted.s2w
     vi, tau2 = float(full.vi[i]), deleted.tau2
     resid = float(full.yi[i]) - deleted.estimate
     resid = 0.0 if abs(resid) < _RESID_EPS else resid
@@ -198,8 +230,11 @@ def influence(
         If the input is invalid or k < 2.
     """
     full = _full_fit(yi, vi, estimator, ci_method, level)
-    hats = full.weights / np.sum(full.weights)
-    return tuple(_influence_row(full, i, float(hats[i]), deadline) for i in range(full.k))
+    hats = (full.weights / np.sum(full.weights)).tolist()
+    return tuple(
+        _influence_row(full, i, hats[i], deleted)
+        for i, deleted in enumerate(_deletions(full, deadline))
+    )
 
 
 def _order(order: Sequence[int] | None, k: int) -> list[int]:
