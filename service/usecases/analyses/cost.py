@@ -9,7 +9,8 @@ for DerSimonian-Laird), measured with ``sensitivity.leave_one_out`` at k = 500 a
   fits two models, trim-and-fill refits once per trimming round, about 30 at most in practice);
 - ``leave_one_out``, ``influence`` and ``cumulative`` refit the model once per study: k^2 each,
   except ``leave_one_out`` and ``influence`` with a non-iterative estimator (EE, DL, HE, HS, HSk,
-  SJ), whose deletions come from downdated sums in O(k): :data:`DOWNDATED_WEIGHT` k each. That
+  SJ), whose deletions come from downdated sums in O(k): :data:`DOWNDATED_WEIGHT` k each (k^2
+  when that is less, below k = 20). That
   weight is measured, not a bound: at k = 20,000, DL with one of them answers in 0.5-0.7 s more
   than without, about the time 400,000 study-fits of the other sections take. Rows whose
   downdate would lose precision are refitted exactly, which data where one study holds nearly
@@ -97,8 +98,8 @@ def analysis_cost(
     names = set(sections)
     quadratic = _refitted(names, estimator)
     linear = 1 + sum(LINEAR_WEIGHTS.get(name, 0) for name in names)
-    linear += DOWNDATED_WEIGHT * len((names & PER_STUDY_REFITS) - quadratic)
-    return k * linear + k * k * len(quadratic)
+    downdated = len((names & PER_STUDY_REFITS) - quadratic)
+    return k * linear + min(DOWNDATED_WEIGHT * k, k * k) * downdated + k * k * len(quadratic)
 
 
 def _advice(names: set[str], estimator: Tau2Estimator | str | None, budget: ComputeBudget) -> str:
