@@ -82,8 +82,24 @@ def fast_leave_one_out(
     ``None`` when the estimator iterates, when k < 3 (a deletion leaves one study, fitted as a
     single study) or when a weight ``1 / vi`` overflows: refit then.
     """
+    if estimator not in NON_ITERATIVE or y.size < 3:
+        return None
+    # Overflow here (extreme weights) must not abort the analysis: rows it touches come out
+    # non-finite or fail a precision check, and are refitted, which decides what they are.
+    with np.errstate(all="ignore"):
+        return _fast(y, v, estimator, ci_method, level, deadline)
+
+
+def _fast(
+    y: FloatArray,
+    v: FloatArray,
+    estimator: Tau2Estimator,
+    ci_method: CiMethod,
+    level: float,
+    deadline: float | None,
+) -> DeletedFits | None:
     w = 1.0 / v
-    if estimator not in NON_ITERATIVE or y.size < 3 or not np.isfinite(w).all():
+    if not np.isfinite(w).all():
         return None
     ee = _downdate_weighted(y, w)
     tau2, exact = _deleted_tau2(y, v, ee, estimator, deadline)
