@@ -8,21 +8,24 @@ Cost: with the iterative estimators (REML, ML, EB, PM), leave-one-out and influe
 model once per study, each refit O(k) per solver iteration, so O(k^2) in all. With the others
 (EE, DL, HE, HS, HSk, SJ) every deletion comes from downdated sums at once
 (:mod:`service.stats._deletion`), in O(k) for most data sets; a row whose downdate lost
-precision is refitted exactly. Cumulative analyses refit once per look, O(k^2). No k-by-k matrix
-is formed. A refit that fails (for instance a solver that does not converge) raises instead of
-leaving a missing row as metafor does. Each takes an optional ``deadline`` (a
-``time.monotonic()`` instant), checked before every refit: past it, the analysis stops with
+precision is refitted exactly. Cumulative analyses refit once per look, O(k^2), with the
+iterative estimators; with the others every look comes from running sums and numpy blocks
+(:mod:`service.stats._cumulative`), O(k^2) terms but no refit. No k-by-k matrix is formed. A
+refit that fails (for instance a solver that does not converge) raises instead of leaving a
+missing row as metafor does. Each takes an optional ``deadline`` (a ``time.monotonic()``
+instant), checked before every refit and block: past it, the analysis stops with
 :class:`~service.stats.errors.DeadlineExceededError`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
 
+from service.stats._cumulative import Looks, fast_cumulative
 from service.stats._deletion import NON_ITERATIVE, fast_leave_one_out
 from service.stats._inputs import as_studies
 from service.stats.errors import StatsInputError, check_deadline
@@ -260,7 +263,8 @@ def cumulative(
     """Cumulative meta-analysis, as metafor's ``cumul()``: add studies one at a time.
 
     ``order`` lists 0-based study indices in the order in which they are added (default: input
-    order). Row j is the fit to the first j + 1 studies; the last row is the full fit. O(k^2).
+    order). Row j is the fit to the first j + 1 studies; the last row is the full fit. O(k^2)
+    (refits with the iterative estimators, numpy blocks with the others).
 
     Raises
     ------
@@ -271,15 +275,33 @@ def cumulative(
     full = fit_random_effects(y, v, estimator=estimator, ci_method=ci_method, level=level)
     indices = _order(order, full.k)
     ys, vs = y[indices], v[indices]
-    rows = []
-    for j in range(1, full.k):
+    looks = fast_cumulative(ys, vs, estimator, ci_method, level, deadline)
+
+    def refit(j: int) -> CumulativeRow:
         check_deadline(deadline)
         fit = fit_random_effects(
             ys[:j], vs[:j], estimator=estimator, ci_method=ci_method, level=level
         )
-        rows.append(_cumulative_row(indices[j - 1], fit))
-    rows.append(_cumulative_row(indices[-1], full))
-    return tuple(rows)
+        return _cumulative_row(indices[j - 1], fit)
+
+    if looks is None:
+        rows = [refit(j) for j in range(1, full.k)]
+    else:
+        rows = [refit(1), *_fast_looks(looks, indices, refit)]
+    return (*rows, _cumulative_row(indices[-1], full))
+
+
+def _fast_looks(
+    looks: Looks, indices: list[int], refit: Callable[[int], CumulativeRow]
+) -> list[CumulativeRow]:
+    """Looks 2 .. k - 1 from ``looks``, refitting those it flags (the last is the full fit)."""
+    columns = (looks.estimate, looks.se, looks.ci_lower, looks.ci_upper, looks.tau2, looks.i2)
+    values = list(zip(*(column.tolist() for column in columns), strict=True))
+    flagged = looks.refit.tolist()
+    return [
+        refit(m + 1) if flagged[m] else CumulativeRow(indices[m], m + 1, *values[m])
+        for m in range(1, len(indices) - 1)
+    ]
 
 
 def _cumulative_row(index: int, fit: RandomEffectsFit) -> CumulativeRow:

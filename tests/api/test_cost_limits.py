@@ -166,7 +166,9 @@ def test_the_price_depends_on_the_estimator() -> None:
     assert analysis_cost(k, ["leave_one_out", "influence"], "DL") == k * (1 + 2 * 20)
     assert analysis_cost(10, ["influence"], "DL") == 10 + 10 * 10  # k^2 when that is less
     assert analysis_cost(k, ["leave_one_out"], "FE") == k * 21  # an alias of EE
-    assert analysis_cost(k, ["cumulative"], "DL") == k + k * k  # still refitted per look
+    assert analysis_cost(k, ["cumulative"], "DL") == k + 20 * k  # blocks: max(20 k, k^2 / 100)
+    assert analysis_cost(20_000, ["cumulative"], "DL") == 20_000 + 20_000**2 // 100
+    assert analysis_cost(k, ["cumulative"], "PM") == k + k * k  # refitted per look
     assert analysis_cost(k, ["leave_one_out"], "no-such-estimator") == k + k * k
 
 

@@ -1,10 +1,12 @@
-"""Leave-one-out and influence by downdated sums equal the refit once per study (issue 13).
+"""Leave-one-out, influence and cumulative without refits equal the refits (issue 13).
 
-The fast path (``service.stats._deletion``) must give the numbers the refits give: to 1e-10
-relative, and absolutely where a value is near zero. "Near zero" is measured by the refits'
-own rounding: how far their answer moves when every input moves by a few units in the last
-place (16 times that). Where effects are nearly identical, a Q or a shift of the estimate is a
-difference of nearly equal numbers, and the refits themselves only know it to that much.
+The fast paths (``service.stats._deletion``, ``service.stats._cumulative``) must give the
+numbers the refits give: to 1e-10 relative, and absolutely where a value is near zero. "Near
+zero" is measured by the refits' own rounding: how far their answer moves when every input
+moves by a few units in the last place (16 times that), and, for a difference of two estimates
+(a shift, a residual), ``64 eps max|y|`` scaled as the diagnostic scales it. Where effects are
+nearly identical, a Q or a shift of the estimate is a difference of nearly equal numbers, and
+the refits themselves only know it to that much.
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.stats import _row_sums, sensitivity
+from service.stats._cumulative import fast_cumulative
 from service.stats._deletion import NON_ITERATIVE, fast_leave_one_out
 from service.stats.estimators import CiMethod, Tau2Estimator
-from service.stats.sensitivity import influence, leave_one_out
+from service.stats.sensitivity import cumulative, influence, leave_one_out
 from tests.stats.conftest import REFERENCE_DIR, assert_close
 
 RTOL = 1e-10
@@ -37,7 +40,10 @@ ESTIMATORS = sorted(NON_ITERATIVE)
 @contextmanager
 def refitting() -> Iterator[None]:
     """The reference: every deletion refitted, as before the fast path."""
-    with mock.patch.object(sensitivity, "fast_leave_one_out", return_value=None):
+    with (
+        mock.patch.object(sensitivity, "fast_leave_one_out", return_value=None),
+        mock.patch.object(sensitivity, "fast_cumulative", return_value=None),
+    ):
         yield
 
 
@@ -165,7 +171,7 @@ def test_the_fast_path_equals_the_refits(
 ) -> None:
     yi, vi = data
     options: dict[str, Any] = {"estimator": estimator, "ci_method": ci, "level": level}
-    for analysis in (leave_one_out, influence):
+    for analysis in (leave_one_out, influence, cumulative):
         with refitting():
             slow, jitter = _rows(analysis, yi, vi, **options), _jitter(analysis, yi, vi, **options)
             floors = _floors(yi, vi, **options)
@@ -278,3 +284,62 @@ def test_the_blocks_stay_within_their_memory(monkeypatch: pytest.MonkeyPatch) ->
         tracemalloc.stop()
     assert sums.estimate.size == k
     assert peak <= 4 * _row_sums.BLOCK_BYTES
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS)
+def test_ordinary_data_takes_no_refit_in_cumulative_analyses(estimator: Tau2Estimator) -> None:
+    rng = np.random.default_rng(6)
+    yi, vi = rng.normal(0.3, 0.3, 1_500), rng.uniform(0.01, 0.2, 1_500)
+    looks = fast_cumulative(yi, vi, estimator, CiMethod.HKSJ, 0.95)
+    assert looks is not None
+    assert not looks.refit.any()
+    assert fast_cumulative(yi, vi, Tau2Estimator.REML, CiMethod.Z, 0.95) is None
+
+
+def test_the_triangular_blocks_sum_each_prefix_within_their_memory() -> None:
+    k = 3_000
+    rng = np.random.default_rng(8)
+    y, v, tau2 = rng.normal(0, 1, k), rng.uniform(0.01, 1, k), rng.uniform(0, 0.5, k)
+    tracemalloc.start()
+    try:
+        sums = _row_sums.prefix_row_sums(y, v, tau2)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak <= 4 * _row_sums.BLOCK_BYTES  # a k x k block would be 72 MB
+    for m in (0, 1, 1_234, k - 1):
+        w = 1.0 / (v[: m + 1] + tau2[m])
+        assert_close(float(sums.sum_w[m]), float(w.sum()), rtol=1e-12, atol=0)
+        assert_close(float(sums.estimate[m]), float(w @ y[: m + 1] / w.sum()), rtol=1e-12)
+
+
+CUMUL = {
+    "estimate": "estimate", "se": "se", "ci_lower": "ci_lb", "ci_upper": "ci_ub",
+    "tau2": "tau2", "i2": "I2",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "case", _metafor_cases(), ids=lambda c: f"{c['dataset']}-{c['method']}-{c['test']}"
+)
+def test_fast_cumulative_analyses_match_metafor(case: dict[str, Any]) -> None:
+    # cumul(res, order = order); the first look (one study) is fitted as a single study, whose
+    # I2 is None here (metafor: 0) and whose interval is z-based (metafor's knha has none)
+    data, expected = _dataset(case["dataset"]), case["cumulative"]
+    ci = CiMethod.HKSJ if case["test"] == "knha" else CiMethod.Z
+    estimator = Tau2Estimator.parse(case["method"])
+    order = [i - 1 for i in expected["order"]]
+    rows = cumulative(data["yi"], data["vi"], order, estimator=estimator, ci_method=ci)
+    assert (
+        fast_cumulative(
+            np.asarray(data["yi"])[order], np.asarray(data["vi"])[order], estimator, ci, 0.95
+        )
+        is not None
+    )
+    assert_close(rows[0].estimate, expected["estimate"][0], what="estimate[0]")
+    for ours, theirs in CUMUL.items():
+        values = expected[theirs]
+        if not isinstance(values, list):  # EE: no tau2 in metafor; ours is 0
+            assert {getattr(r, ours) for r in rows} == {0.0}
+            continue
+        assert_close([getattr(r, ours) for r in rows[1:]], values[1:], what=f"cumul.{theirs}")
