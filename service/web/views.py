@@ -122,7 +122,6 @@ class StudyView:
     results: tuple[ResultView, ...]
     warnings: tuple[str, ...]
     history: tuple[Link, ...]
-    preview: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,7 +324,6 @@ def study_view(study: StudyRead, etag: str) -> StudyView:
         results=tuple(_result_view(r) for r in study.outcome_results),
         warnings=_warnings(dump),
         history=tuple(history),
-        preview=json.dumps(dump["preview"], ensure_ascii=False) if dump.get("preview") else None,
     )
 
 
