@@ -33,7 +33,8 @@ class CellView:
     status: str
     k: int
     effect: str
-    certainty: str | None
+    certainty: str | None  # "Low certainty"
+    statement: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +151,10 @@ def _cell(cell: PooledCellRead) -> CellView:
         status=cell.status.replace("_", " "),
         k=cell.k,
         effect=effect,
-        certainty=certainty_text(cell.model_dump()),
+        certainty=f"{cell.certainty.level.replace('_', ' ').capitalize()} certainty"
+        if cell.certainty
+        else None,
+        statement=cell.statement.text if cell.statement else None,
     )
 
 

@@ -89,6 +89,23 @@ def test_pages_are_readable_on_a_phone(browser: webdriver.Chrome, site: dict[str
     screenshot(browser, "outcome-phone", size=PHONE)
 
 
+def test_the_summary_shows_certainty_and_its_statement_on_a_phone(
+    browser: webdriver.Chrome, site: dict[str, Any]
+) -> None:
+    browser.set_window_size(*PHONE)
+    _open(browser, site, "/")
+    cell = browser.find_element(By.ID, "cell-empowerment-all")
+    certainty = cell.find_element(By.CSS_SELECTOR, "details.certainty")
+    assert certainty.find_element(By.TAG_NAME, "summary").text.endswith(" certainty")
+    statement = certainty.find_element(By.CSS_SELECTOR, ".statement")
+    assert not statement.is_displayed()
+    certainty.find_element(By.TAG_NAME, "summary").click()  # a tap opens it
+    assert statement.text.startswith("Peer support") or statement.text.startswith("The evidence")
+    assert browser.execute_script("return document.documentElement.scrollWidth") <= PHONE[0]
+    assert console_errors(browser) == []
+    screenshot(browser, "summary-phone", size=PHONE)
+
+
 def test_study_page_shows_hostile_markup_as_text(
     browser: webdriver.Chrome, site: dict[str, Any]
 ) -> None:
@@ -192,7 +209,7 @@ def test_curator_includes_a_pending_study_and_the_outcome_changes(
     assert console_errors(browser) == []
     screenshot(browser, "outcome-after-curation")
     if os.environ.get("SAVE_SCREENSHOTS"):
-        copy_to_docs(["summary", "outcome", "outcome-phone", "curation", "docs"])
+        copy_to_docs(["summary", "summary-phone", "outcome", "outcome-phone", "curation", "docs"])
 
 
 def test_a_form_without_the_csrf_token_is_refused(

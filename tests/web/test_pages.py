@@ -286,3 +286,23 @@ def test_the_preview_is_priced_like_the_api(
         assert refused.status_code == 422, refused.text
         assert "MAX_ANALYSIS_COST_WITH_KEY" in refused.json()["detail"]
     assert client.get(f"/v1/studies/{study_id}").json()["status"] == "pending"
+
+
+def test_the_summary_table_shows_each_cells_certainty_and_statement(
+    client: TestClient, actors: Actors
+) -> None:
+    _evidence(client, actors)
+    page = client.get("/").text
+    cells = client.get("/v1/pooled").json()["cells"]
+    shown = dict(re.findall(r'<td id="cell-([^"]+)"[^>]*>(.*?)</td>', page, re.DOTALL))
+    assert len(shown) == len(cells)
+    pooled_cells = 0
+    for cell in cells:
+        text = _text(shown[f"{cell['outcome']}-{cell['category'] or 'all'}"])
+        if cell["certainty"]:
+            pooled_cells += 1
+            level = cell["certainty"]["level"].replace("_", " ").capitalize()
+            assert f"{level} certainty {cell['statement']['text']}" in text
+        elif cell["statement"]:
+            assert f"Statement {cell['statement']['text']}" in text
+    assert pooled_cells >= 2  # empowerment overall and peer groups
