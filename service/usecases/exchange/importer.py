@@ -31,6 +31,7 @@ from service.db.models.exchange import MAX_SOURCE_STUDY_ID as MAX_SOURCE_KEY
 from service.db.repositories.exchange import SourceKeyRepository
 from service.db.repositories.studies import StudyRepository
 from service.errors import InvalidInputError
+from service.schemas.required_fields import field_message
 from service.schemas.studies import StudyCreate
 from service.usecases.exchange.candidates import Candidate, ParsedFile, RowProblem
 from service.usecases.exchange.metafor_csv import parse_metafor_csv
@@ -239,7 +240,7 @@ def _without_broken_results(
     broken: set[int] = set()
     for item in error.errors():
         path = ".".join(str(part) for part in item["loc"])
-        _add(parsed, candidate, path, item["msg"])
+        _add(parsed, candidate, path, field_message(item))
         if len(item["loc"]) > 1 and item["loc"][0] == "outcome_results":
             broken.add(int(item["loc"][1]))
     kept = [i for i in range(len(candidate.result_rows)) if i not in broken]
