@@ -136,9 +136,9 @@ def instrument_map(text: str, *, field_name: str = "map") -> dict[str, str]:
     """``{"instrument name in the file": "instrument-slug"}`` from JSON (``--map``, or the API's
     ``map`` part); a 422 naming ``field_name`` for anything else."""
     try:
-        loaded = json.loads(text)
-    except json.JSONDecodeError as error:
-        loaded = error
+        loaded: object = json.loads(text)
+    except json.JSONDecodeError:
+        loaded = None  # refused below, as any other text that is not an object
     if not isinstance(loaded, dict) or not all(isinstance(slug, str) for slug in loaded.values()):
         message = 'must be a JSON object {"instrument name in the file": "instrument-slug"}'
         raise InvalidInputError(
