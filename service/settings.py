@@ -58,7 +58,11 @@ class Settings(BaseSettings):
         description="Quality ratings counted as low risk of bias by the GRADE rule.",
     )
     session_secret: SecretStr | None = Field(
-        default=None, description="Signs the pages' session cookie; random per process if unset."
+        default=None,
+        description=(
+            "Signs the pages' session cookie. Unset: a key file beside the SQLite"
+            " database, or random per process on PostgreSQL."
+        ),
     )
     session_cookie_secure: bool = Field(
         default=False, description="Send the session cookie over HTTPS only (behind TLS)."
