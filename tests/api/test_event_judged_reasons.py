@@ -3,11 +3,13 @@ cell, through real writes (POST /v1/studies + include), on SQLite and PostgreSQL
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+import service.usecases.events.judged_reasons as judged_reasons
 from tests.api.conftest import Auth, MakeKey
 from tests.api.pooled_support import add_batch, pooled, trial
 from tests.api.studies_support import Actors, action, create
@@ -94,3 +96,33 @@ def test_boundary_crossed_is_a_reason_once(client: TestClient, actors: Actors) -
     again = include(client, actors, trial(0.3, n=60))
     assert monitoring_status(client) == "boundary_crossed"
     assert "boundary_crossed" not in codes(overall_reasons(client, actors).get(again))
+
+
+def counted_computations(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """How often a write's events compute monitoring and certainty (patched to count)."""
+    counts: Counter[str] = Counter()
+    for name in ("monitoring", "certainty_of"):
+        original = getattr(judged_reasons, name)
+
+        def counted(*args: Any, _name: str = name, _original: Any = original) -> Any:
+            counts[_name] += 1
+            return _original(*args)
+
+        monkeypatch.setattr(judged_reasons, name, counted)
+    return counts
+
+
+def test_each_side_is_computed_once_and_never_for_a_pending_write(
+    client: TestClient, actors: Actors, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_batch(client, actors.trusted, [trial(0.6, n=60) for _ in range(4)])
+    counts = counted_computations(monkeypatch)
+    # A pending submission previews its inclusion through the real write in a rolled-back
+    # SAVEPOINT: neither that preview nor the write itself (which moves nothing) judges.
+    pending = create(client, actors.submitter, trial(0.6, n=60))
+    assert pending["pooled_changes"][0]["counted"] is False
+    assert counts == Counter()
+    create(client, actors.trusted, trial(0.5, n=60))  # before (the pending version) and after
+    assert counts == Counter({"monitoring": 2, "certainty_of": 2})
+    create(client, actors.trusted, trial(0.4, n=60))  # before: the previous write's after
+    assert counts == Counter({"monitoring": 3, "certainty_of": 3})

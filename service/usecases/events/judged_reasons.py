@@ -9,15 +9,22 @@ run only for the overall (all categories) cells whose headline a write changed:
 - ``boundary_crossed`` / ``ris_reached``: the outcome's sequential monitoring
   (``GET /v1/outcomes/{outcome}/monitoring`` with its defaults) newly reached that status
   (:func:`.judgement.reasons.monitoring_change_reasons`).
+
+Each side is remembered by (outcome and specification, version number and instant) in the
+process's :class:`.pooled.derived_memo.DerivedMemo`, so a write's "before" is usually the
+previous write's "after", not a second computation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from service.db.repositories.evidence import EvidenceRepository
 from service.db.repositories.judgement import JudgementRepository
 from service.schemas.sequential import MonitoringQuery
 from service.usecases.events.conclusions import Reason
@@ -25,8 +32,46 @@ from service.usecases.judgement.assessment import certainty_of
 from service.usecases.judgement.monitoring import monitoring
 from service.usecases.judgement.reasons import monitoring_change_reasons
 from service.usecases.pooled.analysis import analyse_outcome
+from service.usecases.pooled.derived_memo import DerivedMemo, derived_key
 from service.usecases.pooled.effects import Effects
 from service.usecases.pooled.spec import PooledSpec
+
+
+@dataclass(frozen=True, slots=True)
+class JudgedVersions:
+    """The two versions a write's judged reasons compare, with the memo that spans writes.
+
+    ``before`` is ``None`` for the first version (nothing before it); each side is a version's
+    (number, created_at).
+    """
+
+    before: tuple[int, datetime] | None
+    after: tuple[int, datetime]
+    memo: DerivedMemo
+
+    @classmethod
+    def of_write(
+        cls, session: Session, number: int, created_at: datetime, memo: DerivedMemo
+    ) -> JudgedVersions:
+        earlier = EvidenceRepository(session).created_at(number - 1) if number > 1 else None
+        before = (number - 1, earlier) if earlier is not None else None
+        return cls(before, (number, created_at), memo)
+
+    def remembered(
+        self,
+        kind: str,
+        spec: PooledSpec,
+        side: tuple[int, datetime],
+        compute: Callable[[], str | None],
+    ) -> str | None:
+        """``compute()`` for one side, or what an earlier write computed for that version."""
+        key = derived_key(kind, spec.canonical(), *side)
+        known = self.memo.get(key)
+        if known is not None:
+            return known[0]
+        value = compute()
+        self.memo.put(key, value)
+        return value
 
 
 def _level(session: Session, effects: Effects, spec: PooledSpec, version: int) -> str | None:
@@ -41,26 +86,44 @@ def _level(session: Session, effects: Effects, spec: PooledSpec, version: int) -
 def certainty_reason(
     session: Session,
     spec: PooledSpec,
-    version: int,
+    versions: JudgedVersions,
     effects: tuple[Effects, Effects],
     headlines: tuple[Mapping[str, Any], Mapping[str, Any]],
 ) -> Reason | None:
-    """The GRADE level of the cell moved between ``version - 1`` and ``version``."""
+    """The GRADE level of the cell moved between the two versions."""
     if not any(side.get("status") == "pooled" for side in headlines):
         return None
-    before = _level(session, effects[0], spec, version - 1)
-    after = _level(session, effects[1], spec, version)
+    before = None
+    if versions.before is not None:
+        earlier = versions.before
+        before = versions.remembered(
+            "certainty", spec, earlier, lambda: _level(session, effects[0], spec, earlier[0])
+        )
+    later = versions.after
+    after = versions.remembered(
+        "certainty", spec, later, lambda: _level(session, effects[1], spec, later[0])
+    )
     return None if before == after else Reason("certainty", before, after)
 
 
-def monitoring_reasons(session: Session, outcome: str, version: int) -> list[Reason]:
-    """``boundary_crossed`` / ``ris_reached`` when monitoring newly reached it at ``version``."""
-    after = monitoring(session, outcome, MonitoringQuery(as_of=version))
+def _status(session: Session, outcome: str, version: int) -> str:
+    return monitoring(session, outcome, MonitoringQuery(as_of=version)).status
+
+
+def monitoring_reasons(
+    session: Session, spec: PooledSpec, versions: JudgedVersions
+) -> list[Reason]:
+    """``boundary_crossed`` / ``ris_reached`` when monitoring newly reached it at the write."""
+    outcome = spec.outcome
+    later = versions.after
+    after = versions.remembered(
+        "monitoring", spec, later, lambda: _status(session, outcome, later[0])
+    )
     before = None
-    if version > 1:
-        before = monitoring(session, outcome, MonitoringQuery(as_of=version - 1))
-    status_before = before.status if before is not None else None
-    return [
-        Reason(code, status_before, after.status)
-        for code in monitoring_change_reasons(before, after)
-    ]
+    if versions.before is not None:
+        earlier = versions.before
+        before = versions.remembered(
+            "monitoring", spec, earlier, lambda: _status(session, outcome, earlier[0])
+        )
+    assert after is not None  # monitoring always has a status
+    return [Reason(code, before, after) for code in monitoring_change_reasons(before, after)]

@@ -20,7 +20,11 @@ from service.db.repositories.vocabulary import VocabularyRepository
 from service.schemas.pooled_summary import PooledChangeRead, PooledSummaryRead
 from service.usecases.events.conclusions import Reason, conclusion_reasons
 from service.usecases.events.envelope import STUDY_EVENT_OF_ACTION, EventDraft, EventType
-from service.usecases.events.judged_reasons import certainty_reason, monitoring_reasons
+from service.usecases.events.judged_reasons import (
+    JudgedVersions,
+    certainty_reason,
+    monitoring_reasons,
+)
 from service.usecases.events.outbox import publish
 from service.usecases.pooled.analysis import headline
 from service.usecases.pooled.effects import Effects, SelectionMemo, effects_at
@@ -50,7 +54,7 @@ def record_write_events(
 ) -> list[int]:
     """Store the write's events (study, pooled and conclusion changes); returns their ids."""
     drafts = study_drafts(session, version, changes)
-    for cell in cell_changes(session, version.number, pooled, selections):
+    for cell in cell_changes(session, version, pooled, selections):
         drafts.extend(cell_drafts(cell, version.number))
     return publish(session, drafts, at=version.created_at)
 
@@ -89,19 +93,21 @@ def _study_draft(
 
 def cell_changes(
     session: Session,
-    version: int,
+    version: EvidenceVersion,
     pooled: Sequence[PooledChangeRead],
     selections: SelectionMemo | None,
 ) -> list[CellChange]:
     """Every cell of the touched outcomes whose headline changed, overall cells first."""
     memo = selections if selections is not None else SelectionMemo()
+    number = version.number
+    versions = JudgedVersions.of_write(session, number, version.created_at, memo.derived)
     categories = [c.slug for c in VocabularyRepository(session).categories()]
     cells: list[CellChange] = []
     for change in pooled:
         spec = PooledSpec(outcome=change.outcome)
-        before = effects_at(session, spec, version - 1, memo=memo, min_rank=None)
-        after = effects_at(session, spec, version, memo=memo, min_rank=None, committed=False)
-        cells.append(_judged(session, _overall(change), spec, version, (before, after)))
+        before = effects_at(session, spec, number - 1, memo=memo, min_rank=None)
+        after = effects_at(session, spec, number, memo=memo, min_rank=None, committed=False)
+        cells.append(_judged(session, _overall(change), spec, versions, (before, after)))
         cells.extend(_category_cell(change.outcome, c, before, after) for c in categories)
     return [cell for cell in cells if cell.before != cell.after]
 
@@ -119,15 +125,15 @@ def _judged(
     session: Session,
     cell: CellChange,
     spec: PooledSpec,
-    version: int,
+    versions: JudgedVersions,
     effects: tuple[Effects, Effects],
 ) -> CellChange:
     """The overall cell with its certainty and monitoring reasons, when its headline moved."""
     if cell.before == cell.after:
         return cell
-    certainty = certainty_reason(session, spec, version, effects, (cell.before, cell.after))
+    certainty = certainty_reason(session, spec, versions, effects, (cell.before, cell.after))
     judged = [certainty] if certainty is not None else []
-    judged.extend(monitoring_reasons(session, cell.outcome, version))
+    judged.extend(monitoring_reasons(session, spec, versions))
     return replace(cell, judged=tuple(judged))
 
 

@@ -2,17 +2,17 @@
 
 The studies go through the very write a trusted key makes (validation, duplicates, effect
 sizes, the new version, ``pooled_changes``) inside a SAVEPOINT that is always rolled back, so
-the preview cannot drift from what the write would do. For every outcome the studies touch,
-each cell (all categories, and each category) is analysed before and after, with its
-certainty and statement, and :func:`.reasons.conclusion_change_reasons` says whether the
-conclusion would change. The evidence lock is held from the start, so no write can slip in
-between "before" and "after".
+the preview cannot drift from what the write would do; it records no events
+(:meth:`WriteContext.as_preview`), which the rollback would discard anyway. For every
+outcome the studies touch, each cell (all categories, and each category) is analysed before
+and after, with its certainty and statement, and :func:`.reasons.conclusion_change_reasons`
+says whether the conclusion would change. The evidence lock is held from the start, so no
+write can slip in between "before" and "after".
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 
 from sqlalchemy.orm import Session
 
@@ -82,7 +82,7 @@ def preview_studies(
     categories = PooledVocabulary.from_terms(PooledRepository(session).vocabulary()).categories
     savepoint = session.begin_nested()
     try:
-        version, changes = _write(session, bodies, replace(context, trusted=True), batch=batch)
+        version, changes = _write(session, bodies, context.as_preview(), batch=batch)
         cells = [
             _cell(session, PooledSpec(outcome=change.outcome, category=category), version)
             for change in changes
