@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import Field
 
 from service.schemas.analyses import AnalysisResult, CiMethodName, EstimatorName, Interval
-from service.schemas.certainty import CertaintyRead, StatementRead
+from service.schemas.certainty import CertaintyLevel, CertaintyRead, StatementRead
 from service.schemas.common import ReadModel, RequestModel
 from service.schemas.pooled_summary import PooledStatus, PooledSummaryRead
 from service.schemas.pooled_view import PooledView
@@ -88,6 +88,12 @@ class HistoryQuery(SpecOptions):
     """The analysis of one outcome after each version that changed its evidence."""
 
     category: Slug | None = None
+    mid: float | None = Field(
+        default=None,
+        ge=0.01,
+        le=2,
+        description="MID (SMD) for the certainty rules; default: the outcome's, in the vocabulary.",
+    )
 
 
 class OptionsRead(ReadModel):
@@ -214,6 +220,12 @@ class HistoryPointRead(PooledSummaryRead):
     created_at: datetime
     kind: str
     summary: str
+    certainty_level: CertaintyLevel | None = Field(
+        description="The GRADE level of the pooled answer at this version; null if narrative."
+    )
+    statement_text: str | None = Field(
+        description="The informative statement of the answer at this version (its text)."
+    )
 
 
 class PooledHistoryRead(ReadModel):

@@ -101,7 +101,7 @@ def test_boundary_crossed_is_a_reason_once(client: TestClient, actors: Actors) -
 def counted_computations(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     """How often a write's events compute monitoring and certainty (patched to count)."""
     counts: Counter[str] = Counter()
-    for name in ("monitoring", "certainty_of"):
+    for name in ("monitoring", "certainty_level_at"):
         original = getattr(judged_reasons, name)
 
         def counted(*args: Any, _name: str = name, _original: Any = original) -> Any:
@@ -123,6 +123,6 @@ def test_each_side_is_computed_once_and_never_for_a_pending_write(
     assert pending["pooled_changes"][0]["counted"] is False
     assert counts == Counter()
     create(client, actors.trusted, trial(0.5, n=60))  # before (the pending version) and after
-    assert counts == Counter({"monitoring": 2, "certainty_of": 2})
+    assert counts == Counter({"monitoring": 2, "certainty_level_at": 2})
     create(client, actors.trusted, trial(0.4, n=60))  # before: the previous write's after
-    assert counts == Counter({"monitoring": 3, "certainty_of": 3})
+    assert counts == Counter({"monitoring": 3, "certainty_level_at": 3})

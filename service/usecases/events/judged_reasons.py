@@ -4,8 +4,9 @@ Unlike the headline detectors of :mod:`.conclusions` these need the evidence its
 run only for the overall (all categories) cells whose headline a write changed:
 
 - ``certainty``: the GRADE level of the default-specification answer before and after,
-  assessed as the pooled answers are (:func:`.judgement.assessment.certainty_of`); computed
-  only when a side is pooled (a narrative answer has no level);
+  assessed by the pooled answers' rules from the fit alone
+  (:class:`.judgement.cell_assessor.CellAssessor`); computed only when a side is pooled (a
+  narrative answer has no level);
 - ``boundary_crossed`` / ``ris_reached``: the outcome's sequential monitoring
   (``GET /v1/outcomes/{outcome}/monitoring`` with its defaults) newly reached that status
   (:func:`.judgement.reasons.monitoring_change_reasons`).
@@ -25,13 +26,12 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from service.db.repositories.evidence import EvidenceRepository
-from service.db.repositories.judgement import JudgementRepository
 from service.schemas.sequential import MonitoringQuery
 from service.usecases.events.conclusions import Reason
-from service.usecases.judgement.assessment import certainty_of
+from service.usecases.judgement.cell_assessor import CellAssessor
 from service.usecases.judgement.monitoring import monitoring
 from service.usecases.judgement.reasons import monitoring_change_reasons
-from service.usecases.pooled.analysis import analyse_outcome
+from service.usecases.pooled.analysis import headline_and_fit
 from service.usecases.pooled.derived_memo import DerivedMemo, derived_key
 from service.usecases.pooled.effects import Effects
 from service.usecases.pooled.spec import PooledSpec
@@ -74,13 +74,12 @@ class JudgedVersions:
         return value
 
 
-def _level(session: Session, effects: Effects, spec: PooledSpec, version: int) -> str | None:
-    terms = JudgementRepository(session).outcome_terms(spec.outcome)
-    if terms is None:
-        return None
-    answer = analyse_outcome(effects, spec, version=version)
-    certainty = certainty_of(session, answer, spec, terms)
-    return certainty.level if certainty is not None else None
+def certainty_level_at(
+    session: Session, effects: Effects, spec: PooledSpec, version: int
+) -> str | None:
+    """The GRADE level of ``effects`` at ``version``, as its pooled answer would have it."""
+    summary, fit = headline_and_fit(effects, spec)
+    return CellAssessor.load(session, spec).assess(effects, fit, summary, version).level
 
 
 def certainty_reason(
@@ -97,11 +96,14 @@ def certainty_reason(
     if versions.before is not None:
         earlier = versions.before
         before = versions.remembered(
-            "certainty", spec, earlier, lambda: _level(session, effects[0], spec, earlier[0])
+            "certainty",
+            spec,
+            earlier,
+            lambda: certainty_level_at(session, effects[0], spec, earlier[0]),
         )
     later = versions.after
     after = versions.remembered(
-        "certainty", spec, later, lambda: _level(session, effects[1], spec, later[0])
+        "certainty", spec, later, lambda: certainty_level_at(session, effects[1], spec, later[0])
     )
     return None if before == after else Reason("certainty", before, after)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from service.db.models import CertaintyJudgement
 from service.db.repositories.judgement import JudgementRepository, OutcomeTerms
 from service.schemas.certainty import CertaintyRead, StatementRead
 from service.schemas.pooled import PooledRead
@@ -36,7 +37,12 @@ def judgements_at(
 ) -> list[Judgement]:
     """Curators' judgements of one cell, as valid at ``version``."""
     rows = JudgementRepository(session).valid_at(outcome, category, version)
-    return [Judgement(r.domain, r.downgrade, r.reason, r.actor, r.valid_from) for r in rows]
+    return [judgement_of_row(row) for row in rows]
+
+
+def judgement_of_row(row: CertaintyJudgement) -> Judgement:
+    """A stored judgement as the rules take it."""
+    return Judgement(row.domain, row.downgrade, row.reason, row.actor, row.valid_from)
 
 
 def certainty_of(

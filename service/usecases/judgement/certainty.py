@@ -27,29 +27,57 @@ class Judgement:
     version: int
 
 
-def rule_ratings(
-    answer: PooledRead, mid: float, low_risk_qualities: Collection[str]
-) -> dict[str, DomainRating]:
-    """Every domain's rating by rule, for a pooled answer (``answer.result`` is set)."""
-    result = answer.result
-    assert result is not None
-    assert result.ci_lower is not None
-    assert result.ci_upper is not None
-    ci = Interval(result.ci_lower, result.ci_upper)
-    pi = None
-    if result.pi_lower is not None and result.pi_upper is not None:
-        pi = Interval(result.pi_lower, result.pi_upper)
-    studies = [Interval(s.ci_lower, s.ci_upper) for s in answer.studies]
-    egger_p = result.egger.p_value if result.egger else None
+@dataclass(frozen=True, slots=True)
+class CertaintyInputs:
+    """The numbers the rules read: a pooled answer's, or a history point's (no answer built).
+
+    ``weights`` are the random-effects weights (percent), ``low_risk`` whether each study's
+    quality counts as low risk of bias, ``study_intervals`` each study's CI, in one order.
+    """
+
+    ci: Interval
+    pi: Interval | None
+    i2: float | None
+    k: int
+    participants: int
+    egger_p: float | None
+    weights: Sequence[float]
+    low_risk: Sequence[bool]
+    study_intervals: Sequence[Interval]
+
+    @classmethod
+    def of_answer(cls, answer: PooledRead, low_risk_qualities: Collection[str]) -> CertaintyInputs:
+        """The inputs of a pooled answer (``answer.result`` with a CI is set)."""
+        result = answer.result
+        assert result is not None
+        assert result.ci_lower is not None
+        assert result.ci_upper is not None
+        pi = None
+        if result.pi_lower is not None and result.pi_upper is not None:
+            pi = Interval(result.pi_lower, result.pi_upper)
+        return cls(
+            ci=Interval(result.ci_lower, result.ci_upper),
+            pi=pi,
+            i2=result.i2,
+            k=result.k,
+            participants=answer.participants,
+            egger_p=result.egger.p_value if result.egger else None,
+            weights=[s.weight or 0.0 for s in answer.studies],
+            low_risk=[s.quality in low_risk_qualities for s in answer.studies],
+            study_intervals=[Interval(s.ci_lower, s.ci_upper) for s in answer.studies],
+        )
+
+
+def rule_ratings(inputs: CertaintyInputs, mid: float) -> dict[str, DomainRating]:
+    """Every domain's rating by rule."""
     return {
-        "risk_of_bias": rules.risk_of_bias(
-            [s.weight or 0.0 for s in answer.studies],
-            [s.quality in low_risk_qualities for s in answer.studies],
+        "risk_of_bias": rules.risk_of_bias(inputs.weights, inputs.low_risk),
+        "inconsistency": rules.inconsistency(
+            inputs.ci, inputs.pi, mid, i2=inputs.i2, study_intervals=inputs.study_intervals
         ),
-        "inconsistency": rules.inconsistency(ci, pi, mid, i2=result.i2, study_intervals=studies),
         "indirectness": rules.indirectness(),
-        "imprecision": rules.imprecision(ci, mid, participants=answer.participants),
-        "publication_bias": rules.publication_bias(result.k, egger_p),
+        "imprecision": rules.imprecision(inputs.ci, mid, participants=inputs.participants),
+        "publication_bias": rules.publication_bias(inputs.k, inputs.egger_p),
     }
 
 
@@ -77,7 +105,15 @@ def assess_certainty(
     judgements: Sequence[Judgement] = (),
 ) -> CertaintyRead:
     """The certainty of a pooled answer: high minus every domain's downgrade."""
-    ratings = rule_ratings(answer, mid, low_risk_qualities)
+    inputs = CertaintyInputs.of_answer(answer, low_risk_qualities)
+    return assess_inputs(inputs, version=answer.evidence_version, mid=mid, judgements=judgements)
+
+
+def assess_inputs(
+    inputs: CertaintyInputs, *, version: int, mid: float, judgements: Sequence[Judgement] = ()
+) -> CertaintyRead:
+    """The certainty of the evidence at ``version`` with these numbers."""
+    ratings = rule_ratings(inputs, mid)
     judged = {j.domain: j for j in judgements}
     domains = {name: _domain(ratings[name], judged.get(name)) for name in DOMAIN_NAMES}
     reviewed = [
@@ -87,7 +123,7 @@ def assess_certainty(
             reason=judged[name].reason,
             actor=judged[name].actor,
             judged_at_version=judged[name].version,
-            outdated=judged[name].version < answer.evidence_version,
+            outdated=judged[name].version < version,
             rule_downgrade=ratings[name].downgrade,
         )
         for name in DOMAIN_NAMES

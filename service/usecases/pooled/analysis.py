@@ -80,14 +80,21 @@ def headline(effects: Sequence[StudyEffect], spec: PooledSpec) -> dict[str, Any]
     which is most of the cost (Begg's exact test alone can outweigh all the rest). The
     numbers are the same, through the same :func:`core_fields`.
     """
-    pooled = _poolable(effects, spec)
-    core = core_fields(_fit_effects(effects, spec), None) if pooled else {}
-    return _summary(
-        "pooled" if pooled else "insufficient_evidence",
+    return headline_and_fit(effects, spec)[0]
+
+
+def headline_and_fit(
+    effects: Sequence[StudyEffect], spec: PooledSpec
+) -> tuple[dict[str, Any], RandomEffectsFit | None]:
+    """:func:`headline`, and the fit it comes from (``None`` when not pooled)."""
+    fit = _fit_effects(effects, spec) if _poolable(effects, spec) else None
+    summary = _summary(
+        "pooled" if fit is not None else "insufficient_evidence",
         len(effects),
         sum(e.participants for e in effects),
-        core,
+        core_fields(fit, None) if fit is not None else {},
     )
+    return summary, fit
 
 
 def _poolable(effects: Sequence[StudyEffect], spec: PooledSpec) -> bool:

@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy.orm import Session
 
-from service.db.repositories.pooled import EvidenceRow, PooledRepository
+from service.db.repositories.pooled import EvidenceRow, PooledRepository, VersionInfo
 from service.errors import InvalidInputError
 from service.schemas.common import ReadModel
 from service.schemas.pooled import (
@@ -38,9 +38,11 @@ from service.usecases.analyses.cost import (
     stopped_at_deadline,
 )
 from service.usecases.judgement.assessment import with_assessment
+from service.usecases.judgement.cell_assessor import CellAssessor, PointAssessment
 from service.usecases.pooled.analysis import (
     analyse_outcome,
     headline,
+    headline_and_fit,
     section_names,
     summary_of,
 )
@@ -169,9 +171,14 @@ class _Reader:
             min_rank=self._min_rank(spec),
         )
 
-    def headline(self, rows: list[EvidenceRow], spec: PooledSpec) -> dict[str, Any]:
-        """The summary of the answer for ``rows``, fitting only (so nothing to cache)."""
-        return headline(select_effects(rows, spec, min_rank=self._min_rank(spec)), spec)
+    def point(
+        self, rows: list[EvidenceRow], spec: PooledSpec, version: int, assessor: CellAssessor
+    ) -> tuple[dict[str, Any], PointAssessment]:
+        """The headline of the answer for ``rows``, fitting only (so nothing to cache), and
+        its certainty level and statement (:mod:`service.usecases.judgement.cell_assessor`)."""
+        effects = select_effects(rows, spec, min_rank=self._min_rank(spec))
+        summary, fit = headline_and_fit(effects, spec)
+        return summary, assessor.assess(effects, fit, summary, version)
 
     def _effective(self, outcome: str, version: int) -> int:
         """The version the answers of ``outcome`` at ``version`` are keyed by (no query)."""
@@ -223,22 +230,16 @@ class _Reader:
         ]
         check_history_cost(len(touching), len(rows), self._budget)
         deadline = self._budget.deadline()
+        assessor = CellAssessor.load(self._session, spec)
         points = []
         for info in touching:
             check_deadline(deadline)
             known = self.cached(spec, info.number)
-            numbers = (
-                summary_of(known) if known else self.headline(valid_at(rows, info.number), spec)
-            )
-            points.append(
-                HistoryPointRead(
-                    evidence_version=info.number,
-                    created_at=info.created_at,
-                    kind=info.kind,
-                    summary=info.summary,
-                    **numbers,
-                )
-            )
+            if known is not None:
+                numbers, said = summary_of(known), PointAssessment.of_answer(known)
+            else:
+                numbers, said = self.point(valid_at(rows, info.number), spec, info.number, assessor)
+            points.append(history_point(info, numbers, said))
         return PooledHistoryRead(
             outcome=spec.outcome,
             evidence_version=version,
@@ -246,6 +247,21 @@ class _Reader:
             spec=spec.read(),
             points=points,
         )
+
+
+def history_point(
+    info: VersionInfo, numbers: dict[str, Any], said: PointAssessment
+) -> HistoryPointRead:
+    """One point of a history: the version, the headline, the level and the statement."""
+    return HistoryPointRead(
+        evidence_version=info.number,
+        created_at=info.created_at,
+        kind=info.kind,
+        summary=info.summary,
+        **numbers,
+        certainty_level=said.level,
+        statement_text=said.statement,
+    )
 
 
 def _answer(
@@ -404,7 +420,7 @@ def pooled_history(
 
     422 when the history would cost more than ``budget`` allows (points x evidence rows).
     """
-    spec = spec_from_options(outcome, query, category=query.category)
+    spec = spec_from_options(outcome, query, category=query.category, mid=query.mid)
     reader = _Reader(session, cache, budget)
 
     def compute(version: int) -> PooledHistoryRead:
