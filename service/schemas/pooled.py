@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import Field
 
 from service.schemas.analyses import AnalysisResult, CiMethodName, EstimatorName, Interval
-from service.schemas.certainty import CertaintyLevel, CertaintyRead, StatementRead
+from service.schemas.certainty import CellCertaintyRead, CertaintyRead, StatementRead
 from service.schemas.common import ReadModel, RequestModel
 from service.schemas.pooled_summary import PooledStatus, PooledSummaryRead
 from service.schemas.pooled_view import PooledView
@@ -202,6 +202,14 @@ class PooledCellRead(PooledSummaryRead):
 
     outcome: str
     category: str | None
+    certainty: CellCertaintyRead | None = Field(
+        default=None,
+        description="GRADE certainty (the outcome's MID); null unless status is pooled. Its "
+        "domains, rules and numbers: the cell's own GET /v1/outcomes/{outcome}/pooled.",
+    )
+    statement: StatementRead | None = Field(
+        default=None, description="The cell's answer in one sentence, pooled or narrative."
+    )
 
 
 class PooledTableRead(ReadModel):
@@ -220,11 +228,13 @@ class HistoryPointRead(PooledSummaryRead):
     created_at: datetime
     kind: str
     summary: str
-    certainty_level: CertaintyLevel | None = Field(
-        description="The GRADE level of the pooled answer at this version; null if narrative."
+    certainty: CellCertaintyRead | None = Field(
+        default=None,
+        description="The GRADE certainty of the pooled answer at this version, as the summary "
+        "table gives it (level, downgraded domains); null unless pooled.",
     )
-    statement_text: str | None = Field(
-        description="The informative statement of the answer at this version (its text)."
+    statement: StatementRead | None = Field(
+        default=None, description="The answer at this version in one sentence."
     )
 
 

@@ -121,6 +121,8 @@ def test_each_side_is_computed_once_and_never_for_a_pending_write(
     # SAVEPOINT: neither that preview nor the write itself (which moves nothing) judges.
     pending = create(client, actors.submitter, trial(0.6, n=60))
     assert pending["pooled_changes"][0]["counted"] is False
+    preview = client.post("/v1/studies/preview", json=trial(0.3, n=60), headers=actors.submitter)
+    assert preview.status_code == 200, preview.text  # the same write, rolled back: no events
     assert counts == Counter()
     create(client, actors.trusted, trial(0.5, n=60))  # before (the pending version) and after
     assert counts == Counter({"monitoring": 2, "certainty_level_at": 2})

@@ -50,7 +50,10 @@ def _points(client: TestClient, **params: Any) -> dict[int, tuple[str | None, st
     response = client.get(HISTORY, params=params)
     assert response.status_code == 200, response.text
     return {
-        p["evidence_version"]: (p["certainty_level"], p["statement_text"])
+        p["evidence_version"]: (
+            p["certainty"]["level"] if p["certainty"] else None,
+            p["statement"]["text"],
+        )
         for p in response.json()["points"]
     }
 

@@ -4,9 +4,9 @@ Unlike the headline detectors of :mod:`.conclusions` these need the evidence its
 run only for the overall (all categories) cells whose headline a write changed:
 
 - ``certainty``: the GRADE level of the default-specification answer before and after,
-  assessed by the pooled answers' rules from the fit alone
-  (:class:`.judgement.cell_assessor.CellAssessor`); computed only when a side is pooled (a
-  narrative answer has no level);
+  assessed by the pooled answers' rules from the fit alone, as the summary table does
+  (:class:`.judgement.cells.CellAssessor`); computed only when a side is pooled (a narrative
+  answer has no level);
 - ``boundary_crossed`` / ``ris_reached``: the outcome's sequential monitoring
   (``GET /v1/outcomes/{outcome}/monitoring`` with its defaults) newly reached that status
   (:func:`.judgement.reasons.monitoring_change_reasons`).
@@ -28,10 +28,9 @@ from sqlalchemy.orm import Session
 from service.db.repositories.evidence import EvidenceRepository
 from service.schemas.sequential import MonitoringQuery
 from service.usecases.events.conclusions import Reason
-from service.usecases.judgement.cell_assessor import CellAssessor
+from service.usecases.judgement.cells import CellAssessor
 from service.usecases.judgement.monitoring import monitoring
 from service.usecases.judgement.reasons import monitoring_change_reasons
-from service.usecases.pooled.analysis import headline_and_fit
 from service.usecases.pooled.derived_memo import DerivedMemo, derived_key
 from service.usecases.pooled.effects import Effects
 from service.usecases.pooled.spec import PooledSpec
@@ -78,8 +77,8 @@ def certainty_level_at(
     session: Session, effects: Effects, spec: PooledSpec, version: int
 ) -> str | None:
     """The GRADE level of ``effects`` at ``version``, as its pooled answer would have it."""
-    summary, fit = headline_and_fit(effects, spec)
-    return CellAssessor.load(session, spec).assess(effects, fit, summary, version).level
+    certainty = CellAssessor(session).headline(effects, spec, version)["certainty"]
+    return certainty.level if certainty is not None else None
 
 
 def certainty_reason(

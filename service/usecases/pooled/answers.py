@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar, cast
 
 from sqlalchemy.orm import Session
 
-from service.db.repositories.pooled import EvidenceRow, PooledRepository, VersionInfo
+from service.db.repositories.pooled import EvidenceRow, PooledRepository
 from service.errors import InvalidInputError
 from service.schemas.common import ReadModel
 from service.schemas.pooled import (
@@ -38,11 +38,9 @@ from service.usecases.analyses.cost import (
     stopped_at_deadline,
 )
 from service.usecases.judgement.assessment import with_assessment
-from service.usecases.judgement.cell_assessor import CellAssessor, PointAssessment
+from service.usecases.judgement.cells import CellAssessor, answer_assessment
 from service.usecases.pooled.analysis import (
     analyse_outcome,
-    headline,
-    headline_and_fit,
     section_names,
     summary_of,
 )
@@ -154,12 +152,15 @@ class _Reader:
         self._cache.put(cache_key("pooled", spec.canonical(), version), answer)
         return answer
 
-    def summary(self, spec: PooledSpec, version: int) -> dict[str, Any]:
-        """The headline of ``spec`` at ``version``: from a cached answer, or by fitting only."""
+    def cell(self, spec: PooledSpec, version: int, assessor: CellAssessor) -> PooledCellRead:
+        """The table's cell of ``spec`` at ``version``, with its certainty and statement: from
+        a cached answer, or by fitting only (and what the certainty rules read)."""
         known = self.cached(spec, version)
         if known is not None:
-            return summary_of(known)
-        return headline(self.effects(spec, version), spec)
+            fields = {**summary_of(known), **answer_assessment(known)}
+        else:
+            fields = assessor.headline(self.effects(spec, version), spec, version)
+        return PooledCellRead(outcome=spec.outcome, category=spec.category, **fields)
 
     def effects(self, spec: PooledSpec, version: int) -> Sequence[StudyEffect]:
         """The selected effects of ``spec`` at ``version`` (a committed one)."""
@@ -173,12 +174,11 @@ class _Reader:
 
     def point(
         self, rows: list[EvidenceRow], spec: PooledSpec, version: int, assessor: CellAssessor
-    ) -> tuple[dict[str, Any], PointAssessment]:
-        """The headline of the answer for ``rows``, fitting only (so nothing to cache), and
-        its certainty level and statement (:mod:`service.usecases.judgement.cell_assessor`)."""
+    ) -> dict[str, Any]:
+        """The headline of the answer for ``rows`` with its certainty and statement, fitting
+        only (and what the certainty rules read, as a table cell), so nothing to cache."""
         effects = select_effects(rows, spec, min_rank=self._min_rank(spec))
-        summary, fit = headline_and_fit(effects, spec)
-        return summary, assessor.assess(effects, fit, summary, version)
+        return assessor.headline(effects, spec, version)
 
     def _effective(self, outcome: str, version: int) -> int:
         """The version the answers of ``outcome`` at ``version`` are keyed by (no query)."""
@@ -203,13 +203,9 @@ class _Reader:
             for outcome in vocabulary.outcomes
             for category in (None, *vocabulary.categories)
         ]
+        assessor = CellAssessor(self._session)
         cells = [
-            PooledCellRead(
-                outcome=spec.outcome,
-                category=spec.category,
-                **self.summary(spec, self._effective(spec.outcome, version)),
-            )
-            for spec in specs
+            self.cell(spec, self._effective(spec.outcome, version), assessor) for spec in specs
         ]
         return PooledTableRead(
             evidence_version=version,
@@ -230,16 +226,25 @@ class _Reader:
         ]
         check_history_cost(len(touching), len(rows), self._budget)
         deadline = self._budget.deadline()
-        assessor = CellAssessor.load(self._session, spec)
+        assessor = CellAssessor(self._session)
         points = []
         for info in touching:
             check_deadline(deadline)
             known = self.cached(spec, info.number)
-            if known is not None:
-                numbers, said = summary_of(known), PointAssessment.of_answer(known)
-            else:
-                numbers, said = self.point(valid_at(rows, info.number), spec, info.number, assessor)
-            points.append(history_point(info, numbers, said))
+            numbers = (
+                {**summary_of(known), **answer_assessment(known)}
+                if known
+                else self.point(valid_at(rows, info.number), spec, info.number, assessor)
+            )
+            points.append(
+                HistoryPointRead(
+                    evidence_version=info.number,
+                    created_at=info.created_at,
+                    kind=info.kind,
+                    summary=info.summary,
+                    **numbers,
+                )
+            )
         return PooledHistoryRead(
             outcome=spec.outcome,
             evidence_version=version,
@@ -247,21 +252,6 @@ class _Reader:
             spec=spec.read(),
             points=points,
         )
-
-
-def history_point(
-    info: VersionInfo, numbers: dict[str, Any], said: PointAssessment
-) -> HistoryPointRead:
-    """One point of a history: the version, the headline, the level and the statement."""
-    return HistoryPointRead(
-        evidence_version=info.number,
-        created_at=info.created_at,
-        kind=info.kind,
-        summary=info.summary,
-        **numbers,
-        certainty_level=said.level,
-        statement_text=said.statement,
-    )
 
 
 def _answer(

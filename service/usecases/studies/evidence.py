@@ -50,7 +50,11 @@ class WriteContext:
 
     def as_preview(self) -> WriteContext:
         """The same key's write as a trusted one would be, recording no events."""
-        return replace(self, trusted=True, record_events=False)
+        return replace(self.without_events(), trusted=True)
+
+    def without_events(self) -> WriteContext:
+        """The same key's write, recording no events (for a write that is rolled back)."""
+        return replace(self, record_events=False)
 
     @property
     def trusted_with_evidence(self) -> bool:
