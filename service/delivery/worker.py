@@ -21,6 +21,7 @@ PostgreSQL's ``NOTIFY`` when events commit (see :mod:`service.db.notifications`)
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 import uuid
@@ -36,10 +37,9 @@ from service.db.engine import Database
 from service.db.models import Webhook
 from service.db.notifications import EventListener
 from service.db.repositories.webhooks import LeaseRepository
-from service.delivery.sender import Outcome, post, signed_headers
+from service.delivery.sender import Destination, Outcome, destination, post, signed_headers
 from service.delivery.targets import (
     Resolver,
-    Target,
     UnsafeTargetError,
     resolve_target,
     system_resolver,
@@ -61,9 +61,15 @@ RECORD_EVERY = 20
 def _keep_alive_client(concurrency: int) -> httpx.Client:
     """One connection pool for the worker's threads: connections to an endpoint are kept
     alive between its deliveries (a new TCP and TLS handshake each time cost more than the
-    request)."""
+    request).
+
+    TCP_NODELAY: a request goes out in two writes (headers, then body); with Nagle's
+    algorithm the body would wait for the receiver's delayed ACK of the headers.
+    """
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=4 * concurrency)
-    return httpx.Client(follow_redirects=False, trust_env=False, limits=limits)
+    no_delay = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+    transport = httpx.HTTPTransport(limits=limits, socket_options=no_delay)
+    return httpx.Client(follow_redirects=False, trust_env=False, transport=transport)
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,14 +210,14 @@ class DeliveryWorker:
                 return False
             return deliveries.record_batch(session, held, records, self.clock.now())
 
-    def _target(self, url: str) -> Target | str:
+    def _target(self, url: str) -> Destination | str:
         """The checked address to connect to, once per batch; or why it is refused.
 
         Requests go to this address (pinned), so a name re-resolved later cannot redirect them.
         """
         settings = self.settings
         try:
-            return resolve_target(
+            target = resolve_target(
                 url,
                 allow_http=settings.webhooks_allow_http,
                 allow_private=settings.webhooks_allow_private_targets,
@@ -219,14 +225,15 @@ class DeliveryWorker:
             )
         except UnsafeTargetError as refused:
             return str(refused)
+        return destination(target, settings.webhooks_timeout_seconds)
 
-    def _attempt(self, target: Target | str, secrets: list[str], item: deliveries.Due) -> Outcome:
-        if isinstance(target, str):
-            return deliveries.refusal(target)
+    def _attempt(self, to: Destination | str, secrets: list[str], item: deliveries.Due) -> Outcome:
+        if isinstance(to, str):
+            return deliveries.refusal(to)
         body = body_of(item.payload)
         # The wall clock, not the scheduling clock: receivers reject timestamps 5 min off.
         headers = signed_headers(secrets, str(item.payload["id"]), datetime.now(UTC), body)
-        return post(self._client, target, headers, body, self.settings.webhooks_timeout_seconds)
+        return post(self._client, to, headers, body)
 
     def _release(self, webhook_id: int) -> None:
         with self.database.session(write=True) as session:
