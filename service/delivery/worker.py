@@ -47,6 +47,7 @@ from service.delivery.targets import (
 from service.settings import Settings
 from service.usecases.events import deliveries
 from service.usecases.events.envelope import body_of
+from service.usecases.events.secret_box import secret_box
 
 logger = logging.getLogger(__name__)
 BATCH = 100
@@ -110,6 +111,7 @@ class DeliveryWorker:
         self.name = name or f"worker-{uuid.uuid4().hex[:12]}"
         self._client = client or _keep_alive_client(settings.webhooks_concurrency)
         self._lease = timedelta(seconds=settings.webhooks_lease_seconds)
+        self._box = secret_box(settings)
         self._failing = False
         self._stopping = threading.Event()  # set by run()'s stop: finish the attempt in hand
         self._wake = threading.Event()  # set when there may be something to claim
@@ -168,7 +170,7 @@ class DeliveryWorker:
             webhook = session.get(Webhook, webhook_id)
             if webhook is None or not webhook.enabled or webhook.lease_owner != self.name:
                 return None, []
-            secrets = deliveries.active_secrets(webhook, self.clock.now())
+            secrets = deliveries.active_secrets(webhook, self.clock.now(), self._box)
             return _Endpoint(webhook.url, secrets), deliveries.due(session, webhook_id, limit=BATCH)
 
     def _send_batch(

@@ -21,6 +21,7 @@ from service.delivery.sender import Outcome
 from service.usecases.events.envelope import EventDraft, EventType
 from service.usecases.events.feed import audience_of
 from service.usecases.events.outbox import publish_locked
+from service.usecases.events.secret_box import SecretBox
 
 FAN_OUT_BATCH = 1000
 # The issue's promise: events (and their delivery log) are kept at least 90 days.
@@ -61,12 +62,12 @@ def due(session: Session, webhook_id: int, *, limit: int) -> list[Due]:
     return [Due(row.id, row.event_id, row.payload) for row in rows]
 
 
-def active_secrets(webhook: Webhook, now: datetime) -> list[str]:
-    """The secrets that sign now: the current one, and the previous one for 24 h."""
-    secrets = [webhook.secret]
+def active_secrets(webhook: Webhook, now: datetime, box: SecretBox) -> list[str]:
+    """The secrets that sign now, decrypted: the current one, and the previous one for 24 h."""
+    secrets = [box.open(webhook.secret)]
     until = webhook.previous_secret_until
     if webhook.previous_secret and until is not None and until > now:
-        secrets.append(webhook.previous_secret)
+        secrets.append(box.open(webhook.previous_secret))
     return secrets
 
 
