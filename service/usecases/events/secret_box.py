@@ -13,6 +13,7 @@ nothing set; several machines must share one configured key.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import tempfile
 from functools import lru_cache
@@ -21,6 +22,8 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from service.settings import Settings
+
+logger = logging.getLogger(__name__)
 
 
 class SecretKeyError(RuntimeError):
@@ -70,6 +73,11 @@ def _key_file(path: Path) -> str:
             # link() fails if the file exists: two processes starting at once keep one key.
             with contextlib.suppress(FileExistsError):
                 os.link(temporary, path)
+                logger.warning(
+                    "generated %s to encrypt webhook secrets; set WEBHOOK_SECRET_KEY where the "
+                    "database outlives this directory",
+                    path,
+                )
         finally:
             os.unlink(temporary)
     return path.read_text().strip()
