@@ -55,8 +55,15 @@ class InvalidInputError(ServiceError):
     slug = "validation-error"
     title = "The request is not valid"
 
-    def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None) -> None:
-        super().__init__(detail, extra={"errors": errors or []})
+    def __init__(
+        self,
+        detail: str,
+        *,
+        errors: list[dict[str, Any]] | None = None,
+        members: dict[str, Any] | None = None,
+    ) -> None:
+        # ``members``: further members of the problem document (RFC 9457, 3.2).
+        super().__init__(detail, extra={"errors": errors or [], **(members or {})})
 
 
 class AuthenticationError(ServiceError):

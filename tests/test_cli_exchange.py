@@ -12,6 +12,7 @@ from service.cli import main
 from service.db.migrate import upgrade_to_head
 from service.settings import get_settings
 from tests.api.test_exchange_import import BROKEN, CSV, METAPSY
+from tests.conftest import create_postgres_database, drop_postgres_database
 
 
 @pytest.fixture(autouse=True)
@@ -104,3 +105,59 @@ def test_a_backup_keeps_the_source_ids_so_a_restored_database_still_knows_the_fi
 
     assert code == 0
     assert "stored 0 new studies (0 results); 2 already present" in out
+
+
+@pytest.fixture
+def backend_url(backend: str, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """``lma``'s database on the backend under test (the SQLite one, or a new PostgreSQL one)."""
+    if backend == "sqlite":
+        yield database_url
+        return
+    url = create_postgres_database()
+    try:
+        upgrade_to_head(url)
+        monkeypatch.setenv("DATABASE_URL", url)
+        get_settings.cache_clear()
+        yield url
+    finally:
+        get_settings.cache_clear()
+        drop_postgres_database(url)
+
+
+@pytest.mark.db
+@pytest.mark.usefixtures("backend_url")
+def test_batches_stop_at_a_bad_row_and_resume_from_prints_where_to_continue(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = _file(tmp_path, "bad.csv", BATCHED.replace(f"{BATCH_BAD_SD},40", "0,40"))
+    good = _file(tmp_path, "good.csv", BATCHED)
+
+    code, out = _lma(capsys, "import-data", "csv", bad, "--batch-size", "2")
+
+    assert code == 1
+    assert "row 6, sd1i" in out
+    assert "(4 studies; evidence version(s) 1, 2)" in out
+    assert "continue with --resume-from 6" in out  # batch 3 (studies 5 and 6) begins on row 6
+    code, out = _lma(capsys, "import-data", "csv", good, "--batch-size", "2", "--resume-from", "6")
+    assert code == 0, out
+    assert "stored 2 new studies (2 results)" in out
+    assert "evidence version 3" in out
+    code, out = _lma(capsys, "import-data", "csv", good, "--batch-size", "2")
+    assert code == 0
+    assert "stored 0 new studies (0 results); 6 already present" in out
+    with pytest.raises(SystemExit):
+        _lma(capsys, "import-data", "csv", good, "--batch-size", "0")
+    assert "must be a positive whole number, not 0" in capsys.readouterr().err
+
+
+BATCH_BAD_SD = "0.51"
+BATCHED = "\n".join(
+    [
+        "study,year,category,quality,outcome,instrument,weeks,m1i,sd1i,n1i,m2i,sd2i,n2i",
+        *(
+            f'"Lee{i}, {2010 + i}",{2010 + i},peer-group,strong,empowerment,empowerment-scale,'
+            f"12,{2.8 + i / 50},{BATCH_BAD_SD if i == 5 else '0.5'},40,2.7,0.5,42"
+            for i in range(1, 7)
+        ),
+    ]
+)

@@ -8,12 +8,13 @@ from fastapi import Depends, Request
 
 from service.api.auth import OptionalPrincipalDep
 from service.api.deps import SettingsDep
+from service.settings import Settings
 from service.usecases.analyses.cost import ComputeBudget, check_cost
 
 
-async def compute_budget(settings: SettingsDep, principal: OptionalPrincipalDep) -> ComputeBudget:
-    """The request's ceiling (in study-fits) and deadline, from the settings and its key."""
-    with_key = principal is not None
+def budget_for(settings: Settings, *, with_key: bool) -> ComputeBudget:
+    """The ceiling (in study-fits) and deadline of a request with or without an API key
+    (a page signed in with a key counts as with one)."""
     return ComputeBudget(
         limit=settings.max_analysis_cost_with_key
         if with_key
@@ -23,6 +24,11 @@ async def compute_budget(settings: SettingsDep, principal: OptionalPrincipalDep)
         with_key=with_key,
         key_limit=settings.max_analysis_cost_with_key,
     )
+
+
+async def compute_budget(settings: SettingsDep, principal: OptionalPrincipalDep) -> ComputeBudget:
+    """The request's ceiling (in study-fits) and deadline, from the settings and its key."""
+    return budget_for(settings, with_key=principal is not None)
 
 
 ComputeBudgetDep = Annotated[ComputeBudget, Depends(compute_budget)]

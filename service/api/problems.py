@@ -14,8 +14,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from service.api.methods import MethodNotAllowedError, allowed_methods
 from service.db.outages import is_outage
 from service.errors import PROBLEM_BASE, ServiceError, capped_errors, fields_detail
+from service.schemas.required_fields import field_message
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+STUDIES_PATH = "/v1/studies"
 BODY_TOO_LARGE_SLUG = "body-too-large"
 BODY_TOO_LARGE_TITLE = "Request body too large"
 # What a problem document echoes back is capped (issue 13): a string at 300 characters, a list
@@ -119,15 +121,16 @@ def bounded(value: Any) -> Any:
     return value
 
 
-def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+def _field_errors(exc: RequestValidationError, *, study_body: bool) -> list[dict[str, Any]]:
     errors = []
     for error in exc.errors():
         location = [str(part) for part in error.get("loc", ())]
+        message = field_message(error) if study_body else str(error.get("msg", "invalid value"))
         errors.append(
             {
                 "location": location,
                 "field": ".".join(location[1:]) if len(location) > 1 else ".".join(location),
-                "message": str(error.get("msg", "invalid value")),
+                "message": message,
                 "type": str(error.get("type", "value_error")),
             }
         )
@@ -153,7 +156,9 @@ async def _on_service_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = _field_errors(exc)
+    # Under /v1/studies a body is a study (or a batch of them, a patch, a preview): a missing
+    # key is explained, not just "Field required".
+    errors = _field_errors(exc, study_body=request.url.path.startswith(STUDIES_PATH))
     prefix = _content_type_hint(request, errors)
     return problem_response(
         422,

@@ -1,14 +1,15 @@
 """``lma import-data metapsy FILE`` and ``lma import-data csv FILE``: the API's imports, locally.
 
-The same use case as ``POST /v1/imports``, in one transaction; a progress bar while the studies
-are checked (on a terminal only), then the summary: studies and results found and stored,
-studies already present, skipped rows by reason, and every problem with its row and column.
+The same use cases as ``POST /v1/imports``: in one transaction, or with ``--batch-size N`` in
+batches of N studies (a transaction and a version each), continued after a stop with
+``--resume-from ROW``. A progress bar while the studies are checked (on a terminal only), then
+the summary: studies and results found and stored, studies already present, skipped rows by
+reason, and every problem with its row and column.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from rich.console import Console
@@ -18,7 +19,13 @@ from rich.table import Table
 from service.db.engine import Database
 from service.errors import ServiceError
 from service.settings import get_settings
-from service.usecases.exchange.importer import ImportOptions, ImportReport, import_file
+from service.usecases.exchange.batches import import_in_batches
+from service.usecases.exchange.importer import (
+    ImportOptions,
+    ImportReport,
+    import_file,
+    instrument_map,
+)
 from service.usecases.studies.evidence import WriteContext
 
 _ACTOR = "lma import-data"
@@ -28,10 +35,7 @@ def _instrument_map(path: str | None) -> dict[str, str]:
     """A JSON object ``{"instrument name in the file": "instrument-slug"}``."""
     if path is None:
         return {}
-    loaded = json.loads(Path(path).read_text(encoding="utf-8"))
-    if not isinstance(loaded, dict) or not all(isinstance(v, str) for v in loaded.values()):
-        raise ValueError(f'{path} must be a JSON object {{"instrument name": "slug"}}')
-    return {str(name): slug for name, slug in loaded.items()}
+    return instrument_map(Path(path).read_text(encoding="utf-8"), field_name=f"--map {path}")
 
 
 def _run(args: argparse.Namespace, console: Console) -> ImportReport:
@@ -41,24 +45,24 @@ def _run(args: argparse.Namespace, console: Console) -> ImportReport:
         dry_run=args.dry_run,
         rob_quality=settings.metapsy_rob_quality,
         instrument_map=_instrument_map(args.map),
+        batch_size=args.batch_size,
+        resume_from=args.resume_from,
     )
     text = Path(args.file).read_text(encoding="utf-8")
     context = WriteContext(actor=_ACTOR, request_id=None, may_curate=True, trusted=True)
     database = Database.from_settings(settings)
     columns = (TextColumn("checking studies"), BarColumn(), MofNCompleteColumn())
     try:
-        with (
-            Progress(*columns, console=console, disable=not console.is_terminal) as bar,
-            database.session(write=not args.dry_run) as session,
-        ):
+        with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
             task = bar.add_task("check", total=None)
-            return import_file(
-                session,
-                text,
-                options,
-                context,
-                progress=lambda done, total: bar.update(task, completed=done, total=total),
-            )
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total)
+
+            if options.batch_size is not None:
+                return import_in_batches(database, text, options, context, progress=progress)
+            with database.session(write=not args.dry_run) as session:
+                return import_file(session, text, options, context, progress=progress)
     finally:
         database.dispose()
 
@@ -70,8 +74,11 @@ def _summary(report: ImportReport, console: Console) -> None:
         f"review's outcomes; {action} {report.new_studies} new studies "
         f"({report.new_results} results); {len(report.matched)} already present"
     )
-    if report.evidence_version is not None:
-        console.print(f"evidence version {report.evidence_version}")
+    versions = ", ".join(str(v) for v in report.evidence_versions)
+    if len(report.evidence_versions) == 1:
+        console.print(f"evidence version {versions}")
+    elif versions:
+        console.print(f"evidence versions {versions} (one per batch)")
     for reason, count in report.skipped.items():
         console.print(f"skipped {count} row(s): {reason}")
     if report.problems:
@@ -96,13 +103,17 @@ def _import_data(args: argparse.Namespace) -> int:
                 markup=False,
                 highlight=False,
             )
+        if error.extra.get("resume_from") is not None:
+            resume = error.extra["resume_from"]
+            console.print(f"lma: once fixed, continue with --resume-from {resume}", markup=False)
         return 1
     _summary(report, console)
     return 1 if report.problems else 0
 
 
 def add_exchange_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register ``lma import-data {metapsy,csv} FILE [--dry-run] [--map MAP.json]``."""
+    """Register ``lma import-data {metapsy,csv} FILE [--dry-run] [--map MAP.json]
+    [--batch-size N] [--resume-from ROW]``."""
     parser = commands.add_parser(
         "import-data", help="import studies from a Metapsy or metafor-style CSV file"
     )
@@ -112,4 +123,22 @@ def add_exchange_commands(commands: argparse._SubParsersAction[argparse.Argument
     parser.add_argument(
         "--map", help='JSON {"instrument name in the file": "instrument-slug"} (Metapsy)'
     )
+    parser.add_argument(
+        "--batch-size",
+        type=_positive,
+        help="store N studies per transaction and version (default: the whole file in one)",
+    )
+    parser.add_argument(
+        "--resume-from",
+        type=_positive,
+        metavar="ROW",
+        help="leave out the studies that begin before ROW (what a stopped import printed)",
+    )
     parser.set_defaults(handler=_import_data)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, not {text}")
+    return value

@@ -61,6 +61,17 @@ class CertaintyRead(ReadModel):
     reviewed: list[ReviewedRead] = Field(description="The domains a person judged.")
 
 
+class CellCertaintyRead(ReadModel):
+    """A summary-table cell's certainty: the level, and which domains lowered it.
+
+    The same as the ``certainty`` of the cell's own answer (``GET /v1/outcomes/{outcome}/pooled``
+    with the same options and ``category``), where each domain's rule and numbers are.
+    """
+
+    level: CertaintyLevel
+    downgraded: list[DomainName] = Field(description="The domains that downgraded, if any.")
+
+
 class StatementRead(ReadModel):
     """The answer in one sentence (GRADE informative statements, Santesso et al. 2020)."""
 

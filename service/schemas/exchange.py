@@ -11,6 +11,7 @@ from service.schemas.pooled import PooledQuery
 from service.schemas.studies import StudyListQuery
 
 ImportFormatName = Literal["metapsy", "csv"]
+MAX_IMPORT_BATCH = 10_000
 ExportFormatName = Literal["json", "csv"]
 CsvDialect = Literal["metafor", "metapsy"]
 
@@ -20,6 +21,24 @@ class ImportQuery(RequestModel):
 
     format: ImportFormatName = Field(description="metapsy (Metapsy data standard) or csv.")
     dry_run: bool = Field(default=False, description="Check and report only; write nothing.")
+    batch_size: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_IMPORT_BATCH,
+        description=(
+            "Store this many studies per transaction, each batch its own evidence version; "
+            "a batch with a problem stops the import (422 with resume_from). "
+            "Default: the whole file in one transaction."
+        ),
+    )
+    resume_from: int | None = Field(
+        default=None,
+        ge=2,
+        description=(
+            "Leave out the studies that begin before this row (a previous import stored "
+            "them): the resume_from of a stopped batched import."
+        ),
+    )
 
 
 class RowProblemRead(ReadModel):
@@ -53,8 +72,12 @@ class ImportReportRead(ReadModel):
     matched: list[MatchedStudyRead] = Field(description="Studies already stored: not added.")
     skipped: dict[str, int] = Field(description="Rows skipped, counted by reason.")
     problems: list[RowProblemRead]
-    evidence_version: int | None = Field(description="The version written; null if none.")
+    evidence_version: int | None = Field(description="The (last) version written; null if none.")
     created_study_ids: list[int]
+    evidence_versions: list[int] = Field(description="Every version written, one per batch.")
+    resume_from: int | None = Field(
+        description="The row to resume from (resume_from=); null when the whole file is stored."
+    )
 
 
 class PooledExportQuery(PooledQuery):

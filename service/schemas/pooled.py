@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import Field
 
 from service.schemas.analyses import AnalysisResult, CiMethodName, EstimatorName, Interval
-from service.schemas.certainty import CertaintyRead, StatementRead
+from service.schemas.certainty import CellCertaintyRead, CertaintyRead, StatementRead
 from service.schemas.common import ReadModel, RequestModel
 from service.schemas.pooled_summary import PooledStatus, PooledSummaryRead
 from service.schemas.pooled_view import PooledView
@@ -196,6 +196,14 @@ class PooledCellRead(PooledSummaryRead):
 
     outcome: str
     category: str | None
+    certainty: CellCertaintyRead | None = Field(
+        default=None,
+        description="GRADE certainty (the outcome's MID); null unless status is pooled. Its "
+        "domains, rules and numbers: the cell's own GET /v1/outcomes/{outcome}/pooled.",
+    )
+    statement: StatementRead | None = Field(
+        default=None, description="The cell's answer in one sentence, pooled or narrative."
+    )
 
 
 class PooledTableRead(ReadModel):

@@ -11,29 +11,34 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from service.api.deps import SessionDep, WriteSessionDep
+from service.api.budget import budget_for
+from service.api.deps import SessionDep, SettingsDep, WriteSessionDep
 from service.api.params import StudyId
 from service.api.writes import write_context
 from service.db.repositories.studies import StudyFilters
 from service.errors import AuthenticationError, InvalidInputError
 from service.schemas.studies import Reason, StudyUpdate
+from service.usecases.judgement.preview import preview_inclusion
 from service.usecases.operations.keys import Scope
 from service.usecases.operations.sign_in import sign_in
 from service.usecases.studies import curation
 from service.usecases.studies import service as studies
 from service.usecases.studies.visibility import EVERYONE
 from service.usecases.studies.writes import study_etag
+from service.web.preview_view import preview_view
 from service.web.session import CsrfDep, CuratorDep, PagePrincipalDep, csrf_token, forget, remember
 from service.web.templating import render
 from service.web.views import EDITABLE, StudyView, editable_values, study_view
 
 router = APIRouter(include_in_schema=False)
-QUEUE_LIMIT = 100
+# A page of the queue; each study's preview is its own request (curation.js loads them one
+# at a time as they scroll into view), so a long queue never runs its previews at once.
+QUEUE_PAGE = 25
 
 
 def _see_other(path: str) -> RedirectResponse:
@@ -76,22 +81,53 @@ def sign_out(request: Request, _: CsrfDep) -> RedirectResponse:
 
 @router.get("/curate", response_class=HTMLResponse, response_model=None)
 def queue_page(
-    request: Request, session: SessionDep, principal: PagePrincipalDep
+    request: Request,
+    session: SessionDep,
+    principal: PagePrincipalDep,
+    after: Annotated[int | None, Query(ge=1)] = None,
 ) -> HTMLResponse | RedirectResponse:
-    """Pending studies with their data warnings, each with include and exclude forms."""
+    """Pending studies with their data warnings, each with include and exclude forms and a
+    link to its what-if preview; a page at a time, by id."""
     if principal is None:
         return _see_other("/sign-in")
     may_curate = principal.has(Scope.CURATE)
     pending: tuple[StudyView, ...] = ()
+    next_after: int | None = None
     if may_curate:
         filters = StudyFilters(statuses=("pending",))
         page = studies.list_studies(
-            session, filters, as_of=None, after_id=None, limit=QUEUE_LIMIT, viewer=EVERYONE
+            session, filters, as_of=None, after_id=after, limit=QUEUE_PAGE, viewer=EVERYONE
         )
         pending = tuple(study_view(s, study_etag(s.id, s.valid_from)) for s in page.items)
+        next_after = page.next_after_id
     return render(
         request, "queue.html", principal=principal, may_curate=may_curate,
-        pending=pending, csrf=csrf_token(request),
+        pending=pending, pending_count=studies.count_studies(session).pending if may_curate else 0,
+        next_after=next_after, csrf=csrf_token(request),
+    )  # fmt: skip
+
+
+# A write session: the preview includes the study inside a savepoint it rolls back.
+@router.get("/curate/studies/{study_id}/preview", response_class=HTMLResponse)
+def preview_page(
+    study_id: StudyId,
+    request: Request,
+    session: WriteSessionDep,
+    settings: SettingsDep,
+    principal: CuratorDep,
+) -> HTMLResponse:
+    """What including the study would change (the use case of POST /v1/studies/preview)."""
+    study = studies.get_study(session, study_id, viewer=EVERYONE)
+    preview = preview_inclusion(
+        session,
+        study_id,
+        write_context(principal, request),
+        budget=budget_for(settings, with_key=True),
+    )
+    return render(
+        request, "preview.html", principal=principal, csrf=csrf_token(request),
+        study=study_view(study, study_etag(study.id, study.valid_from)),
+        preview=preview_view(study_id, preview),
     )  # fmt: skip
 
 

@@ -19,9 +19,11 @@ STATIC = Path(__file__).parent / "static"
 STATIC_URL = "/static"
 
 # Pages load nothing from another host and run no inline script (OWASP CSP cheat sheet,
-# "strict policy"); forms post only to this origin; plots are same-origin images.
+# "strict policy"); forms post only to this origin; plots are same-origin images; the curation
+# queue fetches its previews from this origin.
 PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 

@@ -33,7 +33,8 @@ class CellView:
     status: str
     k: int
     effect: str
-    certainty: str | None
+    certainty: str | None  # "Low certainty"
+    statement: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +123,6 @@ class StudyView:
     results: tuple[ResultView, ...]
     warnings: tuple[str, ...]
     history: tuple[Link, ...]
-    preview: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +151,10 @@ def _cell(cell: PooledCellRead) -> CellView:
         status=cell.status.replace("_", " "),
         k=cell.k,
         effect=effect,
-        certainty=certainty_text(cell.model_dump()),
+        certainty=f"{cell.certainty.level.replace('_', ' ').capitalize()} certainty"
+        if cell.certainty
+        else None,
+        statement=cell.statement.text if cell.statement else None,
     )
 
 
@@ -325,7 +328,6 @@ def study_view(study: StudyRead, etag: str) -> StudyView:
         results=tuple(_result_view(r) for r in study.outcome_results),
         warnings=_warnings(dump),
         history=tuple(history),
-        preview=json.dumps(dump["preview"], ensure_ascii=False) if dump.get("preview") else None,
     )
 
 

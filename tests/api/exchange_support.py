@@ -5,13 +5,21 @@ from __future__ import annotations
 import csv
 import io
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
 from httpx import Response
 
+from service.db.engine import Database
+from service.db.migrate import upgrade_to_head
+from service.main import create_app
+from service.settings import Settings
+from service.usecases.operations.keys import create_api_key
 from tests.api.studies_support import Headers
+from tests.conftest import create_postgres_database, drop_postgres_database
 
 # The shared Metapsy data lives beside the repository (../shared/data); SHARED_DATA_DIR points
 # elsewhere (a worktree one level deeper, say).
@@ -47,3 +55,44 @@ def headline(result: dict[str, Any]) -> dict[str, Any]:
     """The numbers an R script prints, from a pooled answer's ``result``."""
     names = ("estimate", "se", "ci_lower", "ci_upper", "pi_lower", "pi_upper", "tau2", "i2")
     return {name: result[name] for name in names}
+
+
+@contextmanager
+def empty_app(backend: str, directory: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    """An app on a new, empty, migrated database of ``backend`` whose writes really commit
+    (not the shared test transaction), and a curator's headers; the database is dropped after."""
+    if backend == "sqlite":
+        url = f"sqlite:///{directory / 'empty.sqlite3'}"
+    else:
+        url = create_postgres_database()
+    try:
+        upgrade_to_head(url)
+        settings = Settings(database_url=url, webhooks_deliver_in_api=False)
+        database = Database.from_settings(settings)
+        with database.session(write=True) as session:
+            key = create_api_key(session, name="curator", scopes=["submit", "curate"]).plaintext
+        database.dispose()
+        with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+            yield client, {"Authorization": f"Bearer {key}"}
+    finally:
+        if backend != "sqlite":
+            drop_postgres_database(url)
+
+
+def without_ids(answer: dict[str, Any]) -> dict[str, Any]:
+    """The answer without what names the database's own ids and versions."""
+    kept = {k: v for k, v in answer.items() if k != "evidence_version"}
+    kept["studies"] = [
+        {k: v for k, v in s.items() if k not in ("study_id", "label")} for s in answer["studies"]
+    ]
+    if kept.get("result"):
+        kept["result"] = dict(answer["result"])
+        kept["result"]["effects"] = [
+            {k: v for k, v in e.items() if k != "label"} for e in answer["result"]["effects"]
+        ]
+        for section in ("leave_one_out",):
+            if kept["result"].get(section):
+                kept["result"][section] = [
+                    {k: v for k, v in e.items() if k != "label"} for e in kept["result"][section]
+                ]
+    return kept

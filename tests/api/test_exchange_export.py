@@ -13,16 +13,17 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from service.db.engine import Database
-from service.db.migrate import upgrade_to_head
-from service.main import create_app
-from service.settings import Settings
-from service.usecases.operations.keys import create_api_key
 from tests.api.conftest import Auth, MakeKey
-from tests.api.exchange_support import csv_rows, headline, newest_version, post_import
+from tests.api.exchange_support import (
+    csv_rows,
+    empty_app,
+    headline,
+    newest_version,
+    post_import,
+    without_ids,
+)
 from tests.api.pooled_support import BASE, SD, add_batch, outcome_result, pooled, trial
 from tests.api.studies_support import Actors
-from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.factories import one_to_one_stigma_trial, result
 
 pytestmark = pytest.mark.db
@@ -184,22 +185,8 @@ def test_the_study_list_as_csv_has_one_row_per_result_as_reported(client: TestCl
 @pytest.fixture
 def empty_client(backend: str, tmp_path: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
     """An app on a new, empty, migrated database of the backend, and a curator's headers."""
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
-    else:
-        url = create_postgres_database()
-    try:
-        upgrade_to_head(url)
-        settings = Settings(database_url=url)
-        database = Database.from_settings(settings)
-        with database.session(write=True) as session:
-            key = create_api_key(session, name="curator", scopes=["submit", "curate"]).plaintext
-        database.dispose()
-        with TestClient(create_app(settings), raise_server_exceptions=False) as client:
-            yield client, {"Authorization": f"Bearer {key}"}
-    finally:
-        if backend != "sqlite":
-            drop_postgres_database(url)
+    with empty_app(backend, tmp_path) as found:
+        yield found
 
 
 SPECS: list[dict[str, Any]] = [
@@ -225,25 +212,6 @@ def test_a_study_set_exported_as_csv_and_imported_into_an_empty_database_pools_t
     for outcome in ("empowerment", "internalized-stigma"):
         for spec in SPECS:
             before, after = pooled(client, outcome, **spec), pooled(target, outcome, **spec)
-            assert _without_ids(after) == _without_ids(before), (outcome, spec)
+            assert without_ids(after) == without_ids(before), (outcome, spec)
     assert post_import(target, curator, exported, fmt="csv").json()["new_studies"] == 0
     assert newest_version(target) == 1
-
-
-def _without_ids(answer: dict[str, Any]) -> dict[str, Any]:
-    """The answer without what names the database's own ids and versions."""
-    kept = {k: v for k, v in answer.items() if k != "evidence_version"}
-    kept["studies"] = [
-        {k: v for k, v in s.items() if k not in ("study_id", "label")} for s in answer["studies"]
-    ]
-    if kept.get("result"):
-        kept["result"] = dict(answer["result"])
-        kept["result"]["effects"] = [
-            {k: v for k, v in e.items() if k != "label"} for e in answer["result"]["effects"]
-        ]
-        for section in ("leave_one_out",):
-            if kept["result"].get(section):
-                kept["result"][section] = [
-                    {k: v for k, v in e.items() if k != "label"} for e in kept["result"][section]
-                ]
-    return kept

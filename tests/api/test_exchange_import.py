@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -196,3 +199,57 @@ def test_hostile_files_are_refused_or_reported_and_change_nothing(
     stored = client.get("/v1/studies", params={"q": "script"}).json()["items"]
     assert stored[0]["title"] == "<script>alert(1)</script>"  # verbatim, as JSON
     assert newest_version(client) == 1
+
+
+UNKNOWN_SCALE_MAP = {"Some Unknown Scale": "empowerment-scale"}
+
+
+def _multipart(
+    client: TestClient, headers: dict[str, str], files: dict[str, Any], **params: str
+) -> Any:
+    return client.post(
+        "/v1/imports", params={"format": "metapsy", **params}, files=files, headers=headers
+    )
+
+
+def test_an_instrument_map_is_sent_as_a_multipart_part_beside_the_file(
+    client: TestClient, actors: Actors
+) -> None:
+    file = ("metapsy.csv", METAPSY.encode(), "text/csv")
+    without = _multipart(client, actors.curator, {"file": file}, dry_run="true")
+    assert [p["column"] for p in without.json()["problems"]] == ["instrument"]
+
+    mapped = _multipart(
+        client,
+        actors.curator,
+        {"file": file, "map": ("map.json", json.dumps(UNKNOWN_SCALE_MAP), "application/json")},
+    )
+
+    assert mapped.status_code == 201, mapped.text
+    assert (mapped.json()["new_studies"], mapped.json()["problems"]) == (3, [])
+    cruz = next(s for s in client.get("/v1/studies").json()["items"] if s["authors"] == "Cruz")
+    assert cruz["outcome_results"][0]["instrument"] == "empowerment-scale"
+
+
+@pytest.mark.parametrize(
+    ("files", "field"),
+    [
+        ({"map": (None, json.dumps(UNKNOWN_SCALE_MAP))}, "file"),
+        ({"file": ("m.csv", METAPSY.encode()), "map": (None, '["not", "an", "object"]')}, "map"),
+        ({"file": ("m.csv", METAPSY.encode()), "map": (None, '{"Some Unknown Scale": 3}')}, "map"),
+        ({"file": ("m.csv", METAPSY.encode()), "map": (None, "{not json")}, "map"),
+        ({"file": ("m.csv", METAPSY.encode()), "extra": (None, "x")}, "extra"),
+        ({"file": ("m.csv", b"study\n\xff\n")}, "file"),
+    ],
+    ids=["no-file", "map-a-list", "map-a-number", "map-not-json", "unknown-part", "not-utf8"],
+)
+def test_a_multipart_import_names_the_part_that_is_wrong(
+    client: TestClient, actors: Actors, files: dict[str, Any], field: str
+) -> None:
+    response = _multipart(client, actors.curator, files)
+
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in response.json()["errors"]] == [field]
+    assert field in response.json()["detail"]
+    assert newest_version(client) == 0

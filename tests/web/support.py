@@ -26,9 +26,13 @@ def post_study(base_url: str, key: str, body: dict[str, Any]) -> dict[str, Any]:
     return study
 
 
+def pending_body() -> dict[str, Any]:
+    """The pending study's body (hostile free text, an effect that moves the pooled one)."""
+    return trial(PENDING_SHIFT, n=120, title=HOSTILE_TITLE, authors=HOSTILE_AUTHORS, year=2024)
+
+
 def seed(base_url: str, *, curator: str, submitter: str) -> dict[str, Any]:
     """Five included empowerment trials (a pooled answer) and one pending hostile one."""
     for i, shift in enumerate(INCLUDED_SHIFTS):
         post_study(base_url, curator, trial(shift, authors=f"Author{i} A, Other B", year=2010 + i))
-    pending = trial(PENDING_SHIFT, n=120, title=HOSTILE_TITLE, authors=HOSTILE_AUTHORS, year=2024)
-    return post_study(base_url, submitter, pending)
+    return post_study(base_url, submitter, pending_body())

@@ -1,6 +1,7 @@
-"""The pages in a real browser: headless Chromium on a real uvicorn server (SQLite).
+"""The pages in a real browser: headless Chromium on a real uvicorn server, on each database.
 
-One server and one browser for the module; the tests run in order, as one curator's visit.
+One browser for the module and one server per database; on each, the tests run in order, as
+one curator's visit.
 """
 
 from __future__ import annotations
@@ -18,20 +19,26 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.reliability.servers import fresh_database, migrated_with_keys, running
 from tests.web.browser import PHONE, chromium, console_errors, copy_to_docs, screenshot
-from tests.web.support import HOSTILE_AUTHORS, HOSTILE_TITLE, seed
+from tests.web.support import HOSTILE_AUTHORS, HOSTILE_TITLE, pending_body, seed
 
 pytestmark = pytest.mark.slow
 WAIT_SECONDS = 20
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    folder = tmp_path_factory.mktemp("browser")
-    with fresh_database("sqlite", folder) as url:
+def site(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    folder = tmp_path_factory.mktemp(f"browser-{backend}")
+    with fresh_database(backend, folder) as url:
         keys = migrated_with_keys(url, {"curator": "submit,curate", "bot": "submit"})
         with running(url, folder / "server.log") as [server]:
             pending = seed(server.base_url, curator=keys["curator"], submitter=keys["bot"])
-            yield {"base": server.base_url, "keys": keys, "pending": pending}
+            yield {
+                "base": server.base_url,
+                "keys": keys,
+                "pending": pending,
+                "pending_body": pending_body(),
+                "backend": backend,
+            }
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +89,23 @@ def test_pages_are_readable_on_a_phone(browser: webdriver.Chrome, site: dict[str
     screenshot(browser, "outcome-phone", size=PHONE)
 
 
+def test_the_summary_shows_certainty_and_its_statement_on_a_phone(
+    browser: webdriver.Chrome, site: dict[str, Any]
+) -> None:
+    browser.set_window_size(*PHONE)
+    _open(browser, site, "/")
+    cell = browser.find_element(By.ID, "cell-empowerment-all")
+    certainty = cell.find_element(By.CSS_SELECTOR, "details.certainty")
+    assert certainty.find_element(By.TAG_NAME, "summary").text.endswith(" certainty")
+    statement = certainty.find_element(By.CSS_SELECTOR, ".statement")
+    assert not statement.is_displayed()
+    certainty.find_element(By.TAG_NAME, "summary").click()  # a tap opens it
+    assert statement.text.startswith("Peer support") or statement.text.startswith("The evidence")
+    assert browser.execute_script("return document.documentElement.scrollWidth") <= PHONE[0]
+    assert console_errors(browser) == []
+    screenshot(browser, "summary-phone", size=PHONE)
+
+
 def test_study_page_shows_hostile_markup_as_text(
     browser: webdriver.Chrome, site: dict[str, Any]
 ) -> None:
@@ -119,6 +143,25 @@ def _forest(site: dict[str, Any], browser: webdriver.Chrome) -> bytes:
     return response.content
 
 
+def _api_preview(site: dict[str, Any]) -> dict[str, Any]:
+    """POST /v1/studies/preview of the pending study's body: its overall empowerment cell."""
+    response = httpx.post(
+        f"{site['base']}/v1/studies/preview",
+        json=site["pending_body"],
+        headers={"Authorization": f"Bearer {site['keys']['bot']}"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    cells = response.json()["cells"]
+    cell: dict[str, Any] = next(c for c in cells if c["category"] is None)
+    return cell
+
+
+def _effect(side: dict[str, Any]) -> str:
+    s = side["summary"]
+    return f"{s['estimate']:.2f} [{s['ci_lower']:.2f}, {s['ci_upper']:.2f}]"
+
+
 def test_curator_includes_a_pending_study_and_the_outcome_changes(
     browser: webdriver.Chrome, site: dict[str, Any]
 ) -> None:
@@ -133,6 +176,19 @@ def test_curator_includes_a_pending_study_and_the_outcome_changes(
     WebDriverWait(browser, WAIT_SECONDS).until(expected_conditions.url_contains("/curate"))
     pending = browser.find_element(By.ID, f"pending-{site['pending']['id']}")
     assert pending.find_element(By.CSS_SELECTOR, ".study-title").text == HOSTILE_TITLE
+    # The what-if preview replaces its link once in view (curation.js), with the API's numbers.
+    slot = pending.find_element(By.CSS_SELECTOR, ".preview-slot")
+    browser.execute_script("arguments[0].scrollIntoView()", slot)
+    row = WebDriverWait(browser, WAIT_SECONDS).until(
+        lambda d: d.find_element(By.ID, "preview-empowerment-all")
+    )
+    preview = _api_preview(site)
+    assert row.find_element(By.CSS_SELECTOR, ".after .effect").text == _effect(preview["after"])
+    assert row.find_element(By.CSS_SELECTOR, ".before .effect").text == _effect(preview["before"])
+    assert (
+        row.find_element(By.CSS_SELECTOR, ".after .statement").text
+        == (preview["after"]["statement"]["text"])
+    )
     _no_script_ran(browser)
     assert console_errors(browser) == []
     screenshot(browser, "curation")
@@ -153,7 +209,7 @@ def test_curator_includes_a_pending_study_and_the_outcome_changes(
     assert console_errors(browser) == []
     screenshot(browser, "outcome-after-curation")
     if os.environ.get("SAVE_SCREENSHOTS"):
-        copy_to_docs(["summary", "outcome", "outcome-phone", "curation", "docs"])
+        copy_to_docs(["summary", "summary-phone", "outcome", "outcome-phone", "curation", "docs"])
 
 
 def test_a_form_without_the_csrf_token_is_refused(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -12,7 +13,7 @@ from fastapi.testclient import TestClient
 from service.web.templating import PAGE_CSP
 from tests.api.conftest import Auth, MakeKey
 from tests.api.pooled_support import add_batch, pooled, trial
-from tests.api.studies_support import Actors
+from tests.api.studies_support import Actors, create
 from tests.web.support import HOSTILE_AUTHORS, HOSTILE_TITLE
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
@@ -190,3 +191,118 @@ def test_pages_need_a_read_key_when_the_api_does(
     assert client.get("/").status_code == 401  # signed in, but no read scope
     _sign_in(client, actors.key("read")["Authorization"].removeprefix("Bearer "))
     assert client.get("/").status_code == 200
+
+
+def _text(fragment: str) -> str:
+    """What a reader sees of ``fragment``: tags dropped, entities decoded, spaces collapsed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", fragment)).split())
+
+
+def _preview_rows(page: str) -> dict[str, dict[str, str]]:
+    """The preview table's rows by id: the text of each side and of the conclusion."""
+    rows = {}
+    for row_id, row in re.findall(r'<tr id="(preview-[^"]+)">(.*?)</tr>', page, re.DOTALL):
+        cells = dict(re.findall(r'<td class="(\w+)">(.*?)</td>', row, re.DOTALL))
+        rows[row_id] = {name: _text(cell) for name, cell in cells.items()}
+    return rows
+
+
+def _side_text(side: dict[str, Any]) -> str:
+    """The side of a POST /v1/studies/preview cell as the page must print it."""
+    s = side["summary"]
+    effect = f"{s['estimate']:.2f} [{s['ci_lower']:.2f}, {s['ci_upper']:.2f}]"
+    level = side["certainty"]["level"].replace("_", " ")
+    return (
+        f"{effect} k = {s['k']} · {s['participants']} participants {level} certainty "
+        f"{side['statement']['text']}"
+    )
+
+
+def test_the_queue_previews_a_pending_study_as_the_api_does(
+    client: TestClient, actors: Actors
+) -> None:
+    study_id = _evidence(client, actors)
+    pending = client.get(f"/v1/studies/{study_id}").json()
+    body = trial(1.5, title=pending["title"], authors=pending["authors"], year=2024)
+    api = client.post("/v1/studies/preview", json=body, headers=actors.submitter).json()
+    _sign_in(client, actors.key("curate")["Authorization"].removeprefix("Bearer "))
+    queue = client.get("/curate").text
+    assert f'href="/curate/studies/{study_id}/preview"' in queue
+    assert 'src="/static/curation.js"' in queue
+    page = client.get(f"/curate/studies/{study_id}/preview")
+    assert page.status_code == 200
+    rows = _preview_rows(page.text)
+    changed = [c for c in api["cells"] if c["before"] != c["after"]]
+    assert {c["category"] for c in changed} == {None, "peer-group"}  # not the other categories
+    assert list(rows) == [f"preview-{c['outcome']}-{c['category'] or 'all'}" for c in changed]
+    for cell in changed:
+        row = rows[f"preview-{cell['outcome']}-{cell['category'] or 'all'}"]
+        assert row["before"] == _side_text(cell["before"])
+        assert row["after"] == _side_text(cell["after"])
+        assert row["conclusion"].startswith(
+            "would change" if cell["conclusion_changed"] else "stands"
+        )
+    # Nothing was stored: the study waits, and the pooled answer is still without it.
+    assert client.get(f"/v1/studies/{study_id}").json()["status"] == "pending"
+    assert study_id not in [s["study_id"] for s in pooled(client)["studies"]]
+    assert "&lt;b onmouseover" in page.text
+
+
+def test_the_preview_needs_a_curator_and_a_known_study(client: TestClient, actors: Actors) -> None:
+    study_id = _evidence(client, actors)
+    assert client.get(f"/curate/studies/{study_id}/preview").status_code == 403
+    _sign_in(client, actors.key("curate")["Authorization"].removeprefix("Bearer "))
+    assert client.get("/curate/studies/999999/preview").status_code == 404
+    included_id = pooled(client)["studies"][0]["study_id"]
+    included = client.get(f"/curate/studies/{included_id}/preview")
+    assert "Including it would change no pooled result." in included.text
+
+
+def test_the_queue_is_paged(client: TestClient, actors: Actors) -> None:
+    ids = [
+        create(client, actors.submitter, trial(0.1, year=2000 + i))["study"]["id"] for i in range(3)
+    ]
+    _sign_in(client, actors.key("curate")["Authorization"].removeprefix("Bearer "))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("service.web.curation.QUEUE_PAGE", 2)
+        first = client.get("/curate").text
+        assert "3 pending studies." in first
+        assert f'href="/curate?after={ids[1]}"' in first
+        assert f'id="pending-{ids[2]}"' not in first
+        second = client.get(f"/curate?after={ids[1]}").text
+        assert f'id="pending-{ids[2]}"' in second
+        assert 'rel="next"' not in second
+
+
+def test_the_preview_is_priced_like_the_api(
+    app: FastAPI, client: TestClient, actors: Actors
+) -> None:
+    study_id = _evidence(client, actors)
+    _sign_in(client, actors.key("curate")["Authorization"].removeprefix("Bearer "))
+    app.state.settings = app.state.settings.model_copy(update={"max_analysis_cost_with_key": 3})
+    page = client.get(f"/curate/studies/{study_id}/preview")
+    api = client.post("/v1/studies/preview", json=trial(0.4), headers=actors.submitter)
+    for refused in (page, api):
+        assert refused.status_code == 422, refused.text
+        assert "MAX_ANALYSIS_COST_WITH_KEY" in refused.json()["detail"]
+    assert client.get(f"/v1/studies/{study_id}").json()["status"] == "pending"
+
+
+def test_the_summary_table_shows_each_cells_certainty_and_statement(
+    client: TestClient, actors: Actors
+) -> None:
+    _evidence(client, actors)
+    page = client.get("/").text
+    cells = client.get("/v1/pooled").json()["cells"]
+    shown = dict(re.findall(r'<td id="cell-([^"]+)"[^>]*>(.*?)</td>', page, re.DOTALL))
+    assert len(shown) == len(cells)
+    pooled_cells = 0
+    for cell in cells:
+        text = _text(shown[f"{cell['outcome']}-{cell['category'] or 'all'}"])
+        if cell["certainty"]:
+            pooled_cells += 1
+            level = cell["certainty"]["level"].replace("_", " ").capitalize()
+            assert f"{level} certainty {cell['statement']['text']}" in text
+        elif cell["statement"]:
+            assert f"Statement {cell['statement']['text']}" in text
+    assert pooled_cells >= 2  # empowerment overall and peer groups

@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from service.api.auth import SubmitPrincipalDep
+from service.api.budget import ComputeBudgetDep
 from service.api.deps import WriteSessionDep
 from service.api.writes import write_context
 from service.schemas.certainty import PreviewRead
@@ -47,7 +48,7 @@ def _parse(body: dict[str, Any]) -> StudyCreate | StudyBatchCreate:
 @router.post(
     "/preview",
     response_model=PreviewRead,
-    responses=problem_responses(401, 403, 409, 413, 422),
+    responses=problem_responses(401, 403, 409, 413, 422, 503),
     openapi_extra={"requestBody": REQUEST_BODY},
 )
 def preview(
@@ -55,10 +56,11 @@ def preview(
     request: Request,
     session: WriteSessionDep,
     principal: SubmitPrincipalDep,
+    budget: ComputeBudgetDep,
 ) -> PreviewRead:
     """What a study or a batch would change if written and included (nothing is stored)."""
     context = write_context(principal, request)
     parsed = _parse(body)
     if isinstance(parsed, StudyBatchCreate):
-        return preview_studies(session, parsed.studies, context, batch=True)
-    return preview_studies(session, [parsed], context, batch=False)
+        return preview_studies(session, parsed.studies, context, batch=True, budget=budget)
+    return preview_studies(session, [parsed], context, batch=False, budget=budget)

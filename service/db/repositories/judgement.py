@@ -56,6 +56,13 @@ class JudgementRepository:
         query = select(CertaintyJudgement).where(_cell(outcome, category), _valid_at(version))
         return self._session.scalars(query.order_by(CertaintyJudgement.domain)).all()
 
+    def valid_at_outcome(self, outcome: str, version: int) -> Sequence[CertaintyJudgement]:
+        """Every cell's judgements of ``outcome`` (each category, and overall) at ``version``."""
+        query = select(CertaintyJudgement).where(
+            CertaintyJudgement.outcome_slug == outcome, _valid_at(version)
+        )
+        return self._session.scalars(query.order_by(CertaintyJudgement.domain)).all()
+
     def history(self, outcome: str, category: str | None) -> Sequence[CertaintyJudgement]:
         """Every judgement of one cell, oldest first."""
         query = select(CertaintyJudgement).where(_cell(outcome, category))

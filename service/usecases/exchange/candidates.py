@@ -58,6 +58,11 @@ class Candidate:
     study_columns: dict[str, str] = field(default_factory=dict)
     result_columns: list[dict[str, str]] = field(default_factory=list)
 
+    @property
+    def row_numbers(self) -> frozenset[int]:
+        """The rows of the file this study was built from."""
+        return frozenset({self.first_row.number, *(row.number for row in self.result_rows)})
+
     def locate(self, path: str) -> tuple[Row, str | None]:
         """The row and column a validation error's field path points at."""
         match = _RESULT_PATH.match(path)

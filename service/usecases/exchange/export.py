@@ -5,6 +5,7 @@ column names metafor's ``escalc`` uses (``yi``, ``vi``, ``m1i``...), as R's ``wr
 writes. ``metapsy``: the Metapsy data standard's conventions, ``;``, decimal commas, ``NA``,
 and its column names where it has one (``time_weeks``, ``condition_arm2``, ``mean_arm1``...).
 Numbers are written with 17 significant digits, so that they read back to the same double.
+Text cells that a spreadsheet would evaluate as a formula are quote-prefixed (:mod:`.formulas`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any, Literal
 from service.schemas.pooled import PooledRead, PooledStudyRead
 from service.schemas.reported import MeansData
 from service.schemas.studies import OutcomeResultRead, StudyRead
+from service.usecases.exchange.formulas import neutralise
 from service.usecases.pooled.selection import study_label
 
 Dialect = Literal["metafor", "metapsy"]
@@ -56,13 +58,17 @@ def _cell(value: Any, dialect: Dialect) -> str:
     if isinstance(value, float):
         text = repr(value)  # the shortest text that reads back to the same double
         return text.replace(".", ",") if dialect == "metapsy" else text
-    return str(value)
+    if isinstance(value, int):
+        return str(value)
+    return neutralise(str(value))  # text: never a formula in a spreadsheet
 
 
 def write_csv(columns: Sequence[str], rows: Iterable[Mapping[str, Any]], dialect: Dialect) -> str:
     """``rows`` under ``columns`` (renamed for the Metapsy dialect), as the dialect writes."""
     out = io.StringIO()
-    writer = csv.writer(out, delimiter=";" if dialect == "metapsy" else ",", lineterminator="\n")
+    # CRLF between records (RFC 4180, 2.1): then a carriage return inside a cell is quoted too,
+    # which with "\n" alone it is not, and a reader would end the record there.
+    writer = csv.writer(out, delimiter=";" if dialect == "metapsy" else ",", lineterminator="\r\n")
     names = [METAPSY_NAMES.get(c, c) if dialect == "metapsy" else c for c in columns]
     writer.writerow(names)
     for row in rows:

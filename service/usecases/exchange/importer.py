@@ -11,10 +11,15 @@
 4. unless it is a dry run, store the new studies with
    :func:`~service.usecases.studies.service.create_studies`: one transaction, one evidence
    version, all or nothing; a file with any problem stores nothing (422 listing them).
+
+Large files can be stored in batches instead, each its own transaction and version, with a
+cursor to resume from (:mod:`.batches`); ``resume_from`` leaves out the studies that begin
+before that row, in either mode.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -26,6 +31,7 @@ from service.db.models.exchange import MAX_SOURCE_STUDY_ID as MAX_SOURCE_KEY
 from service.db.repositories.exchange import SourceKeyRepository
 from service.db.repositories.studies import StudyRepository
 from service.errors import InvalidInputError
+from service.schemas.required_fields import field_message
 from service.schemas.studies import StudyCreate
 from service.usecases.exchange.candidates import Candidate, ParsedFile, RowProblem
 from service.usecases.exchange.metafor_csv import parse_metafor_csv
@@ -42,12 +48,20 @@ _SHOWN_IN_422 = 1000
 
 @dataclass(frozen=True, slots=True)
 class ImportOptions:
-    """What to read and how: the format, a dry run, extra instrument names, the RoB rule."""
+    """What to read and how: the format, a dry run, extra instrument names, the RoB rule;
+    ``batch_size`` studies per transaction (``None``: one) and the row to resume from."""
 
     format: ImportFormat
     dry_run: bool
     rob_quality: Mapping[str, str]
     instrument_map: Mapping[str, str] = field(default_factory=dict)
+    batch_size: int | None = None
+    resume_from: int | None = None
+
+    @property
+    def source(self) -> str:
+        """The name source study ids are stored under (:class:`SourceKeyRepository`)."""
+        return "metapsy" if self.format == "metapsy" else "csv"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,10 +89,14 @@ class ImportReport:
     problems: tuple[RowProblem, ...]
     evidence_version: int | None = None
     created_study_ids: tuple[int, ...] = ()
+    evidence_versions: tuple[int, ...] = ()
+    resume_from: int | None = None
 
 
 @dataclass(slots=True)
-class _Checked:
+class Checked:
+    """A candidate study, its validated body (``None`` if refused) and its stored match."""
+
     candidate: Candidate
     study: StudyCreate | None
     matched: MatchedStudy | None = None
@@ -92,30 +110,80 @@ def import_file(
     *,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Check ``text`` row by row and, unless ``options.dry_run``, store its new studies."""
-    vocabulary = Vocabulary.load(session)
-    parsed = _parse(text, options, vocabulary)
-    checked = _validate(parsed, vocabulary, progress)
-    source = "metapsy" if options.format == "metapsy" else "csv"
-    _match(session, checked, source)
-    report = _report(parsed, checked, options)
+    """Check ``text`` row by row and, unless ``options.dry_run``, store its new studies (in
+    ``session``'s transaction: one version)."""
+    parsed, checked = check_file(text, options, Vocabulary.load(session), progress)
+    match_stored(session, checked, options.source)
+    report = summary(parsed, checked, options)
     if options.dry_run:
         return report
     if report.problems:
-        shown = [problem.as_error() for problem in report.problems[:_SHOWN_IN_422]]
         raise InvalidInputError(
             f"The file has {len(report.problems)} problem(s); nothing was imported. "
             "Fix them (POST with dry_run=true lists them row by row) and import again.",
-            errors=shown,
+            errors=shown_errors(report),
         )
+    stored = store_new(session, checked, context, options.source)
+    if stored is None:
+        return report
+    version, ids = stored
+    return replace(
+        report, evidence_version=version, created_study_ids=ids, evidence_versions=(version,)
+    )
+
+
+def instrument_map(text: str, *, field_name: str = "map") -> dict[str, str]:
+    """``{"instrument name in the file": "instrument-slug"}`` from JSON (``--map``, or the API's
+    ``map`` part); a 422 naming ``field_name`` for anything else."""
+    try:
+        loaded: object = json.loads(text)
+    except json.JSONDecodeError:
+        loaded = None  # refused below, as any other text that is not an object
+    if not isinstance(loaded, dict) or not all(isinstance(slug, str) for slug in loaded.values()):
+        message = 'must be a JSON object {"instrument name in the file": "instrument-slug"}'
+        raise InvalidInputError(
+            f"The instrument map {message}.",
+            errors=[{"field": field_name, "message": message, "type": "value_error"}],
+        )
+    return {str(name): slug for name, slug in loaded.items()}
+
+
+def shown_errors(report: ImportReport) -> list[dict[str, object]]:
+    """The report's problems as a 422's ``errors`` (the first thousand)."""
+    return [problem.as_error() for problem in report.problems[:_SHOWN_IN_422]]
+
+
+def check_file(
+    text: str, options: ImportOptions, vocabulary: Vocabulary, progress: Progress | None = None
+) -> tuple[ParsedFile, list[Checked]]:
+    """The file's candidates (from ``options.resume_from`` on), each validated."""
+    parsed = _parse(text, options, vocabulary)
+    if options.resume_from is not None:
+        _resume(parsed, options.resume_from)
+    return parsed, _validate(parsed, vocabulary, progress)
+
+
+def _resume(parsed: ParsedFile, first_row: int) -> None:
+    """Leave out the studies that begin before ``first_row`` and their rows' problems
+    (a previous import stored them); the header's problems stay."""
+    earlier = [c for c in parsed.candidates if c.first_row.number < first_row]
+    dropped = {number for c in earlier for number in c.row_numbers}
+    parsed.candidates = [c for c in parsed.candidates if c.first_row.number >= first_row]
+    parsed.problems = [p for p in parsed.problems if p.row not in dropped]
+
+
+def store_new(
+    session: Session, checked: Sequence[Checked], context: WriteContext, source: str
+) -> tuple[int, tuple[int, ...]] | None:
+    """Store the valid, unmatched studies as one version: the version and their ids."""
     new = [c for c in checked if c.matched is None and c.study is not None]
     if not new:
-        return report
+        return None
     written = create_studies(session, [c.study for c in new if c.study is not None], context)
     ids = tuple(study.id for study in written.studies)
     keys = {c.candidate.source_key: i for c, i in zip(new, ids, strict=True)}
     SourceKeyRepository(session).remember(source, keys)
-    return _with_write(report, written.evidence_version, ids)
+    return written.evidence_version, ids
 
 
 def _parse(text: str, options: ImportOptions, vocabulary: Vocabulary) -> ParsedFile:
@@ -138,26 +206,26 @@ def _parse(text: str, options: ImportOptions, vocabulary: Vocabulary) -> ParsedF
 
 def _validate(
     parsed: ParsedFile, vocabulary: Vocabulary, progress: Progress | None
-) -> list[_Checked]:
+) -> list[Checked]:
     """Each candidate through the request schema and the studies' rules, problems to ``parsed``.
 
     A study whose results break the schema is checked by the rules too, without those results,
     so that one report lists every problem of the file (the study stays refused).
     """
-    checked: list[_Checked] = []
-    partial: list[_Checked] = []
+    checked: list[Checked] = []
+    partial: list[Checked] = []
     total = len(parsed.candidates)
     for done, candidate in enumerate(parsed.candidates, start=1):
         if len(candidate.source_key) > MAX_SOURCE_KEY:
             _add(
                 parsed, candidate, "title", f"the study's name is over {MAX_SOURCE_KEY} characters"
             )
-            checked.append(_Checked(candidate, None))
+            checked.append(Checked(candidate, None))
             continue
         try:
-            checked.append(_Checked(candidate, StudyCreate.model_validate(candidate.body)))
+            checked.append(Checked(candidate, StudyCreate.model_validate(candidate.body)))
         except ValidationError as error:
-            checked.append(_Checked(candidate, None))
+            checked.append(Checked(candidate, None))
             partial += _without_broken_results(parsed, candidate, error)
         if progress is not None:
             progress(done, total)
@@ -167,12 +235,12 @@ def _validate(
 
 def _without_broken_results(
     parsed: ParsedFile, candidate: Candidate, error: ValidationError
-) -> list[_Checked]:
+) -> list[Checked]:
     """Report ``error``; the study without its broken results, when that passes the schema."""
     broken: set[int] = set()
     for item in error.errors():
         path = ".".join(str(part) for part in item["loc"])
-        _add(parsed, candidate, path, item["msg"])
+        _add(parsed, candidate, path, field_message(item))
         if len(item["loc"]) > 1 and item["loc"][0] == "outcome_results":
             broken.add(int(item["loc"][1]))
     kept = [i for i in range(len(candidate.result_rows)) if i not in broken]
@@ -190,12 +258,12 @@ def _without_broken_results(
         [candidate.result_columns[i] for i in kept],
     )
     try:
-        return [_Checked(rest, StudyCreate.model_validate(body))]
+        return [Checked(rest, StudyCreate.model_validate(body))]
     except ValidationError:
         return []
 
 
-def _check_rules(parsed: ParsedFile, valid: Sequence[_Checked], vocabulary: Vocabulary) -> None:
+def _check_rules(parsed: ParsedFile, valid: Sequence[Checked], vocabulary: Vocabulary) -> None:
     errors = FieldErrors()
     studies = [c.study for c in valid if c.study is not None]
     prepare_studies(studies, vocabulary, errors, at=[f"{i}." for i in range(len(studies))])
@@ -228,7 +296,7 @@ def _suggestion(column: str | None, message: str) -> str:
     return f"correct {target} so that it meets the rule, or remove the row"
 
 
-def _match(session: Session, checked: list[_Checked], source: str) -> None:
+def match_stored(session: Session, checked: Sequence[Checked], source: str) -> None:
     """Mark candidates that are stored already (by registration id, DOI, or source id)."""
     studies = [c.study for c in checked if c.study is not None]
     stored = StudyRepository(session).duplicates(
@@ -244,7 +312,7 @@ def _match(session: Session, checked: list[_Checked], source: str) -> None:
 
 
 def _matched(
-    item: _Checked,
+    item: Checked,
     by_registration: Mapping[str, int],
     by_doi: Mapping[str, int],
     by_key: Mapping[str, int],
@@ -261,7 +329,8 @@ def _matched(
     return None
 
 
-def _report(parsed: ParsedFile, checked: list[_Checked], options: ImportOptions) -> ImportReport:
+def summary(parsed: ParsedFile, checked: Sequence[Checked], options: ImportOptions) -> ImportReport:
+    """The report of ``checked`` (matched as they are), nothing stored yet."""
     new = [c for c in checked if c.matched is None and c.study is not None]
     problems = sorted(parsed.problems, key=lambda p: (p.row or 0, p.column or ""))
     return ImportReport(
@@ -276,7 +345,3 @@ def _report(parsed: ParsedFile, checked: list[_Checked], options: ImportOptions)
         skipped=dict(sorted(parsed.skipped.items())),
         problems=tuple(problems),
     )
-
-
-def _with_write(report: ImportReport, version: int, ids: tuple[int, ...]) -> ImportReport:
-    return replace(report, evidence_version=version, created_study_ids=ids)

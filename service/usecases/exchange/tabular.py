@@ -4,6 +4,8 @@ The Metapsy data standard (metapsy.org, "data format") writes ``;``-separated fi
 commas and ``NA`` for missing values, as R's ``write.csv2`` does; metafor-style spreadsheets are
 ``,``-separated with decimal points (``write.csv``). Some names in published Metapsy files are
 UTF-8 that was decoded as Latin-1 and encoded again ("RÃ¼sch" for "Rüsch"): they are repaired.
+A quote that this service's export put before a formula-like text cell is taken off again
+(:func:`~service.usecases.exchange.formulas.restore`), so that a round trip keeps every label.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass
+
+from service.usecases.exchange.formulas import restore
 
 MISSING = frozenset({"", "NA", "NaN", "N/A", "NR", "."})
 FIRST_DATA_ROW = 2  # rows are numbered as a spreadsheet shows them: the header is row 1
@@ -28,11 +32,11 @@ class Row:
     cells: dict[str, str]
 
     def text(self, column: str) -> str | None:
-        """The cell, stripped and repaired, or ``None`` when missing (empty, ``NA``)."""
+        """The cell, stripped, repaired and unquoted, or ``None`` when missing (empty, ``NA``)."""
         value = self.cells.get(column)
         if value is None:
             return None
-        value = repair_encoding(value.strip())
+        value = restore(repair_encoding(value.strip()))
         return None if value in MISSING else value
 
 

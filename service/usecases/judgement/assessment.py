@@ -9,13 +9,21 @@ ratings that count as low risk of bias) and returns the answer with ``certainty`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.orm import Session
 
+from service.db.models import CertaintyJudgement
 from service.db.repositories.judgement import JudgementRepository, OutcomeTerms
 from service.schemas.certainty import CertaintyRead, StatementRead
-from service.schemas.pooled import PooledRead
+from service.schemas.pooled import NarrativeRead, PooledRead
 from service.settings import get_settings
-from service.usecases.judgement.certainty import Judgement, assess_certainty
+from service.usecases.judgement.certainty import (
+    CertaintyBasis,
+    Judgement,
+    assess_certainty,
+    basis_of,
+)
 from service.usecases.judgement.statements import (
     DirectionCounts,
     OutcomeWords,
@@ -35,7 +43,11 @@ def judgements_at(
     session: Session, outcome: str, category: str | None, version: int
 ) -> list[Judgement]:
     """Curators' judgements of one cell, as valid at ``version``."""
-    rows = JudgementRepository(session).valid_at(outcome, category, version)
+    return judgements_of(JudgementRepository(session).valid_at(outcome, category, version))
+
+
+def judgements_of(rows: Sequence[CertaintyJudgement]) -> list[Judgement]:
+    """The rules' view of stored judgements."""
     return [Judgement(r.domain, r.downgrade, r.reason, r.actor, r.valid_from) for r in rows]
 
 
@@ -46,11 +58,19 @@ def certainty_of(
     result = answer.result
     if answer.status != "pooled" or result is None or result.ci_lower is None:
         return None
+    judgements = judgements_at(session, spec.outcome, spec.category, answer.evidence_version)
+    return assess(basis_of(answer), spec, terms, judgements)
+
+
+def assess(
+    basis: CertaintyBasis, spec: PooledSpec, terms: OutcomeTerms, judgements: Sequence[Judgement]
+) -> CertaintyRead:
+    """GRADE certainty of ``basis``, with the curators' ``judgements`` of its cell."""
     return assess_certainty(
-        answer,
+        basis,
         mid=spec.mid if spec.mid is not None else terms.mid,
         low_risk_qualities=get_settings().low_risk_of_bias_qualities,
-        judgements=judgements_at(session, spec.outcome, spec.category, answer.evidence_version),
+        judgements=judgements,
     )
 
 
@@ -70,7 +90,13 @@ def statement_of(
             certainty=certainty.level,
         )
         return pooled_statement(numbers, words)
-    narrative = answer.narrative
+    return narrative_statement_of(answer.narrative, words)
+
+
+def narrative_statement_of(
+    narrative: NarrativeRead | None, words: OutcomeWords
+) -> StatementRead | None:
+    """The statement of a narrative synthesis (``None`` for a pooled answer)."""
     if narrative is None:
         return None
     d = narrative.directions

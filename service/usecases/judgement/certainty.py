@@ -27,29 +27,66 @@ class Judgement:
     version: int
 
 
-def rule_ratings(
-    answer: PooledRead, mid: float, low_risk_qualities: Collection[str]
-) -> dict[str, DomainRating]:
-    """Every domain's rating by rule, for a pooled answer (``answer.result`` is set)."""
+@dataclass(frozen=True, slots=True)
+class CertaintyBasis:
+    """What the rules read of a pooled result that has a confidence interval.
+
+    Built from a full answer (:func:`basis_of`) or, for the summary table, from a bare fit
+    (:mod:`.cells`); the same numbers give the same certainty either way.
+    """
+
+    k: int
+    participants: int
+    evidence_version: int
+    ci: Interval
+    pi: Interval | None
+    i2: float | None
+    egger_p: float | None  # None below ten studies, where Egger's test is not run
+    weights: Sequence[float]  # each study's random-effects weight (%)
+    qualities: Sequence[str]
+    study_intervals: Sequence[Interval]
+
+
+def interval_or_none(lower: float | None, upper: float | None) -> Interval | None:
+    """The interval, when both ends are defined."""
+    return Interval(lower, upper) if lower is not None and upper is not None else None
+
+
+def basis_of(answer: PooledRead) -> CertaintyBasis:
+    """The basis of a pooled answer (``answer.result`` has a confidence interval)."""
     result = answer.result
     assert result is not None
-    assert result.ci_lower is not None
-    assert result.ci_upper is not None
-    ci = Interval(result.ci_lower, result.ci_upper)
-    pi = None
-    if result.pi_lower is not None and result.pi_upper is not None:
-        pi = Interval(result.pi_lower, result.pi_upper)
-    studies = [Interval(s.ci_lower, s.ci_upper) for s in answer.studies]
-    egger_p = result.egger.p_value if result.egger else None
+    ci = interval_or_none(result.ci_lower, result.ci_upper)
+    assert ci is not None
+    return CertaintyBasis(
+        k=result.k,
+        participants=answer.participants,
+        evidence_version=answer.evidence_version,
+        ci=ci,
+        pi=interval_or_none(result.pi_lower, result.pi_upper),
+        i2=result.i2,
+        egger_p=result.egger.p_value if result.egger else None,
+        weights=[s.weight or 0.0 for s in answer.studies],
+        qualities=[s.quality for s in answer.studies],
+        study_intervals=[Interval(s.ci_lower, s.ci_upper) for s in answer.studies],
+    )
+
+
+def rule_ratings(
+    basis: CertaintyBasis, mid: float, low_risk_qualities: Collection[str]
+) -> dict[str, DomainRating]:
+    """Every domain's rating by rule."""
+    ci, pi = basis.ci, basis.pi
     return {
         "risk_of_bias": rules.risk_of_bias(
-            [s.weight or 0.0 for s in answer.studies],
-            [s.quality in low_risk_qualities for s in answer.studies],
+            basis.weights, [quality in low_risk_qualities for quality in basis.qualities]
         ),
-        "inconsistency": rules.inconsistency(ci, pi, mid, i2=result.i2, study_intervals=studies),
+        "inconsistency": rules.inconsistency(
+            ci, pi, mid, i2=basis.i2, study_intervals=basis.study_intervals
+        ),
         "indirectness": rules.indirectness(),
-        "imprecision": rules.imprecision(ci, mid, participants=answer.participants),
-        "publication_bias": rules.publication_bias(result.k, egger_p),
+        "imprecision": rules.imprecision(ci, mid, participants=basis.participants),
+        "publication_bias": rules.publication_bias(basis.k, basis.egger_p),
     }
 
 
@@ -70,14 +107,14 @@ def _domain(rating: DomainRating, judgement: Judgement | None) -> DomainRead:
 
 
 def assess_certainty(
-    answer: PooledRead,
+    basis: CertaintyBasis,
     *,
     mid: float,
     low_risk_qualities: Collection[str],
     judgements: Sequence[Judgement] = (),
 ) -> CertaintyRead:
-    """The certainty of a pooled answer: high minus every domain's downgrade."""
-    ratings = rule_ratings(answer, mid, low_risk_qualities)
+    """The certainty of a pooled result: high minus every domain's downgrade."""
+    ratings = rule_ratings(basis, mid, low_risk_qualities)
     judged = {j.domain: j for j in judgements}
     domains = {name: _domain(ratings[name], judged.get(name)) for name in DOMAIN_NAMES}
     reviewed = [
@@ -87,7 +124,7 @@ def assess_certainty(
             reason=judged[name].reason,
             actor=judged[name].actor,
             judged_at_version=judged[name].version,
-            outdated=judged[name].version < answer.evidence_version,
+            outdated=judged[name].version < basis.evidence_version,
             rule_downgrade=ratings[name].downgrade,
         )
         for name in DOMAIN_NAMES

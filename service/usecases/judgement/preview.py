@@ -1,17 +1,19 @@
-"""``POST /v1/studies/preview``: what new studies would change, with nothing stored.
+"""What-if previews: what new studies, or including a pending one, would change; nothing kept.
 
-The studies go through the very write a trusted key makes (validation, duplicates, effect
-sizes, the new version, ``pooled_changes``) inside a SAVEPOINT that is always rolled back, so
-the preview cannot drift from what the write would do. For every outcome the studies touch,
-each cell (all categories, and each category) is analysed before and after, with its
-certainty and statement, and :func:`.reasons.conclusion_change_reasons` says whether the
-conclusion would change. The evidence lock is held from the start, so no write can slip in
-between "before" and "after".
+``POST /v1/studies/preview`` runs the very write a trusted key makes (validation, duplicates,
+effect sizes, the new version, ``pooled_changes``), and the curation queue's preview of a
+stored pending study runs the very include a curator makes; either inside a SAVEPOINT that is
+always rolled back, so a preview cannot drift from what the write would do. For every outcome
+the write touches, each cell (all categories, and each category) is analysed before and after,
+with its certainty and statement, and :func:`.reasons.conclusion_change_reasons` says whether
+the conclusion would change. The evidence lock is held from the start, so no write can slip in
+between "before" and "after". Each analysis is priced against the request's compute budget as
+``GET /v1/outcomes/{outcome}/pooled`` prices it, and the whole preview runs under its deadline.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from sqlalchemy.orm import Session
@@ -21,13 +23,58 @@ from service.schemas.certainty import PreviewCellRead, PreviewRead, PreviewSideR
 from service.schemas.pooled import PooledRead
 from service.schemas.pooled_summary import PooledChangeRead, PooledSummaryRead
 from service.schemas.studies import StudyCreate
+from service.usecases.analyses.cost import (
+    UNLIMITED,
+    ComputeBudget,
+    check_cost,
+    stopped_at_deadline,
+)
 from service.usecases.judgement.assessment import with_assessment
 from service.usecases.judgement.reasons import conclusion_change_reasons
-from service.usecases.pooled.analysis import analyse_outcome, summary_of
+from service.usecases.pooled.analysis import analyse_outcome, section_names, summary_of
 from service.usecases.pooled.effects import SelectionMemo, effects_at
 from service.usecases.pooled.spec import PooledSpec, PooledVocabulary
+from service.usecases.studies import curation
 from service.usecases.studies import service as studies
 from service.usecases.studies.evidence import WriteContext, lock_evidence
+
+Write = Callable[[], tuple[int, list[PooledChangeRead]]]
+"""Makes the previewed change in the open savepoint: its version and its pooled_changes."""
+
+
+class _Analyst:
+    """Analyses cells before and after the write, each priced, all under one deadline."""
+
+    def __init__(self, session: Session, budget: ComputeBudget) -> None:
+        self._session = session
+        self._budget = budget
+        self._deadline = budget.deadline()
+
+    def answer(self, spec: PooledSpec, version: int, *, committed: bool) -> PooledRead:
+        effects = effects_at(
+            self._session, spec, version, memo=SelectionMemo(), min_rank=None, committed=committed
+        )
+        check_cost(len(effects), section_names(spec, len(effects)), self._budget)
+        answer = analyse_outcome(effects, spec, version=version, deadline=self._deadline)
+        return with_assessment(self._session, answer, spec)
+
+    def cell(self, spec: PooledSpec, version: int) -> PreviewCellRead:
+        before = self.answer(spec, version - 1, committed=True)
+        after = self.answer(spec, version, committed=False)
+        reasons = conclusion_change_reasons(
+            PooledSummaryRead.model_validate(summary_of(before)),
+            PooledSummaryRead.model_validate(summary_of(after)),
+            certainty=(before.certainty, after.certainty),
+            statement=(before.statement, after.statement),
+        )
+        return PreviewCellRead(
+            outcome=spec.outcome,
+            category=spec.category,
+            before=_side(before),
+            after=_side(after),
+            conclusion_changed=bool(reasons),
+            reasons=reasons,
+        )
 
 
 def _side(answer: PooledRead) -> PreviewSideRead:
@@ -38,56 +85,58 @@ def _side(answer: PooledRead) -> PreviewSideRead:
     )
 
 
-def _answer(session: Session, spec: PooledSpec, version: int, *, committed: bool) -> PooledRead:
-    effects = effects_at(
-        session, spec, version, memo=SelectionMemo(), min_rank=None, committed=committed
-    )
-    return with_assessment(session, analyse_outcome(effects, spec, version=version), spec)
-
-
-def _cell(session: Session, spec: PooledSpec, version: int) -> PreviewCellRead:
-    before = _answer(session, spec, version - 1, committed=True)
-    after = _answer(session, spec, version, committed=False)
-    reasons = conclusion_change_reasons(
-        PooledSummaryRead.model_validate(summary_of(before)),
-        PooledSummaryRead.model_validate(summary_of(after)),
-        certainty=(before.certainty, after.certainty),
-        statement=(before.statement, after.statement),
-    )
-    return PreviewCellRead(
-        outcome=spec.outcome,
-        category=spec.category,
-        before=_side(before),
-        after=_side(after),
-        conclusion_changed=bool(reasons),
-        reasons=reasons,
-    )
-
-
-def _write(
-    session: Session, bodies: Sequence[StudyCreate], context: WriteContext, *, batch: bool
-) -> tuple[int, list[PooledChangeRead]]:
-    if batch:
-        many = studies.create_studies(session, bodies, context)
-        return many.evidence_version, list(many.pooled_changes)
-    one = studies.create_study(session, bodies[0], context)
-    return one.evidence_version, list(one.pooled_changes)
-
-
-def preview_studies(
-    session: Session, bodies: Sequence[StudyCreate], context: WriteContext, *, batch: bool
-) -> PreviewRead:
-    """The pooled results as if ``bodies`` were written and included; nothing is kept."""
+def _preview(session: Session, write: Write, budget: ComputeBudget) -> PreviewRead:
+    """Run ``write`` in a savepoint, analyse every cell it touches, roll everything back."""
     lock_evidence(session)
     categories = PooledVocabulary.from_terms(PooledRepository(session).vocabulary()).categories
+    analyst = _Analyst(session, budget)
     savepoint = session.begin_nested()
     try:
-        version, changes = _write(session, bodies, replace(context, trusted=True), batch=batch)
-        cells = [
-            _cell(session, PooledSpec(outcome=change.outcome, category=category), version)
-            for change in changes
-            for category in (None, *categories)
-        ]
+        with stopped_at_deadline(budget):
+            version, changes = write()
+            cells = [
+                analyst.cell(PooledSpec(outcome=change.outcome, category=category), version)
+                for change in changes
+                for category in (None, *categories)
+            ]
     finally:
         savepoint.rollback()
     return PreviewRead(evidence_version=version, pooled_changes=changes, cells=cells)
+
+
+def preview_studies(
+    session: Session,
+    bodies: Sequence[StudyCreate],
+    context: WriteContext,
+    *,
+    batch: bool,
+    budget: ComputeBudget = UNLIMITED,
+) -> PreviewRead:
+    """The pooled results as if ``bodies`` were written and included; nothing is kept."""
+    trusted = replace(context, trusted=True)
+
+    def write() -> tuple[int, list[PooledChangeRead]]:
+        if batch:
+            many = studies.create_studies(session, bodies, trusted)
+            return many.evidence_version, list(many.pooled_changes)
+        one = studies.create_study(session, bodies[0], trusted)
+        return one.evidence_version, list(one.pooled_changes)
+
+    return _preview(session, write, budget)
+
+
+def preview_inclusion(
+    session: Session, study_id: int, context: WriteContext, *, budget: ComputeBudget = UNLIMITED
+) -> PreviewRead:
+    """The pooled results as if the stored study ``study_id`` were included; nothing is kept.
+
+    Through :func:`.curation.include_study` itself, so ``context`` must be allowed to curate
+    (403 otherwise) and an unknown study is a 404. A study that is included already changes
+    nothing: no cells.
+    """
+
+    def write() -> tuple[int, list[PooledChangeRead]]:
+        included = curation.include_study(session, study_id, context)
+        return included.evidence_version, list(included.pooled_changes)
+
+    return _preview(session, write, budget)

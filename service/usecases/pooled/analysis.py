@@ -10,6 +10,7 @@ two agree to the last digit on the same effects.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -88,6 +89,32 @@ def headline(effects: Sequence[StudyEffect], spec: PooledSpec) -> dict[str, Any]
         sum(e.participants for e in effects),
         core,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class FittedHeadline:
+    """:func:`headline`'s fields with what they came from: the fit (pooled) or the narrative."""
+
+    summary: dict[str, Any]
+    core: dict[str, Any]  # core_fields of the fit; empty when narrative
+    fit: RandomEffectsFit | None
+    narrative: NarrativeRead | None
+
+
+def fitted_headline(effects: Sequence[StudyEffect], spec: PooledSpec) -> FittedHeadline:
+    """:func:`headline`, keeping the fit or the narrative (for the summary table's certainty)."""
+    k_randomized = sum(e.randomized for e in effects)
+    pooled = _poolable(effects, spec)
+    fit = _fit_effects(effects, spec) if pooled else None
+    core = core_fields(fit, None) if fit is not None else {}
+    summary = _summary(
+        "pooled" if pooled else "insufficient_evidence",
+        len(effects),
+        sum(e.participants for e in effects),
+        core,
+    )
+    narrative = None if pooled else _narrative(effects, spec, k_randomized)
+    return FittedHeadline(summary, core, fit, narrative)
 
 
 def _poolable(effects: Sequence[StudyEffect], spec: PooledSpec) -> bool:

@@ -38,6 +38,7 @@ from service.usecases.analyses.cost import (
     stopped_at_deadline,
 )
 from service.usecases.judgement.assessment import with_assessment
+from service.usecases.judgement.cells import CellAssessor, answer_assessment
 from service.usecases.pooled.analysis import (
     analyse_outcome,
     headline,
@@ -152,12 +153,15 @@ class _Reader:
         self._cache.put(cache_key("pooled", spec.canonical(), version), answer)
         return answer
 
-    def summary(self, spec: PooledSpec, version: int) -> dict[str, Any]:
-        """The headline of ``spec`` at ``version``: from a cached answer, or by fitting only."""
+    def cell(self, spec: PooledSpec, version: int, assessor: CellAssessor) -> PooledCellRead:
+        """The table's cell of ``spec`` at ``version``, with its certainty and statement: from
+        a cached answer, or by fitting only (and what the certainty rules read)."""
         known = self.cached(spec, version)
         if known is not None:
-            return summary_of(known)
-        return headline(self.effects(spec, version), spec)
+            fields = {**summary_of(known), **answer_assessment(known)}
+        else:
+            fields = assessor.headline(self.effects(spec, version), spec, version)
+        return PooledCellRead(outcome=spec.outcome, category=spec.category, **fields)
 
     def effects(self, spec: PooledSpec, version: int) -> Sequence[StudyEffect]:
         """The selected effects of ``spec`` at ``version`` (a committed one)."""
@@ -196,13 +200,9 @@ class _Reader:
             for outcome in vocabulary.outcomes
             for category in (None, *vocabulary.categories)
         ]
+        assessor = CellAssessor(self._session)
         cells = [
-            PooledCellRead(
-                outcome=spec.outcome,
-                category=spec.category,
-                **self.summary(spec, self._effective(spec.outcome, version)),
-            )
-            for spec in specs
+            self.cell(spec, self._effective(spec.outcome, version), assessor) for spec in specs
         ]
         return PooledTableRead(
             evidence_version=version,

@@ -16,6 +16,7 @@ from service.db.models import StudyRevision
 from service.db.repositories.studies import StudyFilters, StudyRepository
 from service.errors import InvalidInputError, NotFoundError, fields_detail
 from service.schemas.pooled_summary import PooledChangeRead
+from service.schemas.required_fields import field_message
 from service.schemas.studies import StudyCreate, StudyRead, StudyUpdate
 from service.schemas.study_counts import StudyCountsRead
 from service.usecases.events.write_events import record_write_events
@@ -202,7 +203,11 @@ def _merged(current: StudyRevision, patch: StudyUpdate) -> StudyCreate:
         return StudyCreate.model_validate(fields)
     except ValidationError as exc:
         errors = [
-            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"], "type": e["type"]}
+            {
+                "field": ".".join(str(p) for p in e["loc"]),
+                "message": field_message(e),
+                "type": e["type"],
+            }
             for e in exc.errors()
         ]
         detail = fields_detail("The study would break the review's rules. ", errors)
