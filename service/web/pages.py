@@ -2,25 +2,21 @@
 
 from __future__ import annotations
 
-import secrets
-
 from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
 from service.settings import Settings
 from service.web import curation, dashboard, docs
 from service.web.session import SESSION_COOKIE, SESSION_MAX_AGE
+from service.web.session_secret import session_signing_key
 from service.web.templating import STATIC, STATIC_URL, CachedStaticFiles
 
 
 def install_pages(app: FastAPI, settings: Settings) -> None:
     """Add the pages and the session middleware that the curation queue signs in with."""
-    # Without a configured secret, sessions last as long as the process (and one worker's
-    # cookie means nothing to another): set SESSION_SECRET when running several.
-    secret = settings.session_secret.get_secret_value() if settings.session_secret else None
     app.add_middleware(
         SessionMiddleware,
-        secret_key=secret or secrets.token_urlsafe(32),
+        secret_key=session_signing_key(settings),
         session_cookie=SESSION_COOKIE,
         max_age=SESSION_MAX_AGE,
         same_site="strict",
