@@ -6,8 +6,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from cryptography.fernet import Fernet
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 DEFAULT_SQLITE_PATH = Path("var") / "lma.sqlite3"
 # RoB 2's overall judgement as the review's three-level quality rating: low risk of bias is a
@@ -18,7 +20,10 @@ METAPSY_ROB_QUALITY = {"Low risk": "strong", "Some concerns": "moderate", "High 
 class Settings(BaseSettings):
     """Every knob the service has; each field is one environment variable of the same name."""
 
-    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+    # hide_input_in_errors: a bad WEBHOOK_SECRET_KEY list must not print its good keys.
+    model_config = SettingsConfigDict(
+        env_prefix="", case_sensitive=False, extra="ignore", hide_input_in_errors=True
+    )
 
     database_url: str = Field(
         default=f"sqlite:///{DEFAULT_SQLITE_PATH}",
@@ -50,6 +55,15 @@ class Settings(BaseSettings):
     webhooks_lease_seconds: float = Field(default=60.0, gt=0)
     webhooks_poll_seconds: float = Field(default=0.25, gt=0, le=60)
     webhooks_concurrency: int = Field(default=4, ge=1, le=64)
+    webhook_secret_key: SecretStr | None = Field(
+        default=None,
+        description="Fernet key(s) encrypting webhook secrets at rest, comma-separated: the "
+        "first encrypts, each decrypts. Unset: the key file, generated once.",
+    )
+    webhook_secret_key_file: Path = Field(
+        default=Path("var") / "webhook-secret.key",
+        description="Where the generated key is kept when WEBHOOK_SECRET_KEY is unset.",
+    )
     events_max_wait_seconds: float = Field(
         default=30.0, ge=0, le=30, description="The longest long-poll of GET /v1/events."
     )
@@ -72,9 +86,32 @@ class Settings(BaseSettings):
         description="Metapsy import: overall RoB 2 judgement -> quality rating slug.",
     )
 
+    @field_validator("webhook_secret_key")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            for key in value.get_secret_value().split(","):
+                try:
+                    Fernet(key.strip().encode())
+                except ValueError as exc:
+                    raise ValueError(
+                        "each key must be 32 url-safe base64-encoded bytes, as "
+                        "`python -c 'from cryptography.fernet import Fernet; "
+                        "print(Fernet.generate_key().decode())'` prints"
+                    ) from exc
+        return value
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The embedded database's file (None for an in-memory or a server database)."""
+        url = make_url(self.database_url)
+        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+            return None
+        return Path(url.database)
 
 
 @lru_cache(maxsize=1)

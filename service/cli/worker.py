@@ -20,6 +20,7 @@ def _worker(_: argparse.Namespace) -> int:
 
     def request_stop(*_: Any) -> None:
         stop.set()
+        worker.wake()
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)

@@ -26,5 +26,6 @@ class BackgroundDelivery:
     def stop(self, timeout: float = 20.0) -> None:
         """Stop claiming; wait for attempts in flight (each ends within its timeout)."""
         self._stop.set()
+        self.worker.wake()
         self._thread.join(timeout)
         self.worker.close()

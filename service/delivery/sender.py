@@ -13,6 +13,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import httpx
 from standardwebhooks import Webhook as Signer
@@ -54,9 +55,21 @@ def signed_headers(secrets: Sequence[str], msg_id: str, at: datetime, body: str)
     }
 
 
-def _pinned_url(target: Target) -> httpx.URL:
-    # Connect to the checked address, not to whatever the name resolves to a moment later.
-    return httpx.URL(target.url).copy_with(host=target.address)
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """A checked target, ready for requests: prepared once per batch, not per delivery."""
+
+    url: httpx.URL  # the checked address: not whatever the name resolves to a moment later
+    host: str  # the Host header: the name in the URL
+    extensions: dict[str, Any]  # TLS SNI for the name, the timeout
+
+
+def destination(target: Target, timeout: float) -> Destination:
+    """Where requests to ``target`` go, each ending within ``timeout`` seconds."""
+    url = httpx.URL(target.url)
+    host = target.host if url.port is None else f"{target.host}:{url.port}"
+    extensions = {"sni_hostname": target.host, "timeout": httpx.Timeout(timeout).as_dict()}
+    return Destination(url.copy_with(host=target.address), host, extensions)
 
 
 def _read_excerpt(response: httpx.Response) -> str:
@@ -68,17 +81,15 @@ def _read_excerpt(response: httpx.Response) -> str:
     return bytes(taken[:EXCERPT_BYTES]).decode("utf-8", errors="replace")
 
 
-def post(
-    client: httpx.Client, target: Target, headers: dict[str, str], body: str, timeout: float
-) -> Outcome:
+def post(client: httpx.Client, to: Destination, headers: dict[str, str], body: str) -> Outcome:
     """POST ``body``; never raises for what the network or the receiver does."""
     started = time.monotonic()
     request = client.build_request(
         "POST",
-        _pinned_url(target),
+        to.url,
         content=body.encode(),
-        headers={**headers, "host": _host_header(target)},
-        extensions={"sni_hostname": target.host, "timeout": httpx.Timeout(timeout).as_dict()},
+        headers={**headers, "host": to.host},
+        extensions=to.extensions,
     )
     try:
         response = client.send(request, stream=True, follow_redirects=False)
@@ -96,11 +107,6 @@ def post(
         excerpt=excerpt,
         retry_after=response.headers.get("retry-after"),
     )
-
-
-def _host_header(target: Target) -> str:
-    port = httpx.URL(target.url).port
-    return target.host if port is None else f"{target.host}:{port}"
 
 
 def _ms(started: float) -> int:

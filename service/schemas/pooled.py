@@ -88,6 +88,12 @@ class HistoryQuery(SpecOptions):
     """The analysis of one outcome after each version that changed its evidence."""
 
     category: Slug | None = None
+    mid: float | None = Field(
+        default=None,
+        ge=0.01,
+        le=2,
+        description="MID (SMD) for the certainty rules; default: the outcome's, in the vocabulary.",
+    )
 
 
 class OptionsRead(ReadModel):
@@ -222,6 +228,14 @@ class HistoryPointRead(PooledSummaryRead):
     created_at: datetime
     kind: str
     summary: str
+    certainty: CellCertaintyRead | None = Field(
+        default=None,
+        description="The GRADE certainty of the pooled answer at this version, as the summary "
+        "table gives it (level, downgraded domains); null unless pooled.",
+    )
+    statement: StatementRead | None = Field(
+        default=None, description="The answer at this version in one sentence."
+    )
 
 
 class PooledHistoryRead(ReadModel):

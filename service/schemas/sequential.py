@@ -65,6 +65,11 @@ class MonitoringQuery(SpecOptions):
     )  # fmt: skip
     alpha: float = Field(default=0.05, ge=1e-6, lt=0.5, description="Two-sided type I error.")
     power: float = Field(default=0.9, gt=0.5, le=0.9999)
+    futility: bool = Field(
+        default=False,
+        description="Also the non-binding futility boundaries (O'Brien-Fleming-type beta "
+        "spending of 1 - power under the anticipated effect).",
+    )  # fmt: skip
 
 
 class LookRead(ReadModel):
@@ -77,6 +82,11 @@ class LookRead(ReadModel):
     z: float | None = Field(description="Cumulative Z of the random-effects (DL) estimate.")
     boundary: float | None = Field(description="The O'Brien-Fleming boundary; null: none.")
     crossed: bool
+    futility_boundary: float | None = Field(
+        default=None,
+        description="futility=true: |Z| below it is futility (0: no futility region yet); "
+        "null when not asked for.",
+    )  # fmt: skip
 
 
 class DiversityRead(ReadModel):
@@ -96,12 +106,17 @@ class MonitoringRead(ReadModel):
     mid: float
     alpha: float
     power: float
+    futility: bool = Field(description="Whether the futility boundaries were asked for.")
+    futility_drift: float | None = Field(
+        description="futility=true: the mean of Z at the RIS under the anticipated effect, "
+        "z_{1-alpha/2} + z_{power}."
+    )
     diversity: DiversityRead | None
     ris_unadjusted: float = Field(description="4 (z_{1-a/2} + z_{1-b})^2 / mid^2 participants.")
     ris: float = Field(description="The required information size, divided by 1 - D2.")
     participants: int
     information_fraction: float
-    status: Literal["boundary_crossed", "ris_reached", "continue", "no_evidence"]
+    status: Literal["boundary_crossed", "futility", "ris_reached", "continue", "no_evidence"]
     looks: list[LookRead]
     skipped_versions: list[int] = Field(
         description="Versions adding under 1% of the RIS (or no participants): not looks."

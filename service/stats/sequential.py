@@ -8,6 +8,9 @@ yet crossed is the density at look ``k - 1`` convolved with the normal increment
 root of "probability of first crossing at look ``k`` = the alpha spent between ``t_{k-1}`` and
 ``t_k``". Integrals use Simpson's rule on a fine grid (Jennison and Turnbull 2000, ch. 19).
 
+The integration itself is :mod:`service.stats._recursion` (shared with the futility
+boundaries of :mod:`service.stats.futility`).
+
 Spending functions, per tail with level ``a`` (``alpha / 2`` two-sided, ``alpha`` one-sided):
 
 - O'Brien-Fleming type (Lan and DeMets 1983): ``a(t) = 2 - 2 Phi(Phi^-1(1 - a / 2) / sqrt(t))``;
@@ -29,15 +32,9 @@ from enum import StrEnum
 import numpy as np
 from scipy import optimize, stats
 
-from service.stats._inputs import FloatArray
+from service.stats._recursion import GRID_SDS, Density, first_density, next_density
 
-# Odd, for Simpson's rule. 201 points agree with roots of exact multivariate normal
-# probabilities to 5e-8 (401: 1.3e-8, the reference's own precision; tests/stats/
-# test_sequential.py) at a quarter of the cost of 401.
-GRID_POINTS = 201
 MAX_LOOKS = 200
-# Beyond 10 SDs of the score the null density is below 1e-22: the grid stops there.
-GRID_SDS = 10.0
 NEVER = 40.0  # a boundary no Z reaches: the look spends nothing
 _LOWEST_SPEND = 1e-15
 
@@ -81,37 +78,7 @@ def spending_function(spending: Spending, tail_alpha: float) -> Callable[[float]
     return lambda t: float(2.0 * stats.norm.sf(z / math.sqrt(min(t, 1.0))))
 
 
-def _simpson_weights(n: int, width: float) -> FloatArray:
-    weights = np.ones(n)
-    weights[1:-1:2] = 4.0
-    weights[2:-1:2] = 2.0
-    result: FloatArray = weights * width / 3.0
-    return result
-
-
-@dataclass(frozen=True, slots=True)
-class _Density:
-    """Sub-density of the score ``S`` at one look on a grid (paths not yet stopped)."""
-
-    points: FloatArray
-    mass: FloatArray  # density times the Simpson weight: integrals are dot products
-
-
-def _first_density(t: float, lower: float, upper: float) -> _Density:
-    points = np.linspace(lower, upper, GRID_POINTS)
-    density = stats.norm.pdf(points, scale=math.sqrt(t))
-    return _Density(points, density * _simpson_weights(GRID_POINTS, points[1] - points[0]))
-
-
-def _next_density(previous: _Density, step: float, lower: float, upper: float) -> _Density:
-    points = np.linspace(lower, upper, GRID_POINTS)
-    sd = math.sqrt(step)
-    kernel = stats.norm.pdf((points[:, None] - previous.points[None, :]) / sd) / sd
-    density = kernel @ previous.mass
-    return _Density(points, density * _simpson_weights(GRID_POINTS, points[1] - points[0]))
-
-
-def _upper_crossing(previous: _Density | None, t: float, step: float, z: float) -> float:
+def _upper_crossing(previous: Density | None, t: float, step: float, z: float) -> float:
     """P(no crossing before, S_k > z sqrt(t_k)) under the null."""
     if previous is None:
         return float(stats.norm.sf(z))
@@ -119,7 +86,7 @@ def _upper_crossing(previous: _Density | None, t: float, step: float, z: float) 
     return float(tail @ previous.mass)
 
 
-def _solve_boundary(previous: _Density | None, t: float, step: float, spend: float) -> float:
+def _solve_boundary(previous: Density | None, t: float, step: float, spend: float) -> float:
     if spend <= _LOWEST_SPEND:
         return NEVER
     if previous is None:
@@ -133,7 +100,8 @@ def _solve_boundary(previous: _Density | None, t: float, step: float, spend: flo
     )
 
 
-def _check(fractions: Sequence[float], alpha: float, sides: int) -> tuple[float, ...]:
+def check_design(fractions: Sequence[float], alpha: float, sides: int) -> tuple[float, ...]:
+    """The looks as floats; ``SequentialInputError`` for a design that does not exist."""
     values = tuple(float(t) for t in fractions)
     if not values or len(values) > MAX_LOOKS:
         raise SequentialInputError(f"give between 1 and {MAX_LOOKS} information fractions")
@@ -161,10 +129,10 @@ def group_sequential_boundaries(
     ``t = 1``). Two-sided boundaries are symmetric, each tail spending ``alpha / 2``; the
     lower boundary of a one-sided design is ``-inf`` (no futility stop).
     """
-    times = _check(information_fractions, alpha, sides)
+    times = check_design(information_fractions, alpha, sides)
     tail_alpha = alpha / 2.0 if sides == 2 else alpha
     spend = spending_function(spending, tail_alpha)
-    density: _Density | None = None
+    density: Density | None = None
     boundaries, cumulative, crossing = [], [], []
     previous_t, spent = 0.0, 0.0
     for t in times:
@@ -177,10 +145,9 @@ def group_sequential_boundaries(
         cumulative.append(spent)
         upper = min(z, GRID_SDS) * math.sqrt(t)
         lower = -upper if sides == 2 else -GRID_SDS * math.sqrt(t)
+        region = [(lower, upper)]
         density = (
-            _first_density(t, lower, upper)
-            if density is None
-            else _next_density(density, step, lower, upper)
+            first_density(t, region) if density is None else next_density(density, step, region)
         )
         previous_t = t
     return SequentialBoundaries(
@@ -239,81 +206,3 @@ def diversity(yi: Sequence[float], vi: Sequence[float]) -> Diversity:
         variance_fixed=variance_fixed,
         variance_random=variance_random,
     )
-
-
-MIN_LOOK_SHARE = 0.01  # RTSA ignores looks that add under 1% of the required information
-
-
-@dataclass(frozen=True, slots=True)
-class SequentialLooks:
-    """Which cumulative analyses count as looks, and what the boundaries say about them.
-
-    ``kept``: indices (into the inputs) of the looks; ``fractions``, ``boundaries`` and
-    ``crossed`` are per kept look. ``status`` is ``boundary_crossed`` when the last look's
-    |Z| reaches its boundary, else ``ris_reached`` when the information reached the RIS,
-    else ``continue``.
-    """
-
-    kept: tuple[int, ...]
-    fractions: tuple[float, ...]
-    boundaries: tuple[float, ...]
-    crossed: tuple[bool, ...]
-    status: str
-
-
-def _kept_looks(participants: Sequence[int], ris: float) -> list[int]:
-    kept: list[int] = []
-    last = 0.0
-    newest = len(participants) - 1
-    for index, n in enumerate(participants):
-        reached = last >= ris  # all alpha is spent: only the newest analysis is a look now
-        adds = n - last >= MIN_LOOK_SHARE * ris and not reached
-        if adds:
-            kept.append(index)
-            last = float(n)
-    if participants and participants[newest] > 0 and newest not in kept:
-        # The newest analysis is the current answer: always a look. After an exclusion it has
-        # less information than earlier looks, which it replaces so information grows.
-        while kept and participants[kept[-1]] >= participants[newest]:
-            kept.pop()
-        kept.append(newest)
-    return kept
-
-
-def _final_boundary_stands(boundaries: Sequence[float]) -> tuple[float, ...]:
-    """A look after all alpha was spent (beyond the RIS) keeps the last boundary that spent
-    some, as TSA's software draws the boundary flat beyond the required information size."""
-    result: list[float] = []
-    for z in boundaries:
-        result.append(result[-1] if z >= NEVER and result and result[-1] < NEVER else z)
-    return tuple(result)
-
-
-def sequential_looks(
-    participants: Sequence[int], z: Sequence[float], *, ris: float, alpha: float = 0.05
-) -> SequentialLooks:
-    """Two-sided O'Brien-Fleming monitoring of cumulative analyses (as RTSA does).
-
-    A cumulative analysis is a look when it adds at least 1% of ``ris`` participants since
-    the last look. The newest analysis always is one (it is the current answer), and after an
-    exclusion it replaces the earlier looks with as much information or more, so information
-    always grows. Once
-    the information reached the RIS, only the newest analysis is a further look (all alpha is
-    spent), which bounds the number of looks by about 1 / 1% + 2.
-    """
-    kept = _kept_looks(participants, ris)
-    if not kept:
-        return SequentialLooks((), (), (), (), "continue")
-    fractions = tuple(participants[i] / ris for i in kept)
-    boundaries = _final_boundary_stands(
-        group_sequential_boundaries(fractions, alpha=alpha, sides=2).boundaries
-    )
-    crossed = tuple(
-        math.isfinite(z[i]) and abs(z[i]) >= b for i, b in zip(kept, boundaries, strict=True)
-    )
-    status = (
-        "boundary_crossed" if crossed and crossed[-1]
-        else "ris_reached" if fractions[-1] >= 1.0
-        else "continue"
-    )  # fmt: skip
-    return SequentialLooks(tuple(kept), fractions, boundaries, crossed, status)

@@ -15,8 +15,6 @@ import os
 import secrets
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-
 from service.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -27,22 +25,14 @@ def session_signing_key(settings: Settings) -> str:
     """SESSION_SECRET if set, else the SQLite store's shared key file, else a per-process key."""
     if settings.session_secret is not None:
         return settings.session_secret.get_secret_value()
-    folder = _sqlite_folder(settings.database_url)
-    if folder is not None:
-        return _shared_key(folder / SECRET_FILE_NAME)
+    database_file = settings.sqlite_file
+    if database_file is not None:
+        return _shared_key(database_file.resolve().parent / SECRET_FILE_NAME)
     logger.warning(
         "SESSION_SECRET is not set: this process signs page sessions with a key of its own, "
         "so a curator's sign-in holds only on it; set SESSION_SECRET to one value everywhere"
     )
     return secrets.token_urlsafe(32)
-
-
-def _sqlite_folder(database_url: str) -> Path | None:
-    """The folder of a file-backed SQLite database (None for memory or a server database)."""
-    url = make_url(database_url)
-    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
-        return None
-    return Path(url.database).resolve().parent
 
 
 def _shared_key(path: Path) -> str:

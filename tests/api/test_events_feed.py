@@ -158,10 +158,17 @@ def test_conclusion_changed_when_the_review_starts_pooling(
 ) -> None:
     add_batch(client, actors.trusted, [trial(0.6, n=60) for _ in range(4)])
     conclusions = feed(client, actors.admin, type=["conclusion.changed"])
-    assert [(e["data"]["category"], e["data"]["reasons"]) for e in conclusions] == [
-        (None, [{"code": "status", "before": "insufficient_evidence", "after": "pooled"}]),
-        ("peer-group", [{"code": "status", "before": "insufficient_evidence", "after": "pooled"}]),
+    started = {"code": "status", "before": "insufficient_evidence", "after": "pooled"}
+    assert [(e["data"]["category"], e["data"]["reasons"][0]) for e in conclusions] == [
+        (None, started),
+        ("peer-group", started),
     ]
+    # The overall cell also says its certainty and monitoring (tests/api/test_event_judged_...).
+    assert [r["code"] for r in conclusions[0]["data"]["reasons"]][1:] == [
+        "certainty",
+        "boundary_crossed",
+    ]
+    assert conclusions[1]["data"]["reasons"] == [started]
     add_batch(client, actors.trusted, [trial(-1.5, n=60) for _ in range(6)])
     flipped = feed(client, actors.admin, type=["conclusion.changed"])[2:]
     codes = {reason["code"] for reason in flipped[0]["data"]["reasons"]}

@@ -23,6 +23,7 @@ from standardwebhooks import Webhook as Verifier
 
 from service.db.engine import Database
 from service.db.migrate import upgrade_to_head
+from service.delivery.worker import DeliveryWorker
 from service.main import create_app
 from service.settings import Settings
 from tests.api.studies_support import committed_key
@@ -76,6 +77,11 @@ def running_receiver(receiver: Receiver | None = None) -> Iterator[Receiver]:
     receiver = receiver or Receiver()
 
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as real receivers do
+        # Headers and body go out in two writes: without this, Nagle's algorithm holds the
+        # body back until the sender's delayed ACK (40 ms) on a kept-alive connection.
+        disable_nagle_algorithm = True
+
         def do_POST(self) -> None:
             length = int(self.headers.get("content-length", 0))
             got = Received(self.path, dict(self.headers.items()), self.rfile.read(length))
@@ -131,6 +137,13 @@ class World:
     client: TestClient
     admin: dict[str, str]
     database: Database
+    workers: list[DeliveryWorker] = field(default_factory=list)
+
+    def worker(self, **kwargs: Any) -> DeliveryWorker:
+        """A delivery worker on this database, closed (its kept-alive connections) at the end."""
+        worker = DeliveryWorker(self.database, self.settings, **kwargs)
+        self.workers.append(worker)
+        return worker
 
 
 def delivery_settings(base: Settings, **overrides: Any) -> Settings:
@@ -205,10 +218,13 @@ def committed_world(backend: str, tmp_path: Path, **overrides: Any) -> Iterator[
         settings = delivery_settings(Settings(database_url=url), **overrides)
         admin = {"Authorization": f"Bearer {committed_key(settings, ['admin'], name='ops')}"}
         database = Database.from_settings(settings)
+        workers: list[DeliveryWorker] = []
         try:
             with TestClient(create_app(settings), raise_server_exceptions=False) as client:
-                yield World(settings, client, admin, database)
+                yield World(settings, client, admin, database, workers)
         finally:
+            for worker in workers:
+                worker.close()
             database.dispose()
 
 

@@ -37,7 +37,7 @@ def submit(world: World, count: int = 1) -> list[int]:
 
 
 def worker(world: World, clock: FakeClock | None = None, **kwargs: Any) -> DeliveryWorker:
-    return DeliveryWorker(world.database, world.settings, clock=clock, **kwargs)
+    return world.worker(clock=clock, **kwargs)
 
 
 def attempts(world: World, webhook_id: int) -> list[dict[str, Any]]:

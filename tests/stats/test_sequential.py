@@ -23,8 +23,8 @@ from service.stats.sequential import (
     diversity,
     group_sequential_boundaries,
     required_information_size,
-    sequential_looks,
 )
+from service.stats.trial_sequential import sequential_looks
 
 REFERENCE = json.loads(
     (Path(__file__).parent / "reference" / "sequential_boundaries.json").read_text()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from service.schemas.certainty import StatementRead
 from service.schemas.pooled_summary import PooledSummaryRead
-from service.schemas.sequential import MonitoringRead
 from service.usecases.judgement.reasons import conclusion_change_reasons, monitoring_change_reasons
 
 
@@ -41,12 +40,8 @@ def test_each_reason() -> None:
 
 
 def test_monitoring_reasons_fire_when_the_status_is_newly_reached() -> None:
-    def state(status: str) -> MonitoringRead:
-        return MonitoringRead.model_construct(status=status)
-
-    assert monitoring_change_reasons(state("continue"), state("boundary_crossed")) == [
-        "boundary_crossed"
-    ]
-    assert monitoring_change_reasons(None, state("ris_reached")) == ["ris_reached"]
-    assert monitoring_change_reasons(state("ris_reached"), state("ris_reached")) == []
-    assert monitoring_change_reasons(state("boundary_crossed"), state("continue")) == []
+    assert monitoring_change_reasons("continue", "boundary_crossed") == ["boundary_crossed"]
+    assert monitoring_change_reasons(None, "ris_reached") == ["ris_reached"]
+    assert monitoring_change_reasons("ris_reached", "ris_reached") == []
+    assert monitoring_change_reasons("boundary_crossed", "continue") == []
+    assert monitoring_change_reasons("continue", "futility") == []

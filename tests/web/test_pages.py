@@ -10,6 +10,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+import service.usecases.events.judged_reasons as judged_reasons
 from service.web.templating import PAGE_CSP
 from tests.api.conftest import Auth, MakeKey
 from tests.api.pooled_support import add_batch, pooled, trial
@@ -229,7 +230,9 @@ def test_the_queue_previews_a_pending_study_as_the_api_does(
     queue = client.get("/curate").text
     assert f'href="/curate/studies/{study_id}/preview"' in queue
     assert 'src="/static/curation.js"' in queue
-    page = client.get(f"/curate/studies/{study_id}/preview")
+    with pytest.MonkeyPatch.context() as patch:  # the rolled-back include records no events
+        patch.setattr(judged_reasons, "monitoring", _refused)
+        page = client.get(f"/curate/studies/{study_id}/preview")
     assert page.status_code == 200
     rows = _preview_rows(page.text)
     changed = [c for c in api["cells"] if c["before"] != c["after"]]
@@ -246,6 +249,10 @@ def test_the_queue_previews_a_pending_study_as_the_api_does(
     assert client.get(f"/v1/studies/{study_id}").json()["status"] == "pending"
     assert study_id not in [s["study_id"] for s in pooled(client)["studies"]]
     assert "&lt;b onmouseover" in page.text
+
+
+def _refused(*args: object) -> None:
+    raise AssertionError("a preview computed its events")
 
 
 def test_the_preview_needs_a_curator_and_a_known_study(client: TestClient, actors: Actors) -> None:

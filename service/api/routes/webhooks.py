@@ -25,6 +25,7 @@ from service.schemas.webhooks import (
 from service.settings import Settings
 from service.usecases.events import webhooks
 from service.usecases.events.envelope import public_id
+from service.usecases.events.secret_box import secret_box
 from service.usecases.operations.keys import Scope
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
@@ -61,7 +62,8 @@ def create_webhook(
 ) -> WebhookSecretRead:
     """Subscribe an endpoint; the answer shows its signing secret, this once."""
     fields = body.model_dump()
-    created = webhooks.create_webhook(session, _owner(principal), fields, _policy(settings))
+    box = secret_box(settings)
+    created = webhooks.create_webhook(session, _owner(principal), fields, _policy(settings), box)
     response.headers["Location"] = f"/v1/webhooks/{created.webhook.id}"
     return _with_secret(created)
 
@@ -123,10 +125,14 @@ def delete_webhook(
 
 @router.post("/{webhook_id}/rotate-secret", response_model=WebhookSecretRead, responses=PROBLEMS)
 def rotate_secret(
-    webhook_id: WebhookId, session: WriteSessionDep, principal: SubscriberDep
+    webhook_id: WebhookId,
+    session: WriteSessionDep,
+    settings: SettingsDep,
+    principal: SubscriberDep,
 ) -> WebhookSecretRead:
     """A new signing secret; the old one keeps signing alongside it for 24 hours."""
-    return _with_secret(webhooks.rotate_secret(session, _owner(principal), webhook_id))
+    box = secret_box(settings)
+    return _with_secret(webhooks.rotate_secret(session, _owner(principal), webhook_id, box))
 
 
 @router.post(

@@ -44,7 +44,8 @@ class Event(Base):
 class Webhook(Base):
     """An endpoint that receives events, signed with its secret (Standard Webhooks v1).
 
-    The secret is stored as issued because signing needs it (a hash could not sign).
+    ``secret`` and ``previous_secret`` are stored encrypted (Fernet tokens): signing needs the
+    secret itself, so a hash could not do (:mod:`service.usecases.events.secret_box`).
     ``last_event_id`` is the fan-out cursor: events after it have no delivery row yet.
     ``retry_at`` holds back the endpoint's next attempt (its deliveries go in order);
     ``leased_until``/``lease_owner``: the worker that holds the endpoint, until the lease ends.
@@ -60,8 +61,8 @@ class Webhook(Base):
     outcomes: Mapped[list[str] | None] = mapped_column(JSON)
     enabled: Mapped[bool] = mapped_column(Boolean)
     disabled_reason: Mapped[str | None] = mapped_column(String(200))
-    secret: Mapped[str] = mapped_column(String(100))
-    previous_secret: Mapped[str | None] = mapped_column(String(100))
+    secret: Mapped[str] = mapped_column(String(400))
+    previous_secret: Mapped[str | None] = mapped_column(String(400))
     previous_secret_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, and_, delete, false, func, insert, or_, se
 from sqlalchemy.orm import Session
 
 from service.db.models import Event, EvidenceVersion, Study
+from service.db.notifications import CHANNEL
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +72,12 @@ class EventRepository:
         if rows:
             statement = insert(Event).execution_options(render_nulls=True)
             self._session.execute(statement, list(rows))
+
+    def announce(self) -> None:
+        """Wake listening workers when this transaction commits (PostgreSQL ``NOTIFY``; see
+        :mod:`service.db.notifications`). Nothing on SQLite."""
+        if self._session.get_bind().dialect.name == "postgresql":
+            self._session.execute(select(func.pg_notify(CHANNEL, "")))
 
     def page(
         self, audience: Audience, filters: EventFilters, *, after: int, limit: int

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -69,6 +70,11 @@ class EvidenceRepository:
         """One version with its changes and outcomes."""
         query = select(EvidenceVersion).where(EvidenceVersion.number == number)
         return self._session.scalars(query.options(*_WITH_CHANGES)).one_or_none()
+
+    def created_at(self, number: int) -> datetime | None:
+        """When version ``number`` was made (``None`` when there is no such version)."""
+        query = select(EvidenceVersion.created_at).where(EvidenceVersion.number == number)
+        return self._session.execute(query).scalar_one_or_none()
 
     def versions(
         self, *, before: int | None, limit: int, outcome: str | None = None

@@ -171,5 +171,18 @@ class LeaseRepository:
     def delivery(self, delivery_id: int) -> WebhookDelivery | None:
         return self._session.get(WebhookDelivery, delivery_id)
 
-    def add_attempt(self, values: dict[str, Any]) -> None:
-        self._session.execute(insert(DeliveryAttempt), [values])
+    def mark_delivered(self, delivery_ids: Sequence[int], now: datetime) -> set[int]:
+        """Mark those of ``delivery_ids`` still pending delivered (one more attempt); which."""
+        statement = (
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id.in_(delivery_ids), WebhookDelivery.status == "pending")
+            .values(status="delivered", finished_at=now, attempts=WebhookDelivery.attempts + 1)
+            .returning(WebhookDelivery.id)
+            .execution_options(synchronize_session=False)
+        )
+        return set(self._session.scalars(statement))
+
+    def add_attempts(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert attempt rows (one multi-row INSERT)."""
+        if rows:
+            self._session.execute(insert(DeliveryAttempt), list(rows))

@@ -3,7 +3,8 @@
 Ids follow commit order: every event writer holds the evidence version lock (study writes
 already do; webhook events take it), and ids are the next integers after the newest, taken
 under that lock. So ids are gapless, a rolled-back write returns its ids with its rows, and
-no reader can see id n+1 before id n has committed.
+no reader can see id n+1 before id n has committed. On PostgreSQL the same transaction
+notifies the delivery workers, who wake when it commits.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ def publish(
     first = repository.newest_id() + 1
     rows = [_row(first + offset, draft, at) for offset, draft in enumerate(drafts)]
     repository.insert_all(rows)
+    repository.announce()
     return list(range(first, first + len(rows)))
 
 

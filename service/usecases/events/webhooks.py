@@ -1,8 +1,8 @@
 """Webhook endpoints: subscribe, list, change, delete, rotate the secret, test, redeliver.
 
 Secrets are ``whsec_`` + base64 of 32 random bytes (the Standard Webhooks format), shown once
-when created or rotated. Unlike API keys they are stored as issued: signing needs the secret
-itself, so a hash would not do (README: Events and webhooks).
+when created or rotated. Unlike API keys they cannot be hashed (signing needs the secret
+itself): they are stored encrypted (:mod:`service.usecases.events.secret_box`).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from service.errors import InvalidInputError, NotFoundError
 from service.usecases.events.envelope import EventDraft, EventType
 from service.usecases.events.feed import audience_of
 from service.usecases.events.outbox import publish_locked
+from service.usecases.events.secret_box import SecretBox
 
 ROTATION_OVERLAP = timedelta(hours=24)
 MAX_REDELIVERIES = 10_000
@@ -88,7 +89,7 @@ def _url_error(message: str) -> InvalidInputError:
 
 
 def create_webhook(
-    session: Session, owner: Owner, fields: dict[str, Any], policy: UrlPolicy
+    session: Session, owner: Owner, fields: dict[str, Any], policy: UrlPolicy, box: SecretBox
 ) -> CreatedWebhook:
     """A new endpoint that receives events from the next one on."""
     now = utc_now()
@@ -100,7 +101,7 @@ def create_webhook(
         event_types=list(fields["event_types"]),
         outcomes=list(fields["outcomes"]) if fields.get("outcomes") else None,
         enabled=True,
-        secret=secret,
+        secret=box.seal(secret),
         created_at=now,
         updated_at=now,
         last_event_id=EventRepository(session).newest_id(),
@@ -153,15 +154,18 @@ def delete_webhook(session: Session, owner: Owner, webhook_id: int) -> None:
     WebhookRepository(session).delete(get_webhook(session, owner, webhook_id))
 
 
-def rotate_secret(session: Session, owner: Owner, webhook_id: int) -> CreatedWebhook:
+def rotate_secret(
+    session: Session, owner: Owner, webhook_id: int, box: SecretBox
+) -> CreatedWebhook:
     """A new secret; the old one signs alongside it for 24 hours."""
     webhook = get_webhook(session, owner, webhook_id)
     now = utc_now()
-    webhook.previous_secret = webhook.secret
+    secret = new_secret()
+    webhook.previous_secret = webhook.secret  # still encrypted
     webhook.previous_secret_until = now + ROTATION_OVERLAP
-    webhook.secret = new_secret()
+    webhook.secret = box.seal(secret)
     webhook.updated_at = now
-    return CreatedWebhook(webhook, webhook.secret)
+    return CreatedWebhook(webhook, secret)
 
 
 def send_test(session: Session, owner: Owner, webhook_id: int) -> int:

@@ -9,7 +9,7 @@ cells reuse the write's ``pooled_changes``, the category cells filter the same s
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -18,8 +18,13 @@ from service.db.models import EvidenceVersion
 from service.db.repositories.events import EventRepository
 from service.db.repositories.vocabulary import VocabularyRepository
 from service.schemas.pooled_summary import PooledChangeRead, PooledSummaryRead
-from service.usecases.events.conclusions import conclusion_reasons
+from service.usecases.events.conclusions import Reason, conclusion_reasons
 from service.usecases.events.envelope import STUDY_EVENT_OF_ACTION, EventDraft, EventType
+from service.usecases.events.judged_reasons import (
+    JudgedVersions,
+    certainty_reason,
+    monitoring_reasons,
+)
 from service.usecases.events.outbox import publish
 from service.usecases.pooled.analysis import headline
 from service.usecases.pooled.effects import Effects, SelectionMemo, effects_at
@@ -37,6 +42,7 @@ class CellChange:
     category: str | None
     before: Headline
     after: Headline
+    judged: tuple[Reason, ...] = ()  # certainty and monitoring reasons (overall cells only)
 
 
 def record_write_events(
@@ -48,7 +54,7 @@ def record_write_events(
 ) -> list[int]:
     """Store the write's events (study, pooled and conclusion changes); returns their ids."""
     drafts = study_drafts(session, version, changes)
-    for cell in cell_changes(session, version.number, pooled, selections):
+    for cell in cell_changes(session, version, pooled, selections):
         drafts.extend(cell_drafts(cell, version.number))
     return publish(session, drafts, at=version.created_at)
 
@@ -87,19 +93,21 @@ def _study_draft(
 
 def cell_changes(
     session: Session,
-    version: int,
+    version: EvidenceVersion,
     pooled: Sequence[PooledChangeRead],
     selections: SelectionMemo | None,
 ) -> list[CellChange]:
     """Every cell of the touched outcomes whose headline changed, overall cells first."""
     memo = selections if selections is not None else SelectionMemo()
+    number = version.number
+    versions = JudgedVersions.of_write(session, number, version.created_at, memo.derived)
     categories = [c.slug for c in VocabularyRepository(session).categories()]
     cells: list[CellChange] = []
     for change in pooled:
-        cells.append(_overall(change))
         spec = PooledSpec(outcome=change.outcome)
-        before = effects_at(session, spec, version - 1, memo=memo, min_rank=None)
-        after = effects_at(session, spec, version, memo=memo, min_rank=None, committed=False)
+        before = effects_at(session, spec, number - 1, memo=memo, min_rank=None)
+        after = effects_at(session, spec, number, memo=memo, min_rank=None, committed=False)
+        cells.append(_judged(session, _overall(change), spec, versions, (before, after)))
         cells.extend(_category_cell(change.outcome, c, before, after) for c in categories)
     return [cell for cell in cells if cell.before != cell.after]
 
@@ -111,6 +119,22 @@ def _overall(change: PooledChangeRead) -> CellChange:
         before=_plain(change.before),
         after=_plain(change.after),
     )
+
+
+def _judged(
+    session: Session,
+    cell: CellChange,
+    spec: PooledSpec,
+    versions: JudgedVersions,
+    effects: tuple[Effects, Effects],
+) -> CellChange:
+    """The overall cell with its certainty and monitoring reasons, when its headline moved."""
+    if cell.before == cell.after:
+        return cell
+    certainty = certainty_reason(session, spec, versions, effects, (cell.before, cell.after))
+    judged = [certainty] if certainty is not None else []
+    judged.extend(monitoring_reasons(session, spec, versions))
+    return replace(cell, judged=tuple(judged))
 
 
 def _plain(summary: PooledSummaryRead) -> Headline:
@@ -144,7 +168,7 @@ def cell_drafts(cell: CellChange, version: int) -> list[EventDraft]:
         "link": _link(cell.outcome, cell.category),
     }
     drafts = [_public(EventType.POOLED_CHANGED, data, cell.outcome, version)]
-    reasons = conclusion_reasons(cell.before, cell.after)
+    reasons = [*conclusion_reasons(cell.before, cell.after), *cell.judged]
     if reasons:
         concluded = {**data, "reasons": [reason.as_dict() for reason in reasons]}
         drafts.append(_public(EventType.CONCLUSION_CHANGED, concluded, cell.outcome, version))

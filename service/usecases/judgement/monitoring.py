@@ -7,9 +7,11 @@ Steps (Wetterslev et al. 2008, 2009; Thorlund et al. 2011, the TSA manual; RTSA)
 2. the diversity D2 of the newest analysis and the required information size RIS, adjusted
    as RIS / (1 - D2) (:func:`service.stats.sequential.required_information_size`);
 3. analyses adding under 1% of the RIS are not looks; the two-sided Lan-DeMets O'Brien-Fleming
-   boundaries over the looks so far (:func:`service.stats.sequential.sequential_looks`);
+   boundaries over the looks so far (:func:`service.stats.trial_sequential.sequential_looks`);
 4. the TSA-adjusted interval: the newest estimate -+ its boundary x SE (the conventional
-   normal quantile once all alpha is spent).
+   normal quantile once all alpha is spent);
+5. with ``futility=true``, the non-binding futility wedge by O'Brien-Fleming-type beta
+   spending under the anticipated effect (:mod:`service.stats.futility`).
 
 It is a decision aid shown beside the conventional answer, never instead of it.
 """
@@ -32,14 +34,10 @@ from service.schemas.sequential import (
     MonitoringRead,
 )
 from service.stats.estimators import CiMethod, Tau2Estimator
+from service.stats.futility import drift_under_alternative
 from service.stats.models import fit_random_effects
-from service.stats.sequential import (
-    Diversity,
-    SequentialLooks,
-    diversity,
-    required_information_size,
-    sequential_looks,
-)
+from service.stats.sequential import Diversity, diversity, required_information_size
+from service.stats.trial_sequential import SequentialLooks, sequential_looks
 from service.usecases.judgement.sequential import finite_boundary
 from service.usecases.pooled.answers import resolve_version
 from service.usecases.pooled.selection import StudyEffect, select_effects, valid_at
@@ -98,9 +96,15 @@ def _looks(analyses: Sequence[CumulativeAnalysis], looks: SequentialLooks) -> li
             z=analyses[i].z if analyses[i].se else None,
             boundary=finite_boundary(boundary),
             crossed=crossed,
+            futility_boundary=futility,
         )
-        for i, fraction, boundary, crossed in zip(
-            looks.kept, looks.fractions, looks.boundaries, looks.crossed, strict=True
+        for i, fraction, boundary, crossed, futility in zip(
+            looks.kept,
+            looks.fractions,
+            looks.boundaries,
+            looks.crossed,
+            looks.futility or (None,) * len(looks.kept),
+            strict=True,
         )
     ]
 
@@ -133,7 +137,11 @@ def monitoring(session: Session, outcome: str, query: MonitoringQuery) -> Monito
     analyses, effects = cumulative_analyses(session, spec, version, vocabulary)
     spread, base, ris = _information_size(effects, mid, query)
     looks = sequential_looks(
-        [a.participants for a in analyses], [a.z for a in analyses], ris=ris, alpha=query.alpha
+        [a.participants for a in analyses],
+        [a.z for a in analyses],
+        ris=ris,
+        alpha=query.alpha,
+        futility_beta=1.0 - query.power if query.futility else None,
     )
     reads = _looks(analyses, looks)
     last = analyses[looks.kept[-1]] if looks.kept else None
@@ -150,6 +158,10 @@ def monitoring(session: Session, outcome: str, query: MonitoringQuery) -> Monito
         mid=mid,
         alpha=query.alpha,
         power=query.power,
+        futility=query.futility,
+        futility_drift=drift_under_alternative(query.alpha, 1.0 - query.power)
+        if query.futility
+        else None,
         diversity=DiversityRead(**asdict(spread)) if spread else None,
         ris_unadjusted=base,
         ris=ris,

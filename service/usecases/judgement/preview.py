@@ -3,7 +3,8 @@
 ``POST /v1/studies/preview`` runs the very write a trusted key makes (validation, duplicates,
 effect sizes, the new version, ``pooled_changes``), and the curation queue's preview of a
 stored pending study runs the very include a curator makes; either inside a SAVEPOINT that is
-always rolled back, so a preview cannot drift from what the write would do. For every outcome
+always rolled back, so a preview cannot drift from what the write would do; it records no
+events (:meth:`WriteContext.as_preview`), which the rollback would discard anyway. For every outcome
 the write touches, each cell (all categories, and each category) is analysed before and after,
 with its certainty and statement, and :func:`.reasons.conclusion_change_reasons` says whether
 the conclusion would change. The evidence lock is held from the start, so no write can slip in
@@ -14,7 +15,6 @@ between "before" and "after". Each analysis is priced against the request's comp
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 
 from sqlalchemy.orm import Session
 
@@ -113,7 +113,7 @@ def preview_studies(
     budget: ComputeBudget = UNLIMITED,
 ) -> PreviewRead:
     """The pooled results as if ``bodies`` were written and included; nothing is kept."""
-    trusted = replace(context, trusted=True)
+    trusted = context.as_preview()  # as a trusted key's write, recording no events
 
     def write() -> tuple[int, list[PooledChangeRead]]:
         if batch:
@@ -136,7 +136,7 @@ def preview_inclusion(
     """
 
     def write() -> tuple[int, list[PooledChangeRead]]:
-        included = curation.include_study(session, study_id, context)
+        included = curation.include_study(session, study_id, context.without_events())
         return included.evidence_version, list(included.pooled_changes)
 
     return _preview(session, write, budget)

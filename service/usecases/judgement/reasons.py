@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from service.schemas.certainty import CertaintyRead, StatementRead
 from service.schemas.pooled_summary import PooledSummaryRead
-from service.schemas.sequential import MonitoringRead
 
 
 def _sentence(statement: StatementRead | None) -> str | None:
@@ -50,10 +49,13 @@ def conclusion_change_reasons(
     return reasons
 
 
-def monitoring_change_reasons(before: MonitoringRead | None, after: MonitoringRead) -> list[str]:
-    """``boundary_crossed`` or ``ris_reached`` when monitoring newly reached that status."""
-    if after.status not in ("boundary_crossed", "ris_reached"):
+def monitoring_change_reasons(before: str | None, after: str) -> list[str]:
+    """``boundary_crossed`` or ``ris_reached`` when monitoring newly reached that status.
+
+    ``before`` and ``after`` are the monitoring statuses (``None``: no monitoring before).
+    """
+    if after not in ("boundary_crossed", "ris_reached"):
         return []
-    if before is not None and before.status == after.status:
+    if before == after:
         return []
-    return [after.status]
+    return [after]

@@ -41,7 +41,6 @@ from service.usecases.judgement.assessment import with_assessment
 from service.usecases.judgement.cells import CellAssessor, answer_assessment
 from service.usecases.pooled.analysis import (
     analyse_outcome,
-    headline,
     section_names,
     summary_of,
 )
@@ -174,9 +173,13 @@ class _Reader:
             min_rank=self._min_rank(spec),
         )
 
-    def headline(self, rows: list[EvidenceRow], spec: PooledSpec) -> dict[str, Any]:
-        """The summary of the answer for ``rows``, fitting only (so nothing to cache)."""
-        return headline(select_effects(rows, spec, min_rank=self._min_rank(spec)), spec)
+    def point(
+        self, rows: list[EvidenceRow], spec: PooledSpec, version: int, assessor: CellAssessor
+    ) -> dict[str, Any]:
+        """The headline of the answer for ``rows`` with its certainty and statement, fitting
+        only (and what the certainty rules read, as a table cell), so nothing to cache."""
+        effects = select_effects(rows, spec, min_rank=self._min_rank(spec))
+        return assessor.headline(effects, spec, version)
 
     def _effective(self, outcome: str, version: int) -> int:
         """The version the answers of ``outcome`` at ``version`` are keyed by (no query)."""
@@ -224,12 +227,15 @@ class _Reader:
         ]
         check_history_cost(len(touching), len(rows), self._budget)
         deadline = self._budget.deadline()
+        assessor = CellAssessor(self._session)
         points = []
         for info in touching:
             check_deadline(deadline)
             known = self.cached(spec, info.number)
             numbers = (
-                summary_of(known) if known else self.headline(valid_at(rows, info.number), spec)
+                {**summary_of(known), **answer_assessment(known)}
+                if known
+                else self.point(valid_at(rows, info.number), spec, info.number, assessor)
             )
             points.append(
                 HistoryPointRead(
@@ -405,7 +411,7 @@ def pooled_history(
 
     422 when the history would cost more than ``budget`` allows (points x evidence rows).
     """
-    spec = spec_from_options(outcome, query, category=query.category)
+    spec = spec_from_options(outcome, query, category=query.category, mid=query.mid)
     reader = _Reader(session, cache, budget)
 
     def compute(version: int) -> PooledHistoryRead:

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from service.db.repositories.pooled import PooledRepository
 from service.stats import ENGINE_VERSION
 from service.stats.estimators import CiMethod, Tau2Estimator
+from service.usecases.pooled.derived_memo import DerivedMemo
 from service.usecases.pooled.selection import StudyEffect, select_effects
 from service.usecases.pooled.sizing import sample_size
 from service.usecases.pooled.spec import PooledSpec
@@ -68,6 +69,8 @@ class SelectionMemo:
         self._max_bytes = max_bytes
         self._bytes = 0
         self._lock = threading.Lock()
+        self.derived = DerivedMemo()
+        """What writes derive from the effects at a version (see :mod:`.derived_memo`)."""
 
     @property
     def bytes(self) -> int:

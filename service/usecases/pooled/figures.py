@@ -245,7 +245,7 @@ def history_figure(
 ) -> Conditional[bytes]:
     """The living trajectory of one outcome, after every version that changed it (priced
     like the history it draws)."""
-    spec = spec_from_options(outcome, query, category=query.category)
+    spec = spec_from_options(outcome, query, category=query.category, mid=query.mid)
 
     def render(version: int) -> bytes:
         pinned = query.model_copy(update={"as_of": version})

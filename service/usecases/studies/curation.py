@@ -53,6 +53,7 @@ def _change_status(
         action=action,
         summary=summary,
         selections=context.selections,
+        record_events=context.record_events,
     )
 
 

@@ -10,7 +10,7 @@ returns the number too, so the sequence stays gapless.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
@@ -34,6 +34,11 @@ class WriteContext:
 
     ``selections``: the process's memo of selected effects, which makes a write's
     ``pooled_changes`` cost a delta instead of a reload of the outcome's evidence.
+
+    ``record_events``: ``False`` for a what-if preview, the write run inside a SAVEPOINT that
+    is always rolled back (:mod:`service.usecases.judgement.preview`): its events would be
+    discarded anyway, and computing them (certainty, sequential monitoring) is most of the
+    cost of a write's events.
     """
 
     actor: str
@@ -41,6 +46,15 @@ class WriteContext:
     may_curate: bool
     trusted: bool
     selections: SelectionMemo | None = None
+    record_events: bool = True
+
+    def as_preview(self) -> WriteContext:
+        """The same key's write as a trusted one would be, recording no events."""
+        return replace(self.without_events(), trusted=True)
+
+    def without_events(self) -> WriteContext:
+        """The same key's write, recording no events (for a write that is rolled back)."""
+        return replace(self, record_events=False)
 
     @property
     def trusted_with_evidence(self) -> bool:

@@ -100,12 +100,13 @@ def _as_if_included(
     """The pooled_changes the write would have if its studies were included (issue 16).
 
     The same write by a trusted key, in a SAVEPOINT rolled back at once; the evidence lock
-    is taken first, so the real write gets the same version number.
+    is taken first, so the real write gets the same version number. It records no events:
+    they would be rolled back, and the real write records its own.
     """
     lock_evidence(session)
     savepoint = session.begin_nested()
     try:
-        stored = _store_new(session, prepared, replace(context, trusted=True), kind)
+        stored = _store_new(session, prepared, context.as_preview(), kind)
     finally:
         savepoint.rollback()
     return tuple(c.model_copy(update={"counted": False}) for c in stored.pooled_changes)
@@ -143,7 +144,8 @@ def _store_rows(
     changes = pooled_changes(
         session, touched, version=version.number, selections=context.selections
     )
-    record_write_events(session, version, created, changes, context.selections)
+    if context.record_events:
+        record_write_events(session, version, created, changes, context.selections)
     return _Stored(version.number, reads, tuple(changes))
 
 
@@ -257,6 +259,7 @@ def update_study(
         action="update",
         summary=summary,
         selections=context.selections,
+        record_events=context.record_events,
     )
 
 

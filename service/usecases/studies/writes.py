@@ -175,8 +175,10 @@ def supersede(
     action: str,
     summary: str,
     selections: SelectionMemo | None = None,
+    record_events: bool = True,
 ) -> StudyWriteResult:
-    """Close ``current`` at ``version``, store ``successor`` and record the change."""
+    """Close ``current`` at ``version``, store ``successor`` and record the change (and its
+    events, unless ``record_events`` is false: a what-if preview's rolled-back write)."""
     before = study_read(current)
     current.valid_to = version.number
     repository = StudyRepository(session)
@@ -186,7 +188,8 @@ def supersede(
     change = StudyChange(action, before, after)
     touched = record_changes(session, version, [change], summary)
     changes = pooled_changes(session, touched, version=version.number, selections=selections)
-    record_write_events(session, version, [change], changes, selections)
+    if record_events:
+        record_write_events(session, version, [change], changes, selections)
     return StudyWriteResult(
         evidence_version=version.number, study=after, pooled_changes=tuple(changes)
     )

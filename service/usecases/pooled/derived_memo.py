@@ -1,0 +1,56 @@
+"""What a write derives from the evidence at a version, remembered for the next write.
+
+A write's ``conclusion.changed`` reasons compare a cell's GRADE level and its sequential
+monitoring status before and after the write (:mod:`service.usecases.events.judged_reasons`).
+The "after" of one write is the "before" of the next write that moves the same outcome, so
+remembering it halves the work of every write's events.
+
+The "after" is computed inside the write's still open transaction, and a rolled-back write
+gives its number back (:mod:`service.usecases.studies.evidence`). So an entry is keyed by the
+version's number *and* its creation instant: a write that takes the same number after a
+rollback has another instant and never sees the entry of the write that did not happen.
+Bounded in entries (each holds a short string), least recently used evicted first.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from datetime import datetime
+
+MAX_DERIVED = 512
+DerivedKey = tuple[str, str, int, datetime]
+"""(what was derived, the canonical specification, version number, version created_at)."""
+
+
+def derived_key(kind: str, canonical: str, number: int, created_at: datetime) -> DerivedKey:
+    """The key of ``kind`` derived under ``canonical`` at one version (number and instant)."""
+    return (kind, canonical, number, created_at)
+
+
+class DerivedMemo:
+    """A thread-safe LRU map from :data:`DerivedKey` to a short string or ``None``."""
+
+    def __init__(self, max_entries: int = MAX_DERIVED) -> None:
+        self._entries: OrderedDict[DerivedKey, str | None] = OrderedDict()
+        self._max_entries = max_entries
+        self._lock = threading.Lock()
+
+    def get(self, key: DerivedKey) -> tuple[str | None] | None:
+        """``(value,)`` when remembered (the value may be ``None``), else ``None``."""
+        with self._lock:
+            if key not in self._entries:
+                return None
+            self._entries.move_to_end(key)
+            return (self._entries[key],)
+
+    def put(self, key: DerivedKey, value: str | None) -> None:
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._max_entries:
+                self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._entries)
