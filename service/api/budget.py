@@ -49,8 +49,10 @@ async def priced_analysis(request: Request, budget: ComputeBudgetDep) -> Compute
     if isinstance(body, dict):
         rows = body.get("effects") or body.get("comparisons")
         sections = body.get("sections")
+        estimator = body.get("estimator", "REML")  # the request's default
         if isinstance(rows, list) and isinstance(sections, list):
-            check_cost(len(rows), [name for name in sections if isinstance(name, str)], budget)
+            names = [name for name in sections if isinstance(name, str)]
+            check_cost(len(rows), names, budget, estimator if isinstance(estimator, str) else None)
     return budget
 
 

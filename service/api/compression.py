@@ -58,7 +58,8 @@ async def encoded_body(entry: Entry, encoding: str) -> bytes:
     known = entry.encoded.get(encoding)
     if known is None:
         known = await anyio.to_thread.run_sync(compress, entry.json, encoding)
-        entry.encoded[encoding] = known  # idempotent: a race compresses twice, harmlessly
+        entry.remember(encoding, known)  # counted in the cache; a race compresses twice
+        known = entry.encoded.get(encoding, known)
     return known
 
 

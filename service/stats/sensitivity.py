@@ -4,25 +4,36 @@ Each reproduces metafor 3.8-1 (``leave1out.rma.uni``, ``influence.rma.uni``, ``c
 Viechtbauer and Cheung 2010 for the diagnostics) on an intercept-only random-effects model fitted
 with :func:`service.stats.models.fit_random_effects`.
 
-Cost: every analysis refits the model once per study, each refit O(k) per solver iteration, so
-O(k^2) in all; no k-by-k matrix is formed. A refit that fails (for instance a solver that does
-not converge) raises instead of leaving a missing row as metafor does. Each takes an optional
-``deadline`` (a ``time.monotonic()`` instant), checked before every refit: past it, the analysis
-stops with :class:`~service.stats.errors.DeadlineExceededError`.
+Cost: with the iterative estimators (REML, ML, EB, PM), leave-one-out and influence refit the
+model once per study, each refit O(k) per solver iteration, so O(k^2) in all. With the others
+(EE, DL, HE, HS, HSk, SJ) every deletion comes from downdated sums at once
+(:mod:`service.stats._deletion`), in O(k) for most data sets; a row whose downdate lost
+precision is refitted exactly. Cumulative analyses refit once per look, O(k^2), with the
+iterative estimators; with the others every look comes from running sums and numpy blocks
+(:mod:`service.stats._cumulative`), O(k^2) terms but no refit. No k-by-k matrix is formed. A
+refit that fails (for instance a solver that does not converge) raises instead of leaving a
+missing row as metafor does. Each takes an optional ``deadline`` (a ``time.monotonic()``
+instant), checked before every refit and block: past it, the analysis stops with
+:class:`~service.stats.errors.DeadlineExceededError`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
 
+from service.stats._cumulative import Looks, fast_cumulative
+from service.stats._deletion import NON_ITERATIVE, fast_leave_one_out
 from service.stats._inputs import as_studies
 from service.stats.errors import StatsInputError, check_deadline
 from service.stats.estimators import CiMethod, Tau2Estimator
 from service.stats.models import RandomEffectsFit, fit_random_effects
+
+DOWNDATED_ESTIMATORS = NON_ITERATIVE
+"""The estimators whose leave-one-out and influence come from downdated sums, in O(k)."""
 
 # influence.rma.uni sets residuals below 100 machine epsilons to exactly zero.
 _RESID_EPS = 100 * np.finfo(np.float64).eps
@@ -103,6 +114,43 @@ def _without(full: RandomEffectsFit, i: int, deadline: float | None) -> RandomEf
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Deleted:
+    """What the rows need of the model fitted without one study (``s2w``: see _dispersion)."""
+
+    estimate: float
+    se: float
+    ci_lower: float
+    ci_upper: float
+    tau2: float
+    i2: float | None
+    q: float
+    s2w: float
+
+    @classmethod
+    def of(cls, fit: RandomEffectsFit) -> _Deleted:
+        """From a refit; Q of a single remaining study is 0 (on 0 df), as metafor reports it."""
+        q = 0.0 if fit.q is None else fit.q
+        return cls(
+            fit.estimate, fit.se, fit.ci_lower, fit.ci_upper, fit.tau2, fit.i2, q, _dispersion(fit)
+        )
+
+
+def _deletions(full: RandomEffectsFit, deadline: float | None) -> list[_Deleted]:
+    """The fit without each study: from downdated sums where they are exact, else refitted."""
+    fast = fast_leave_one_out(
+        full.yi, full.vi, full.estimator, full.ci_method, full.level, deadline
+    )
+    if fast is None:
+        return [_Deleted.of(_without(full, i, deadline)) for i in range(full.k)]
+    columns = (fast.estimate, fast.se, fast.ci_lower, fast.ci_upper, fast.tau2, fast.i2)
+    rows = zip(*(column.tolist() for column in (*columns, fast.q, fast.s2w)), strict=True)
+    return [
+        _Deleted.of(_without(full, i, deadline)) if refit else _Deleted(*row)
+        for i, (refit, row) in enumerate(zip(fast.refit.tolist(), rows, strict=True))
+    ]
+
+
 def leave_one_out(
     yi: ArrayLike,
     vi: ArrayLike,
@@ -112,9 +160,10 @@ def leave_one_out(
     level: float = 0.95,
     deadline: float | None = None,
 ) -> tuple[LeaveOneOutRow, ...]:
-    """Refit the model k times, each time leaving one study out, as metafor's ``leave1out()``.
+    """Fit the model k times, each time leaving one study out, as metafor's ``leave1out()``.
 
-    Row ``i`` is the fit without study ``i``; ``q`` is Cochran's Q of that fit. O(k^2) in all.
+    Row ``i`` is the fit without study ``i``; ``q`` is Cochran's Q of that fit. O(k^2) in all
+    with the iterative estimators, usually O(k) with the others (see the module).
 
     Raises
     ------
@@ -124,20 +173,9 @@ def leave_one_out(
         When ``time.monotonic()`` passes ``deadline`` before the last refit.
     """
     full = _full_fit(yi, vi, estimator, ci_method, level)
-    return tuple(_leave_one_out_row(i, _without(full, i, deadline)) for i in range(full.k))
-
-
-def _leave_one_out_row(i: int, fit: RandomEffectsFit) -> LeaveOneOutRow:
-    """One row; Q of a single remaining study is 0 (on 0 df), as metafor reports it."""
-    return LeaveOneOutRow(
-        index=i,
-        estimate=fit.estimate,
-        se=fit.se,
-        ci_lower=fit.ci_lower,
-        ci_upper=fit.ci_upper,
-        tau2=fit.tau2,
-        i2=fit.i2,
-        q=0.0 if fit.q is None else fit.q,
+    return tuple(
+        LeaveOneOutRow(i, d.estimate, d.se, d.ci_lower, d.ci_upper, d.tau2, d.i2, d.q)
+        for i, d in enumerate(_deletions(full, deadline))
     )
 
 
@@ -151,12 +189,9 @@ def _dispersion(fit: RandomEffectsFit) -> float:
     return fit.se**2 * float(np.sum(fit.weights))
 
 
-def _influence_row(
-    full: RandomEffectsFit, i: int, hat: float, deadline: float | None
-) -> InfluenceRow:
+def _influence_row(full: RandomEffectsFit, i: int, hat: float, deleted: _Deleted) -> InfluenceRow:
     """Formulas of influence.rma.uni for an intercept-only model (Viechtbauer and Cheung 2010)."""
-    deleted = _without(full, i, deadline)
-    s2w = _dispersion(deleted)
+    s2w = deleted.s2w
     vi, tau2 = float(full.vi[i]), deleted.tau2
     resid = float(full.yi[i]) - deleted.estimate
     resid = 0.0 if abs(resid) < _RESID_EPS else resid
@@ -198,8 +233,11 @@ def influence(
         If the input is invalid or k < 2.
     """
     full = _full_fit(yi, vi, estimator, ci_method, level)
-    hats = full.weights / np.sum(full.weights)
-    return tuple(_influence_row(full, i, float(hats[i]), deadline) for i in range(full.k))
+    hats = (full.weights / np.sum(full.weights)).tolist()
+    return tuple(
+        _influence_row(full, i, hats[i], deleted)
+        for i, deleted in enumerate(_deletions(full, deadline))
+    )
 
 
 def _order(order: Sequence[int] | None, k: int) -> list[int]:
@@ -225,7 +263,8 @@ def cumulative(
     """Cumulative meta-analysis, as metafor's ``cumul()``: add studies one at a time.
 
     ``order`` lists 0-based study indices in the order in which they are added (default: input
-    order). Row j is the fit to the first j + 1 studies; the last row is the full fit. O(k^2).
+    order). Row j is the fit to the first j + 1 studies; the last row is the full fit. O(k^2)
+    (refits with the iterative estimators, numpy blocks with the others).
 
     Raises
     ------
@@ -236,15 +275,33 @@ def cumulative(
     full = fit_random_effects(y, v, estimator=estimator, ci_method=ci_method, level=level)
     indices = _order(order, full.k)
     ys, vs = y[indices], v[indices]
-    rows = []
-    for j in range(1, full.k):
+    looks = fast_cumulative(ys, vs, estimator, ci_method, level, deadline)
+
+    def refit(j: int) -> CumulativeRow:
         check_deadline(deadline)
         fit = fit_random_effects(
             ys[:j], vs[:j], estimator=estimator, ci_method=ci_method, level=level
         )
-        rows.append(_cumulative_row(indices[j - 1], fit))
-    rows.append(_cumulative_row(indices[-1], full))
-    return tuple(rows)
+        return _cumulative_row(indices[j - 1], fit)
+
+    if looks is None:
+        rows = [refit(j) for j in range(1, full.k)]
+    else:
+        rows = [refit(1), *_fast_looks(looks, indices, refit)]
+    return (*rows, _cumulative_row(indices[-1], full))
+
+
+def _fast_looks(
+    looks: Looks, indices: list[int], refit: Callable[[int], CumulativeRow]
+) -> list[CumulativeRow]:
+    """Looks 2 .. k - 1 from ``looks``, refitting those it flags (the last is the full fit)."""
+    columns = (looks.estimate, looks.se, looks.ci_lower, looks.ci_upper, looks.tau2, looks.i2)
+    values = list(zip(*(column.tolist() for column in columns), strict=True))
+    flagged = looks.refit.tolist()
+    return [
+        refit(m + 1) if flagged[m] else CumulativeRow(indices[m], m + 1, *values[m])
+        for m in range(1, len(indices) - 1)
+    ]
 
 
 def _cumulative_row(index: int, fit: RandomEffectsFit) -> CumulativeRow:

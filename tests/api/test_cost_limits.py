@@ -157,3 +157,52 @@ def test_histories_are_priced_by_points_and_rows(
     answered = client.get(path, headers=who.key("read"))
     assert answered.status_code == 200, answered.text
     assert len(answered.json()["points"]) == 2
+
+
+def test_the_price_depends_on_the_estimator() -> None:
+    k = 1_000
+    assert analysis_cost(k, ["leave_one_out"], "REML") == k + k * k
+    assert analysis_cost(k, ["leave_one_out"]) == k + k * k  # unknown: priced as iterative
+    assert analysis_cost(k, ["leave_one_out", "influence"], "DL") == k * (1 + 2 * 20)
+    assert analysis_cost(10, ["influence"], "DL") == 10 + 10 * 10  # k^2 when that is less
+    assert analysis_cost(k, ["leave_one_out"], "FE") == k * 21  # an alias of EE
+    assert analysis_cost(k, ["cumulative"], "DL") == k + 20 * k  # blocks: max(20 k, k^2 / 100)
+    assert analysis_cost(20_000, ["cumulative"], "DL") == 20_000 + 20_000**2 // 100
+    assert analysis_cost(k, ["cumulative"], "PM") == k + k * k  # refitted per look
+    assert analysis_cost(k, ["leave_one_out"], "no-such-estimator") == k + k * k
+
+
+def test_a_dl_leave_one_out_at_k_20000_fits_the_anonymous_budget(client: TestClient) -> None:
+    """Downdated deletions cost 20 k: at k = 20,000 the anonymous ceiling holds two of them."""
+    body: dict[str, Any] = {
+        "effects": _effects(20_000),
+        "estimator": "DL",
+        "sections": ["leave_one_out", "influence"],
+    }
+    answered = client.post("/v1/analyses", json=body)
+    assert answered.status_code == 200, answered.text
+    result = answered.json()
+    assert len(result["leave_one_out"]) == len(result["influence"]) == 20_000
+    body["estimator"] = "REML"  # refitted once per study: 20,000 + 2 x 20,000^2
+    problem = _refused_for_cost(
+        client.post("/v1/analyses", json=body), 1_000_000, "MAX_ANALYSIS_COST_ANONYMOUS"
+    )
+    assert problem["cost"] == 20_000 + 2 * 20_000**2
+    assert "non-iterative estimator (DL" in problem["detail"]
+
+
+def test_pooled_results_are_priced_with_their_estimator(
+    client: TestClient, who: Actors, limits: Any
+) -> None:
+    add_batch(client, who.trusted, [trial(0.01 * i, year=1990 + i) for i in range(30)])
+    names = ["leave_one_out", "subgroups", "egger", "begg"]  # k >= 10 adds the small-study tests
+    cost = analysis_cost(30, names, "DL")
+    assert cost == 30 * (1 + 2 + 2 + 1 + 20) < analysis_cost(30, names, "REML")
+    limits(max_analysis_cost_anonymous=cost - 1, max_analysis_cost_with_key=cost)
+    path = "/v1/outcomes/empowerment/pooled"
+    params = {"sections": "leave_one_out", "estimator": "DL"}
+    refused = client.get(path, params=params)
+    assert _refused_for_cost(refused, cost - 1, "MAX_ANALYSIS_COST_ANONYMOUS")["cost"] == cost
+    answered = client.get(path, params=params, headers=who.key("read"))
+    assert answered.status_code == 200, answered.text
+    assert len(answered.json()["result"]["leave_one_out"]) == 30

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from service.api.compression import PREFERENCE, compress
 from service.schemas.analyses import AnalysisRequest
 from service.usecases.analyses.service import run_analysis
 from service.usecases.pooled.cache import ResultCache, cache_key
@@ -101,3 +102,47 @@ def test_the_selection_memo_holds_its_budget_in_bytes() -> None:
     assert 1 <= len(memo) < 8
     assert memo.bytes <= budget
     assert retained <= 1.1 * budget
+
+
+def _compressed_copies(entry: Any) -> None:
+    """What serving the entry to zstd, brotli and gzip clients keeps (service.api.compression)."""
+    for encoding in PREFERENCE:
+        entry.remember(encoding, compress(entry.json, encoding))
+
+
+def test_compressed_copies_count_in_the_cache_budget() -> None:
+    budget = MB
+
+    def fill() -> ResultCache:
+        cache = ResultCache(max_bytes=budget)
+        for seed in range(16):  # 16 distinct specifications, each sent in every encoding
+            _compressed_copies(cache.put(cache_key("pooled", f"spec-{seed}", 1), _answer(seed)))
+        return cache
+
+    _compressed_copies(ResultCache().put(cache_key("pooled", "warm-up", 1), _answer(99)))
+    cache, retained = _retained(fill)
+    assert 2 <= len(cache) < 16
+    assert cache.total_bytes <= budget
+    assert retained <= 1.1 * budget
+
+
+def test_a_compressed_copy_adds_its_bytes_and_can_evict() -> None:
+    first, second = _answer(1), _answer(2)
+    cache = ResultCache(max_bytes=10 * MB)
+    entry = cache.put(cache_key("pooled", "a", 1), first)
+    before = cache.total_bytes
+    body = compress(entry.json, "gzip")
+    entry.remember("gzip", body)
+    assert cache.total_bytes - before >= len(body)
+    entry.remember("gzip", b"a second copy of the same encoding is not kept")
+    assert entry.encoded["gzip"] == body
+
+    small = ResultCache(max_bytes=before * 2 + 1_000)  # room for two answers, not their copies
+    kept = small.put(cache_key("pooled", "a", 1), first)
+    small.put(cache_key("pooled", "b", 1), second)
+    assert len(small) == 2
+    assert small.entry(cache_key("pooled", "a", 1)) is kept  # a hit: now the most recent
+    kept.remember("br", b"x" * 200_000)  # a (made-up) copy the budget has no room for
+    assert len(small) == 1
+    assert small.get(cache_key("pooled", "b", 1), type(second)) is None  # least recently used
+    assert small.total_bytes <= before * 2 + 1_000

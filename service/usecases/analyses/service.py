@@ -99,7 +99,7 @@ def run_analysis(request: AnalysisRequest, budget: ComputeBudget = UNLIMITED) ->
     runs past the budget's deadline anyway (see :mod:`service.usecases.analyses.cost`).
     """
     rows = request.effects or request.comparisons or []
-    check_cost(len(rows), request.sections, budget)
+    check_cost(len(rows), request.sections, budget, request.estimator)
     with stopped_at_deadline(budget):
         return _run_analysis(request, budget.deadline())
 

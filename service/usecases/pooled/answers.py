@@ -144,7 +144,8 @@ class _Reader:
         The cost is checked once the effects are selected (which fixes k), before the analysis.
         """
         effects = self.effects(spec, version)
-        check_cost(len(effects), section_names(spec, len(effects)), self._budget)
+        names = section_names(spec, len(effects))
+        check_cost(len(effects), names, self._budget, spec.estimator)
         with stopped_at_deadline(self._budget):
             deadline = self._budget.deadline()
             answer = analyse_outcome(effects, spec, version=version, deadline=deadline)

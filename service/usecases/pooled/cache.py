@@ -62,17 +62,26 @@ def _identity_tag(tag: str) -> str:
 class Entry:
     """A cached answer and its JSON, serialized once: a hit costs no serialization either.
 
-    Its compressed forms are added later; they are not counted in :attr:`weight` (at most
-    about a third of the JSON for the three encodings together).
+    Its compressed forms are added later, by :meth:`remember`, and counted in its cache's bytes.
     """
 
     value: ReadModel
     json: bytes
+    key: Key | None = None
     encoded: dict[str, bytes] = field(default_factory=dict, compare=False)
     """``json`` compressed, by encoding; filled in when first asked for."""
 
     weight: int = 0
-    """The bytes it holds, measured (:func:`~service.usecases.pooled.sizing.deep_size`)."""
+    """The bytes it held when stored, measured (:func:`~.sizing.deep_size`), encodings aside."""
+
+    owner: ResultCache | None = field(default=None, compare=False, repr=False)
+
+    def remember(self, encoding: str, body: bytes) -> None:
+        """Keep ``body``, ``json`` in ``encoding``, and count its bytes in the cache."""
+        if self.owner is None:
+            self.encoded.setdefault(encoding, body)
+        else:
+            self.owner.add_encoding(self, encoding, body)
 
 
 class ResultCache:
@@ -85,6 +94,7 @@ class ResultCache:
 
     def __init__(self, max_bytes: int = DEFAULT_BYTES) -> None:
         self._entries: OrderedDict[Key, Entry] = OrderedDict()
+        self._weights: dict[Key, int] = {}
         self._max_bytes = max_bytes
         self._bytes = 0
         self._lock = threading.Lock()
@@ -106,19 +116,50 @@ class ResultCache:
         found = self.entry(key)
         return found.value if found is not None and isinstance(found.value, kind) else None
 
+    @property
+    def total_bytes(self) -> int:
+        """The measured bytes of every entry held: answers, JSON, compressed copies, keys."""
+        with self._lock:
+            return self._bytes
+
     def put(self, key: Key, value: ReadModel) -> Entry:
         """Store ``value`` (serialized as the API sends it) and evict the least recently used."""
         json = value.model_dump_json(exclude_unset=True).encode()
-        entry = Entry(value, json, weight=ENTRY_OVERHEAD + deep_size(value) + sys.getsizeof(json))
+        weight = ENTRY_OVERHEAD + deep_size(value) + sys.getsizeof(json) + deep_size(key)
+        entry = Entry(value, json, key, weight=weight, owner=self)
         with self._lock:
-            previous = self._entries.pop(key, None)
-            self._bytes -= previous.weight if previous else 0
+            self._drop(key)
             self._entries[key] = entry
-            self._bytes += entry.weight
-            while self._bytes > self._max_bytes and len(self._entries) > 1:
-                _, evicted = self._entries.popitem(last=False)
-                self._bytes -= evicted.weight
+            self._weights[key] = weight + sys.getsizeof(entry.encoded)
+            self._bytes += self._weights[key]
+            self._evict()
         return entry
+
+    def add_encoding(self, entry: Entry, encoding: str, body: bytes) -> None:
+        """Keep ``entry``'s JSON compressed as ``body``, counting its bytes while it is cached.
+
+        The first copy of an encoding wins (two requests may race to compress it).
+        """
+        with self._lock:
+            if encoding in entry.encoded:
+                return
+            before = sys.getsizeof(entry.encoded)
+            entry.encoded[encoding] = body
+            if entry.key is None or self._entries.get(entry.key) is not entry:
+                return  # evicted meanwhile: it goes when its last reader lets it go
+            grown = sys.getsizeof(body) + sys.getsizeof(entry.encoded) - before
+            self._weights[entry.key] += grown
+            self._bytes += grown
+            self._evict()
+
+    def _drop(self, key: Key) -> None:
+        if self._entries.pop(key, None) is not None:
+            self._bytes -= self._weights.pop(key)
+
+    def _evict(self) -> None:
+        """Least recently used first, until within the budget; the newest entry always stays."""
+        while self._bytes > self._max_bytes and len(self._entries) > 1:
+            self._drop(next(iter(self._entries)))
 
     def __len__(self) -> int:
         with self._lock:
