@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 import service.usecases.events.judged_reasons as judged_reasons
 from tests.api.conftest import Auth, MakeKey
-from tests.api.pooled_support import add_batch, pooled, trial
+from tests.api.pooled_support import add_batch, outcome_result, pooled, trial
 from tests.api.studies_support import Actors, action, create
 
 pytestmark = pytest.mark.usefixtures("backend")
@@ -99,9 +99,10 @@ def test_boundary_crossed_is_a_reason_once(client: TestClient, actors: Actors) -
 
 
 def counted_computations(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """How often a write's events compute monitoring and certainty (patched to count)."""
+    """How often a write's events select every version's evidence for monitoring, compute a
+    monitoring status, and assess certainty (patched to count)."""
     counts: Counter[str] = Counter()
-    for name in ("monitoring", "certainty_level_at"):
+    for name in ("cumulative_analyses", "monitoring", "monitoring_of", "certainty_level_at"):
         original = getattr(judged_reasons, name)
 
         def counted(*args: Any, _name: str = name, _original: Any = original) -> Any:
@@ -124,7 +125,46 @@ def test_each_side_is_computed_once_and_never_for_a_pending_write(
     preview = client.post("/v1/studies/preview", json=trial(0.3, n=60), headers=actors.submitter)
     assert preview.status_code == 200, preview.text  # the same write, rolled back: no events
     assert counts == Counter()
-    create(client, actors.trusted, trial(0.5, n=60))  # before (the pending version) and after
-    assert counts == Counter({"monitoring": 2, "certainty_level_at": 2})
-    create(client, actors.trusted, trial(0.4, n=60))  # before: the previous write's after
-    assert counts == Counter({"monitoring": 3, "certainty_level_at": 3})
+    # The pending version carried the batch's looks forward: before is a status from those
+    # looks, after one more fit; no write selects every version's evidence again.
+    create(client, actors.trusted, trial(0.5, n=60))
+    assert counts == Counter({"monitoring_of": 2, "certainty_level_at": 2})
+    # Before: the previous write's after.
+    create(client, actors.trusted, trial(0.4, n=60))
+    assert counts == Counter({"monitoring_of": 3, "certainty_level_at": 3})
+
+
+def test_a_writes_monitoring_equals_the_monitoring_answer_at_its_version(
+    client: TestClient, actors: Actors, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The looks a write builds from the previous write's (one more fit, or none when the
+    headline stayed, or those of the last write that moved the outcome) give the very answer
+    GET .../monitoring?as_of= gives at that version."""
+    computed: dict[tuple[str, int], dict[str, Any]] = {}
+    original = judged_reasons.monitoring_of
+
+    def recorded(context: Any, analyses: Any, effects: Any) -> Any:
+        answer = original(context, analyses, effects)
+        computed[context.outcome, context.version] = answer.model_dump(mode="json")
+        return answer
+
+    monkeypatch.setattr(judged_reasons, "monitoring_of", recorded)
+    add_batch(client, actors.trusted, [trial(0.3, n=30) for _ in range(4)])
+    follow_up = [outcome_result(0.9, n=50, weeks=26, label="follow-up")]
+    other = {"outcome": "self-efficacy", "instrument": "general-self-efficacy-scale"}
+    other_outcome = [outcome_result(0.4, n=70, **other)]
+    writes = [
+        (actors.submitter, trial(0.6, n=60)),  # pending: no included evidence moves
+        (actors.trusted, trial(0.3, n=400)),
+        (actors.trusted, trial(0.2, n=50, results=follow_up)),  # included, headline stays
+        (actors.trusted, trial(0.5, n=80)),
+        (actors.trusted, trial(0.4, n=70, results=other_outcome)),  # empowerment untouched
+        (actors.trusted, trial(0.1, n=200)),
+    ]
+    for headers, body in writes:
+        create(client, headers, body)
+    assert len({version for outcome, version in computed if outcome == "empowerment"}) >= 4
+    for (outcome, version), answer in computed.items():
+        response = client.get(f"/v1/outcomes/{outcome}/monitoring", params={"as_of": version})
+        assert response.status_code == 200, response.text
+        assert response.json() == answer, (outcome, version)

@@ -26,14 +26,24 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from service.db.repositories.evidence import EvidenceRepository
+from service.db.repositories.pooled import PooledRepository
 from service.schemas.sequential import MonitoringQuery
 from service.usecases.events.conclusions import Reason
 from service.usecases.judgement.cells import CellAssessor
-from service.usecases.judgement.monitoring import monitoring
+from service.usecases.judgement.monitoring import (
+    CumulativeAnalysis,
+    analysis_at,
+    cumulative_analyses,
+    monitoring,
+    monitoring_context,
+    monitoring_of,
+)
 from service.usecases.judgement.reasons import monitoring_change_reasons
 from service.usecases.pooled.derived_memo import DerivedMemo, derived_key
-from service.usecases.pooled.effects import Effects
-from service.usecases.pooled.spec import PooledSpec
+from service.usecases.pooled.effects import Effects, SelectionMemo
+from service.usecases.pooled.spec import PooledSpec, PooledVocabulary
+
+Looks = tuple[CumulativeAnalysis, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,15 +56,16 @@ class JudgedVersions:
 
     before: tuple[int, datetime] | None
     after: tuple[int, datetime]
-    memo: DerivedMemo
+    memo: DerivedMemo[str | None]
+    looks: DerivedMemo[Looks]
 
     @classmethod
     def of_write(
-        cls, session: Session, number: int, created_at: datetime, memo: DerivedMemo
+        cls, session: Session, number: int, created_at: datetime, memo: SelectionMemo
     ) -> JudgedVersions:
         earlier = EvidenceRepository(session).created_at(number - 1) if number > 1 else None
         before = (number - 1, earlier) if earlier is not None else None
-        return cls(before, (number, created_at), memo)
+        return cls(before, (number, created_at), memo.derived, memo.looks)
 
     def remembered(
         self,
@@ -107,24 +118,106 @@ def certainty_reason(
     return None if before == after else Reason("certainty", before, after)
 
 
-def _status(session: Session, outcome: str, version: int) -> str:
-    return monitoring(session, outcome, MonitoringQuery(as_of=version)).status
+def _looks_before(
+    session: Session, spec: PooledSpec, versions: JudgedVersions
+) -> tuple[CumulativeAnalysis, ...]:
+    """The cumulative analyses up to the write's "before" version: remembered, or selected."""
+    if versions.before is None:
+        return ()
+    key = derived_key("looks", spec.canonical(), *versions.before)
+    known = versions.looks.get(key) or _unchanged_since(session, spec, versions)
+    if known is not None:
+        return known[0]
+    vocabulary = PooledVocabulary.from_terms(PooledRepository(session).vocabulary())
+    analyses = tuple(cumulative_analyses(session, spec, versions.before[0], vocabulary)[0])
+    versions.looks.put(key, analyses)
+    return analyses
+
+
+def _unchanged_since(
+    session: Session, spec: PooledSpec, versions: JudgedVersions
+) -> tuple[Looks] | None:
+    """The newest remembered looks of ``spec``, when no version since changed its outcome.
+
+    A write to another outcome leaves this one's looks as they were, so the looks of the last
+    write that moved it still hold (the version must be the same one: number and instant).
+    A certainty judgement counts as a change here, which only costs a fresh selection.
+    """
+    assert versions.before is not None
+    found = versions.looks.newest("looks", spec.canonical(), up_to=versions.before[0])
+    if found is None:
+        return None
+    (_, _, number, created_at), looks = found
+    if EvidenceRepository(session).created_at(number) != created_at:
+        return None
+    changes = PooledRepository(session).included_changes(after=number, up_to=versions.before[0])
+    return None if any(o == spec.outcome for o, _ in changes) else (looks,)
+
+
+def carry_looks_forward(
+    spec: PooledSpec, versions: JudgedVersions, after: Effects, *, changed: bool
+) -> None:
+    """Remember the looks at a write whose headline did not move, for the next write.
+
+    Only when the looks before it are remembered (nothing is selected for this). A version
+    that opened or closed an included revision of the outcome (``changed``) is a cumulative
+    analysis of its own even when the default headline stayed (another design or
+    timepoint moved), as :func:`.judgement.monitoring.cumulative_analyses` counts it.
+    """
+    if versions.before is None:
+        known: Looks = ()
+    else:
+        remembered = versions.looks.get(derived_key("looks", spec.canonical(), *versions.before))
+        if remembered is None:
+            return
+        known = remembered[0]
+    looks = (*known, analysis_at(versions.after[0], after)) if changed else known
+    versions.looks.put(derived_key("looks", spec.canonical(), *versions.after), looks)
+
+
+def _status(
+    session: Session,
+    spec: PooledSpec,
+    side: tuple[int, datetime],
+    analyses: Looks,
+    effects: Effects,
+) -> str:
+    """The monitoring status at ``side`` (``GET .../monitoring`` with its defaults)."""
+    query = MonitoringQuery(as_of=side[0])
+    context = monitoring_context(session, spec.outcome, query)
+    if context.spec != spec:  # monitoring's default is the events' one; if not, select anew
+        return monitoring(session, spec.outcome, query).status
+    return monitoring_of(context, analyses, effects).status
 
 
 def monitoring_reasons(
-    session: Session, spec: PooledSpec, versions: JudgedVersions
+    session: Session,
+    spec: PooledSpec,
+    versions: JudgedVersions,
+    effects: tuple[Effects, Effects],
 ) -> list[Reason]:
-    """``boundary_crossed`` / ``ris_reached`` when monitoring newly reached it at the write."""
-    outcome = spec.outcome
+    """``boundary_crossed`` / ``ris_reached`` when monitoring newly reached it at the write.
+
+    Called only when the write moved the cell's headline, so the write's version changed the
+    included evidence and is one more cumulative analysis: the "after" list is the "before"
+    list plus one fit, not a selection of every version again (a write at 10,000 studies
+    and a few hundred versions took seconds that way).
+    """
+    before_looks = _looks_before(session, spec, versions)
     later = versions.after
+    after_looks = (*before_looks, analysis_at(later[0], effects[1]))
+    versions.looks.put(derived_key("looks", spec.canonical(), *later), after_looks)
     after = versions.remembered(
-        "monitoring", spec, later, lambda: _status(session, outcome, later[0])
+        "monitoring", spec, later, lambda: _status(session, spec, later, after_looks, effects[1])
     )
     before = None
     if versions.before is not None:
         earlier = versions.before
         before = versions.remembered(
-            "monitoring", spec, earlier, lambda: _status(session, outcome, earlier[0])
+            "monitoring",
+            spec,
+            earlier,
+            lambda: _status(session, spec, earlier, before_looks, effects[0]),
         )
     assert after is not None  # monitoring always has a status
     return [Reason(code, before, after) for code in monitoring_change_reasons(before, after)]

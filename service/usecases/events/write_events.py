@@ -16,12 +16,14 @@ from sqlalchemy.orm import Session
 
 from service.db.models import EvidenceVersion
 from service.db.repositories.events import EventRepository
+from service.db.repositories.pooled import PooledRepository
 from service.db.repositories.vocabulary import VocabularyRepository
 from service.schemas.pooled_summary import PooledChangeRead, PooledSummaryRead
 from service.usecases.events.conclusions import Reason, conclusion_reasons
 from service.usecases.events.envelope import STUDY_EVENT_OF_ACTION, EventDraft, EventType
 from service.usecases.events.judged_reasons import (
     JudgedVersions,
+    carry_looks_forward,
     certainty_reason,
     monitoring_reasons,
 )
@@ -100,14 +102,20 @@ def cell_changes(
     """Every cell of the touched outcomes whose headline changed, overall cells first."""
     memo = selections if selections is not None else SelectionMemo()
     number = version.number
-    versions = JudgedVersions.of_write(session, number, version.created_at, memo.derived)
+    versions = JudgedVersions.of_write(session, number, version.created_at, memo)
     categories = [c.slug for c in VocabularyRepository(session).categories()]
+    changed_here = {
+        o for o, _ in PooledRepository(session).included_changes(after=number - 1, up_to=number)
+    }
     cells: list[CellChange] = []
     for change in pooled:
         spec = PooledSpec(outcome=change.outcome)
         before = effects_at(session, spec, number - 1, memo=memo, min_rank=None)
         after = effects_at(session, spec, number, memo=memo, min_rank=None, committed=False)
-        cells.append(_judged(session, _overall(change), spec, versions, (before, after)))
+        overall = _overall(change)
+        if overall.before == overall.after:
+            carry_looks_forward(spec, versions, after, changed=change.outcome in changed_here)
+        cells.append(_judged(session, overall, spec, versions, (before, after)))
         cells.extend(_category_cell(change.outcome, c, before, after) for c in categories)
     return [cell for cell in cells if cell.before != cell.after]
 
@@ -133,7 +141,7 @@ def _judged(
         return cell
     certainty = certainty_reason(session, spec, versions, effects, (cell.before, cell.after))
     judged = [certainty] if certainty is not None else []
-    judged.extend(monitoring_reasons(session, spec, versions))
+    judged.extend(monitoring_reasons(session, spec, versions, effects))
     return replace(cell, judged=tuple(judged))
 
 

@@ -59,7 +59,8 @@ class CumulativeAnalysis:
         return self.estimate / self.se if self.estimate is not None and self.se else float("nan")
 
 
-def _analysis(version: int, effects: Sequence[StudyEffect]) -> CumulativeAnalysis:
+def analysis_at(version: int, effects: Sequence[StudyEffect]) -> CumulativeAnalysis:
+    """The cumulative analysis of ``effects``, the evidence after ``version``."""
     participants = sum(e.participants for e in effects)
     if not effects:
         return CumulativeAnalysis(version, 0, 0, None, None)
@@ -82,7 +83,7 @@ def cumulative_analyses(
     for info in repository.versions_touching(spec.outcome, up_to=version):
         if info.number in changed:
             at = select_effects(valid_at(rows, info.number), spec, min_rank=min_rank)
-            analyses.append(_analysis(info.number, at))
+            analyses.append(analysis_at(info.number, at))
     return analyses, effects
 
 
@@ -126,15 +127,50 @@ def _information_size(
     return spread, base, base / max(1.0 - spread.d2, 1e-12) if spread else base
 
 
-def monitoring(session: Session, outcome: str, query: MonitoringQuery) -> MonitoringRead:
-    """Sequential monitoring of ``outcome`` under the pooled specification of ``query``."""
+@dataclass(frozen=True, slots=True)
+class MonitoringContext:
+    """What a monitoring answer is computed under: the specification, version and MID."""
+
+    outcome: str
+    spec: PooledSpec
+    vocabulary: PooledVocabulary
+    version: int
+    mid: float
+    query: MonitoringQuery
+
+
+def monitoring_context(session: Session, outcome: str, query: MonitoringQuery) -> MonitoringContext:
+    """Check the specification of ``query`` and resolve its version and MID."""
     spec = spec_from_options(outcome, query, category=query.category)
     vocabulary = PooledVocabulary.from_terms(PooledRepository(session).vocabulary())
     vocabulary.check(spec)
     version = resolve_version(session, query.as_of)
     terms = JudgementRepository(session).outcome_terms(outcome)
     mid = query.mid if query.mid is not None else (terms.mid if terms else 0.2)
-    analyses, effects = cumulative_analyses(session, spec, version, vocabulary)
+    return MonitoringContext(outcome, spec, vocabulary, version, mid, query)
+
+
+def monitoring(session: Session, outcome: str, query: MonitoringQuery) -> MonitoringRead:
+    """Sequential monitoring of ``outcome`` under the pooled specification of ``query``."""
+    context = monitoring_context(session, outcome, query)
+    analyses, effects = cumulative_analyses(
+        session, context.spec, context.version, context.vocabulary
+    )
+    return monitoring_of(context, analyses, effects)
+
+
+def monitoring_of(
+    context: MonitoringContext,
+    analyses: Sequence[CumulativeAnalysis],
+    effects: Sequence[StudyEffect],
+) -> MonitoringRead:
+    """The answer from the cumulative analyses up to the context's version and its effects.
+
+    A write's events build ``analyses`` from the previous version's list and one new analysis
+    (:mod:`service.usecases.events.judged_reasons`), instead of re-selecting every version.
+    """
+    outcome, version, mid, query = context.outcome, context.version, context.mid, context.query
+    spec = context.spec
     spread, base, ris = _information_size(effects, mid, query)
     looks = sequential_looks(
         [a.participants for a in analyses],

@@ -9,7 +9,8 @@ The "after" is computed inside the write's still open transaction, and a rolled-
 gives its number back (:mod:`service.usecases.studies.evidence`). So an entry is keyed by the
 version's number *and* its creation instant: a write that takes the same number after a
 rollback has another instant and never sees the entry of the write that did not happen.
-Bounded in entries (each holds a short string), least recently used evicted first.
+Bounded in entries, least recently used evicted first: the levels and statuses are short
+strings; the monitoring looks are one small record per version, so their memo holds few.
 """
 
 from __future__ import annotations
@@ -17,8 +18,11 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from datetime import datetime
+from typing import Generic, TypeVar
 
 MAX_DERIVED = 512
+MAX_LOOK_LISTS = 16
+V = TypeVar("V")
 DerivedKey = tuple[str, str, int, datetime]
 """(what was derived, the canonical specification, version number, version created_at)."""
 
@@ -28,15 +32,15 @@ def derived_key(kind: str, canonical: str, number: int, created_at: datetime) ->
     return (kind, canonical, number, created_at)
 
 
-class DerivedMemo:
-    """A thread-safe LRU map from :data:`DerivedKey` to a short string or ``None``."""
+class DerivedMemo(Generic[V]):
+    """A thread-safe LRU map from :data:`DerivedKey` to an immutable value."""
 
     def __init__(self, max_entries: int = MAX_DERIVED) -> None:
-        self._entries: OrderedDict[DerivedKey, str | None] = OrderedDict()
+        self._entries: OrderedDict[DerivedKey, V] = OrderedDict()
         self._max_entries = max_entries
         self._lock = threading.Lock()
 
-    def get(self, key: DerivedKey) -> tuple[str | None] | None:
+    def get(self, key: DerivedKey) -> tuple[V] | None:
         """``(value,)`` when remembered (the value may be ``None``), else ``None``."""
         with self._lock:
             if key not in self._entries:
@@ -44,12 +48,21 @@ class DerivedMemo:
             self._entries.move_to_end(key)
             return (self._entries[key],)
 
-    def put(self, key: DerivedKey, value: str | None) -> None:
+    def put(self, key: DerivedKey, value: V) -> None:
         with self._lock:
             self._entries[key] = value
             self._entries.move_to_end(key)
             while len(self._entries) > self._max_entries:
                 self._entries.popitem(last=False)
+
+    def newest(self, kind: str, canonical: str, *, up_to: int) -> tuple[DerivedKey, V] | None:
+        """The entry of ``kind`` under ``canonical`` with the highest number <= ``up_to``."""
+        with self._lock:
+            keys = [k for k in self._entries if k[:2] == (kind, canonical) and k[2] <= up_to]
+            if not keys:
+                return None
+            key = max(keys, key=lambda k: k[2])
+            return key, self._entries[key]
 
     def __len__(self) -> int:
         with self._lock:
