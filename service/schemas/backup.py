@@ -70,6 +70,7 @@ class OutcomeResultRow(_Row):
     reported_accounts_for_clustering: bool | None = None
     estimated: bool = False
     data_warnings: list[dict[str, str]] = Field(default_factory=list)
+    risk_of_bias: dict[str, Any] | None = None  # added by revision 0022
 
 
 class RevisionRow(_Row):

@@ -221,6 +221,8 @@ class OutcomeResult(Base):
     data_warnings: Mapped[list[dict[str, str]]] = mapped_column(
         JSON, default=list, server_default=text("'[]'")
     )
+    # The result's risk-of-bias assessment as sent (RiskOfBiasCreate); null: not assessed.
+    risk_of_bias: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     intervention_arm: Mapped[StudyArm] = relationship(
         lazy="raise", foreign_keys=[intervention_arm_id]
