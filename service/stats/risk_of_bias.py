@@ -118,7 +118,7 @@ def _worst_first(values: list[str], *, low: str, high: str, middle: str) -> str:
 
 
 def rob2_overall(judgements: Mapping[str, str], *, raise_to_high: bool = False) -> Overall:
-    """RoB 2's overall judgement; ``raise_to_high`` applies the guidance's multiple-concerns raise."""
+    """RoB 2's overall judgement; ``raise_to_high``: the guidance's raise for many concerns."""
     check_domains(Tool.ROB2, judgements)
     values = list(judgements.values())
     algorithm = _worst_first(values, low="low", high="high", middle="some_concerns")

@@ -157,7 +157,7 @@ def rule_ratings(
             i2=basis.i2,
             study_intervals=basis.study_intervals,
             pi_distribution=basis.pi_distribution,
-        ),  # fmt: skip
+        ),
         "indirectness": rules.indirectness(),
         "imprecision": rules.imprecision(
             ci, mid, participants=basis.participants, alpha=alpha, power=power
