@@ -96,7 +96,7 @@ def test_the_published_databases_rob_values_round_trip(
 ) -> None:
     assert post_import(client, curator, metapsy, fmt="metapsy").status_code == 201
     rows = list(csv.DictReader(io.StringIO(metapsy), delimiter=";"))
-    by_line = {line: row for line, row in enumerate(rows, start=2)}
+    by_line = dict(enumerate(rows, start=2))
     compared = 0
     for study in client.get("/v1/studies", params={"limit": 200}).json()["items"]:
         for result in study["outcome_results"]:
