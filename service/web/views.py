@@ -221,6 +221,11 @@ def outcome_view(
         Link("Funnel plot", f"{base}/funnel.svg{pinned}"),
         Link("Pooled estimate over time", f"{base}/history.svg{pinned}"),
     )
+    if any(s.risk_of_bias for s in answer.studies):  # robvis plots once a study is assessed
+        plots += (
+            Link("Risk of bias (traffic light)", f"{base}/risk-of-bias.svg{pinned}"),
+            Link("Risk of bias (weighted summary)", f"{base}/risk-of-bias-summary.svg{pinned}"),
+        )
     has_estimate = result is not None and result.estimate is not None
     return OutcomeView(
         outcome=answer.outcome,

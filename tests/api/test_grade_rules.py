@@ -120,3 +120,17 @@ def test_the_risk_of_bias_plots_draw_the_stored_assessments(
     assert summary.content.startswith(b"\x89PNG")
     forest = client.get("/v1/outcomes/empowerment/forest.svg").text
     assert 'id="rob-' in forest
+
+
+def test_the_outcome_page_links_the_risk_of_bias_plots_once_a_study_is_assessed(
+    client: TestClient, actors: Actors
+) -> None:
+    add_batch(client, actors.trusted, [trial(s, n=60) for s in (0.3, 0.4, 0.5, 0.35)])
+    assert "risk-of-bias.svg" not in client.get("/outcomes/empowerment").text
+    result = outcome_result(0.45, n=60)
+    result["risk_of_bias"] = _rob2("low", "low", "high", "low", "low")
+    add_batch(client, actors.trusted, [trial(0.45, n=60, results=[result])])
+    page = client.get("/outcomes/empowerment").text
+    version = pooled(client)["evidence_version"]
+    assert f'src="/v1/outcomes/empowerment/risk-of-bias.svg?as_of={version}"' in page
+    assert f"/v1/outcomes/empowerment/risk-of-bias-summary.svg?as_of={version}" in page
