@@ -36,7 +36,9 @@ from service.db.base import Base, UtcDateTime
 
 SLUG = String(64)
 STUDY_STATUSES = ("pending", "included", "excluded", "withdrawn")
-VERSION_KINDS = ("create", "batch", "update", "include", "exclude", "withdraw", "judgement")
+VERSION_KINDS = (
+    "create", "batch", "update", "include", "exclude", "withdraw", "judgement", "extraction",
+)  # fmt: skip
 CHANGE_ACTIONS = ("create", "update", "include", "exclude", "withdraw")
 REPORTED_FORMS = (
     "means",
