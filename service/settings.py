@@ -81,6 +81,12 @@ class Settings(BaseSettings):
     ois_power: float = Field(
         default=0.8, gt=0.5, lt=1, description="Power of the optimal information size."
     )
+    dual_extraction_required: bool = Field(
+        default=False,
+        description="When true a study is included only after a second, independent "
+        "extraction (POST /v1/studies/{id}/extractions), and a trusted key's studies wait as "
+        "pending for it; open discrepancies block inclusion either way.",
+    )
     risk_of_bias_quality_fallback: bool = Field(
         default=True,
         description="Judge a study without a RoB 2/RoB 1 assessment by its quality rating "

@@ -62,6 +62,9 @@ def upgrade() -> None:
         sa.Column("actor", sa.String(100), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("body", sa.JSON(), nullable=False),
+        sa.Column("compared_fields", sa.Integer(), nullable=False),
+        sa.Column("differing_fields", sa.Integer(), nullable=False),
+        sa.Column("rob_pairs", sa.JSON(), nullable=False),
         sa.ForeignKeyConstraint(
             ["study_id"], ["study.id"], name=op.f("fk_study_extraction_study_id_study")
         ),

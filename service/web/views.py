@@ -216,7 +216,7 @@ def outcome_view(
     version = answer.evidence_version
     base = f"/v1/outcomes/{answer.outcome}"
     pinned = f"?as_of={version}"
-    plots = (
+    plots: tuple[Link, ...] = (
         Link("Forest plot", f"{base}/forest.svg{pinned}"),
         Link("Funnel plot", f"{base}/funnel.svg{pinned}"),
         Link("Pooled estimate over time", f"{base}/history.svg{pinned}"),

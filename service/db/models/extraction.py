@@ -33,6 +33,11 @@ class StudyExtraction(Base):
     actor: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # For agreement statistics: how many fields were compared, how many differed, and the
+    # (first, second) judgement of every RoB domain both extractions judged.
+    compared_fields: Mapped[int] = mapped_column(Integer)
+    differing_fields: Mapped[int] = mapped_column(Integer)
+    rob_pairs: Mapped[list[list[str]]] = mapped_column(JSON)
 
 
 class ExtractionDiscrepancy(Base):
