@@ -60,6 +60,8 @@ class RiskOfBiasCreate(RequestModel):
         tool = rob.Tool(self.tool)
         if tool is rob.Tool.ROB1 and self.effect_of_interest is not None:
             raise ValueError("effect_of_interest belongs to RoB 2 domain 2; RoB 1 has none")
+        if tool is rob.Tool.ROB2 and self.effect_of_interest is None:
+            self.effect_of_interest = "assignment"  # RoB 2's default: intention to treat
         rob.overall(tool, self.judgements(), raise_to_high=self.raised_to_high is not None)
         return self
 
