@@ -4,11 +4,13 @@ curator (audited), inclusion blocked until then, and agreement with a hand-compu
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from service.settings import get_settings
 from tests.api.conftest import Auth, MakeKey
 from tests.api.studies_support import Actors, action, create
 from tests.factories import peer_group_trial
@@ -118,3 +120,29 @@ def test_agreement_per_pair_with_kappa_by_hand(client: TestClient, actors: Actor
     assert pair["rob_judgements"] == 5
     assert pair["rob_percent_agreement"] == pytest.approx(80.0)
     assert pair["rob_kappa"] == pytest.approx(0.6875)
+
+
+@pytest.fixture
+def dual_extraction_required(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("DUAL_EXTRACTION_REQUIRED", "true")
+    get_settings.cache_clear()
+    yield
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+@pytest.mark.usefixtures("dual_extraction_required")
+def test_when_required_a_study_waits_for_its_second_extraction(
+    client: TestClient, actors: Actors
+) -> None:
+    first, _ = _bodies()
+    created = create(client, actors.trusted, first)["study"]
+    assert created["status"] == "pending"  # even from a trusted key
+    blocked = action(client, actors.curator, created["id"], "include")
+    assert blocked.status_code == 409
+    assert "second, independent extraction" in blocked.json()["detail"]
+    same = copy.deepcopy(first)
+    response = client.post(f"/v1/studies/{created['id']}/extractions", json=same,
+                           headers=actors.submitter)  # fmt: skip
+    assert response.json()["discrepancies"] == []
+    assert action(client, actors.curator, created["id"], "include").status_code == 200
