@@ -4,6 +4,7 @@ curator (audited), inclusion blocked until then, and agreement with a hand-compu
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -146,3 +147,22 @@ def test_when_required_a_study_waits_for_its_second_extraction(
                            headers=actors.submitter)  # fmt: skip
     assert response.json()["discrepancies"] == []
     assert action(client, actors.curator, created["id"], "include").status_code == 200
+
+
+def test_the_curation_queue_shows_open_discrepancies_side_by_side(
+    client: TestClient, actors: Actors
+) -> None:
+    first, second = _bodies()
+    study_id = create(client, actors.submitter, first)["study"]["id"]
+    extraction = client.post(f"/v1/studies/{study_id}/extractions", json=second,
+                             headers=actors.trusted).json()  # fmt: skip
+    key = actors.key("curate")["Authorization"].removeprefix("Bearer ")
+    token = re.search(r'name="csrf" value="([^"]+)"', client.get("/sign-in").text)
+    assert token is not None
+    client.post("/sign-in", data={"key": key, "csrf": token.group(1)}, follow_redirects=False)
+    page = client.get("/curate").text
+    for d in extraction["discrepancies"]:
+        row = re.search(rf'<tr id="discrepancy-{d["id"]}">(.*?)</tr>', page, re.S)
+        assert row is not None, d["field"]
+        cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row.group(1))
+        assert cells == [d["field"], str(d["first_value"]), str(d["second_value"])]

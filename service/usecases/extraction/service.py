@@ -227,3 +227,9 @@ def _pair(a: str, b: str, rows: list[StudyExtraction]) -> PairAgreementRead:
         fields_agreed=agreed, percent_agreement=100.0 * agreed / compared if compared else None,
         rob_judgements=rob.n, rob_percent_agreement=rob.percent, rob_kappa=rob.kappa,
     )  # fmt: skip
+
+
+def open_discrepancies(session: Session, study_ids: list[int]) -> dict[int, list[DiscrepancyRead]]:
+    """The open discrepancies of each study (for the curation queue's side-by-side view)."""
+    found = ExtractionRepository(session).open_by_study(study_ids)
+    return {sid: [DiscrepancyRead.model_validate(r) for r in rows] for sid, rows in found.items()}
