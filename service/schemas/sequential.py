@@ -81,10 +81,10 @@ class LookRead(ReadModel):
     information_fraction: float
     z: float | None = Field(description="Cumulative Z of the random-effects (DL) estimate.")
     boundary: float | None = Field(
-        description="The O'Brien-Fleming boundary (z). Null: the spending function spends no "
-        "alpha at this information fraction (Lan-DeMets O'Brien-Fleming alpha(t) = 2 - 2 "
-        "Phi(z_{1-alpha/4} / sqrt(t)) is below double precision at tiny fractions, so the "
-        "boundary is infinite: no Z can cross, the look cannot stop the review)."
+        description="The O'Brien-Fleming boundary (z). Null: the spending function spends "
+        "(next to) nothing at this information fraction: Lan-DeMets O'Brien-Fleming alpha(t) = "
+        "2 - 2 Phi(z_{1-alpha/4} / sqrt(t)) is below 1e-15 per tail (t below about 0.075 at "
+        "alpha 0.05), a boundary no Z reaches: the look cannot stop the review."
     )
     crossed: bool
     futility_boundary: float | None = Field(
