@@ -21,6 +21,7 @@ from service.api.routes import (
     audit,
     curation,
     events,
+    extractions,
     health,
     imports,
     judgements,
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(preview.router)  # before /v1/studies/{study_id}
     app.include_router(studies.router)
     app.include_router(curation.router)
+    app.include_router(extractions.router)
     app.include_router(versions.router)
     app.include_router(audit.router)
     app.include_router(analyses.router)

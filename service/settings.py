@@ -69,7 +69,28 @@ class Settings(BaseSettings):
     )
     low_risk_of_bias_qualities: list[str] = Field(
         default_factory=lambda: ["strong"],
-        description="Quality ratings counted as low risk of bias by the GRADE rule.",
+        description="Quality ratings counted as low risk of bias by the GRADE rule, for "
+        "studies without a RoB 2 (or RoB 1) assessment (EPHPP strong = low risk).",
+    )
+    ois_alpha: float = Field(
+        default=0.05,
+        gt=0,
+        lt=0.5,
+        description="Two-sided alpha of the optimal information size (GRADE imprecision).",
+    )
+    ois_power: float = Field(
+        default=0.8, gt=0.5, lt=1, description="Power of the optimal information size."
+    )
+    dual_extraction_required: bool = Field(
+        default=False,
+        description="When true a study is included only after a second, independent "
+        "extraction (POST /v1/studies/{id}/extractions), and a trusted key's studies wait as "
+        "pending for it; open discrepancies block inclusion either way.",
+    )
+    risk_of_bias_quality_fallback: bool = Field(
+        default=True,
+        description="Judge a study without a RoB 2/RoB 1 assessment by its quality rating "
+        "(low_risk_of_bias_qualities); false counts it as not at low risk.",
     )
     session_secret: SecretStr | None = Field(
         default=None,

@@ -16,6 +16,7 @@ class StudyPoint:
     ci_upper: float
     weight: float | None
     group: str
+    risk_of_bias: str | None = None  # the overall judgement (RoB 2/RoB 1); None: not assessed
 
 
 @dataclass(frozen=True, slots=True)

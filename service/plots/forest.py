@@ -21,10 +21,11 @@ from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon
-from matplotlib.transforms import blended_transform_factory
+from matplotlib.transforms import Transform, blended_transform_factory
 
 from service.plots.data import Diamond, ForestData, PooledStats, StudyPoint
 from service.plots.render import ImageFormat, figure_bytes, new_figure
+from service.plots.risk_of_bias import COLOURS, NO_INFORMATION
 from service.plots.text import effect_with_interval, number, p_value
 
 ROW_INCHES = 0.24
@@ -33,6 +34,7 @@ TOP_INCHES = 0.45
 FOOTER_LINE_INCHES = 0.19
 AXIS_LEFT, AXIS_RIGHT = 0.40, 0.70
 LABEL_X, EFFECT_X, WEIGHT_X = 0.01, 0.88, 0.985
+ROB_X = 0.38  # the risk-of-bias column, left of the axis
 STUDY_COLOUR, POOLED_COLOUR, SUBGROUP_COLOUR = "#1f4e79", "#9c2a00", "#c06000"
 
 
@@ -167,6 +169,20 @@ def _text_columns(figure: Figure, axes: Axes, rows: list[_Row], data: ForestData
         figure.text(LABEL_X, y, label, transform=place, ha="left", va="center", fontweight=bold)
         figure.text(EFFECT_X, y, effect, transform=place, ha="right", va="center")
         figure.text(WEIGHT_X, y, weight, transform=place, ha="right", va="center")
+    _risk_of_bias_column(figure, place, rows)
+
+
+def _risk_of_bias_column(figure: Figure, place: Transform, rows: list[_Row]) -> None:
+    """A robvis-coloured dot per study's overall risk of bias, when any study has one."""
+    if not any(row.study and row.study.risk_of_bias for row in rows):
+        return
+    figure.text(ROB_X, 1.0, "RoB", transform=place, ha="center", va="center", fontweight="bold")
+    for index, (y, row) in enumerate(zip(_ys(len(rows)), rows, strict=True)):
+        if row.study is None:
+            continue
+        judgement = row.study.risk_of_bias or NO_INFORMATION
+        figure.text(ROB_X, y, "\u25cf", transform=place, ha="center", va="center",
+                    color=COLOURS[judgement], gid=f"rob-{index}-{judgement}")  # fmt: skip
 
 
 def _ys(count: int) -> Iterator[float]:

@@ -70,6 +70,7 @@ class OutcomeResultRow(_Row):
     reported_accounts_for_clustering: bool | None = None
     estimated: bool = False
     data_warnings: list[dict[str, str]] = Field(default_factory=list)
+    risk_of_bias: dict[str, Any] | None = None  # added by revision 0022
 
 
 class RevisionRow(_Row):
@@ -139,6 +140,40 @@ class JudgementRow(_Row):
     valid_to: int | None
 
 
+class ExtractionRow(_Row):
+    """A second extraction of a study (issue 27)."""
+
+    id: int
+    study_id: int
+    version_number: int
+    compared_with_version: int
+    first_actor: str
+    actor: str
+    created_at: datetime
+    body: dict[str, Any]
+    compared_fields: int
+    differing_fields: int
+    rob_pairs: list[list[str]]
+
+
+class DiscrepancyRow(_Row):
+    """A field on which two extractions differ, and its resolution (issue 27)."""
+
+    id: int
+    extraction_id: int
+    study_id: int
+    field: str
+    kind: str
+    first_value: Any
+    second_value: Any
+    status: str
+    resolution: str | None
+    resolved_value: Any
+    resolved_by: str | None
+    reason: str | None
+    resolved_version: int | None
+
+
 class ApiKeyRow(_Row):
     """Who the actors were; never the key's secret or its hash."""
 
@@ -177,4 +212,10 @@ class EvidenceBackup(_Row):
     )
     source_keys: list[SourceKeyRow] = Field(
         default_factory=list, description="Imported studies' ids in their sources."
+    )
+    extractions: list[ExtractionRow] = Field(
+        default_factory=list, description="Second extractions (absent in older backups)."
+    )
+    discrepancies: list[DiscrepancyRow] = Field(
+        default_factory=list, description="Their discrepancies and resolutions."
     )

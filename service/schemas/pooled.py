@@ -19,6 +19,7 @@ from service.schemas.pooled_view import PooledView
 from service.schemas.studies import DataWarningRead, Slug
 
 MultipleName = Literal["average", "first"]
+EggerVariant = Literal["regtest", "classic"]
 PooledSectionName = Literal[
     "egger", "begg", "trim_and_fill", "failsafe", "leave_one_out", "influence", "cumulative"
 ]
@@ -59,6 +60,12 @@ class SpecOptions(RequestModel):
         default="average",
         description="A study with several instruments for the outcome: 'average' their effects, "
         "or take the 'first' (the instrument the study lists first).",
+    )
+    egger: EggerVariant = Field(
+        default="regtest",
+        description="The Egger test the certainty rule reads: 'regtest' (metafor's default, a z "
+        "test of the SE in a random-effects meta-regression) or 'classic' (Egger et al. 1997, "
+        'weighted linear regression, t test with k - 2 df: regtest(model = "lm")).',
     )
     as_of: int | None = Field(default=None, ge=0, description="An evidence version number.")
 
@@ -108,6 +115,7 @@ class OptionsRead(ReadModel):
     level: float
     min_k: int
     multiple: MultipleName
+    egger: EggerVariant = "regtest"
     canonical: str = Field(description="The specification in canonical form (the cache key).")
 
 
@@ -151,6 +159,16 @@ class PooledStudyRead(ReadModel):
         default_factory=list,
         description="Plausibility warnings stored with the study's results (a curator "
         "included it despite them).",
+    )
+    risk_of_bias: str | None = Field(
+        default=None,
+        description="The overall risk-of-bias judgement of the results used (the worst of "
+        "them): low | some_concerns | high (RoB 2) or low | unclear | high (RoB 1); null when "
+        "not assessed (certainty then reads the quality rating).",
+    )
+    risk_of_bias_tool: Literal["rob2", "rob1"] | None = None
+    risk_of_bias_domains: dict[str, str] | None = Field(
+        default=None, description="The domain judgements of the result with that judgement."
     )
 
 

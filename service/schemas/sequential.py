@@ -80,7 +80,12 @@ class LookRead(ReadModel):
     participants: int
     information_fraction: float
     z: float | None = Field(description="Cumulative Z of the random-effects (DL) estimate.")
-    boundary: float | None = Field(description="The O'Brien-Fleming boundary; null: none.")
+    boundary: float | None = Field(
+        description="The O'Brien-Fleming boundary (z). Null: the spending function spends "
+        "(next to) nothing at this information fraction: Lan-DeMets O'Brien-Fleming alpha(t) = "
+        "2 - 2 Phi(z_{1-alpha/4} / sqrt(t)) is below 1e-15 per tail (t below about 0.075 at "
+        "alpha 0.05), a boundary no Z reaches: the look cannot stop the review."
+    )
     crossed: bool
     futility_boundary: float | None = Field(
         default=None,
@@ -122,7 +127,12 @@ class MonitoringRead(ReadModel):
         description="Versions adding under 1% of the RIS (or no participants): not looks."
     )
     estimate: float | None = Field(description="Random-effects (DL) estimate at the last look.")
-    ci_lower: float | None = Field(description="Its conventional confidence interval.")
+    ci_level: float = Field(
+        description="The level of the conventional interval: 1 - alpha (alpha=0.01 gives 99%)."
+    )
+    ci_lower: float | None = Field(
+        description="Its conventional confidence interval, at ci_level (normal quantiles)."
+    )
     ci_upper: float | None
     tsa_ci_lower: float | None = Field(description="TSA-adjusted: estimate -+ boundary x SE.")
     tsa_ci_upper: float | None

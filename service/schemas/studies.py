@@ -18,6 +18,7 @@ from service.schemas.common import ReadModel, RequestModel
 from service.schemas.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from service.schemas.pooled_summary import PooledChangeRead
 from service.schemas.reported import ReportedData, ReportedModel
+from service.schemas.risk_of_bias import RiskOfBiasCreate, RiskOfBiasRead
 
 StudyStatus = Literal["pending", "included", "excluded", "withdrawn"]
 ArmRole = Literal["intervention", "control"]
@@ -146,6 +147,11 @@ class OutcomeResultCreate(RequestModel):
     data: ReportedData
     cluster: ClusterDesign | None = None
     source_location: str | None = Field(default=None, max_length=200, examples=["Table 2"])
+    risk_of_bias: RiskOfBiasCreate | None = Field(
+        default=None,
+        description="This result's risk of bias (RoB 2, or RoB 1 for older trials); null: not "
+        "assessed, and certainty falls back on the study's quality rating.",
+    )
 
 
 class SourceCreate(RequestModel):
@@ -285,6 +291,7 @@ class OutcomeResultRead(ReadModel):
         description="Plausibility warnings (e.g. an SD that looks like an SE); a study with any "
         "stays pending until a curator includes it.",
     )
+    risk_of_bias: RiskOfBiasRead | None = None
 
 
 class SourceRead(ReadModel):

@@ -9,7 +9,9 @@ from pydantic import Field
 
 from service.schemas.common import ReadModel
 
-VersionKind = Literal["create", "batch", "update", "include", "exclude", "withdraw", "judgement"]
+VersionKind = Literal[
+    "create", "batch", "update", "include", "exclude", "withdraw", "judgement", "extraction"
+]
 ChangeAction = Literal["create", "update", "include", "exclude", "withdraw"]
 
 

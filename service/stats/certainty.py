@@ -10,10 +10,17 @@ judgement; these are the operational rules the service applies, each with its so
   interval cross (CINeMA, Nikolakopoulou et al. 2020); without a prediction interval, I2 >= 50%
   with studies significant in opposite directions (GRADE guidelines 7, Guyatt et al. 2011);
 - imprecision: the confidence interval against -MID and +MID, and the optimal information size
-  of one trial powered for the MID (GRADE guidelines 6, Guyatt et al. 2011; Schuenemann et al.
-  2022, GRADE guidance 34);
+  of one trial powered for the MID at the outcome's alpha and power (GRADE guidelines 6, Guyatt
+  et al. 2011; Schuenemann et al. 2022, GRADE guidance 34); no fixed per-arm cut-off;
+- no double downgrading: the thresholds the CI crosses are counted under imprecision only, so
+  inconsistency counts the spread beyond them (the PI's further crossings, CINeMA's table is
+  exactly that), and without a PI the I2 rule does not add a level for a CI that already crossed
+  a threshold (GRADE guidelines 6, section "imprecision and inconsistency": rate down once
+  when the same wide interval reflects both; GRADE guidance 34);
 - publication bias: Egger's test at p < 0.10 from ten studies on (Cochrane Handbook 13.3.5.4;
-  GRADE guidelines 5);
+  GRADE guidelines 5), in metafor's default form (``regtest``, a z test on the random-effects
+  meta-regression on the SE) or the classic weighted regression (Egger et al. 1997,
+  ``regtest(model = "lm")``), named in the answer;
 - indirectness: a person's judgement only.
 
 Every function returns a :class:`DomainRating` with the rule, a rationale naming the numbers
@@ -31,7 +38,13 @@ from scipy import stats
 LEVELS = ("very_low", "low", "moderate", "high")
 JUDGEMENTS = ("not_serious", "serious", "very_serious")
 NOT_ASSESSED = "not_assessed"
-SMALL_OIS_PER_ARM = 63  # a trial powered for SMD 0.5 (alpha 0.05, power 0.8): 63 per arm
+OIS_ALPHA = 0.05  # GRADE guidelines 6: a conventional trial's alpha and power
+OIS_POWER = 0.8
+EGGER_VARIANTS = {
+    "regtest": "metafor regtest() default: z test of the SE in a random-effects meta-regression",
+    "classic": "Egger et al. 1997: weighted linear regression on the SE, t test with k - 2 df "
+    '(metafor regtest(model = "lm"))',
+}
 
 InputValue = float | int | str | bool | None
 
@@ -43,16 +56,18 @@ INCONSISTENCY_RULE = (
     "thresholds -MID and +MID crossed by the CI and the 95% prediction interval (CINeMA): CI none "
     "and PI one: one; CI none and PI both: two; CI one and PI both: one; otherwise none. "
     "Without a PI: I2 >= 50% with studies significant in opposite directions: one "
-    "(Nikolakopoulou et al. 2020; GRADE guidelines 7)"
+    "(Nikolakopoulou et al. 2020; GRADE guidelines 7); the CI's own crossings are counted "
+    "under imprecision only, and without a PI the I2 rule adds nothing to a CI that crosses a "
+    "threshold (no double downgrading: GRADE guidelines 6; GRADE guidance 34)"
 )
 IMPRECISION_RULE = (
-    "CI crosses both -MID and +MID: two; one of them: one; and the optimal information size "
-    "(one trial powered for the MID at alpha 0.05, power 0.8): fewer participants: at least one, "
-    f"fewer than {SMALL_OIS_PER_ARM} per arm: two (GRADE guidelines 6; GRADE guidance 34)"
+    "CI crosses both -MID and +MID: two; one of them: one; otherwise fewer participants than "
+    "the optimal information size (one two-arm trial powered for the MID at the outcome's alpha "
+    "and power, Guyatt et al. 2011): one (GRADE guidelines 6; GRADE guidance 34)"
 )
 PUBLICATION_BIAS_RULE = (
     "k >= 10 and Egger's test p < 0.10: one; fewer than 10 studies: not assessed "
-    "(Cochrane Handbook 13.3.5.4; GRADE guidelines 5)"
+    "(Cochrane Handbook 13.3.5.4; GRADE guidelines 5); the Egger variant is named"
 )
 INDIRECTNESS_RULE = "a curator's judgement only; none recorded means not assessed, no downgrade"
 
@@ -87,8 +102,27 @@ def crossings(lower: float, upper: float, thresholds: Sequence[float]) -> int:
     return sum(lower < t < upper for t in thresholds)
 
 
-def risk_of_bias(weights: Sequence[float], low_risk: Sequence[bool]) -> DomainRating:
-    """The share of the (random-effects) weight carried by studies at low risk of bias."""
+@dataclass(frozen=True, slots=True)
+class LowRiskSensitivity:
+    """The random-effects estimate of the studies at low risk of bias only (or ``k = 0``)."""
+
+    k: int
+    estimate: float | None = None
+    ci: Interval | None = None
+
+
+def risk_of_bias(
+    weights: Sequence[float],
+    low_risk: Sequence[bool],
+    *,
+    assessed: int | None = None,
+    sensitivity: LowRiskSensitivity | None = None,
+) -> DomainRating:
+    """The share of the (random-effects) weight carried by studies at low risk of bias.
+
+    ``assessed`` is how many studies have a RoB 2 (or RoB 1) overall judgement; the others are
+    judged by their quality rating. ``sensitivity`` is the answer restricted to low-risk studies.
+    """
     total = float(sum(weights))
     share = 100.0 * sum(w for w, low in zip(weights, low_risk, strict=True) if low) / total
     downgrade = 0 if share >= 75.0 else 1 if share >= 50.0 else 2
@@ -96,7 +130,34 @@ def risk_of_bias(weights: Sequence[float], low_risk: Sequence[bool]) -> DomainRa
         f"{share:.1f}% of the weight comes from {sum(low_risk)} of {len(weights)} studies "
         "at low risk of bias"
     )
-    return _rating(downgrade, RISK_OF_BIAS_RULE, rationale, low_risk_weight_percent=share)
+    inputs: dict[str, InputValue] = {"low_risk_weight_percent": share}
+    if assessed is not None:
+        rationale += f" ({assessed} judged by RoB 2/RoB 1, the others by quality rating)"
+        inputs["assessed_with_rob"] = assessed
+    if sensitivity is not None:
+        rationale += "; " + _sensitivity_text(sensitivity)
+        inputs.update(_sensitivity_inputs(sensitivity))
+    return _rating(downgrade, RISK_OF_BIAS_RULE, rationale, **inputs)
+
+
+def _sensitivity_text(sensitivity: LowRiskSensitivity) -> str:
+    if sensitivity.estimate is None or sensitivity.ci is None:
+        return "no study at low risk of bias, so no sensitivity analysis restricted to them"
+    ci = sensitivity.ci
+    return (
+        f"restricted to the {sensitivity.k} at low risk: {sensitivity.estimate:.2f} "
+        f"({ci.lower:.2f} to {ci.upper:.2f})"
+    )
+
+
+def _sensitivity_inputs(sensitivity: LowRiskSensitivity) -> dict[str, InputValue]:
+    ci = sensitivity.ci
+    return {
+        "low_risk_k": sensitivity.k,
+        "low_risk_estimate": sensitivity.estimate,
+        "low_risk_ci_lower": ci.lower if ci else None,
+        "low_risk_ci_upper": ci.upper if ci else None,
+    }
 
 
 def i2_bands(i2: float | None) -> list[str]:
@@ -127,8 +188,15 @@ def inconsistency(
     *,
     i2: float | None,
     study_intervals: Sequence[Interval],
+    pi_distribution: str | None = None,
 ) -> DomainRating:
-    """CINeMA's rule on the CI and PI against -MID and +MID, else I2 and opposite effects."""
+    """CINeMA's rule on the CI and PI against -MID and +MID, else I2 and opposite effects.
+
+    ``pi_distribution`` names the prediction interval's reference distribution (stated in the
+    rationale): metafor 3.8's ``predict.rma`` uses the model's (normal under z, t with k - 1 df
+    under Knapp-Hartung); the Cochrane Handbook (10.10.4.3, after Higgins et al. 2009) t with
+    k - 2 df.
+    """
     bands = "; ".join(i2_bands(i2)) or "not estimable"
     i2_text = f"I2 = {i2:.0f}% ({bands})" if i2 is not None else "I2 not estimable"
     thresholds = (-mid, mid)
@@ -138,13 +206,20 @@ def inconsistency(
     pi_crosses = crossings(pi.lower, pi.upper, thresholds)
     table = {(0, 1): 1, (0, 2): 2, (1, 2): 1}
     downgrade = table.get((ci_crosses, pi_crosses), 0)
+    distribution = f" ({pi_distribution})" if pi_distribution else ""
     rationale = (
-        f"the CI crosses {ci_crosses} and the prediction interval {pi_crosses} of the "
-        f"thresholds -{mid:g} and +{mid:g}; {i2_text}"
+        f"the CI crosses {ci_crosses} and the prediction interval{distribution} {pi_crosses} of "
+        f"the thresholds -{mid:g} and +{mid:g}; {i2_text}"
     )
+    if ci_crosses:
+        rationale += (
+            f"; the CI's {ci_crosses} crossing(s) are already counted under imprecision, so only "
+            "the prediction interval's further crossings count here"
+        )
     return _rating(
         downgrade, INCONSISTENCY_RULE, rationale, ci_crossings=ci_crosses,
-        pi_crossings=pi_crosses, mid=mid, i2=i2, i2_bands=bands,
+        pi_crossings=pi_crosses, mid=mid, i2=i2, i2_bands=bands, pi_distribution=pi_distribution,
+        counted_under_imprecision=ci_crosses,
     )  # fmt: skip
 
 
@@ -153,13 +228,20 @@ def _without_prediction(
 ) -> DomainRating:
     benefit = any(s.lower > 0.0 for s in studies)
     harm = any(s.upper < 0.0 for s in studies)
-    downgrade = int(i2 is not None and i2 >= 50.0 and benefit and harm)
+    spread = i2 is not None and i2 >= 50.0 and benefit and harm
+    downgrade = int(spread and ci_crosses == 0)
     opposite = "" if benefit and harm else "no "
     opposite += "studies significant in opposite directions"
     rationale = f"no prediction interval; {i2_text}; {opposite}"
+    if spread and ci_crosses:
+        rationale += (
+            f"; the same spread already widened the CI across {ci_crosses} threshold(s), "
+            "counted under imprecision: not downgraded twice"
+        )
     return _rating(
         downgrade, INCONSISTENCY_RULE, rationale, ci_crossings=ci_crosses, pi_crossings=None,
         mid=mid, i2=i2, i2_bands="", opposite_significant=benefit and harm,
+        counted_under_imprecision=ci_crosses if spread else 0,
     )  # fmt: skip
 
 
@@ -172,33 +254,48 @@ def optimal_information_size(mid: float, *, alpha: float = 0.05, power: float = 
     return math.ceil(2.0 * z * z / (mid * mid))
 
 
-def imprecision(ci: Interval, mid: float, *, participants: int) -> DomainRating:
-    """The CI against -MID and +MID, and the participants against the optimal information size."""
+def imprecision(
+    ci: Interval,
+    mid: float,
+    *,
+    participants: int,
+    alpha: float = OIS_ALPHA,
+    power: float = OIS_POWER,
+) -> DomainRating:
+    """The CI against -MID and +MID; when it crosses neither, the optimal information size.
+
+    The OIS is that of one two-arm trial powered (``power``, two-sided ``alpha``) to detect the
+    outcome's MID as an SMD (GRADE guidelines 6). A CI clear of both thresholds with fewer
+    participants than the OIS is downgraded one level; there is no fixed per-arm cut-off.
+    """
     ci_crosses = crossings(ci.lower, ci.upper, (-mid, mid))
-    ois = optimal_information_size(mid)
+    ois = optimal_information_size(mid, alpha=alpha, power=power)
     per_arm = participants / 2.0
-    by_size = 2 if per_arm < SMALL_OIS_PER_ARM else 1 if per_arm < ois else 0
+    by_size = int(per_arm < ois)
     downgrade = max(ci_crosses, by_size)
     rationale = (
         f"the CI ({ci.lower:.2f} to {ci.upper:.2f}) crosses {ci_crosses} of -{mid:g} and "
         f"+{mid:g}; {participants:,} participants ({per_arm:,.0f} per arm) against an optimal "
-        f"information size of {ois:,} per arm"
+        f"information size of {ois:,} per arm (MID {mid:g}, alpha {alpha:g}, power {power:g})"
     )
     return _rating(
         downgrade, IMPRECISION_RULE, rationale, ci_crossings=ci_crosses, mid=mid,
-        participants=participants, optimal_information_size_per_arm=ois,
+        participants=participants, optimal_information_size_per_arm=ois, alpha=alpha,
+        power=power,
     )  # fmt: skip
 
 
-def publication_bias(k: int, egger_p: float | None) -> DomainRating:
-    """Egger's test from ten studies on; below ten, not assessed (and no downgrade)."""
+def publication_bias(k: int, egger_p: float | None, *, egger: str = "regtest") -> DomainRating:
+    """Egger's test (variant ``egger``, see :data:`EGGER_VARIANTS`) from ten studies on."""
+    variant = EGGER_VARIANTS[egger]
     if k < 10 or egger_p is None:
         reason = f"only {k} studies" if k < 10 else "Egger's test not defined for these data"
         rationale = f"not assessed: {reason}; small-study tests need at least 10"
-        return DomainRating(0, NOT_ASSESSED, PUBLICATION_BIAS_RULE, rationale, {"k": k})
+        inputs: dict[str, InputValue] = {"k": k, "egger": egger}
+        return DomainRating(0, NOT_ASSESSED, PUBLICATION_BIAS_RULE, rationale, inputs)
     downgrade = int(egger_p < 0.10)
-    rationale = f"Egger's test p = {egger_p:.3f} with {k} studies"
-    return _rating(downgrade, PUBLICATION_BIAS_RULE, rationale, k=k, egger_p=egger_p)
+    rationale = f"Egger's test ({egger}: {variant}) p = {egger_p:.3f} with {k} studies"
+    return _rating(downgrade, PUBLICATION_BIAS_RULE, rationale, k=k, egger_p=egger_p, egger=egger)
 
 
 def indirectness() -> DomainRating:

@@ -23,6 +23,7 @@ from service.api.writes import write_context
 from service.db.repositories.studies import StudyFilters
 from service.errors import AuthenticationError, InvalidInputError
 from service.schemas.studies import Reason, StudyUpdate
+from service.usecases.extraction import service as extraction
 from service.usecases.judgement.preview import preview_inclusion
 from service.usecases.operations.keys import Scope
 from service.usecases.operations.sign_in import sign_in
@@ -100,8 +101,10 @@ def queue_page(
         )
         pending = tuple(study_view(s, study_etag(s.id, s.valid_from)) for s in page.items)
         next_after = page.next_after_id
+    discrepancies_of = extraction.open_discrepancies(session, [s.id for s in pending])
     return render(
         request, "queue.html", principal=principal, may_curate=may_curate,
+        discrepancies_of=discrepancies_of,
         pending=pending, pending_count=studies.count_studies(session).pending if may_curate else 0,
         next_after=next_after, csrf=csrf_token(request),
     )  # fmt: skip

@@ -216,11 +216,16 @@ def outcome_view(
     version = answer.evidence_version
     base = f"/v1/outcomes/{answer.outcome}"
     pinned = f"?as_of={version}"
-    plots = (
+    plots: tuple[Link, ...] = (
         Link("Forest plot", f"{base}/forest.svg{pinned}"),
         Link("Funnel plot", f"{base}/funnel.svg{pinned}"),
         Link("Pooled estimate over time", f"{base}/history.svg{pinned}"),
     )
+    if any(s.risk_of_bias for s in answer.studies):  # robvis plots once a study is assessed
+        plots += (
+            Link("Risk of bias (traffic light)", f"{base}/risk-of-bias.svg{pinned}"),
+            Link("Risk of bias (weighted summary)", f"{base}/risk-of-bias-summary.svg{pinned}"),
+        )
     has_estimate = result is not None and result.estimate is not None
     return OutcomeView(
         outcome=answer.outcome,

@@ -53,7 +53,7 @@ def test_risk_of_bias_from_the_quality_of_the_weight(
 @pytest.mark.parametrize(
     ("n", "shifts", "mid", "expected"),
     [
-        (15, [0.6, 0.7, 0.65, 0.75], None, 2),  # 60 per arm < 63
+        (15, [0.6, 0.7, 0.65, 0.75], None, 1),  # 60 per arm < 393: one (no 63-per-arm rule)
         (250, [0.5, 0.55, 0.45, 0.5], None, 0),  # 500 per arm, CI clear of +-0.2
         (250, [0.5, 0.55, 0.45, 0.5], 0.1, 1),  # MID 0.1: 1,570 per arm needed
         (250, [0.15, 0.3, 0.2, 0.25], None, 1),  # the CI crosses +0.2

@@ -15,9 +15,11 @@ from service.db.models import (
     EvidenceHead,
     EvidenceVersion,
     EvidenceVersionOutcome,
+    ExtractionDiscrepancy,
     OutcomeResult,
     Study,
     StudyArm,
+    StudyExtraction,
     StudyRevision,
 )
 
@@ -31,6 +33,8 @@ EVIDENCE_TABLES = (
     StudyArm,
     OutcomeResult,
     AuditEntry,
+    StudyExtraction,
+    ExtractionDiscrepancy,
 )
 EVERY_STATUS = ("pending", "included", "excluded", "withdrawn")
 OUTCOMES = ("empowerment", "self-efficacy", "internalized-stigma")

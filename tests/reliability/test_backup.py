@@ -102,8 +102,9 @@ def _ok(response: Any, status: int = 201) -> dict[str, Any]:
 
 
 def _write_history(client: TestClient, settings: Settings) -> None:
-    """Twelve versions: creations by a trusted and an untrusted key, two batches, curation,
-    an update with new results, a withdrawal and a certainty judgement."""
+    """Fourteen versions: creations by a trusted and an untrusted key, two batches, curation,
+    an update with new results, a withdrawal, a certainty judgement, a second extraction and
+    the resolution of its discrepancy."""
     keys = {
         name: {"Authorization": f"Bearer {committed_key(settings, scopes, name=name)}"}
         for name, scopes in (("trusted-bot", ["submit"]), ("volunteer", ["submit"]))
@@ -138,6 +139,16 @@ def _write_history(client: TestClient, settings: Settings) -> None:
     _ok(
         post("/v1/outcomes/internalized-stigma/judgements", json=judgement, headers=keys["curator"])
     )
+    second = cluster_peer_service_trial()  # a second extraction that differs in one number
+    second["total_randomized"] += 2
+    stored = client.get(f"/v1/studies/{ids[2]}").json()
+    second.update(doi=stored["doi"], registration_id=stored["registration_id"])
+    extraction = _ok(post(f"/v1/studies/{ids[2]}/extractions", json=second,
+                          headers=keys["volunteer"]))  # fmt: skip
+    [discrepancy] = extraction["discrepancies"]
+    resolution = {"choice": "first", "reason": "the CONSORT diagram"}
+    url = f"/v1/studies/{ids[2]}/discrepancies/{discrepancy['id']}/resolve"
+    _ok(post(url, json=resolution, headers=keys["curator"]), 200)
 
 
 def _audit(client: TestClient, settings: Settings, key_name: str) -> list[Any]:
@@ -165,12 +176,12 @@ def test_export_then_import_is_lossless(
 
     code, out, err = _lma(monkeypatch, capsys, restored.database_url, "import", str(history.backup))
     assert code == 0, err
-    assert "imported 13 studies (17 revisions), 12 versions and 18 audit entries" in out
+    assert "imported 13 studies (17 revisions), 14 versions and 20 audit entries" in out
     assert "3 API key(s) listed in the backup were not restored" in out
 
     copy = _client(databases, restored)
     assert evidence_answers(copy.get) == evidence_answers(history.client.get)
-    every_version = range(13)
+    every_version = range(15)
     assert pooled_answers(copy.get, every_version) == pooled_answers(
         history.client.get, every_version
     )
@@ -186,7 +197,7 @@ def test_export_then_import_is_lossless(
     again = tmp_path / "again.json"
     code, out, _ = _lma(monkeypatch, capsys, restored.database_url, "export", str(again))
     assert code == 0
-    assert out.startswith("exported 13 studies (17 revisions), 12 versions and 18 audit entries")
+    assert out.startswith("exported 13 studies (17 revisions), 14 versions and 20 audit entries")
     first, second = (json.loads(path.read_text()) for path in (history.backup, again))
     assert _without_time_and_keys(second) == _without_time_and_keys(first)
 
@@ -208,7 +219,7 @@ def test_the_restored_database_goes_on_where_the_original_stopped(
     )
     created = _ok(response)
     # Ids and versions continue after the restored ones (PostgreSQL's sequences moved on).
-    assert created["evidence_version"] == 13
+    assert created["evidence_version"] == 15
     # (PostgreSQL's ids may have gaps: previews of pending writes take sequence values.)
     studies = json.loads(history.backup.read_text())["studies"]
     assert created["study"]["id"] == max(study["id"] for study in studies) + 1
@@ -233,7 +244,7 @@ def test_import_refuses_a_database_that_holds_evidence(
     ("damage", "message"),
     [
         (lambda d: d.update(format="something-else"), "is not an lma backup"),
-        (lambda d: d["versions"].pop(3), "versions are not 1..12 in order"),
+        (lambda d: d["versions"].pop(3), "versions are not 1..14 in order"),
         (
             lambda d: d["studies"][0]["revisions"][0].update(design_slug="crossover"),
             "vocabulary this database does not have: design 'crossover'",

@@ -68,10 +68,35 @@ def test_inconsistency_uses_the_outcome_mid() -> None:
 def test_inconsistency_without_prediction_interval() -> None:
     opposite = [Interval(0.1, 0.9), Interval(-0.9, -0.1)]
     same_side = [Interval(0.1, 0.9), Interval(-0.5, 0.3)]
-    ci = Interval(-0.2, 0.5)
+    ci = Interval(0.25, 0.5)  # clear of both thresholds: imprecision counts nothing
     assert inconsistency(ci, None, MID, i2=60.0, study_intervals=opposite).downgrade == 1
     assert inconsistency(ci, None, MID, i2=40.0, study_intervals=opposite).downgrade == 0
     assert inconsistency(ci, None, MID, i2=60.0, study_intervals=same_side).downgrade == 0
+
+
+def test_the_same_spread_is_not_downgraded_twice() -> None:
+    # Without a PI, the spread that makes I2 high and studies disagree also widened the CI
+    # across +MID: imprecision counts it (one level), inconsistency does not add another.
+    opposite = [Interval(0.1, 0.9), Interval(-0.9, -0.1)]
+    ci = Interval(-0.1, 0.5)
+    rating = inconsistency(ci, None, MID, i2=60.0, study_intervals=opposite)
+    assert rating.downgrade == 0
+    assert "counted under imprecision: not downgraded twice" in rating.rationale
+    assert rating.inputs["counted_under_imprecision"] == 1
+    assert imprecision(ci, MID, participants=2000).downgrade == 1
+    # With a PI, the CI's crossings belong to imprecision; the PI's further ones to inconsistency.
+    with_pi = inconsistency(ci, Interval(-0.6, 1.0), MID, i2=60.0, study_intervals=opposite)
+    assert with_pi.downgrade == 1
+    assert "already counted under imprecision" in with_pi.rationale
+
+
+def test_the_prediction_interval_distribution_is_stated() -> None:
+    rating = inconsistency(
+        Interval(0.3, 0.5), Interval(0.1, 0.7), MID, i2=30.0, study_intervals=[],
+        pi_distribution="t with k - 1 = 5 df",
+    )  # fmt: skip
+    assert "prediction interval (t with k - 1 = 5 df)" in rating.rationale
+    assert rating.inputs["pi_distribution"] == "t with k - 1 = 5 df"
 
 
 @pytest.mark.parametrize(
@@ -91,6 +116,8 @@ def test_i2_handbook_bands(i2: float | None, bands: list[str]) -> None:
 def test_optimal_information_size_per_arm() -> None:
     assert optimal_information_size(0.2) == 393
     assert optimal_information_size(0.5) == 63
+    # 2 (z_0.995 + z_0.9)^2 / 0.2^2 = 743.9: the outcome's alpha and power change it.
+    assert optimal_information_size(0.2, alpha=0.01, power=0.9) == 744
 
 
 @pytest.mark.parametrize(
@@ -101,7 +128,7 @@ def test_optimal_information_size_per_arm() -> None:
         ((-0.1, 0.5), 800, 1),  # crosses 0 and +MID
         ((-0.3, 0.5), 800, 2),  # crosses both
         ((0.25, 0.5), 700, 1),  # precise, but 350 per arm < 393
-        ((0.25, 0.9), 120, 2),  # 60 per arm < 63
+        ((0.25, 0.9), 120, 1),  # 60 per arm < 393: one level, no fixed 63-per-arm rule
         ((-0.1, 0.1), 800, 0),  # inside (-MID, MID): precisely trivial
     ],
 )
@@ -109,6 +136,15 @@ def test_imprecision_by_ci_and_information_size(
     ci: tuple[float, float], participants: int, expected: int
 ) -> None:
     assert imprecision(Interval(*ci), MID, participants=participants).downgrade == expected
+
+
+def test_imprecision_reads_the_outcomes_alpha_and_power() -> None:
+    ci = Interval(0.25, 0.5)
+    assert imprecision(ci, MID, participants=800).downgrade == 0  # 400 per arm >= 393
+    strict = imprecision(ci, MID, participants=800, alpha=0.01, power=0.9)
+    assert strict.downgrade == 1  # 400 per arm < 744
+    assert (strict.inputs["alpha"], strict.inputs["power"]) == (0.01, 0.9)
+    assert strict.inputs["optimal_information_size_per_arm"] == 744
 
 
 @pytest.mark.parametrize(
@@ -123,6 +159,7 @@ def test_imprecision_by_ci_and_information_size(
 def test_publication_bias(k: int, p: float | None, expected: int, judgement: str) -> None:
     rating = publication_bias(k, p)
     assert (rating.downgrade, rating.judgement) == (expected, judgement)
+    assert rating.inputs["egger"] == "regtest"
     if k < 10:
         assert "only 9 studies" in rating.rationale
 
@@ -144,3 +181,10 @@ def test_indirectness_is_not_assessed_by_rule() -> None:
 )
 def test_level_is_high_minus_downgrades_floored(downgrades: list[int], level: str) -> None:
     assert certainty_level(downgrades) == level
+
+
+def test_publication_bias_names_the_egger_variant() -> None:
+    classic = publication_bias(12, 0.05, egger="classic")
+    assert classic.inputs["egger"] == "classic"
+    assert "Egger et al. 1997" in classic.rationale
+    assert "regtest() default" in publication_bias(12, 0.05).rationale

@@ -36,7 +36,7 @@ def row(**changes: Any) -> EvidenceRow:
 
 def test_canonical_form_spells_out_every_default_in_order() -> None:
     assert PooledSpec(outcome="empowerment").canonical() == (
-        "category=*&ci_method=hksj&comparators=*&designs=cluster-randomized,randomized"
+        "category=*&ci_method=hksj&comparators=*&designs=cluster-randomized,randomized&egger=regtest"
         "&estimator=REML&level=0.95&mid=*&min_k=4&min_quality=*&multiple=average"
         "&outcome=empowerment&sections=&timepoint=post"
     )

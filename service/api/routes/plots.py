@@ -72,13 +72,17 @@ _POOLED_PLOTS = (
     ("forest", ImageFormat.SVG, "The forest plot of one outcome (studies only when narrative)"),
     ("forest", ImageFormat.PNG, "The forest plot of one outcome, as PNG"),
     ("funnel", ImageFormat.SVG, "The contour-enhanced funnel plot (trim-and-fill: sections)"),
+    ("risk-of-bias", ImageFormat.SVG, "The robvis traffic-light plot of the pooled studies"),
+    ("risk-of-bias", ImageFormat.PNG, "The robvis traffic-light plot, as PNG"),
+    ("risk-of-bias-summary", ImageFormat.SVG, "The robvis weighted summary plot"),
+    ("risk-of-bias-summary", ImageFormat.PNG, "The robvis weighted summary plot, as PNG"),
 )
 for _kind, _fmt, _summary in _POOLED_PLOTS:
     router.add_api_route(
         f"/outcomes/{{outcome}}/{_kind}.{_fmt}",
         _pooled_plot_route(_kind, _fmt),
         methods=["GET"],
-        name=f"get_{_kind}_{_fmt}",
+        name=f"get_{_kind.replace('-', '_')}_{_fmt}",
         summary=_summary,
         response_class=SvgResponse if _fmt is ImageFormat.SVG else PngResponse,
         responses=_image(_fmt.media_type, f"The {_kind} plot as {_fmt.value.upper()}."),

@@ -14,6 +14,7 @@ from service.db.models.evidence import (
     StudyRevision,
 )
 from service.db.models.exchange import StudySourceKey
+from service.db.models.extraction import ExtractionDiscrepancy, StudyExtraction
 from service.db.models.idempotency import IdempotencyRecord
 from service.db.models.judgement import CertaintyJudgement
 from service.db.models.vocabulary import (
@@ -36,6 +37,7 @@ __all__ = [
     "EvidenceHead",
     "EvidenceVersion",
     "EvidenceVersionOutcome",
+    "ExtractionDiscrepancy",
     "IdempotencyRecord",
     "Instrument",
     "InterventionCategory",
@@ -45,6 +47,7 @@ __all__ = [
     "Study",
     "StudyArm",
     "StudyDesign",
+    "StudyExtraction",
     "StudyRevision",
     "StudySourceKey",
     "Webhook",

@@ -36,7 +36,9 @@ from service.db.base import Base, UtcDateTime
 
 SLUG = String(64)
 STUDY_STATUSES = ("pending", "included", "excluded", "withdrawn")
-VERSION_KINDS = ("create", "batch", "update", "include", "exclude", "withdraw", "judgement")
+VERSION_KINDS = (
+    "create", "batch", "update", "include", "exclude", "withdraw", "judgement", "extraction",
+)  # fmt: skip
 CHANGE_ACTIONS = ("create", "update", "include", "exclude", "withdraw")
 REPORTED_FORMS = (
     "means",
@@ -221,6 +223,8 @@ class OutcomeResult(Base):
     data_warnings: Mapped[list[dict[str, str]]] = mapped_column(
         JSON, default=list, server_default=text("'[]'")
     )
+    # The result's risk-of-bias assessment as sent (RiskOfBiasCreate); null: not assessed.
+    risk_of_bias: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     intervention_arm: Mapped[StudyArm] = relationship(
         lazy="raise", foreign_keys=[intervention_arm_id]

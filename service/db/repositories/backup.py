@@ -15,7 +15,9 @@ from service.db.models import (
     CertaintyJudgement,
     EvidenceHead,
     EvidenceVersion,
+    ExtractionDiscrepancy,
     Study,
+    StudyExtraction,
     StudyRevision,
     StudySourceKey,
 )
@@ -23,6 +25,7 @@ from service.db.models import (
 # Tables whose integer ids a restore writes explicitly; PostgreSQL's sequences must then move on.
 _SERIAL_TABLES = (
     "study", "study_revision", "study_arm", "outcome_result", "audit_entry", "certainty_judgement",
+    "study_extraction", "extraction_discrepancy",
 )  # fmt: skip
 _HEAD_ID = 1
 
@@ -73,6 +76,13 @@ class BackupRepository:
         return self._session.scalars(
             select(CertaintyJudgement).order_by(CertaintyJudgement.id)
         ).all()
+
+    def extractions(self) -> Sequence[StudyExtraction]:
+        return self._session.scalars(select(StudyExtraction).order_by(StudyExtraction.id)).all()
+
+    def discrepancies(self) -> Sequence[ExtractionDiscrepancy]:
+        query = select(ExtractionDiscrepancy).order_by(ExtractionDiscrepancy.id)
+        return self._session.scalars(query).all()
 
     def source_keys(self) -> Sequence[StudySourceKey]:
         query = select(StudySourceKey).order_by(

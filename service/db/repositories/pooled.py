@@ -64,6 +64,7 @@ class EvidenceRow:
     control_arm_id: int
     n_control: int
     data_warnings: tuple[dict[str, str], ...] = ()
+    risk_of_bias: dict[str, Any] | None = None  # the stored assessment (RiskOfBiasCreate)
 
     def __post_init__(self) -> None:
         # The column is a JSON list; kept as a tuple like the other immutable fields.
@@ -119,6 +120,7 @@ def _evidence_query() -> Select[*tuple[Any, ...]]:
             control.id,
             control.n_randomized,
             OutcomeResult.data_warnings,
+            OutcomeResult.risk_of_bias,
         )
         .join(OutcomeResult, OutcomeResult.revision_id == StudyRevision.id)
         .join(intervention, intervention.id == OutcomeResult.intervention_arm_id)

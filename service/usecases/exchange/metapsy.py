@@ -14,9 +14,16 @@ Rules (https://docs.metapsy.org/data-preparation/format/ and the file's variable
    scores, then the precalculated ``precalc_g`` with ``precalc_g_se`` (which Metapsy computes as
    arm 1 minus arm 2 in the instrument's direction). Dichotomous rows (``dich``) are skipped;
    the file's derived ``.g`` and ``.g_se`` are never read: effects are computed again;
-5. RoB 2 judgements (``RoB_D1``..``RoB_D5``, ``overall_RoB``) are kept in the study's quality
-   appraisal, and ``overall_RoB`` gives the quality rating by the ``METAPSY_ROB_QUALITY``
-   setting (by default low risk = strong, some concerns = moderate, high risk = weak).
+5. RoB 2 judgements (``RoB_D1``..``RoB_D5``, ``overall_RoB``) become each result's RoB 2
+   assessment (``Low risk`` -> low, ``Some concerns`` -> some_concerns, ``High risk`` -> high;
+   Metapsy assesses per row, i.e. per outcome and time point, as RoB 2 does). The overall
+   judgement is the RoB 2 algorithm's; where the file says ``High risk`` and the domains give
+   some concerns in two or more of them, the assessment is raised to high (the RoB 2 guidance
+   allows it) with the reason "Metapsy overall_RoB"; any other difference is kept as
+   ``reported_overall``. A row with a domain missing has no assessment. The judgements are also
+   kept in the study's quality appraisal, and ``overall_RoB`` gives the quality rating by the
+   ``METAPSY_ROB_QUALITY`` setting (by default low risk = strong, some concerns = moderate,
+   high risk = weak), which certainty reads only for results without an assessment.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from service.stats import risk_of_bias as rob
 from service.usecases.exchange.candidates import Candidate, ParsedFile
 from service.usecases.exchange.tabular import Row, Table, parse_number
 
@@ -62,6 +70,8 @@ ROB_DOMAINS = (
     ("RoB_D5", "D5 selection of the reported result"),
     ("overall_RoB", "overall"),
 )
+ROB_JUDGEMENTS = {"low risk": "low", "some concerns": "some_concerns", "high risk": "high"}
+RAISED_BY_METAPSY = "Metapsy overall_RoB"
 STUDY_COLUMNS = {
     "title": "study",
     "authors": "study",
@@ -269,6 +279,7 @@ class _Reader:
             "control_arm": arms[1],
             "data": data,
             "source_location": f"Metapsy row {row.number}",
+            "risk_of_bias": rob2_of_row(row),
         }
 
     def _instrument(self, row: Row) -> str | None:
@@ -347,3 +358,30 @@ def _joined(row: Row, columns: tuple[str, ...]) -> str | None:
 def _appraisal(row: Row) -> str | None:
     judgements = [f"{name}: {row.text(column)}" for column, name in ROB_DOMAINS if row.text(column)]
     return "RoB 2 (Metapsy): " + "; ".join(judgements) if judgements else None
+
+
+def rob2_of_row(row: Row) -> dict[str, Any] | None:
+    """The row's RoB 2 assessment (rule 5), or None when a domain is missing or unknown."""
+    domains: dict[str, dict[str, Any]] = {}
+    for column, name in ROB_DOMAINS[:5]:
+        judgement = ROB_JUDGEMENTS.get((row.text(column) or "").lower())
+        if judgement is None:
+            return None
+        domains[name.split()[0]] = {"judgement": judgement, "support": f"Metapsy {column}"}
+    judgements = {code: d["judgement"] for code, d in domains.items()}
+    algorithm = rob.rob2_overall(judgements).judgement
+    reported = ROB_JUDGEMENTS.get((row.text("overall_RoB") or "").lower())
+    raise_to_high = (
+        reported == "high"
+        and algorithm == "some_concerns"
+        and list(judgements.values()).count("some_concerns") >= 2
+    )
+    return {
+        "tool": "rob2",
+        "effect_of_interest": "assignment",
+        "domains": domains,
+        "raised_to_high": RAISED_BY_METAPSY if raise_to_high else None,
+        "reported_overall": reported
+        if reported not in (None, algorithm) and not raise_to_high
+        else None,
+    }

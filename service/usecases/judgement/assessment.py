@@ -70,6 +70,9 @@ def assess(
         basis,
         mid=spec.mid if spec.mid is not None else terms.mid,
         low_risk_qualities=get_settings().low_risk_of_bias_qualities,
+        quality_fallback=get_settings().risk_of_bias_quality_fallback,
+        alpha=get_settings().ois_alpha,
+        power=get_settings().ois_power,
         judgements=judgements,
     )
 

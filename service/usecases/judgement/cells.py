@@ -31,7 +31,12 @@ from service.usecases.judgement.assessment import (
     narrative_statement_of,
     outcome_words,
 )
-from service.usecases.judgement.certainty import CertaintyBasis, Judgement, interval_or_none
+from service.usecases.judgement.certainty import (
+    CertaintyBasis,
+    Judgement,
+    interval_or_none,
+    pi_distribution,
+)
 from service.usecases.judgement.statements import OutcomeWords, PooledNumbers, pooled_statement
 from service.usecases.pooled.analysis import (
     FittedHeadline,
@@ -62,7 +67,7 @@ def _egger_p(
     if "egger" not in section_names(spec, fit.k):
         return None
     fields = analysis_sections.compute("egger", analysis_input(effects, spec), fit, [])
-    egger = fields["egger"]
+    egger = fields["egger_classic" if spec.egger == "classic" else "egger"]
     return egger.p_value if egger is not None else None
 
 
@@ -88,6 +93,10 @@ def _basis(
             Interval(float(lo), float(hi))
             for lo, hi in zip(intervals.lower, intervals.upper, strict=True)
         ],
+        risks_of_bias=[e.risk_of_bias for e in effects],
+        egger=spec.egger,
+        pi_distribution=pi_distribution(str(spec.ci_method), fit.k),
+        effects=[(e.yi, e.vi) for e in effects],
     )
 
 

@@ -207,6 +207,7 @@ def monitoring_of(
         looks=reads,
         skipped_versions=[a.version for i, a in enumerate(analyses) if i not in looks.kept],
         estimate=last.estimate if last else None,
+        ci_level=1.0 - query.alpha,
         ci_lower=ci_lower,
         ci_upper=ci_upper,
         tsa_ci_lower=tsa_lower,

@@ -28,9 +28,11 @@ from service.db.models import (
     EvidenceChange,
     EvidenceVersion,
     EvidenceVersionOutcome,
+    ExtractionDiscrepancy,
     OutcomeResult,
     Study,
     StudyArm,
+    StudyExtraction,
     StudyRevision,
     StudySourceKey,
 )
@@ -40,7 +42,9 @@ from service.schemas.backup import (
     ApiKeyRow,
     AuditRow,
     ChangeRow,
+    DiscrepancyRow,
     EvidenceBackup,
+    ExtractionRow,
     JudgementRow,
     RevisionRow,
     SourceKeyRow,
@@ -105,6 +109,8 @@ def export_evidence(session: Session, *, schema_revision: str | None) -> Evidenc
         judgements=[JudgementRow.model_validate(row) for row in repository.judgements()],
         api_keys=[ApiKeyRow.model_validate(key) for key in repository.api_keys()],
         source_keys=[SourceKeyRow.model_validate(key) for key in repository.source_keys()],
+        extractions=[ExtractionRow.model_validate(row) for row in repository.extractions()],
+        discrepancies=[DiscrepancyRow.model_validate(row) for row in repository.discrepancies()],
     )
 
 
@@ -180,6 +186,8 @@ def _restore(repository: BackupRepository, backup: EvidenceBackup) -> None:
         (AuditEntry, _rows(backup.audit_entries)),
         (CertaintyJudgement, _rows(backup.judgements)),
         (StudySourceKey, _rows(backup.source_keys)),
+        (StudyExtraction, _rows(backup.extractions)),
+        (ExtractionDiscrepancy, _rows(backup.discrepancies)),
     ]
     for model, rows in tables:
         repository.insert_rows(model, rows)

@@ -246,6 +246,9 @@ def _studies(
             ci_upper=float(upper),
             weight=weight,
             data_warnings=[dict(w) for w in e.data_warnings],
+            risk_of_bias=e.risk_of_bias,
+            risk_of_bias_tool=e.risk_of_bias_tool,
+            risk_of_bias_domains=dict(e.risk_of_bias_domains) if e.risk_of_bias else None,
         )
         for e, weight, lower, upper in zip(
             effects, weights, intervals.lower, intervals.upper, strict=True

@@ -43,6 +43,7 @@ from service.usecases.pooled.answers import (
     resolve_version,
 )
 from service.usecases.pooled.cache import ResultCache, cache_key, none_match, strong_etag
+from service.usecases.pooled.rob_figures import KINDS, rob_figure
 from service.usecases.pooled.spec import spec_from_options
 from service.usecases.studies.versions import list_versions
 
@@ -99,7 +100,9 @@ def certainty_text(answer: dict[str, Any]) -> str | None:
 
 def _studies(answer: PooledRead) -> tuple[StudyPoint, ...]:
     return tuple(
-        StudyPoint(s.label, s.yi, s.vi, s.ci_lower, s.ci_upper, s.weight, s.category)
+        StudyPoint(
+            s.label, s.yi, s.vi, s.ci_lower, s.ci_upper, s.weight, s.category, s.risk_of_bias
+        )
         for s in answer.studies
     )
 
@@ -197,7 +200,8 @@ def pooled_figure(
     if_none_match: str | None = None,
     budget: ComputeBudget = UNLIMITED,
 ) -> Conditional[bytes]:
-    """The ``kind`` plot (``forest`` or ``funnel``) of one outcome's pooled answer.
+    """The ``kind`` plot (``forest``, ``funnel``, ``risk-of-bias`` or ``risk-of-bias-summary``)
+    of one outcome's pooled answer.
 
     Priced like the answer it draws (``budget``); keyed by the same specification, ``mid``
     included, since the certainty it prints depends on it.
@@ -212,6 +216,8 @@ def pooled_figure(
         assert answer is not None  # no If-None-Match was sent
         if kind == "forest":
             return forest_plot(forest_data(answer, _caption(session, answer, "forest plot")), fmt)
+        if kind in KINDS:
+            return rob_figure(answer, _caption(session, answer, "risk of bias"), kind, fmt)
         caption = _caption(session, answer, "funnel plot")
         estimate = answer.result.estimate if answer.result else None
         return funnel_plot(FunnelData(caption, _studies(answer), estimate, _filled(answer)), fmt)

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from service.db.repositories.pooled import EvidenceRow
+from service.schemas.risk_of_bias import overall_of
 from service.stats.aggregate import DEFAULT_CORRELATION, combine_correlated
 from service.usecases.pooled.spec import Multiple, PooledSpec, Timepoint
 
@@ -51,6 +53,10 @@ class StudyEffect:
     yi: float
     vi: float
     data_warnings: tuple[dict[str, str], ...] = ()  # of the results used, for the reader
+    risk_of_bias: str | None = None  # the worst overall judgement of the results used
+    # The tool and domain judgements of the result with that judgement (for the robvis plots).
+    risk_of_bias_tool: str | None = None
+    risk_of_bias_domains: tuple[tuple[str, str], ...] = ()
 
 
 def valid_at(rows: Iterable[EvidenceRow], version: int) -> list[EvidenceRow]:
@@ -131,7 +137,33 @@ def _combine(rows: Sequence[EvidenceRow], multiple: Multiple) -> StudyEffect:
         yi=yi,
         vi=vi,
         data_warnings=tuple(w for r in used for w in r.data_warnings),
+        **_risk_of_bias(used),
     )
+
+
+def _risk_of_bias(rows: Sequence[EvidenceRow]) -> dict[str, Any]:
+    overalls = [overall_of(r.risk_of_bias) for r in rows]
+    worst = worst_risk_of_bias(overalls)
+    if worst is None:
+        return {}
+    stored = rows[overalls.index(worst)].risk_of_bias
+    assert stored is not None
+    domains = tuple((code, d["judgement"]) for code, d in stored["domains"].items())
+    return {
+        "risk_of_bias": worst,
+        "risk_of_bias_tool": stored["tool"],
+        "risk_of_bias_domains": domains,
+    }
+
+
+_RISK_ORDER = {"low": 0, "some_concerns": 1, "unclear": 1, "high": 2}
+
+
+def worst_risk_of_bias(judgements: Sequence[str | None]) -> str | None:
+    """The worst of the results' overall judgements; None when any result is not assessed."""
+    if not judgements or any(j is None for j in judgements):
+        return None
+    return max((j for j in judgements if j is not None), key=_RISK_ORDER.__getitem__)
 
 
 def study_label(authors: str, year: int, study_id: int) -> str:

@@ -73,6 +73,7 @@ class PooledSpec:
     multiple: Multiple = Multiple.AVERAGE
     sections: tuple[str, ...] = ()
     mid: float | None = None  # the certainty rules' MID; None: the outcome's (vocabulary)
+    egger: str = "regtest"  # the Egger variant certainty reads: regtest | classic
 
     def __post_init__(self) -> None:
         # Order and repetition of list options do not change the analysis: normalise them.
@@ -116,6 +117,7 @@ class PooledSpec:
             "level": self.level,
             "min_k": self.min_k,
             "multiple": str(self.multiple),
+            "egger": self.egger,
         }
 
 
@@ -148,6 +150,7 @@ def spec_from_options(
         multiple=Multiple(options.multiple),
         sections=tuple(sections),
         mid=mid,
+        egger=options.egger,
     )
 
 

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from service.db.repositories.extraction import ExtractionRepository
+from service.errors import ConflictError
+from service.settings import get_settings
 from service.usecases.studies.evidence import WriteContext, lock_evidence, open_version
 from service.usecases.studies.views import copy_revision, study_read
 from service.usecases.studies.writes import StudyWriteResult, current_for_write, supersede
@@ -40,6 +43,8 @@ def _change_status(
         pending_only=action == "withdraw",
     )
     status = _STATUS_OF[action]
+    if action == "include":
+        refuse_without_agreed_extraction(session, study_id)
     if current.status == status and current.status_reason == reason:
         return StudyWriteResult(evidence_version=head, study=study_read(current), changed=False)
     version = open_version(session, context, action)
@@ -55,6 +60,23 @@ def _change_status(
         selections=context.selections,
         record_events=context.record_events,
     )
+
+
+def refuse_without_agreed_extraction(session: Session, study_id: int) -> None:
+    """409 while the study has open extraction discrepancies, or (when the setting requires
+    dual extraction) no second extraction yet."""
+    repository = ExtractionRepository(session)
+    open_count = repository.open_count(study_id)
+    if open_count:
+        raise ConflictError(
+            f"Study {study_id} has {open_count} open extraction discrepancies: resolve each "
+            f"(GET /v1/studies/{study_id}/extractions) before including it."
+        )
+    if get_settings().dual_extraction_required and not repository.extraction_count(study_id):
+        raise ConflictError(
+            f"Study {study_id} needs a second, independent extraction before inclusion "
+            f"(POST /v1/studies/{study_id}/extractions with another key)."
+        )
 
 
 def include_study(

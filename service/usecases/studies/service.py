@@ -19,6 +19,7 @@ from service.schemas.pooled_summary import PooledChangeRead
 from service.schemas.required_fields import field_message
 from service.schemas.studies import StudyCreate, StudyRead, StudyUpdate
 from service.schemas.study_counts import StudyCountsRead
+from service.settings import get_settings
 from service.usecases.events.write_events import record_write_events
 from service.usecases.pooled.changes import pooled_changes
 from service.usecases.studies.evidence import (
@@ -155,8 +156,8 @@ def initial_status(prepared: PreparedStudy, context: WriteContext) -> str:
     A study with a data warning (an SD that looks like an SE, say) is always ``pending``: it
     enters the evidence only when a curator includes it, having read the warning.
     """
-    if has_warnings(prepared):
-        return "pending"
+    if has_warnings(prepared) or get_settings().dual_extraction_required:
+        return "pending"  # with dual extraction required, a second extraction comes first
     return "included" if context.trusted_with_evidence else "pending"
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from service.db.models import OutcomeResult, Study, StudyArm, StudyRevision
 from service.db.repositories.studies import NewStudyRows
+from service.schemas.risk_of_bias import READ_ONLY_FIELDS, risk_of_bias_read
 from service.schemas.studies import StudyRead
 from service.usecases.studies.rules import PreparedResult, PreparedStudy
 
@@ -89,6 +90,7 @@ def _result_fields(get: _Get, arms: tuple[str, str]) -> dict[str, Any]:
             "estimated": get("estimated"),
         },
         "data_warnings": list(get("data_warnings")),
+        "risk_of_bias": risk_of_bias_read(get("risk_of_bias")),
     }
 
 
@@ -168,7 +170,9 @@ def editable_fields(revision: StudyRevision) -> dict[str, Any]:
         "source": _source(partial(getattr, revision)),
         "arms": [arm.model_dump() for arm in read.arms],
         "outcome_results": [
-            result.model_dump(exclude={"effect", "data_warnings"})
+            result.model_dump(
+                exclude={"effect": True, "data_warnings": True, "risk_of_bias": READ_ONLY_FIELDS}
+            )
             for result in read.outcome_results
         ],
     }
@@ -197,6 +201,9 @@ def _result_values(index: int, item: PreparedResult) -> dict[str, Any]:
         "engine_version": effect.engine_version,
         "estimated": effect.estimated,
         "data_warnings": [dict(w) for w in item.warnings],
+        "risk_of_bias": (
+            result.risk_of_bias.model_dump(mode="json") if result.risk_of_bias else None
+        ),
     }
 
 

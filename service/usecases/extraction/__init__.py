@@ -1,0 +1,1 @@
+"""Dual extraction: second extractions, their discrepancies, resolutions and agreement."""
