@@ -30,6 +30,7 @@ from service.api.routes import (
     scripts,
     sequential,
     studies,
+    surveillance,
     versions,
     vocabulary,
     webhooks,
@@ -120,6 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(scripts.router)
     app.include_router(imports.router)
     app.include_router(plots.router)
+    app.include_router(surveillance.router)
     pages.install_pages(app, settings)
     return app
 

@@ -16,6 +16,7 @@ from service.db.models.evidence import (
 from service.db.models.exchange import StudySourceKey
 from service.db.models.idempotency import IdempotencyRecord
 from service.db.models.judgement import CertaintyJudgement
+from service.db.models.surveillance import Candidate, SearchRun
 from service.db.models.vocabulary import (
     Comparator,
     Instrument,
@@ -28,6 +29,7 @@ from service.db.models.vocabulary import (
 __all__ = [
     "ApiKey",
     "AuditEntry",
+    "Candidate",
     "CertaintyJudgement",
     "Comparator",
     "DeliveryAttempt",
@@ -42,6 +44,7 @@ __all__ = [
     "Outcome",
     "OutcomeResult",
     "QualityRating",
+    "SearchRun",
     "Study",
     "StudyArm",
     "StudyDesign",
