@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from service.cli.backup import add_backup_commands
 from service.cli.exchange import add_exchange_commands
 from service.cli.keys import add_key_commands
+from service.cli.watch import add_watch_commands
 from service.cli.worker import add_worker_commands
 from service.db.engine import Database, create_db_engine
 from service.db.migrate import current_revision, head_revision, upgrade_to_head
@@ -76,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_backup_commands(commands)
     add_worker_commands(commands)
     add_exchange_commands(commands)
+    add_watch_commands(commands)
     return parser
 
 
