@@ -24,6 +24,8 @@ from service.bots import ctgov, pubmed
 from service.bots.polite import Polite, SourceError
 
 POST_BATCH = 200
+CTGOV_URL = "https://clinicaltrials.gov"
+PUBMED_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils"
 CTGOV_INTERVAL = 60 / 50  # ~50 requests a minute
 SOURCES = ("ctgov", "pubmed")
 
@@ -34,8 +36,8 @@ class WatchOptions:
 
     service_url: str
     api_key: str | None
-    ctgov_url: str = "https://clinicaltrials.gov"
-    pubmed_url: str = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils"
+    ctgov_url: str = CTGOV_URL
+    pubmed_url: str = PUBMED_URL
     sources: Sequence[str] = SOURCES
     ctgov_query: ctgov.Query = field(default_factory=ctgov.Query)
     pubmed_term: str = pubmed.DEFAULT_TERM

@@ -15,7 +15,7 @@ import time
 
 from service.bots import ctgov, pubmed
 from service.bots.polite import SourceError
-from service.bots.watch import SOURCES, WatchOptions, watch_once
+from service.bots.watch import CTGOV_URL, PUBMED_URL, SOURCES, WatchOptions, watch_once
 
 
 def _options(args: argparse.Namespace) -> WatchOptions:
@@ -58,8 +58,8 @@ def add_watch_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     parser.add_argument("--service", default="http://127.0.0.1:8000", help="the service's URL")
     parser.add_argument("--api-key", help="a key with the submit scope (default: $LMA_API_KEY)")
     parser.add_argument("--source", action="append", choices=SOURCES, help="default: both")
-    parser.add_argument("--ctgov-url", default=WatchOptions.ctgov_url)
-    parser.add_argument("--pubmed-url", default=WatchOptions.pubmed_url)
+    parser.add_argument("--ctgov-url", default=CTGOV_URL)
+    parser.add_argument("--pubmed-url", default=PUBMED_URL)
     parser.add_argument("--intr", default="peer support", help="ClinicalTrials.gov query.intr")
     parser.add_argument("--cond", default="", help="ClinicalTrials.gov query.cond")
     parser.add_argument("--term", default="", help="ClinicalTrials.gov query.term")
