@@ -169,6 +169,11 @@ def draft(
                 sizes[label] = max(sizes.get(label, 0), n)
     if not results:
         warnings.append("no outcome measure names an instrument of the vocabulary with usable data")
+    sizes.update(_baseline_sizes(study, arms))
+    total = sum(sizes.get(label, 0) for label in arms)
+    enrolled = _get(protocol, "designModule", "enrollmentInfo", "count")
+    if enrolled != total:
+        warnings.append(f"the arms add up to {total}, the registry's enrollment is {enrolled}")
     text = " ".join(str(_get(protocol, "armsInterventionsModule", "interventions") or ""))
     nct = _get(protocol, "identificationModule", "nctId")
     body: dict[str, Any] = {
@@ -186,7 +191,7 @@ def draft(
         "intervention_name": _intervention(protocol),
         "comparator": _comparator(protocol),
         "population": ", ".join(_get(protocol, "conditionsModule", "conditions") or []) or None,
-        "total_randomized": _get(protocol, "designModule", "enrollmentInfo", "count"),
+        "total_randomized": total,
         "source": {
             "extracted_by": "lma watch (ClinicalTrials.gov results)",
             "document": f"ClinicalTrials.gov {nct} results section",
@@ -218,6 +223,18 @@ def _arm_roles(protocol: Mapping[str, Any], warnings: list[str]) -> dict[str, st
             "the trial does not have one experimental and one control arm; arms need checking"
         )
     return roles
+
+
+def _baseline_sizes(study: Mapping[str, Any], arms: Mapping[str, str]) -> dict[str, int]:
+    """Arm sizes from the baseline characteristics (participants analysed at baseline)."""
+    module = _get(study, "resultsSection", "baselineCharacteristicsModule") or {}
+    titles = {
+        str(g.get("id")): str(g.get("title"))
+        for g in module.get("groups") or []
+        if isinstance(g, Mapping)
+    }
+    counts = _denominators(module)
+    return {titles[gid]: n for gid, n in counts.items() if titles.get(gid) in arms}
 
 
 def _country(protocol: Mapping[str, Any]) -> str | None:
