@@ -90,9 +90,8 @@ def test_the_bot_finds_dedupes_and_a_screened_results_section_is_pooled(
     service_url: str, settings_of_service: Settings
 ) -> None:
     bot = committed_key(settings_of_service, ["submit"], name="watch-bot")
-    curator = {
-        "Authorization": f"Bearer {committed_key(settings_of_service, ['submit', 'curate'], name='curator')}"
-    }
+    curator_key = committed_key(settings_of_service, ["submit", "curate"], name="curator")
+    curator = {"Authorization": f"Bearer {curator_key}"}
     lines: list[str] = []
     with serving() as (sources, fake), httpx.Client(base_url=service_url, timeout=60) as client:
         before = client.get("/v1/outcomes/empowerment/pooled").json()
