@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import AwareDatetime, Field, StringConstraints
 
 from service.schemas.common import ReadModel, RequestModel
 from service.schemas.studies import StudyCreate
@@ -38,8 +38,8 @@ class SearchRunCreate(RequestModel):
 
     source: SourceName = Field(examples=["ctgov"])
     query: str = Field(min_length=1, max_length=2000, examples=["peer support"])
-    window_end: datetime | None = Field(
-        default=None, description="The end of the window searched (default: now)."
+    window_end: AwareDatetime | None = Field(
+        default=None, description="The end of the window searched (default: now), with its offset."
     )
 
 
