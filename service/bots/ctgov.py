@@ -16,6 +16,7 @@ is a warning on the candidate, never a crash.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -174,7 +175,7 @@ def draft(
     enrolled = _get(protocol, "designModule", "enrollmentInfo", "count")
     if enrolled != total:
         warnings.append(f"the arms add up to {total}, the registry's enrollment is {enrolled}")
-    text = " ".join(str(_get(protocol, "armsInterventionsModule", "interventions") or ""))
+    text = json.dumps(_get(protocol, "armsInterventionsModule") or {})
     nct = _get(protocol, "identificationModule", "nctId")
     body: dict[str, Any] = {
         "title": _get(protocol, "identificationModule", "officialTitle")
