@@ -64,3 +64,25 @@ def test_a_key_without_curate_sees_the_queue_but_cannot_screen(
     refused = client.post(f"/screening/{candidate}", data={"csrf": token, "decision": "maybe"})
     assert refused.status_code == 403
     assert client.get(f"/v1/candidates/{candidate}").json()["decision"] == "unscreened"
+
+
+def test_the_outcome_page_counts_the_trials_still_to_report(
+    client: TestClient, actors: Actors
+) -> None:
+    run = client.post(
+        "/v1/search-runs", json={"source": "ctgov", "query": "q"}, headers=actors.submitter
+    ).json()
+    titles = ("Peer mentors and empowerment in youth", "Recovery colleges for empowerment")
+    registered = [
+        {"nct_id": f"NCT0700000{i}", "title": title,
+         "registry_status": "RECRUITING", "completion_date": f"202{6 + i}-05"}
+        for i, title in enumerate(titles, start=1)
+    ]  # fmt: skip
+    client.post(
+        f"/v1/search-runs/{run['id']}/candidates",
+        json={"candidates": registered},
+        headers=actors.submitter,
+    )
+    page = client.get("/outcomes/empowerment").text
+    assert "Still to come: 2 registered trials expected to report by 2028" in page
+    assert 'id="ongoing"' not in client.get("/outcomes/self-efficacy").text
