@@ -123,6 +123,7 @@ def candidate(study: Mapping[str, Any], instruments: Sequence[Instrument]) -> di
     has_results = bool(study.get("hasResults")) and isinstance(study.get("resultsSection"), Mapping)
     body: dict[str, Any] = {
         "nct_id": nct,
+        "pmid": _result_pmid(protocol),
         "title": title,
         "authors": _officials(protocol),
         "year": _year(_get(status, "startDateStruct", "date")),
@@ -138,6 +139,15 @@ def candidate(study: Mapping[str, Any], instruments: Sequence[Instrument]) -> di
     if has_results:
         body["draft"] = draft(study, instruments, warnings)
     return body
+
+
+def _result_pmid(protocol: Mapping[str, Any]) -> str | None:
+    """The PMID of the trial's results publication (``referencesModule``, type RESULT)."""
+    for reference in _get(protocol, "referencesModule", "references") or []:
+        if isinstance(reference, Mapping) and reference.get("type") == "RESULT":
+            pmid = reference.get("pmid")
+            return str(pmid) if pmid else None
+    return None
 
 
 def _officials(protocol: Mapping[str, Any]) -> str | None:

@@ -258,6 +258,12 @@ def test_the_watermark_moves_only_after_a_successful_run(
     assert client.post("/v1/search-runs", json={"source": "ctgov", "query": "q"}).status_code == 401
     runs = client.get("/v1/search-runs", params={"source": "ctgov"}).json()
     assert [r["status"] for r in runs] == ["running", "running", "succeeded", "failed"]
+    # A bot that died left its run open: the next run of the same search closes it.
+    start(client, actors.submitter, "ctgov")
+    runs = client.get("/v1/search-runs", params={"source": "ctgov"}).json()
+    assert [r["status"] for r in runs] == ["running", "running", "failed", "succeeded", "failed"]
+    assert runs[2]["id"] == third["id"]
+    assert runs[2]["note"].startswith("abandoned")
 
 
 def test_ongoing_trials_per_outcome_with_their_statement(

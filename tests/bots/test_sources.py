@@ -97,6 +97,7 @@ def test_ctgov_pages_follow_next_page_token_over_the_window() -> None:
 def test_a_results_section_becomes_a_draft_and_bad_records_warnings() -> None:
     page = json.loads((FIXTURES / "ctgov-page-1.json").read_text())
     trial = ctgov.candidate(page["studies"][0], INSTRUMENTS)
+    assert trial["pmid"] == "39100001"  # the RESULT reference links the registry to PubMed
     draft = trial["draft"]
     assert (draft["registration_id"], draft["design"], draft["category"]) == (
         "NCT06000001",

@@ -61,6 +61,13 @@ class SurveillanceRepository:
         )
         return self._session.scalars(query).one_or_none()
 
+    def running(self, source: str, query_text: str) -> Sequence[SearchRun]:
+        """Runs of the same search that were started and never finished."""
+        query = select(SearchRun).where(
+            SearchRun.source == source, SearchRun.query == query_text, SearchRun.status == "running"
+        )
+        return self._session.scalars(query.with_for_update()).all()
+
     def candidate(self, candidate_id: int, *, lock: bool = False) -> Candidate | None:
         query = select(Candidate).where(Candidate.id == candidate_id)
         return self._session.scalars(query.with_for_update() if lock else query).one_or_none()

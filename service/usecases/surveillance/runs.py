@@ -1,7 +1,8 @@
 """Search runs: a bot starts one, posts what it found, and finishes it.
 
 1. ``start_run``: the window starts at the watermark, the end of the newest succeeded run of
-   the same source and query (``None`` the first time: search everything), and ends now;
+   the same source and query (``None`` the first time: search everything), and ends now; a
+   run of the same search still open (its bot died) is closed as failed;
 2. ``submit``: each record is cleaned (:mod:`.records`) and deduplicated (:mod:`.dedup`);
    the run counts found / new / duplicates; a new candidate publishes ``candidate.found``
    through the transactional outbox, in the same transaction;
@@ -42,7 +43,11 @@ class Outcome:
 def start_run(session: Session, body: SearchRunCreate, actor: str) -> SearchRun:
     """Step 1 of the module docstring."""
     now = utc_now()
-    last = SurveillanceRepository(session).last_success(body.source, body.query)
+    repository = SurveillanceRepository(session)
+    for stale in repository.running(body.source, body.query):
+        stale.status, stale.finished_at = "failed", now
+        stale.note = "abandoned: a newer run of the same search started"
+    last = repository.last_success(body.source, body.query)
     run = SearchRun(
         source=body.source,
         query=body.query,
@@ -55,7 +60,7 @@ def start_run(session: Session, body: SearchRunCreate, actor: str) -> SearchRun:
         new=0,
         duplicates=0,
     )
-    SurveillanceRepository(session).add(run)
+    repository.add(run)
     return run
 
 
