@@ -11,11 +11,13 @@ from sqlalchemy import select
 from service.db.engine import Database
 from service.db.models import (
     AuditEntry,
+    Candidate,
     EvidenceChange,
     EvidenceHead,
     EvidenceVersion,
     EvidenceVersionOutcome,
     OutcomeResult,
+    SearchRun,
     Study,
     StudyArm,
     StudyRevision,
@@ -31,6 +33,8 @@ EVIDENCE_TABLES = (
     StudyArm,
     OutcomeResult,
     AuditEntry,
+    SearchRun,
+    Candidate,
 )
 EVERY_STATUS = ("pending", "included", "excluded", "withdrawn")
 OUTCOMES = ("empowerment", "self-efficacy", "internalized-stigma")

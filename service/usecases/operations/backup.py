@@ -24,11 +24,13 @@ from sqlalchemy.orm import Session
 from service.db.base import Base, utc_now
 from service.db.models import (
     AuditEntry,
+    Candidate,
     CertaintyJudgement,
     EvidenceChange,
     EvidenceVersion,
     EvidenceVersionOutcome,
     OutcomeResult,
+    SearchRun,
     Study,
     StudyArm,
     StudyRevision,
@@ -39,10 +41,12 @@ from service.errors import ConflictError, InvalidInputError
 from service.schemas.backup import (
     ApiKeyRow,
     AuditRow,
+    CandidateRow,
     ChangeRow,
     EvidenceBackup,
     JudgementRow,
     RevisionRow,
+    SearchRunRow,
     SourceKeyRow,
     StudyRow,
     VersionRow,
@@ -105,6 +109,8 @@ def export_evidence(session: Session, *, schema_revision: str | None) -> Evidenc
         judgements=[JudgementRow.model_validate(row) for row in repository.judgements()],
         api_keys=[ApiKeyRow.model_validate(key) for key in repository.api_keys()],
         source_keys=[SourceKeyRow.model_validate(key) for key in repository.source_keys()],
+        search_runs=[SearchRunRow.model_validate(run) for run in repository.search_runs()],
+        candidates=[CandidateRow.model_validate(row) for row in repository.candidates()],
     )
 
 
@@ -180,6 +186,8 @@ def _restore(repository: BackupRepository, backup: EvidenceBackup) -> None:
         (AuditEntry, _rows(backup.audit_entries)),
         (CertaintyJudgement, _rows(backup.judgements)),
         (StudySourceKey, _rows(backup.source_keys)),
+        (SearchRun, [run.model_dump() for run in backup.search_runs]),
+        (Candidate, [row.model_dump() for row in backup.candidates]),  # has its own "outcomes"
     ]
     for model, rows in tables:
         repository.insert_rows(model, rows)
