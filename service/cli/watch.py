@@ -13,6 +13,8 @@ import argparse
 import os
 import time
 
+import httpx
+
 from service.bots import ctgov, pubmed
 from service.bots.polite import SourceError
 from service.bots.watch import CTGOV_URL, PUBMED_URL, SOURCES, WatchOptions, watch_once
@@ -40,7 +42,7 @@ def _watch(args: argparse.Namespace) -> int:
     while True:
         try:
             reports = watch_once(options)
-        except (SourceError, OSError, ValueError) as error:  # the service itself is unreachable
+        except (SourceError, httpx.HTTPError, OSError, ValueError) as error:  # the service
             print(f"lma watch: {error}")
             reports = []
             if args.every is None:

@@ -21,6 +21,7 @@ import pytest
 import uvicorn
 
 from service.bots.watch import WatchOptions, watch_once
+from service.cli import main
 from service.db.engine import Database
 from service.main import create_app
 from service.settings import Settings
@@ -199,3 +200,26 @@ def test_a_source_that_keeps_failing_marks_the_run_failed_and_keeps_the_watermar
         )
         assert retry[0].window_start is None  # the failed window is searched again
         assert retry[0].status == "succeeded"
+
+
+def test_lma_watch_on_the_command_line(
+    service_url: str,
+    settings_of_service: Settings,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("LMA_API_KEY", committed_key(settings_of_service, ["submit"], name="cron"))
+    with serving() as (sources, _):
+        argv = ["watch", "--service", service_url, "--ctgov-url", sources,
+                "--pubmed-url", f"{sources}{EUTILS}", "--min-interval", "0"]  # fmt: skip
+        assert main([*argv, "--dry-run", "--source", "ctgov"]) == 0
+        assert "ctgov: would post NCT06000004" in capsys.readouterr().out
+        assert main(argv) == 0
+        out = capsys.readouterr().out
+        assert "ctgov: 5 found, 5 new, 0 duplicates" in out
+        assert "pubmed: 3 found, 1 new, 2 duplicates" in out
+    # The sources are gone now: each source's run fails, and the exit status says so.
+    assert main([*argv, "--retries", "0"]) == 1
+    assert "the next watch searches this window again" in capsys.readouterr().out
+    monkeypatch.delenv("LMA_API_KEY")
+    assert main([*argv, "--service", "http://127.0.0.1:9"]) == 1
