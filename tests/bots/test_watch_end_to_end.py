@@ -177,9 +177,8 @@ def test_the_bot_finds_dedupes_and_a_screened_results_section_is_pooled(
             _options(service_url, sources, bot, sources=("ctgov",)), say=lines.append
         )
         assert again[0].window_start is not None
-        # The record with neither ids nor a title cannot be recognised: it is queued again.
-        assert (again[0].new, again[0].duplicates) == (1, 4)
-        assert _prisma(client)["screened"] == 7
+        assert (again[0].new, again[0].duplicates) == (0, 5)
+        assert _prisma(client)["screened"] == 6
 
 
 def test_a_source_that_keeps_failing_marks_the_run_failed_and_keeps_the_watermark(

@@ -33,14 +33,33 @@ class StudyMatch:
 
 
 def same_candidate(repository: SurveillanceRepository, record: CleanRecord) -> Candidate | None:
-    """Step 1 of the module docstring."""
+    """Step 1 of the module docstring (a record with neither ids nor a title is the same
+    record only when everything else it says is identical)."""
     found = repository.by_ids(*record.ids)
-    if found is not None or record.title == UNTITLED:
+    if found is not None:
         return found
     for candidate in repository.titled_candidates(record.year):
-        if title_similarity(candidate.title, record.title) >= TITLE_THRESHOLD:
+        if record.title == UNTITLED:
+            if _content(candidate) == _content(record) and not any(_ids(candidate)):
+                return candidate
+        elif title_similarity(candidate.title, record.title) >= TITLE_THRESHOLD:
             return candidate
     return None
+
+
+def _ids(row: Candidate) -> tuple[str | None, str | None, str | None]:
+    return row.nct_id, row.pmid, row.doi
+
+
+def _content(row: Candidate | CleanRecord) -> tuple[object, ...]:
+    return (
+        row.title,
+        row.authors,
+        row.year,
+        row.abstract,
+        row.registry_status,
+        row.completion_date,
+    )
 
 
 def stored_match(studies: Sequence[StoredRecord], record: CleanRecord) -> StudyMatch | None:
