@@ -156,3 +156,23 @@ def test_a_truncated_efetch_is_retried() -> None:
         http, "http://x", ["39100001", "39100002", "39100003"], pubmed.Credentials(email="a@b.c")
     )
     assert [r["pmid"] for r in records] == ["39100001", "39100002", "39100003"]
+
+
+def test_the_bot_imports_nothing_of_the_service_but_itself() -> None:
+    """It talks to the service only through the public HTTP API, as any bot would."""
+    import ast
+
+    package = Path(__file__).resolve().parents[2] / "service" / "bots"
+    for path in package.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = (
+                [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else []
+            )
+            for name in names:
+                assert not name.startswith("service.") or name.startswith("service.bots"), (
+                    f"{path.name} imports {name}"
+                )
