@@ -53,6 +53,7 @@ def _client(url: str) -> TestClient:
     return TestClient(create_app(Settings(database_url=url, webhooks_deliver_in_api=False)))
 
 
+@pytest.mark.slow
 def test_make_run_on_an_empty_database_pools_the_bundled_trials(tmp_path: Path) -> None:
     url = _start(tmp_path)
     with _client(url) as client:
@@ -69,6 +70,7 @@ def test_make_run_on_an_empty_database_pools_the_bundled_trials(tmp_path: Path) 
         assert study["source"]["location"].startswith("rows ")
 
 
+@pytest.mark.slow
 def test_a_second_start_imports_nothing_and_the_setting_starts_empty(tmp_path: Path) -> None:
     url = _start(tmp_path)
     _start(tmp_path)  # the same file again: studies exist, nothing is added
