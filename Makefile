@@ -35,9 +35,11 @@ $(BENCH_STAMP): pyproject.toml constraints.txt | $(BIN)/python
 	$(PIP) -e '.[bench]'
 	@touch $@
 
-## run: install, migrate the embedded SQLite database (var/) to head, serve on HOST:PORT
+## run: install, migrate the embedded SQLite database (var/) to head, import the bundled Metapsy
+## starter evidence into a database without studies (STARTER_EVIDENCE=false: start empty), serve
 run: $(RUN_STAMP)
 	$(BIN)/lma db upgrade
+	$(BIN)/lma db seed
 	$(BIN)/uvicorn service.main:app --host $(HOST) --port $(PORT) --timeout-graceful-shutdown $(GRACEFUL_SHUTDOWN_SECONDS)
 
 ## test: ruff, mypy (strict on service/) and pytest on SQLite and PostgreSQL

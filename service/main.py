@@ -31,6 +31,7 @@ from service.api.routes import (
     scripts,
     sequential,
     studies,
+    surveillance,
     versions,
     vocabulary,
     webhooks,
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(scripts.router)
     app.include_router(imports.router)
     app.include_router(plots.router)
+    app.include_router(surveillance.router)
     pages.install_pages(app, settings)
     return app
 

@@ -102,6 +102,11 @@ class Settings(BaseSettings):
     session_cookie_secure: bool = Field(
         default=False, description="Send the session cookie over HTTPS only (behind TLS)."
     )
+    starter_evidence: bool = Field(
+        default=True,
+        description="`lma db seed` (run by `make run`) imports the bundled Metapsy database "
+        "into a database without studies; false: start empty.",
+    )
     metapsy_rob_quality: dict[str, str] = Field(
         default_factory=lambda: dict(METAPSY_ROB_QUALITY),
         description="Metapsy import: overall RoB 2 judgement -> quality rating slug.",

@@ -9,10 +9,12 @@ from collections.abc import Sequence
 from service.cli.backup import add_backup_commands
 from service.cli.exchange import add_exchange_commands
 from service.cli.keys import add_key_commands
+from service.cli.watch import add_watch_commands
 from service.cli.worker import add_worker_commands
-from service.db.engine import create_db_engine
+from service.db.engine import Database, create_db_engine
 from service.db.migrate import current_revision, head_revision, upgrade_to_head
 from service.settings import get_settings
+from service.usecases import starter
 
 
 def _db_upgrade(_: argparse.Namespace) -> int:
@@ -34,6 +36,28 @@ def _db_status(_: argparse.Namespace) -> int:
     return 0 if current == head else 1
 
 
+def _db_seed(_: argparse.Namespace) -> int:
+    """``make run``'s starter evidence (:mod:`service.usecases.starter`)."""
+    settings = get_settings()
+    if not settings.starter_evidence:
+        print("starter evidence: off (STARTER_EVIDENCE=false)")
+        return 0
+    database = Database.from_settings(settings)
+    try:
+        with database.session(write=True) as session:
+            report = starter.seed(session, settings.metapsy_rob_quality)
+    finally:
+        database.dispose()
+    if report is None:
+        print("starter evidence: the database holds studies already; nothing imported")
+    else:
+        print(
+            f"starter evidence: imported {report.new_studies} studies ({report.new_results} "
+            f"results) of the Metapsy peer-support database (doi:{starter.DOI}, {starter.LICENCE})"
+        )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lma", description="Living meta-analysis service.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -46,10 +70,14 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_parser("status", help="exit 0 when the schema is current").set_defaults(
         handler=_db_status
     )
+    db.add_parser(
+        "seed", help="import the bundled Metapsy starter evidence into a database without studies"
+    ).set_defaults(handler=_db_seed)
     add_key_commands(commands)
     add_backup_commands(commands)
     add_worker_commands(commands)
     add_exchange_commands(commands)
+    add_watch_commands(commands)
     return parser
 
 

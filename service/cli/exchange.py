@@ -10,6 +10,7 @@ reason, and every problem with its row and column.
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -19,6 +20,7 @@ from rich.table import Table
 from service.db.engine import Database
 from service.errors import ServiceError
 from service.settings import get_settings
+from service.usecases import starter
 from service.usecases.exchange.batches import import_in_batches
 from service.usecases.exchange.importer import (
     ImportOptions,
@@ -48,7 +50,11 @@ def _run(args: argparse.Namespace, console: Console) -> ImportReport:
         batch_size=args.batch_size,
         resume_from=args.resume_from,
     )
-    text = Path(args.file).read_text(encoding="utf-8")
+    if args.bundled:
+        options = replace(options, document=starter.document(starter.bundled_text()))
+        text = starter.bundled_text()
+    else:
+        text = Path(args.file).read_text(encoding="utf-8")
     context = WriteContext(actor=_ACTOR, request_id=None, may_curate=True, trusted=True)
     database = Database.from_settings(settings)
     columns = (TextColumn("checking studies"), BarColumn(), MofNCompleteColumn())
@@ -90,6 +96,9 @@ def _summary(report: ImportReport, console: Console) -> None:
 
 def _import_data(args: argparse.Namespace) -> int:
     console = Console(highlight=False)
+    if args.bundled == (args.file is not None) or (args.bundled and args.format != "metapsy"):
+        console.print("lma: give a FILE, or --bundled (metapsy only), not both", style="red")
+        return 2
     try:
         report = _run(args, console)
     except (OSError, ValueError) as error:
@@ -112,13 +121,19 @@ def _import_data(args: argparse.Namespace) -> int:
 
 
 def add_exchange_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register ``lma import-data {metapsy,csv} FILE [--dry-run] [--map MAP.json]
+    """Register ``lma import-data {metapsy,csv} (FILE | --bundled) [--dry-run] [--map MAP.json]
     [--batch-size N] [--resume-from ROW]``."""
     parser = commands.add_parser(
         "import-data", help="import studies from a Metapsy or metafor-style CSV file"
     )
     parser.add_argument("format", choices=["metapsy", "csv"])
-    parser.add_argument("file", help="the file (UTF-8)")
+    parser.add_argument("file", nargs="?", help="the file (UTF-8)")
+    parser.add_argument(
+        "--bundled",
+        action="store_true",
+        help="the Metapsy peer-support database shipped in the package (ODC-By 1.0, "
+        f"doi:{starter.DOI}) instead of FILE",
+    )
     parser.add_argument("--dry-run", action="store_true", help="check and report; write nothing")
     parser.add_argument(
         "--map", help='JSON {"instrument name in the file": "instrument-slug"} (Metapsy)'

@@ -193,6 +193,55 @@ class SourceKeyRow(_Row):
     study_id: int
 
 
+class SearchRunRow(_Row):
+    """A search run of an update bot (issue 28): the PRISMA counts start here."""
+
+    id: int
+    source: str
+    query: str
+    window_start: datetime | None
+    window_end: datetime
+    status: str
+    actor: str
+    started_at: datetime
+    finished_at: datetime | None
+    found: int
+    new: int
+    duplicates: int
+    note: str | None
+
+
+class CandidateRow(_Row):
+    """A record a search run found, with the curator's decision."""
+
+    id: int
+    search_run_id: int
+    source: str
+    nct_id: str | None
+    pmid: str | None
+    doi: str | None
+    title: str
+    authors: str | None
+    year: int | None
+    abstract: str | None
+    publication_types: list[str]
+    registry_status: str | None
+    completion_date: str | None
+    has_results: bool
+    outcomes: list[str]
+    draft: dict[str, Any] | None
+    warnings: list[str]
+    relevance: float
+    decision: str
+    exclusion_reason: str | None
+    duplicate_of_study_id: int | None
+    study_id: int | None
+    note: str | None
+    found_at: datetime
+    screened_by: str | None
+    screened_at: datetime | None
+
+
 class EvidenceBackup(_Row):
     """Everything needed to rebuild the evidence store, as of ``head_version``."""
 
@@ -218,4 +267,10 @@ class EvidenceBackup(_Row):
     )
     discrepancies: list[DiscrepancyRow] = Field(
         default_factory=list, description="Their discrepancies and resolutions."
+    )
+    search_runs: list[SearchRunRow] = Field(
+        default_factory=list, description="Update bots' search runs (absent in older backups)."
+    )
+    candidates: list[CandidateRow] = Field(
+        default_factory=list, description="What the searches found and how it was screened."
     )

@@ -19,6 +19,7 @@ EventTypeName = Literal[
     "conclusion.changed",
     "webhook.test",
     "webhook.disabled",
+    "candidate.found",
 ]
 MAX_WAIT_SECONDS = 30
 Slug = Annotated[str, StringConstraints(min_length=1, max_length=64)]

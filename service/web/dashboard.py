@@ -21,6 +21,7 @@ from service.usecases.pooled.answers import pooled_history, pooled_result, poole
 from service.usecases.studies import service as studies
 from service.usecases.studies.versions import list_versions
 from service.usecases.studies.writes import study_etag
+from service.usecases.surveillance.ongoing import expected_by, ongoing_trials
 from service.web.session import PageReaderDep, csrf_token
 from service.web.templating import render
 from service.web.views import (
@@ -97,7 +98,8 @@ def outcome_page(
     assert answer is not None
     assert history is not None
     view = outcome_view(answer, history, export_links(request, outcome))
-    return render(request, "outcome.html", principal=principal, outcome=view)
+    coming = expected_by(ongoing_trials(session, outcome))  # issue 28: ongoing trials
+    return render(request, "outcome.html", principal=principal, outcome=view, coming=coming)
 
 
 @router.get("/studies/{study_id}", response_class=HTMLResponse)

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
 from service.settings import Settings
-from service.web import curation, dashboard, docs
+from service.web import curation, dashboard, docs, screening
 from service.web.session import SESSION_COOKIE, SESSION_MAX_AGE
 from service.web.session_secret import session_signing_key
 from service.web.templating import STATIC, STATIC_URL, CachedStaticFiles
@@ -26,3 +26,4 @@ def install_pages(app: FastAPI, settings: Settings) -> None:
     app.mount(STATIC_URL, CachedStaticFiles(directory=STATIC), name="static")
     app.include_router(dashboard.router)
     app.include_router(curation.router)
+    app.include_router(screening.router)

@@ -11,12 +11,14 @@ from sqlalchemy import select
 from service.db.engine import Database
 from service.db.models import (
     AuditEntry,
+    Candidate,
     EvidenceChange,
     EvidenceHead,
     EvidenceVersion,
     EvidenceVersionOutcome,
     ExtractionDiscrepancy,
     OutcomeResult,
+    SearchRun,
     Study,
     StudyArm,
     StudyExtraction,
@@ -35,6 +37,8 @@ EVIDENCE_TABLES = (
     AuditEntry,
     StudyExtraction,
     ExtractionDiscrepancy,
+    SearchRun,
+    Candidate,
 )
 EVERY_STATUS = ("pending", "included", "excluded", "withdrawn")
 OUTCOMES = ("empowerment", "self-efficacy", "internalized-stigma")

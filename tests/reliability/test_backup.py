@@ -149,6 +149,17 @@ def _write_history(client: TestClient, settings: Settings) -> None:
     resolution = {"choice": "first", "reason": "the CONSORT diagram"}
     url = f"/v1/studies/{ids[2]}/discrepancies/{discrepancy['id']}/resolve"
     _ok(post(url, json=resolution, headers=keys["curator"]), 200)
+    # Issue 28: a bot's search run and the screening of what it found survive a restore.
+    run = _ok(post("/v1/search-runs", json={"source": "ctgov", "query": "peer support"},
+                   headers=keys["trusted-bot"]))  # fmt: skip
+    found = {"nct_id": "NCT09000001", "title": "Peer mentors and empowerment", "year": 2025}
+    posted = _ok(post(f"/v1/search-runs/{run['id']}/candidates", json={"candidates": [found]},
+                      headers=keys["trusted-bot"]), 200)  # fmt: skip
+    _ok(post(f"/v1/search-runs/{run['id']}/finish", json={"status": "succeeded"},
+             headers=keys["trusted-bot"]), 200)  # fmt: skip
+    candidate = posted["candidates"][0]["candidate_id"]
+    screening = {"decision": "exclude", "reason": "not-randomized"}
+    _ok(post(f"/v1/candidates/{candidate}/screening", json=screening, headers=keys["curator"]), 200)
 
 
 def _audit(client: TestClient, settings: Settings, key_name: str) -> list[Any]:

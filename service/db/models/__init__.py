@@ -17,6 +17,7 @@ from service.db.models.exchange import StudySourceKey
 from service.db.models.extraction import ExtractionDiscrepancy, StudyExtraction
 from service.db.models.idempotency import IdempotencyRecord
 from service.db.models.judgement import CertaintyJudgement
+from service.db.models.surveillance import Candidate, SearchRun
 from service.db.models.vocabulary import (
     Comparator,
     Instrument,
@@ -29,6 +30,7 @@ from service.db.models.vocabulary import (
 __all__ = [
     "ApiKey",
     "AuditEntry",
+    "Candidate",
     "CertaintyJudgement",
     "Comparator",
     "DeliveryAttempt",
@@ -44,6 +46,7 @@ __all__ = [
     "Outcome",
     "OutcomeResult",
     "QualityRating",
+    "SearchRun",
     "Study",
     "StudyArm",
     "StudyDesign",

@@ -12,10 +12,12 @@ from service.db.base import Base
 from service.db.models import (
     ApiKey,
     AuditEntry,
+    Candidate,
     CertaintyJudgement,
     EvidenceHead,
     EvidenceVersion,
     ExtractionDiscrepancy,
+    SearchRun,
     Study,
     StudyExtraction,
     StudyRevision,
@@ -26,6 +28,7 @@ from service.db.models import (
 _SERIAL_TABLES = (
     "study", "study_revision", "study_arm", "outcome_result", "audit_entry", "certainty_judgement",
     "study_extraction", "extraction_discrepancy",
+    "search_run", "candidate",
 )  # fmt: skip
 _HEAD_ID = 1
 
@@ -48,11 +51,14 @@ class BackupRepository:
             self._session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
 
     def holds_evidence(self) -> bool:
-        """Whether any version, study or audit entry exists (API keys do not count)."""
-        for query in (select(EvidenceVersion.number), select(Study.id), select(AuditEntry.id)):
-            if self._session.scalar(select(query.exists())):
-                return True
-        return False
+        """Whether any version, study, audit entry or search run exists (API keys do not count)."""
+        queries = (
+            select(EvidenceVersion.number),
+            select(Study.id),
+            select(AuditEntry.id),
+            select(SearchRun.id),
+        )
+        return any(self._session.scalar(select(query.exists())) for query in queries)
 
     def versions(self) -> Sequence[EvidenceVersion]:
         """Every version, oldest first, with its changes and touched outcomes."""
@@ -89,6 +95,12 @@ class BackupRepository:
             StudySourceKey.source, StudySourceKey.source_study_id
         )
         return self._session.scalars(query).all()
+
+    def search_runs(self) -> Sequence[SearchRun]:
+        return self._session.scalars(select(SearchRun).order_by(SearchRun.id)).all()
+
+    def candidates(self) -> Sequence[Candidate]:
+        return self._session.scalars(select(Candidate).order_by(Candidate.id)).all()
 
     def api_keys(self) -> Sequence[ApiKey]:
         return self._session.scalars(select(ApiKey).order_by(ApiKey.id)).all()

@@ -30,6 +30,7 @@ class EventType(StrEnum):
     CONCLUSION_CHANGED = "conclusion.changed"
     WEBHOOK_TEST = "webhook.test"
     WEBHOOK_DISABLED = "webhook.disabled"
+    CANDIDATE_FOUND = "candidate.found"
 
 
 STUDY_EVENT_OF_ACTION = {

@@ -35,7 +35,12 @@ from service.schemas.required_fields import field_message
 from service.schemas.studies import StudyCreate
 from service.usecases.exchange.candidates import Candidate, ParsedFile, RowProblem
 from service.usecases.exchange.metafor_csv import parse_metafor_csv
-from service.usecases.exchange.metapsy import INSTRUMENTS, MetapsyOptions, parse_metapsy
+from service.usecases.exchange.metapsy import (
+    DEFAULT_DOCUMENT,
+    INSTRUMENTS,
+    MetapsyOptions,
+    parse_metapsy,
+)
 from service.usecases.exchange.tabular import TableError, read_table
 from service.usecases.studies.evidence import WriteContext
 from service.usecases.studies.rules import FieldErrors, Vocabulary, prepare_studies
@@ -57,6 +62,9 @@ class ImportOptions:
     instrument_map: Mapping[str, str] = field(default_factory=dict)
     batch_size: int | None = None
     resume_from: int | None = None
+    # The studies' ``source.document``: who published the file (the bundled starter evidence
+    # names the database, its DOI, release and licence; see service.usecases.starter).
+    document: str | None = None
 
     @property
     def source(self) -> str:
@@ -200,6 +208,7 @@ def _parse(text: str, options: ImportOptions, vocabulary: Vocabulary) -> ParsedF
         instrument_outcome=vocabulary.instrument_outcome,
         instruments={**INSTRUMENTS, **options.instrument_map},
         rob_quality=options.rob_quality,
+        document=options.document or DEFAULT_DOCUMENT,
     )
     return parse_metapsy(table, metapsy)
 

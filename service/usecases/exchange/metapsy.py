@@ -37,6 +37,7 @@ from service.usecases.exchange.candidates import Candidate, ParsedFile
 from service.usecases.exchange.tabular import Row, Table, parse_number
 
 SOURCE = "metapsy"
+DEFAULT_DOCUMENT = "Metapsy peer-support database (Metapsy data standard)"
 # outcome_subcategory values (lower case) that hold the review's outcomes.
 REVIEWED_SUBCATEGORIES = frozenset(
     {"empowerment/self-efficacy", "empowerment", "self-efficacy", "internalized stigma", "stigma"}
@@ -107,6 +108,7 @@ class MetapsyOptions:
     instrument_outcome: Mapping[str, str]
     instruments: Mapping[str, str]
     rob_quality: Mapping[str, str]
+    document: str = DEFAULT_DOCUMENT
 
 
 def parse_metapsy(table: Table, options: MetapsyOptions) -> ParsedFile:
@@ -227,7 +229,7 @@ class _Reader:
             "quality_appraisal": _appraisal(row),
             "source": {
                 "extracted_by": "metapsy",
-                "document": "Metapsy peer-support database (Metapsy data standard)",
+                "document": self._options.document,
                 "location": "rows " + ", ".join(str(r.number) for r in rows),
             },
         }

@@ -24,12 +24,14 @@ from sqlalchemy.orm import Session
 from service.db.base import Base, utc_now
 from service.db.models import (
     AuditEntry,
+    Candidate,
     CertaintyJudgement,
     EvidenceChange,
     EvidenceVersion,
     EvidenceVersionOutcome,
     ExtractionDiscrepancy,
     OutcomeResult,
+    SearchRun,
     Study,
     StudyArm,
     StudyExtraction,
@@ -41,12 +43,14 @@ from service.errors import ConflictError, InvalidInputError
 from service.schemas.backup import (
     ApiKeyRow,
     AuditRow,
+    CandidateRow,
     ChangeRow,
     DiscrepancyRow,
     EvidenceBackup,
     ExtractionRow,
     JudgementRow,
     RevisionRow,
+    SearchRunRow,
     SourceKeyRow,
     StudyRow,
     VersionRow,
@@ -111,6 +115,8 @@ def export_evidence(session: Session, *, schema_revision: str | None) -> Evidenc
         source_keys=[SourceKeyRow.model_validate(key) for key in repository.source_keys()],
         extractions=[ExtractionRow.model_validate(row) for row in repository.extractions()],
         discrepancies=[DiscrepancyRow.model_validate(row) for row in repository.discrepancies()],
+        search_runs=[SearchRunRow.model_validate(run) for run in repository.search_runs()],
+        candidates=[CandidateRow.model_validate(row) for row in repository.candidates()],
     )
 
 
@@ -188,6 +194,8 @@ def _restore(repository: BackupRepository, backup: EvidenceBackup) -> None:
         (StudySourceKey, _rows(backup.source_keys)),
         (StudyExtraction, _rows(backup.extractions)),
         (ExtractionDiscrepancy, _rows(backup.discrepancies)),
+        (SearchRun, [run.model_dump() for run in backup.search_runs]),
+        (Candidate, [row.model_dump() for row in backup.candidates]),  # has its own "outcomes"
     ]
     for model, rows in tables:
         repository.insert_rows(model, rows)

@@ -1,0 +1,5 @@
+"""The Metapsy peer-support database, shipped unchanged as the service's starter evidence.
+
+See ``ATTRIBUTION.md`` beside this file (ODC-By 1.0: attribution required) and
+:mod:`service.usecases.starter` for how ``make run`` imports it.
+"""
