@@ -15,12 +15,14 @@ i2_levels <- function(res, V) {
   100 * res$sigma2 / (sum(res$sigma2) + typical)
 }
 
+tight <- list(rel.tol = 1e-12, iter.max = 1000, eval.max = 2000)  # nlminb, tighter than default
+
 fit_case <- function(name, yi, vi, cluster, esid, method, rho = NULL) {
   V <- if (is.null(rho)) diag(vi) else vcalc(vi, cluster = cluster, obs = esid, rho = rho)
-  res <- rma.mv(yi, V, random = ~ 1 | cluster / esid, method = method)
-  ci <- confint(res)
-  no_within <- rma.mv(yi, V, random = ~ 1 | cluster / esid, method = method, sigma2 = c(NA, 0))
-  no_between <- rma.mv(yi, V, random = ~ 1 | cluster / esid, method = method, sigma2 = c(0, NA))
+  res <- rma.mv(yi, V, random = ~ 1 | cluster / esid, method = method, control = tight)
+  ci <- confint(res, control = list(tol = 1e-10))
+  no_within <- rma.mv(yi, V, random = ~ 1 | cluster / esid, method = method, sigma2 = c(NA, 0), control = tight)
+  no_between <- rma.mv(yi, V, random = ~ 1 | cluster / esid, method = method, sigma2 = c(0, NA), control = tight)
   a_within <- anova(res, no_within)
   a_between <- anova(res, no_between)
   out <- list(
