@@ -188,7 +188,9 @@ def _scoring_step(lik: Likelihood, free: np.ndarray, theta: np.ndarray) -> np.nd
     step = np.zeros(2)
     if active.any():
         info = lik.information[np.ix_(active, active)]
-        step[active] = np.linalg.solve(info, lik.score[active])
+        # lstsq: with one effect per cluster the components are not separately identified and the
+        # information is singular; the minimum-norm step then moves both equally.
+        step[active] = np.linalg.lstsq(info, lik.score[active], rcond=1e-10)[0]
     return step
 
 

@@ -15,7 +15,7 @@ i2_levels <- function(res, V) {
   100 * res$sigma2 / (sum(res$sigma2) + typical)
 }
 
-tight <- list(rel.tol = 1e-12, iter.max = 1000, eval.max = 2000)  # nlminb, tighter than default
+tight <- list()  # metafor defaults: nlminb cannot reach tighter tolerances on these profiles
 
 fit_case <- function(name, yi, vi, cluster, esid, method, rho = NULL) {
   V <- if (is.null(rho)) diag(vi) else vcalc(vi, cluster = cluster, obs = esid, rho = rho)
