@@ -47,7 +47,9 @@ class EffectPrior:
         if self.kind is EffectPriorKind.FLAT:
             return 0.0
         if not (math.isfinite(self.sd) and self.sd > 0.0 and math.isfinite(self.mean)):
-            raise StatsInputError("a normal effect prior needs a finite mean and sd > 0", field="sd")
+            raise StatsInputError(
+                "a normal effect prior needs a finite mean and sd > 0", field="sd"
+            )
         return 1.0 / self.sd**2
 
 

@@ -26,7 +26,7 @@ IntArray = NDArray[np.intp]
 
 @dataclass(frozen=True, slots=True)
 class BlockGroup:
-    """Clusters of one size ``n``: effect indices ``(g, n)``, effects ``(g, n)``, covariances ``(g, n, n)``."""
+    """Clusters of one size ``n``: indices and effects ``(g, n)``, covariances ``(g, n, n)``."""
 
     index: IntArray
     y: FloatArray
@@ -35,7 +35,7 @@ class BlockGroup:
 
 @dataclass(frozen=True, slots=True)
 class Blocks:
-    """Effects grouped by cluster; ``clusters`` lists the cluster labels in order of first appearance."""
+    """Effects grouped by cluster; ``clusters``: the labels in order of first appearance."""
 
     k: int
     clusters: tuple[str, ...]
@@ -45,7 +45,7 @@ class Blocks:
 
 
 def cluster_codes(cluster: ArrayLike, k: int) -> tuple[tuple[str, ...], IntArray]:
-    """Cluster labels (as strings, in order of first appearance) and each effect's cluster number."""
+    """Cluster labels (strings, in order of first appearance) and each effect's cluster number."""
     labels = [str(value) for value in np.asarray(cluster, dtype=object).ravel()]
     if len(labels) != k:
         raise StatsInputError(f"cluster has {len(labels)} values but yi has {k}", field="cluster")

@@ -28,7 +28,7 @@ LOG_2PI = math.log(2.0 * math.pi)
 
 @dataclass(frozen=True, slots=True)
 class Likelihood:
-    """One evaluation at ``sigma2``: log-likelihood, score (2,), information (2, 2), GLS mean and SE."""
+    """One evaluation at ``sigma2``: log-likelihood, score, information, GLS mean and SE."""
 
     sigma2: tuple[float, float]
     loglik: float
@@ -40,13 +40,14 @@ class Likelihood:
 
 def marginal_inverses(blocks: Blocks, s1: float, s2: float) -> tuple[list[FloatArray], float]:
     """Per group the stacked ``W_i = M_i^-1`` and the sum of all ``log|M_i|``."""
-    inverses, logdet = [], 0.0
+    inverses: list[FloatArray] = []
+    logdet = 0.0
     for group in blocks.groups:
         n = group.y.shape[1]
         marginal = group.sampling + s1 + s2 * np.eye(n)
         lower = np.linalg.cholesky(marginal)
         logdet += 2.0 * float(np.log(np.diagonal(lower, axis1=1, axis2=2)).sum())
-        inverses.append(np.linalg.inv(marginal))
+        inverses.append(np.asarray(np.linalg.inv(marginal), dtype=np.float64))
     return inverses, logdet
 
 
@@ -82,7 +83,7 @@ def evaluate(blocks: Blocks, s1: float, s2: float, reml: bool) -> Likelihood:
 
 
 def sampling_only(blocks: Blocks) -> tuple[float, float]:
-    """``QE`` of the sampling covariance alone and the typical sampling variance ``(k - 1) / tr(P)``."""
+    """``QE`` of the sampling covariance alone, and the typical sampling variance."""
     inverses = [np.linalg.inv(group.sampling) for group in blocks.groups]
     w = [inv.sum(axis=2) for inv in inverses]
     c = sum(float(wi.sum()) for wi in w)

@@ -44,7 +44,7 @@ MASS_CUT = 40.0  # log-density drop below the maximum beyond which the mass is i
 
 @dataclass(frozen=True, slots=True)
 class Summary:
-    """Mean, median and the central credible interval of one posterior (or predictive) distribution."""
+    """Mean, median and central credible interval of a posterior (or predictive) distribution."""
 
     mean: float
     median: float
@@ -192,9 +192,9 @@ def _panel_edges(y: FloatArray, v: FloatArray, effect: EffectPrior, tau: TauPrio
     fine = min(COARSE_STEP, sd / 2.0)
     mode = float(coarse[top])
     core_low, core_high = max(low, mode - 12.0 * sd), min(high, mode + 12.0 * sd)
-    core = np.linspace(core_low, core_high, max(int(math.ceil((core_high - core_low) / fine)), 1) + 1)
-    left = np.linspace(low, core_low, max(int(math.ceil((core_low - low) / 1.0)), 1) + 1)
-    right = np.linspace(core_high, high, max(int(math.ceil((high - core_high) / 1.0)), 1) + 1)
+    core = np.linspace(core_low, core_high, max(math.ceil((core_high - core_low) / fine), 1) + 1)
+    left = np.linspace(low, core_low, max(math.ceil((core_low - low) / 1.0), 1) + 1)
+    right = np.linspace(core_high, high, max(math.ceil((high - core_high) / 1.0), 1) + 1)
     return np.unique(np.concatenate([left, core, right]))
 
 
@@ -255,6 +255,6 @@ def _tau_summary(
     for p in tails:
         j = int(np.clip(np.searchsorted(below, p) - 1, 0, grid.panel_mass.size - 1))
         low, high = float(grid.edges[j]), float(grid.edges[j + 1])
-        root = optimize.brentq(lambda t: cdf(t) - p, low, high, xtol=1e-13, rtol=1e-13)
+        root = optimize.brentq(lambda t, p=p: cdf(t) - p, low, high, xtol=1e-13, rtol=1e-13)
         quantiles.append(math.exp(root))
     return Summary(float(grid.weight @ np.exp(grid.x)), quantiles[1], quantiles[0], quantiles[2])

@@ -10,7 +10,7 @@
    expected information (Harville 1977; Viechtbauer 2005 for the one-component case), kept >= 0.
 3. The estimate is the GLS mean with its model-based SE and z inference (metafor's default).
 4. Profile-likelihood CIs of each component: the values where twice the drop of the profiled
-   log-likelihood reaches ``qchisq(level, 1)``, as ``confint(res)`` (0 when the bound is not reached).
+   log-likelihood reaches ``qchisq(level, 1)``, as ``confint(res)`` (0 if the bound is not reached).
 5. I2 at each level: ``sigma2_j / (sigma2_1 + sigma2_2 + typical)``, with the typical sampling
    variance ``(k - 1) / tr(P)``, P from the sampling covariance alone (Cheung 2014; metafor's site).
 6. Q test of the sampling covariance alone (``QE``) and likelihood-ratio tests against the two-level
@@ -44,7 +44,7 @@ class MultilevelMethod(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class LikelihoodRatio:
-    """``anova(full, reduced)``: the statistic, its chi-squared (1 df) p-value and the reduced model's log-likelihood."""
+    """``anova(full, reduced)``: statistic, chi-squared (1 df) p-value, reduced log-likelihood."""
 
     statistic: float
     p_value: float
@@ -124,7 +124,9 @@ def fit_three_level(
         Fisher scoring did not converge within ``max_iter`` iterations.
     """
     blocks = make_blocks(yi, vi, cluster, rho=rho)
-    return fit_blocks(blocks, method=method, rho=rho, level=level, profile=profile, tol=tol, max_iter=max_iter)
+    return fit_blocks(
+        blocks, method=method, rho=rho, level=level, profile=profile, tol=tol, max_iter=max_iter
+    )
 
 
 def fit_blocks(
@@ -148,7 +150,7 @@ def fit_blocks(
 
 
 def _start(blocks: Blocks) -> tuple[float, float]:
-    """Starting values: the excess of the effects' variance over the mean sampling variance, halved."""
+    """Starting values: half the excess of the variance of the effects over their mean vi."""
     excess = float(np.var(blocks.yi, ddof=1)) - float(np.mean(blocks.vi)) if blocks.k > 1 else 0.0
     start = max(excess, 0.01 * float(np.mean(blocks.vi))) / 2.0
     return start, start
@@ -170,7 +172,8 @@ def maximise(
         step = _scoring_step(current, free, theta)
         proposal, step_size = theta + step, 1.0
         while True:
-            candidate = evaluate(blocks, *np.maximum(proposal, 0.0).tolist(), reml)
+            s1, s2 = np.maximum(proposal, 0.0).tolist()
+            candidate = evaluate(blocks, s1, s2, reml)
             if candidate.loglik >= current.loglik - 1e-12 or step_size < 1e-8:
                 break
             step_size /= 2.0
@@ -234,8 +237,11 @@ def _assemble(
         pi_lower=best.estimate - pi_half,
         pi_upper=best.estimate + pi_half,
         sigma2=sigma2,
-        sigma2_ci=(cis[0], cis[1]),  # type: ignore[arg-type]
-        i2=(100.0 * sigma2[0] / (sum(sigma2) + typical), 100.0 * sigma2[1] / (sum(sigma2) + typical)),
+        sigma2_ci=(cis[0], cis[1]),
+        i2=(
+            100.0 * sigma2[0] / (sum(sigma2) + typical),
+            100.0 * sigma2[1] / (sum(sigma2) + typical),
+        ),
         q=q,
         q_df=blocks.k - 1,
         q_p_value=dist.chi2_sf(q, blocks.k - 1),

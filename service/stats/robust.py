@@ -8,7 +8,8 @@ working model is the fit's marginal covariance ``Phi_i = V_i + s1 J + s2 I`` wit
 ``W_i = Phi_i^-1`` (clubSandwich's targetVariance and weightMatrix for rma.mv). With ``c = 1'W1``
 (Bell and McCaffrey 2002; Pustejovsky and Tipton 2018, eqs. 5-8, for an intercept-only model):
 
-- ``A_i = D_i' B_i^{-1/2} D_i``, ``Phi_i = D_i'D_i`` (upper Cholesky), ``B_i = D_i (Phi_i - J/c) D_i'``
+- ``A_i = D_i' B_i^{-1/2} D_i``, ``Phi_i = D_i'D_i`` (upper Cholesky),
+  ``B_i = D_i (Phi_i - J/c) D_i'``
 - ``u_i = A_i W_i 1``; ``Var_CR2 = sum_i (u_i'e_i)^2 / c^2`` with residuals ``e_i``
 - ``a_i = u_i' Phi_i u_i``, ``b_i = 1'u_i``:
   ``df = (sum_i (a_i - b_i^2/c))^2 / (sum a_i^2 - 2/c sum a_i b_i^2 + (sum b_i^2)^2 / c^2)``
@@ -73,7 +74,9 @@ def fit_che(
     """
     blocks = make_blocks(yi, vi, cluster, rho=rho)
     if len(blocks.clusters) < 2:
-        raise StatsInputError("robust variance needs effects from at least 2 studies", field="cluster")
+        raise StatsInputError(
+            "robust variance needs effects from at least 2 studies", field="cluster"
+        )
     model = fit_blocks(blocks, method=method, rho=rho, level=level, profile=profile)
     return CheFit(model=model, robust=cr2_test(blocks, model.sigma2, model.estimate, level))
 

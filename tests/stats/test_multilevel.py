@@ -64,7 +64,11 @@ def test_issue_reference_values() -> None:
 
 def test_three_level_matches_rma_mv(case: dict[str, Any]) -> None:
     fit = fit_three_level(
-        case["yi"], case["vi"], case["cluster"], method=MultilevelMethod(case["method"]), rho=_rho(case)
+        case["yi"],
+        case["vi"],
+        case["cluster"],
+        method=MultilevelMethod(case["method"]),
+        rho=_rho(case),
     )
     for ours, theirs in (
         (fit.estimate, "estimate"),
@@ -88,7 +92,8 @@ def test_three_level_matches_rma_mv(case: dict[str, Any]) -> None:
     assert_close(list(fit.i2), case["i2"], what="I2", rtol=SIGMA2_RTOL)
     assert_close([ci[0] for ci in fit.sigma2_ci], case["sigma2_ci_lb"], rtol=PROFILE_RTOL)
     assert_close([ci[1] for ci in fit.sigma2_ci], case["sigma2_ci_ub"], rtol=PROFILE_RTOL)
-    assert fit.k == len(case["yi"]) and fit.n_clusters == len(set(case["cluster"]))
+    assert fit.k == len(case["yi"])
+    assert fit.n_clusters == len(set(case["cluster"]))
 
 
 def test_profile_bounds_sit_at_the_critical_value() -> None:
@@ -104,7 +109,9 @@ def test_profile_bounds_sit_at_the_critical_value() -> None:
             assert bound is not None
             fixed = (bound, None) if j == 0 else (None, bound)
             profiled = maximise(blocks, fit.sigma2, fixed, True, 1e-12, 200)[0]
-            assert 2.0 * (fit.loglik - profiled.loglik) == pytest.approx(3.841458820694124, abs=1e-7)
+            assert 2.0 * (fit.loglik - profiled.loglik) == pytest.approx(
+                3.841458820694124, abs=1e-7
+            )
 
 
 @pytest.mark.parametrize("case", [c for c in _cases() if _rho(c) is not None], ids=_id)
