@@ -71,7 +71,7 @@ def test_three_level_answer_matches_rma_mv(stateless: TestClient) -> None:
 
 
 def test_average_counts_studies_and_averages_at_r_half(stateless: TestClient) -> None:
-    """The default: one effect per study, the mean with variance (sum over pairs of 0.5 se_i se_j)."""
+    """The default: one effect per study, the mean of its effects at correlation r = 0.5."""
     case = _case("REML", None)
     result = _post(stateless, _body(case))
     assert (result["k"], result["k_studies"], result["k_effects"]) == (17, 17, 100)
