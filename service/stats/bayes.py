@@ -37,7 +37,7 @@ from service.stats.errors import StatsInputError
 
 __all__ = ["BayesFit", "EffectPrior", "EffectPriorKind", "TauPrior", "TauPriorKind", "fit_bayes"]
 
-NODES = np.polynomial.legendre.leggauss(16)
+NODES = np.polynomial.legendre.leggauss(10)
 COARSE_STEP = 0.25
 MASS_CUT = 40.0  # log-density drop below the maximum beyond which the mass is ignored
 
