@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from service.schemas.analyses import AnalysisRequest
-from service.schemas.dependence import BayesRead, DependenceRead, RobustRead, SummaryRead
+from service.schemas.dependence import BayesRead, DependenceRead, SummaryRead
 from service.stats.aggregate import combine_correlated
 from service.stats.bayes import (
     EffectPrior,
@@ -26,9 +26,9 @@ from service.stats.bayes import (
     TauPriorKind,
     fit_bayes,
 )
-from service.stats.multilevel import ThreeLevelFit, fit_three_level
+from service.stats.multilevel import fit_three_level
 from service.stats.robust import RobustTest, fit_che
-from service.usecases.analyses.numbers import finite
+from service.usecases.pooled.dependence import dependence_read
 
 
 def studies_of(request: AnalysisRequest) -> tuple[str, ...] | None:
@@ -56,7 +56,7 @@ def average_within(data: Any, studies: tuple[str, ...]) -> Any:
     )
 
 
-def dependence_read(
+def multilevel_read(
     request: AnalysisRequest, data: Any, studies: tuple[str, ...] | None
 ) -> DependenceRead | None:
     """The three-level or CHE answer on all effects (``None`` for ``average``)."""
@@ -69,42 +69,7 @@ def dependence_read(
         fit, robust = che.model, che.robust
     else:
         fit = fit_three_level(data.yi, data.vi, cluster, level=request.level)
-    return _dependence(request.dependence, fit, robust)
-
-
-def _dependence(name: Any, fit: ThreeLevelFit, robust: RobustTest | None) -> DependenceRead:
-    return DependenceRead(
-        dependence=name,
-        k_effects=fit.k,
-        k_studies=fit.n_clusters,
-        method=str(fit.method),
-        rho=fit.rho,
-        estimate=fit.estimate,
-        se=fit.se,
-        p_value=fit.p_value,
-        ci_lower=fit.ci_lower,
-        ci_upper=fit.ci_upper,
-        pi_lower=fit.pi_lower,
-        pi_upper=fit.pi_upper,
-        sigma2_between=fit.sigma2[0],
-        sigma2_within=fit.sigma2[1],
-        sigma2_between_ci=_pair(fit.sigma2_ci[0]),
-        sigma2_within_ci=_pair(fit.sigma2_ci[1]),
-        i2_between=fit.i2[0],
-        i2_within=fit.i2[1],
-        q=fit.q,
-        q_df=fit.q_df,
-        q_p_value=fit.q_p_value,
-        lrt_within=fit.lrt_within.statistic,
-        lrt_within_p=fit.lrt_within.p_value,
-        lrt_between=fit.lrt_between.statistic,
-        lrt_between_p=fit.lrt_between.p_value,
-        robust=None if robust is None else RobustRead(**dataclasses.asdict(robust)),
-    )
-
-
-def _pair(bounds: tuple[float, float | None]) -> tuple[float | None, float | None]:
-    return finite(bounds[0]), None if bounds[1] is None else finite(bounds[1])
+    return dependence_read(request.dependence, fit, robust)
 
 
 def bayes_read(request: AnalysisRequest, data: Any) -> BayesRead | None:

@@ -111,7 +111,7 @@ def _run_analysis(request: AnalysisRequest, deadline: float) -> AnalysisResult:
         studies = dependence.studies_of(request)
         data = raw if studies is None else dependence.average_within(raw, studies)
         multilevel = _engine(
-            lambda: dependence.dependence_read(request, raw, studies), prefix=source
+            lambda: dependence.multilevel_read(request, raw, studies), prefix=source
         )
         bayes = _engine(lambda: dependence.bayes_read(request, data), prefix="bayes")
         fit = _engine(

@@ -51,6 +51,7 @@ class StudyEffect:
     yi: float
     vi: float
     data_warnings: tuple[dict[str, str], ...] = ()  # of the results used, for the reader
+    parts: tuple[tuple[float, float], ...] = ()  # (yi, vi) of each result used (dependence)
 
 
 def valid_at(rows: Iterable[EvidenceRow], version: int) -> list[EvidenceRow]:
@@ -131,6 +132,7 @@ def _combine(rows: Sequence[EvidenceRow], multiple: Multiple) -> StudyEffect:
         yi=yi,
         vi=vi,
         data_warnings=tuple(w for r in used for w in r.data_warnings),
+        parts=tuple((r.yi, r.vi) for r in used),
     )
 
 

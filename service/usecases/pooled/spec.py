@@ -31,6 +31,19 @@ class Multiple(StrEnum):
     FIRST = "first"
 
 
+class Dependence(StrEnum):
+    """How effects that share a study are modelled (issue 29; see pooled/dependence.py)."""
+
+    AVERAGE = "average"  # one effect per study (``multiple``), the only model before issue 29
+    THREE_LEVEL = "three_level"
+    CHE = "che"
+
+
+# Options at these defaults stay out of canonical(): the strings (and the cache keys and ETags
+# made from them) of every specification that existed before the option are unchanged.
+SILENT_DEFAULTS = {"dependence": "average"}
+
+
 @dataclass(frozen=True, slots=True)
 class Timepoint:
     """``post`` or ``follow-up`` (the earliest result so labelled), or the nearest to ``weeks``."""
@@ -73,6 +86,7 @@ class PooledSpec:
     multiple: Multiple = Multiple.AVERAGE
     sections: tuple[str, ...] = ()
     mid: float | None = None  # the certainty rules' MID; None: the outcome's (vocabulary)
+    dependence: Dependence = Dependence.AVERAGE
 
     def __post_init__(self) -> None:
         # Order and repetition of list options do not change the analysis: normalise them.
@@ -85,6 +99,8 @@ class PooledSpec:
         parts = []
         for spec_field in sorted(fields(self), key=lambda f: f.name):
             value = getattr(self, spec_field.name)
+            if SILENT_DEFAULTS.get(spec_field.name) == value:
+                continue
             if isinstance(value, tuple):
                 value = ",".join(value) or ("*" if spec_field.name == "comparators" else "")
             parts.append(f"{spec_field.name}={'*' if value is None else value}")
@@ -103,6 +119,7 @@ class PooledSpec:
             category=self.category,
             sections=list(self.sections),
             mid=self.mid,
+            dependence=str(self.dependence),
         )
 
     def _options(self) -> dict[str, object]:
@@ -148,6 +165,7 @@ def spec_from_options(
         multiple=Multiple(options.multiple),
         sections=tuple(sections),
         mid=mid,
+        dependence=Dependence(options.dependence),
     )
 
 
