@@ -99,7 +99,7 @@ class PooledSpec:
         parts = []
         for spec_field in sorted(fields(self), key=lambda f: f.name):
             value = getattr(self, spec_field.name)
-            if SILENT_DEFAULTS.get(spec_field.name) == value:
+            if spec_field.name in SILENT_DEFAULTS and SILENT_DEFAULTS[spec_field.name] == value:
                 continue
             if isinstance(value, tuple):
                 value = ",".join(value) or ("*" if spec_field.name == "comparators" else "")
