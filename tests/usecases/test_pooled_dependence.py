@@ -1,6 +1,6 @@
 """A pooled result's ``dependence`` answer: every effect nested in its study (issue 29).
 
-The numbers are metafor's and clubSandwich's for dat.assink2016 (tests/stats/reference/multilevel.R);
+The numbers are metafor's and clubSandwich's for dat.assink2016 (reference/multilevel.R);
 each of its 17 studies becomes one StudyEffect whose ``parts`` are its effects.
 """
 
@@ -67,7 +67,8 @@ def test_three_level_answer_and_average_default() -> None:
     assert three.dependence.sigma2_within == pytest.approx(case["sigma2"][1], rel=1e-6)
     average = analyse_outcome(effects, PooledSpec(outcome="empowerment"), version=1)
     assert average.dependence is None
-    assert average.result is not None and three.result is not None
+    assert average.result is not None
+    assert three.result is not None
     assert average.result.estimate == three.result.estimate  # the headline is the same fit
 
 
