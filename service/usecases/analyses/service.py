@@ -133,12 +133,20 @@ def _run_analysis(request: AnalysisRequest, deadline: float) -> AnalysisResult:
         **core_fields(fit, intervals),
         warnings=warnings,
         effects=effect_rows(data.labels, fit),
-        k_studies=None if studies is None else len(data.labels),
-        k_effects=None if studies is None else len(raw.labels),
-        dependence=multilevel,
-        bayes=bayes,
+        **_present(
+            k_studies=None if studies is None else len(data.labels),
+            k_effects=None if studies is None else len(raw.labels),
+            dependence=multilevel,
+            bayes=bayes,
+        ),
         **extra,
     )
+
+
+def _present(**fields: Any) -> dict[str, Any]:
+    """The issue-29 fields that apply: left unset otherwise, so that responses without study ids
+    keep their fields (the pooled ``result`` is compared with them field by field)."""
+    return {name: value for name, value in fields.items() if value is not None}
 
 
 def core_fields(fit: RandomEffectsFit, intervals: HeterogeneityIntervals | None) -> dict[str, Any]:
