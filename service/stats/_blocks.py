@@ -42,6 +42,8 @@ class Blocks:
     groups: tuple[BlockGroup, ...]
     yi: FloatArray
     vi: FloatArray
+    codes: IntArray  # each effect's cluster number
+    diagonal: bool  # independent sampling errors (no rho): closed forms apply
 
 
 def cluster_codes(cluster: ArrayLike, k: int) -> tuple[tuple[str, ...], IntArray]:
@@ -65,7 +67,9 @@ def make_blocks(yi: ArrayLike, vi: ArrayLike, cluster: ArrayLike, *, rho: float 
     for idx in members:
         by_size.setdefault(idx.size, []).append(idx)
     groups = tuple(_group(np.stack(rows), y, v, rho) for _, rows in sorted(by_size.items()))
-    return Blocks(k=y.size, clusters=labels, groups=groups, yi=y, vi=v)
+    return Blocks(
+        k=y.size, clusters=labels, groups=groups, yi=y, vi=v, codes=codes, diagonal=rho is None
+    )
 
 
 def _members(codes: IntArray, m: int) -> list[IntArray]:

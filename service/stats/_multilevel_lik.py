@@ -10,7 +10,9 @@ numerically):
 - score: ``(r'W Z W r - tr(P Z)) / 2`` with ``Z = J`` (block of ones) or ``I``, ``P = W`` for ML
   and ``P = W - w w'/c`` for REML; information ``tr(P Z_a P Z_b) / 2``.
 
-Every term is a sum over clusters of small-block quantities, computed batched per block size.
+Every term is a sum over clusters of small-block quantities, computed batched per block size;
+with independent sampling errors ``M_i = D_i + s1 1 1'`` (``D_i = diag(v + s2)``) and
+Sherman-Morrison gives every term in closed form from per-cluster sums (:func:`_diagonal`).
 """
 
 from __future__ import annotations
@@ -53,6 +55,76 @@ def marginal_inverses(blocks: Blocks, s1: float, s2: float) -> tuple[list[FloatA
 
 def evaluate(blocks: Blocks, s1: float, s2: float, reml: bool) -> Likelihood:
     """The log-likelihood, score and expected information at ``(s1, s2)``."""
+    terms = _diagonal(blocks, s1, s2) if blocks.diagonal else _batched(blocks, s1, s2)
+    return _finish(blocks, (s1, s2), terms, reml)
+
+
+@dataclass(frozen=True, slots=True)
+class _Terms:
+    """The sums over clusters that the likelihood, score and information are made of."""
+
+    logdet: float
+    c: float
+    estimate: float
+    rss: float
+    score: FloatArray  # ML score
+    info: FloatArray  # ML information
+    cross: FloatArray  # sum_i w_i' Z_a W_i Z_b w_i
+    zw: FloatArray  # sum_i w_i' Z w_i
+
+
+def _finish(blocks: Blocks, sigma2: tuple[float, float], t: _Terms, reml: bool) -> Likelihood:
+    score, info, c = t.score, t.info, t.c
+    if reml:
+        score = score + 0.5 * t.zw / c
+        info = info + 0.5 * (-2.0 * t.cross / c + np.outer(t.zw, t.zw) / c**2)
+        loglik = -0.5 * (
+            (blocks.k - 1) * LOG_2PI - math.log(blocks.k) + t.logdet + math.log(c) + t.rss
+        )
+    else:
+        loglik = -0.5 * (blocks.k * LOG_2PI + t.logdet + t.rss)
+    return Likelihood(sigma2, loglik, score, info, t.estimate, 1.0 / math.sqrt(c))
+
+
+def _diagonal(blocks: Blocks, s1: float, s2: float) -> _Terms:
+    """Closed forms: ``W_i = diag(a) - s1 g a a'``, ``a = 1/(v + s2)``, ``g = 1/(1 + s1 1'a)``."""
+    m, codes, y = len(blocks.clusters), blocks.codes, blocks.yi
+    d = blocks.vi + s2
+    a = 1.0 / d
+    a_sum = np.bincount(codes, a, m)
+    a2 = np.bincount(codes, a * a, m)
+    a3 = np.bincount(codes, a * a * a, m)
+    g = 1.0 / (1.0 + s1 * a_sum)
+    sums = a_sum * g  # 1'W_i 1
+    c = float(sums.sum())
+    w = a * g[codes]  # W_i 1, per effect
+    estimate = float(w @ y) / c
+    r = y - estimate
+    t = np.bincount(codes, a * r, m)  # sum a r
+    wr = a * r - s1 * a * (t * g)[codes]
+    wr_sum = t * g
+    ww = g * g * a2
+    frob = a2 - 2.0 * s1 * g * a3 + (s1 * g * a2) ** 2
+    wWw = g * g * (a3 - s1 * g * a2 * a2)
+    trace = float(a.sum() - s1 * (g * a2).sum())
+    score = 0.5 * np.array([(wr_sum**2).sum() - c, (wr**2).sum() - trace])
+    info = 0.5 * np.array([[(sums**2).sum(), ww.sum()], [ww.sum(), frob.sum()]])
+    cross_01 = (sums * ww).sum()
+    cross = np.array([[(sums**3).sum(), cross_01], [cross_01, wWw.sum()]])
+    return _Terms(
+        logdet=float(np.log(d).sum() + np.log1p(s1 * a_sum).sum()),
+        c=c,
+        estimate=estimate,
+        rss=float(r @ wr),
+        score=score,
+        info=info,
+        cross=cross,
+        zw=np.array([(sums**2).sum(), ww.sum()]),
+    )
+
+
+def _batched(blocks: Blocks, s1: float, s2: float) -> _Terms:
+    """The general case (CHE's correlated sampling errors), batched per cluster size."""
     inverses, logdet = marginal_inverses(blocks, s1, s2)
     w = [inv.sum(axis=2) for inv in inverses]  # (g, n): W_i 1
     c = sum(float(wi.sum()) for wi in w)
@@ -73,13 +145,7 @@ def evaluate(blocks: Blocks, s1: float, s2: float, reml: bool) -> Likelihood:
         wWw = np.einsum("gi,gij,gj->g", wi, inv, wi)
         cross += np.array([[(sums**3).sum(), (sums * ww).sum()], [(sums * ww).sum(), wWw.sum()]])
         zw += np.array([(sums**2).sum(), ww.sum()])
-    if reml:
-        score += 0.5 * zw / c
-        info += 0.5 * (-2.0 * cross / c + np.outer(zw, zw) / c**2)
-        loglik = -0.5 * ((blocks.k - 1) * LOG_2PI - math.log(blocks.k) + logdet + math.log(c) + rss)
-    else:
-        loglik = -0.5 * (blocks.k * LOG_2PI + logdet + rss)
-    return Likelihood((s1, s2), loglik, score, info, estimate, 1.0 / math.sqrt(c))
+    return _Terms(logdet, c, estimate, rss, score, info, cross, zw)
 
 
 def sampling_only(blocks: Blocks) -> tuple[float, float]:
