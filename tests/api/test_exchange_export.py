@@ -180,6 +180,18 @@ def test_the_r_script_reproduces_the_dependence_model(
 
 
 @pytest.mark.usefixtures("stored")
+def test_the_forest_plot_shows_the_dependence_model(client: TestClient) -> None:
+    svg = client.get("/v1/outcomes/empowerment/forest.svg", params={"dependence": "che"})
+    assert svg.status_code == 200, svg.text
+    model = pooled(client, dependence="che")["dependence"]
+    assert f"CHE, CR2 ({model['k_effects']} effects, {model['k_studies']} studies)" in svg.text
+    assert "(2 instruments)" in svg.text
+    plain = client.get("/v1/outcomes/empowerment/forest.svg").text
+    assert "CHE, CR2" not in plain
+    assert "(2 instruments)" not in plain
+
+
+@pytest.mark.usefixtures("stored")
 def test_the_study_list_as_csv_has_one_row_per_result_as_reported(client: TestClient) -> None:
     response = client.get("/v1/studies", params={"format": "csv"})
 
