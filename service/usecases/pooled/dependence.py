@@ -12,6 +12,7 @@ studies.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 
 from service.schemas.dependence import DependenceName, DependenceRead, RobustRead
@@ -59,8 +60,8 @@ def dependence_read(
         pi_upper=fit.pi_upper,
         sigma2_between=fit.sigma2[0],
         sigma2_within=fit.sigma2[1],
-        sigma2_between_ci=fit.sigma2_ci[0],
-        sigma2_within_ci=fit.sigma2_ci[1],
+        sigma2_between_ci=_interval(fit.sigma2_ci[0]),
+        sigma2_within_ci=_interval(fit.sigma2_ci[1]),
         i2_between=fit.i2[0],
         i2_within=fit.i2[1],
         q=fit.q,
@@ -71,4 +72,13 @@ def dependence_read(
         lrt_between=fit.lrt_between.statistic,
         lrt_between_p=fit.lrt_between.p_value,
         robust=None if robust is None else RobustRead(**dataclasses.asdict(robust)),
+    )
+
+
+def _interval(bounds: tuple[float, float | None]) -> tuple[float | None, float | None]:
+    """A profile interval, ``None`` where it was not computed (NaN) or not reached."""
+    low, high = bounds
+    return (
+        low if math.isfinite(low) else None,
+        high if high is None or math.isfinite(high) else None,
     )
