@@ -67,6 +67,7 @@ class ForestData:
     stats: PooledStats | None
     subgroups: tuple[Diamond, ...] = ()
     no_pooling: str | None = None
+    dependence: Diamond | None = None  # the three-level or CHE model of every effect (issue 29)
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,6 +60,8 @@ def _rows(data: ForestData) -> list[_Row]:
             rows.append(_Row("subgroup", f"Subtotal ({len(members)} studies)", diamond=diamond))
     if data.pooled is not None:
         rows.append(_Row("pooled", data.pooled.label, diamond=data.pooled))
+    if data.dependence is not None:
+        rows.append(_Row("dependence", data.dependence.label, diamond=data.dependence))
     if data.prediction is not None:
         rows.append(_Row("prediction", "Prediction interval"))
     return rows

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from service.schemas.common import ReadModel, RequestModel
+from service.schemas.dependence import BayesInput, BayesRead, DependenceName, DependenceRead
 
 Label = Annotated[str, Field(min_length=1, max_length=200)]
 GroupName = Annotated[str, Field(min_length=1, max_length=100)]
@@ -34,6 +35,7 @@ class EffectInput(RequestModel):
     vi: FiniteFloat = Field(gt=0, description="Sampling variance; must be positive.")
     group: GroupName | None = None
     moderator: FiniteFloat | None = None
+    study: Label | None = Field(default=None, description="Cluster id: effects of one study.")
 
 
 class ComparisonInput(RequestModel):
@@ -48,6 +50,7 @@ class ComparisonInput(RequestModel):
     sd2: FiniteFloat = Field(gt=0)
     group: GroupName | None = None
     moderator: FiniteFloat | None = None
+    study: Label | None = Field(default=None, description="Cluster id: effects of one study.")
 
 
 class AnalysisRequest(RequestModel):
@@ -62,6 +65,13 @@ class AnalysisRequest(RequestModel):
     ci_method: CiMethodName = "hksj"
     level: float = Field(default=0.95, gt=0.5, lt=1.0)
     sections: list[SectionName] = Field(default_factory=list, max_length=9)
+    dependence: DependenceName = Field(
+        default="average",
+        description="Effects sharing a study: averaged (r = 0.5) before the main fit, or also "
+        "fitted as a three-level model or CHE model with CR2 (the 'dependence' answer).",
+    )
+    rho: float = Field(default=0.6, gt=-1, lt=1, description="Within-study correlation (CHE).")
+    bayes: BayesInput | None = None
 
     @model_validator(mode="after")
     def _exactly_one_source(self) -> AnalysisRequest:
@@ -232,3 +242,9 @@ class AnalysisResult(ReadModel):
     cumulative: list[CumulativeRead] | None = None
     subgroups: SubgroupsRead | None = None
     meta_regression: MetaRegressionRead | None = None
+    k_studies: int | None = Field(
+        default=None, description="Studies the effects came from, when effects name a study."
+    )
+    k_effects: int | None = Field(default=None, description="Effects before averaging.")
+    dependence: DependenceRead | None = None
+    bayes: BayesRead | None = None

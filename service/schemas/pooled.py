@@ -14,6 +14,7 @@ from pydantic import Field
 from service.schemas.analyses import AnalysisResult, CiMethodName, EstimatorName, Interval
 from service.schemas.certainty import CellCertaintyRead, CertaintyRead, StatementRead
 from service.schemas.common import ReadModel, RequestModel
+from service.schemas.dependence import DependenceName, DependenceRead
 from service.schemas.pooled_summary import PooledStatus, PooledSummaryRead
 from service.schemas.pooled_view import PooledView
 from service.schemas.studies import DataWarningRead, Slug
@@ -66,6 +67,11 @@ class SpecOptions(RequestModel):
         description="The Egger test the certainty rule reads: 'regtest' (metafor's default, a z "
         "test of the SE in a random-effects meta-regression) or 'classic' (Egger et al. 1997, "
         'weighted linear regression, t test with k - 2 df: regtest(model = "lm")).',
+    )
+    dependence: DependenceName = Field(
+        default="average",
+        description="Several effects per study: 'average' (one effect per study, as 'multiple' "
+        "says), or also a 'three_level' or 'che' (rho 0.6, CR2) model of all the effects.",
     )
     as_of: int | None = Field(default=None, ge=0, description="An evidence version number.")
 
@@ -126,6 +132,7 @@ class PooledSpecRead(OptionsRead):
     category: str | None = Field(description="Null: every category, with subgroups.")
     sections: list[str]
     mid: float | None = Field(default=None, description="Null: the outcome's MID.")
+    dependence: DependenceName = "average"
 
 
 class CombinationRead(ReadModel):
@@ -213,6 +220,10 @@ class PooledRead(ReadModel):
         default=None, description="GRADE certainty; null unless status is pooled."
     )
     statement: StatementRead | None = None
+    dependence: DependenceRead | None = Field(
+        default=None,
+        description="The three-level or CHE model of every effect (null: 'average' or narrative).",
+    )
 
 
 class PooledCellRead(PooledSummaryRead):

@@ -161,6 +161,37 @@ def test_the_r_script_reproduces_the_answer_with_metafor(
 
 
 @pytest.mark.usefixtures("stored")
+@pytest.mark.parametrize("dependence", ["three_level", "che"])
+def test_the_r_script_reproduces_the_dependence_model(
+    client: TestClient, tmp_path: Path, dependence: str
+) -> None:
+    """Issue 29: rma.mv (and clubSandwich's CR2 for CHE) in R, to the service's numbers."""
+    params = {"dependence": dependence}
+    answer = pooled(client, **params)
+    model = answer["dependence"]
+    assert (model["k_effects"], model["k_studies"]) == (answer["k"] + 1, answer["k"])
+    script = client.get("/v1/outcomes/empowerment/pooled/script.R", params=params).text
+    printed = _run_r(script, tmp_path)
+    assert printed["dependence_estimate"] == pytest.approx(model["estimate"], rel=1e-6)
+    assert printed["dependence_se"] == pytest.approx(model["se"], rel=1e-6)
+    if dependence == "che":
+        assert printed["dependence_cr2_se"] == pytest.approx(model["robust"]["se"], rel=1e-6)
+        assert printed["dependence_cr2_df"] == pytest.approx(model["robust"]["df"], rel=1e-6)
+
+
+@pytest.mark.usefixtures("stored")
+def test_the_forest_plot_shows_the_dependence_model(client: TestClient) -> None:
+    svg = client.get("/v1/outcomes/empowerment/forest.svg", params={"dependence": "che"})
+    assert svg.status_code == 200, svg.text
+    model = pooled(client, dependence="che")["dependence"]
+    assert f"CHE, CR2 ({model['k_effects']} effects, {model['k_studies']} studies)" in svg.text
+    assert "(2 instruments)" in svg.text
+    plain = client.get("/v1/outcomes/empowerment/forest.svg").text
+    assert "CHE, CR2" not in plain
+    assert "(2 instruments)" not in plain
+
+
+@pytest.mark.usefixtures("stored")
 def test_the_study_list_as_csv_has_one_row_per_result_as_reported(client: TestClient) -> None:
     response = client.get("/v1/studies", params={"format": "csv"})
 

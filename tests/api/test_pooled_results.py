@@ -82,6 +82,8 @@ def test_every_response_echoes_the_full_specification(client: TestClient, actors
         "multiple": "average",
         "sections": [],
         "mid": None,
+        "egger": "regtest",
+        "dependence": "average",
         "canonical": spec["canonical"],
     }
     default = pooled(client)["spec"]

@@ -136,3 +136,21 @@ def test_history_without_monitoring_draws_no_decision_aid() -> None:
     data = cases.history()
     plain = HistoryData(data.caption, data.points)
     assert "TSA-adjusted CI (decision aid)" not in _texts(history_plot(plain))
+
+
+def test_forest_adds_the_dependence_model_below_the_pooled_diamond() -> None:
+    """Issue 29: the three-level or CHE estimate of every effect, as its own diamond."""
+    import dataclasses
+
+    from service.plots.data import Diamond
+
+    data = dataclasses.replace(
+        cases.grouped_forest(),
+        dependence=Diamond("CHE, CR2 (9 effects, 6 studies)", 0.18, -0.02, 0.38),
+    )
+    svg = forest_plot(data)
+    texts = _texts(svg)
+    assert "CHE, CR2 (9 effects, 6 studies)" in texts
+    assert "0.18 [-0.02, 0.38]" in texts
+    kinds = re.findall(rb'<g id="diamond-(pooled|subgroup|dependence)-\d+"', svg)
+    assert kinds == [b"subgroup", b"subgroup", b"pooled", b"dependence"]

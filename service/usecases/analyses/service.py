@@ -20,7 +20,7 @@ from service.stats.errors import StatsInputError
 from service.stats.estimators import CiMethod, Tau2Estimator
 from service.stats.heterogeneity import HeterogeneityIntervals, heterogeneity_intervals
 from service.stats.models import RandomEffectsFit, fit_random_effects
-from service.usecases.analyses import sections
+from service.usecases.analyses import dependence, sections
 from service.usecases.analyses.cost import (
     UNLIMITED,
     ComputeBudget,
@@ -107,7 +107,13 @@ def run_analysis(request: AnalysisRequest, budget: ComputeBudget = UNLIMITED) ->
 def _run_analysis(request: AnalysisRequest, deadline: float) -> AnalysisResult:
     source = "effects" if request.effects is not None else "comparisons"
     with double_precision_guard(source):
-        data = analysis_input(request, deadline=deadline)
+        raw = analysis_input(request, deadline=deadline)
+        studies = dependence.studies_of(request)
+        data = raw if studies is None else dependence.average_within(raw, studies)
+        multilevel = _engine(
+            lambda: dependence.multilevel_read(request, raw, studies), prefix=source
+        )
+        bayes = _engine(lambda: dependence.bayes_read(request, data), prefix="bayes")
         fit = _engine(
             lambda: fit_random_effects(
                 data.yi,
@@ -127,8 +133,20 @@ def _run_analysis(request: AnalysisRequest, deadline: float) -> AnalysisResult:
         **core_fields(fit, intervals),
         warnings=warnings,
         effects=effect_rows(data.labels, fit),
+        **_present(
+            k_studies=None if studies is None else len(data.labels),
+            k_effects=None if studies is None else len(raw.labels),
+            dependence=multilevel,
+            bayes=bayes,
+        ),
         **extra,
     )
+
+
+def _present(**fields: Any) -> dict[str, Any]:
+    """The issue-29 fields that apply: left unset otherwise, so that responses without study ids
+    keep their fields (the pooled ``result`` is compared with them field by field)."""
+    return {name: value for name, value in fields.items() if value is not None}
 
 
 def core_fields(fit: RandomEffectsFit, intervals: HeterogeneityIntervals | None) -> dict[str, Any]:

@@ -132,6 +132,39 @@ def _model(answer: PooledRead) -> list[str]:
     return lines
 
 
+def _dependence(answer: PooledRead) -> list[str]:
+    """``rma.mv`` of every effect nested in its study (and CR2 for CHE), as the service fits it."""
+    if answer.dependence is None:
+        return []
+    che = answer.dependence.dependence == "che"
+    lines = [
+        "",
+        "# Dependence: every effect nested in its study, rma.mv(yi, V, random = ~ 1 | study / es).",
+        "dat$es_id <- seq_len(nrow(dat))",
+        (
+            f"V <- vcalc(vi, cluster = study_id, obs = es_id, rho = {answer.dependence.rho!r}, "
+            "data = dat)"
+            if che
+            else "V <- dat$vi"
+        ),
+        "ml <- rma.mv(yi, V, random = ~ 1 | study_id / es_id, data = dat)",
+        "print(ml)",
+        'cat(sprintf("dependence_estimate = %.17g\\n", ml$beta[1]))',
+        'cat(sprintf("dependence_se = %.17g\\n", ml$se))',
+        'cat(sprintf("dependence_sigma2_between = %.17g\\n", ml$sigma2[1]))',
+        'cat(sprintf("dependence_sigma2_within = %.17g\\n", ml$sigma2[2]))',
+    ]
+    if che:
+        lines += [
+            "library(clubSandwich)",
+            'ct <- coef_test(ml, vcov = "CR2", cluster = dat$study_id)',
+            "print(ct)",
+            'cat(sprintf("dependence_cr2_se = %.17g\\n", ct$SE))',
+            'cat(sprintf("dependence_cr2_df = %.17g\\n", ct$df_Satt))',
+        ]
+    return lines
+
+
 def pooled_r_script(answer: PooledRead, components: Mapping[int, Sequence[Component]]) -> str:
     """The R script of ``answer``; ``components`` gives the effects each combined study averaged."""
     lines = _header(answer)
@@ -146,4 +179,5 @@ def pooled_r_script(answer: PooledRead, components: Mapping[int, Sequence[Compon
             )
         )
     lines += _data(answer, components) + _aggregate(components) + _model(answer)
+    lines += _dependence(answer)
     return "\n".join(lines) + "\n"

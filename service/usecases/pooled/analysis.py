@@ -32,6 +32,7 @@ from service.stats.narrative import effect_intervals, summarise_directions
 from service.usecases.analyses import sections as analysis_sections
 from service.usecases.analyses.numbers import finite, finite_pair
 from service.usecases.analyses.service import AnalysisInput, core_fields, effect_rows
+from service.usecases.pooled.dependence import dependence_answer
 from service.usecases.pooled.selection import AVERAGING, FIRST, StudyEffect
 from service.usecases.pooled.spec import Multiple, PooledSpec
 
@@ -71,6 +72,7 @@ def analyse_outcome(
         studies=_studies(effects, weights, spec.level),
         result=result,
         narrative=None if pooled else _narrative(effects, spec, k_randomized),
+        dependence=dependence_answer(effects, spec) if pooled else None,
     )
 
 

@@ -99,12 +99,30 @@ def certainty_text(answer: dict[str, Any]) -> str | None:
 
 
 def _studies(answer: PooledRead) -> tuple[StudyPoint, ...]:
+    grouped = answer.dependence is not None  # say which rows stand for several effects
     return tuple(
-        StudyPoint(
-            s.label, s.yi, s.vi, s.ci_lower, s.ci_upper, s.weight, s.category, s.risk_of_bias
-        )
+        StudyPoint(_study_label(s.label, s.instruments, grouped), s.yi, s.vi, s.ci_lower,
+                   s.ci_upper, s.weight, s.category, s.risk_of_bias)
         for s in answer.studies
-    )
+    )  # fmt: skip
+
+
+def _study_label(label: str, instruments: list[str], grouped: bool) -> str:
+    if not grouped or len(instruments) < 2:
+        return label
+    return f"{label} ({len(instruments)} instruments)"
+
+
+def _dependence_diamond(answer: PooledRead) -> Diamond | None:
+    """The three-level or CHE estimate of every effect (CHE: its CR2 interval)."""
+    model = answer.dependence
+    if model is None:
+        return None
+    counts = f"{model.k_effects} effects, {model.k_studies} studies"
+    if model.robust is not None:
+        return Diamond(f"CHE, CR2 ({counts})", model.estimate, model.robust.ci_lower,
+                       model.robust.ci_upper)  # fmt: skip
+    return Diamond(f"Three-level ({counts})", model.estimate, model.ci_lower, model.ci_upper)
 
 
 def _stats(answer: PooledRead, result: AnalysisResult) -> PooledStats:
@@ -165,6 +183,7 @@ def forest_data(answer: PooledRead, caption: Caption) -> ForestData:
         prediction,
         _stats(answer, result),
         subgroups=_subgroups(result, level) if grouped else (),
+        dependence=_dependence_diamond(answer),
     )
 
 

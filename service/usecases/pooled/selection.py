@@ -57,6 +57,7 @@ class StudyEffect:
     # The tool and domain judgements of the result with that judgement (for the robvis plots).
     risk_of_bias_tool: str | None = None
     risk_of_bias_domains: tuple[tuple[str, str], ...] = ()
+    parts: tuple[tuple[float, float], ...] = ()  # (yi, vi) of each result used (dependence)
 
 
 def valid_at(rows: Iterable[EvidenceRow], version: int) -> list[EvidenceRow]:
@@ -138,6 +139,7 @@ def _combine(rows: Sequence[EvidenceRow], multiple: Multiple) -> StudyEffect:
         vi=vi,
         data_warnings=tuple(w for r in used for w in r.data_warnings),
         **_risk_of_bias(used),
+        parts=tuple((r.yi, r.vi) for r in used),
     )
 
 

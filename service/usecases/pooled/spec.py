@@ -31,6 +31,19 @@ class Multiple(StrEnum):
     FIRST = "first"
 
 
+class Dependence(StrEnum):
+    """How effects that share a study are modelled (issue 29; see pooled/dependence.py)."""
+
+    AVERAGE = "average"  # one effect per study (``multiple``), the only model before issue 29
+    THREE_LEVEL = "three_level"
+    CHE = "che"
+
+
+# Options at these defaults stay out of canonical(): the strings (and the cache keys and ETags
+# made from them) of every specification that existed before the option are unchanged.
+SILENT_DEFAULTS = {"dependence": "average"}
+
+
 @dataclass(frozen=True, slots=True)
 class Timepoint:
     """``post`` or ``follow-up`` (the earliest result so labelled), or the nearest to ``weeks``."""
@@ -74,6 +87,7 @@ class PooledSpec:
     sections: tuple[str, ...] = ()
     mid: float | None = None  # the certainty rules' MID; None: the outcome's (vocabulary)
     egger: str = "regtest"  # the Egger variant certainty reads: regtest | classic
+    dependence: Dependence = Dependence.AVERAGE
 
     def __post_init__(self) -> None:
         # Order and repetition of list options do not change the analysis: normalise them.
@@ -86,6 +100,8 @@ class PooledSpec:
         parts = []
         for spec_field in sorted(fields(self), key=lambda f: f.name):
             value = getattr(self, spec_field.name)
+            if spec_field.name in SILENT_DEFAULTS and SILENT_DEFAULTS[spec_field.name] == value:
+                continue
             if isinstance(value, tuple):
                 value = ",".join(value) or ("*" if spec_field.name == "comparators" else "")
             parts.append(f"{spec_field.name}={'*' if value is None else value}")
@@ -104,6 +120,7 @@ class PooledSpec:
             category=self.category,
             sections=list(self.sections),
             mid=self.mid,
+            dependence=str(self.dependence),
         )
 
     def _options(self) -> dict[str, object]:
@@ -151,6 +168,7 @@ def spec_from_options(
         sections=tuple(sections),
         mid=mid,
         egger=options.egger,
+        dependence=Dependence(options.dependence),
     )
 
 

@@ -1,0 +1,111 @@
+"""Dependent effects (three-level, CHE) and Bayesian random effects in ``POST /v1/analyses``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from service.schemas.common import ReadModel, RequestModel
+
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+Interval = tuple[float | None, float | None]
+DependenceName = Literal["average", "three_level", "che"]
+
+
+class EffectPriorInput(RequestModel):
+    """The prior of the overall effect: ``flat`` or ``normal`` (mean, sd)."""
+
+    kind: Literal["flat", "normal"] = "flat"
+    mean: FiniteFloat = 0.0
+    sd: FiniteFloat = Field(default=1.0, gt=0)
+
+
+class TauPriorInput(RequestModel):
+    """The prior of tau. ``half_normal``/``half_cauchy`` use ``scale``; ``inverse_gamma`` shape
+    and scale (Cochrane SMD prior: 1.71, 0.40); ``log_t`` is on log tau2 (Rhodes et al. 2015:
+    location -3.85, scale 1.93, df 5); ``fixed`` sets tau = ``scale`` (the conjugate model)."""
+
+    kind: Literal["half_normal", "half_cauchy", "inverse_gamma", "log_t", "fixed"] = "half_normal"
+    scale: FiniteFloat = Field(default=0.5, ge=0)
+    shape: FiniteFloat = Field(default=1.71, gt=0)
+    location: FiniteFloat = -3.85
+    df: FiniteFloat = Field(default=5.0, gt=0)
+
+
+class BayesInput(RequestModel):
+    """A Bayesian random-effects model of the (study-level) effects, with P(effect > MID)."""
+
+    effect_prior: EffectPriorInput = Field(default_factory=EffectPriorInput)
+    tau_prior: TauPriorInput = Field(default_factory=TauPriorInput)
+    mid: FiniteFloat | None = Field(
+        default=0.2, ge=0, description="Minimal important difference; null: no p_benefit_gt_mid."
+    )
+    lower_is_better: bool = Field(
+        default=False, description="True when a benefit is a reduction (then P(effect < -MID))."
+    )
+
+
+class RobustRead(ReadModel):
+    """CR2 cluster-robust test with Satterthwaite df (clubSandwich coef_test)."""
+
+    se: float
+    df: float
+    statistic: float
+    p_value: float
+    ci_lower: float
+    ci_upper: float
+
+
+class DependenceRead(ReadModel):
+    """The three-level (or CHE) model of all effects, effects nested in studies (rma.mv)."""
+
+    dependence: DependenceName
+    k_effects: int
+    k_studies: int
+    method: str
+    rho: float | None = Field(description="Assumed within-study sampling correlation (CHE).")
+    estimate: float
+    se: float
+    p_value: float
+    ci_lower: float
+    ci_upper: float
+    pi_lower: float
+    pi_upper: float
+    sigma2_between: float
+    sigma2_within: float
+    sigma2_between_ci: Interval
+    sigma2_within_ci: Interval
+    i2_between: float = Field(description="Percent.")
+    i2_within: float = Field(description="Percent.")
+    q: float
+    q_df: int
+    q_p_value: float
+    lrt_within: float = Field(description="LRT against the model without within-study variance.")
+    lrt_within_p: float
+    lrt_between: float = Field(description="LRT against the model without between-study variance.")
+    lrt_between_p: float
+    robust: RobustRead | None = Field(description="CR2 inference (CHE only).")
+
+
+class SummaryRead(ReadModel):
+    mean: float
+    median: float
+    ci_lower: float
+    ci_upper: float
+
+
+class BayesRead(ReadModel):
+    """The exact posterior (quadrature over tau, as bayesmeta)."""
+
+    k: int
+    mu: SummaryRead
+    mu_sd: float
+    tau: SummaryRead
+    predictive: SummaryRead
+    mid: float | None
+    lower_is_better: bool
+    p_benefit: float = Field(description="P(effect > 0) in the direction of benefit.")
+    p_benefit_gt_mid: float | None = Field(
+        description="P(effect > MID) in the direction of benefit."
+    )

@@ -1,0 +1,118 @@
+"""Dependent effects and the Bayesian model in ``POST /v1/analyses``.
+
+Effects that name a ``study`` are averaged within it (r = 0.5, :mod:`service.stats.aggregate`)
+before the main two-level fit, so that its k counts studies; with ``dependence`` ``three_level``
+or ``che`` the effects are also fitted, unaveraged, as effects nested in studies
+(:mod:`service.stats.multilevel`, :mod:`service.stats.robust`). The Bayesian block fits the
+study-level effects (:mod:`service.stats.bayes`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from service.schemas.analyses import AnalysisRequest
+from service.schemas.dependence import BayesRead, DependenceRead, SummaryRead
+from service.stats.aggregate import combine_correlated
+from service.stats.bayes import (
+    EffectPrior,
+    EffectPriorKind,
+    Summary,
+    TauPrior,
+    TauPriorKind,
+    fit_bayes,
+)
+from service.stats.multilevel import fit_three_level
+from service.stats.robust import RobustTest, fit_che
+from service.usecases.pooled.dependence import dependence_read
+
+# Profile-likelihood CIs refit the model some hundred times: beyond this many effects they are
+# left out (null), keeping a request within its budget (about 0.4 s at 1,000 effects).
+PROFILE_MAX_EFFECTS = 5_000
+
+
+def studies_of(request: AnalysisRequest) -> tuple[str, ...] | None:
+    """Each row's study (its own label when it names none), or ``None`` when no row names one."""
+    rows: Sequence[Any] = request.effects or request.comparisons or []
+    if all(row.study is None for row in rows):
+        return None
+    return tuple(row.study if row.study is not None else f"\x00{row.label}" for row in rows)
+
+
+def average_within(data: Any, studies: tuple[str, ...]) -> Any:
+    """One effect per study: the within-study mean and its variance at r = 0.5 (Borenstein 24.6)."""
+    order: dict[str, list[int]] = {}
+    for i, study in enumerate(studies):
+        order.setdefault(study, []).append(i)
+    combined = [combine_correlated(data.yi[idx], data.vi[idx]) for idx in order.values()]
+    first = [idx[0] for idx in order.values()]
+    return dataclasses.replace(
+        data,
+        labels=tuple(s.removeprefix("\x00") for s in order),
+        yi=np.array([c.yi for c in combined]),
+        vi=np.array([c.vi for c in combined]),
+        groups=tuple(data.groups[i] for i in first),
+        moderators=tuple(data.moderators[i] for i in first),
+    )
+
+
+def multilevel_read(
+    request: AnalysisRequest, data: Any, studies: tuple[str, ...] | None
+) -> DependenceRead | None:
+    """The three-level or CHE answer on all effects (``None`` for ``average``)."""
+    if request.dependence == "average":
+        return None
+    cluster = studies if studies is not None else data.labels
+    robust: RobustTest | None = None
+    profile = data.yi.size <= PROFILE_MAX_EFFECTS
+    if request.dependence == "che":
+        che = fit_che(
+            data.yi, data.vi, cluster, rho=request.rho, level=request.level, profile=profile
+        )
+        fit, robust = che.model, che.robust
+    else:
+        fit = fit_three_level(data.yi, data.vi, cluster, level=request.level, profile=profile)
+    return dependence_read(request.dependence, fit, robust)
+
+
+def bayes_read(request: AnalysisRequest, data: Any) -> BayesRead | None:
+    """The Bayesian random-effects answer on the (study-level) effects, when asked for."""
+    if request.bayes is None:
+        return None
+    spec = request.bayes
+    fit = fit_bayes(
+        data.yi,
+        data.vi,
+        effect_prior=EffectPrior(
+            EffectPriorKind(spec.effect_prior.kind), spec.effect_prior.mean, spec.effect_prior.sd
+        ),
+        tau_prior=TauPrior(
+            TauPriorKind(spec.tau_prior.kind),
+            scale=spec.tau_prior.scale,
+            shape=spec.tau_prior.shape,
+            location=spec.tau_prior.location,
+            df=spec.tau_prior.df,
+        ),
+        mid=spec.mid,
+        lower_is_better=spec.lower_is_better,
+        level=request.level,
+    )
+    return BayesRead(
+        k=fit.k,
+        mu=_summary(fit.mu),
+        mu_sd=fit.mu_sd,
+        tau=_summary(fit.tau),
+        predictive=_summary(fit.predictive),
+        mid=fit.mid,
+        lower_is_better=fit.lower_is_better,
+        p_benefit=fit.p_benefit,
+        p_benefit_gt_mid=fit.p_benefit_gt_mid,
+    )
+
+
+def _summary(summary: Summary) -> SummaryRead:
+    return SummaryRead(**dataclasses.asdict(summary))
