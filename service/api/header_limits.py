@@ -18,10 +18,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.api.middleware import send_problem
 
-HEADERS_TOO_LARGE = {
-    "slug": "request-headers-too-large",
-    "title": "Request header fields too large",
-}
+SLUG = "request-headers-too-large"
+TITLE = "Request header fields too large"
 logger = logging.getLogger(__name__)
 # Each header line costs its name, ": ", its value and CRLF on the wire.
 _LINE_OVERHEAD = 4
@@ -39,7 +37,7 @@ class HeaderLimitMiddleware:
         if scope["type"] == "http":
             detail = self._refusal(scope.get("headers", ()))
             if detail is not None:
-                await send_problem(send, scope, 431, detail=detail, **HEADERS_TOO_LARGE)
+                await send_problem(send, scope, 431, slug=SLUG, title=TITLE, detail=detail)
                 return
         await self.app(scope, receive, send)
 
