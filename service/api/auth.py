@@ -135,6 +135,7 @@ def require_scopes(*scopes: str) -> Callable[..., Awaitable[Principal]]:
         _require(principal, scopes)
         return principal
 
+    dependency.required_scopes = scopes  # type: ignore[attr-defined]  # read by the docs
     return dependency
 
 
