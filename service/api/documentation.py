@@ -31,6 +31,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 
 from service.api.auth import authenticated_principal, optional_principal, read_access
 from service.api.problems import PROBLEM_MEDIA_TYPE
+from service.api.spec_components import name_components
 from service.schemas.common import Problem
 from service.usecases.operations.keys import Scope
 
@@ -118,6 +119,6 @@ def install_documentation(app: FastAPI, *, keys_required_for_reads: bool) -> Non
     def openapi() -> dict[str, Any]:
         document = document_problems(generate())
         _document_access(app, document, keys_required=keys_required_for_reads)
-        return document
+        return name_components(document)
 
     app.openapi = openapi  # type: ignore[method-assign]
