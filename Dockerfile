@@ -28,4 +28,6 @@ HEALTHCHECK --interval=30s --timeout=3s --start-period=10s --retries=3 \
     CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=2)"
 
 # Every replica may migrate at start: `lma db upgrade` holds a PostgreSQL advisory lock meanwhile.
-CMD ["sh", "-c", "lma db upgrade && exec uvicorn service.main:app --host 0.0.0.0 --port 8000 --proxy-headers --timeout-graceful-shutdown ${GRACEFUL_SHUTDOWN_SECONDS:-10} --workers ${WEB_CONCURRENCY:-2}"]
+# h11 with a bounded request head (MAX_HEADER_BYTES, README "Limits"): httptools has no limit.
+# Requests are logged as JSON lines by the service itself, so uvicorn's access log is off.
+CMD ["sh", "-c", "lma db upgrade && exec uvicorn service.main:app --host 0.0.0.0 --port 8000 --proxy-headers --timeout-graceful-shutdown ${GRACEFUL_SHUTDOWN_SECONDS:-10} --workers ${WEB_CONCURRENCY:-2} --http h11 --h11-max-incomplete-event-size ${MAX_HEADER_BYTES:-16384} --no-access-log"]

@@ -7,6 +7,11 @@ PORT ?= 8000
 # SIGTERM: in-flight requests get this long, then the process exits (analyses also stop at
 # ANALYSIS_DEADLINE_SECONDS on their own).
 GRACEFUL_SHUTDOWN_SECONDS ?= 10
+# Request line and headers, in all: h11 closes a connection whose head grows past it, and the
+# application answers 431 to what passes (README "Limits"). httptools, which has no limit, is
+# not installed; --http h11 says so anyway. The service logs each request as a JSON line of its
+# own (README "Operating it"), so uvicorn's access log is off.
+MAX_HEADER_BYTES ?= 16384
 PIP := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
 RUN_STAMP := $(VENV)/.stamp-run
 DEV_STAMP := $(VENV)/.stamp-dev
@@ -40,7 +45,9 @@ $(BENCH_STAMP): pyproject.toml constraints.txt | $(BIN)/python
 run: $(RUN_STAMP)
 	$(BIN)/lma db upgrade
 	$(BIN)/lma db seed
-	$(BIN)/uvicorn service.main:app --host $(HOST) --port $(PORT) --timeout-graceful-shutdown $(GRACEFUL_SHUTDOWN_SECONDS)
+	MAX_HEADER_BYTES=$(MAX_HEADER_BYTES) $(BIN)/uvicorn service.main:app --host $(HOST) --port $(PORT) \
+		--timeout-graceful-shutdown $(GRACEFUL_SHUTDOWN_SECONDS) \
+		--http h11 --h11-max-incomplete-event-size $(MAX_HEADER_BYTES) --no-access-log
 
 ## test: ruff, mypy (strict on service/) and pytest on SQLite and PostgreSQL
 test: $(DEV_STAMP) system-deps lint typecheck pytest

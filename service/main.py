@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,6 +12,7 @@ from fastapi.routing import APIRoute
 from service import __version__
 from service.api.documentation import install_documentation
 from service.api.fast_path import KnownUrls, PooledFastPath
+from service.api.header_limits import warn_if_unbounded_parser
 from service.api.problems import install_problem_handlers
 from service.api.query_parameters import refuse_unknown_query_parameters
 from service.api.rate_limit import RateLimiter
@@ -25,6 +25,7 @@ from service.api.routes import (
     health,
     imports,
     judgements,
+    metrics,
     plots,
     pooled,
     preview,
@@ -40,6 +41,7 @@ from service.api.security import install_middleware
 from service.db.engine import Database
 from service.db.head_probe import head_probe_for
 from service.delivery.runner import BackgroundDelivery
+from service.logs import configure_logging
 from service.settings import Settings, get_settings
 from service.usecases.pooled.cache import ResultCache
 from service.web import pages
@@ -62,7 +64,7 @@ def _operation_id(route: APIRoute) -> str:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application for ``settings`` (the environment's when omitted)."""
     settings = settings or get_settings()
-    logging.basicConfig(level=settings.log_level)
+    configure_logging(settings.log_level)
     database = Database.from_settings(settings)
 
     head_probe = head_probe_for(settings.database_url)
@@ -72,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Everything loaded at start-up lives as long as the process: keep it out of the
         # collector's full passes, which cost 0.1-0.3 s per 1,000-study batch otherwise.
         gc.freeze()
+        warn_if_unbounded_parser()
         # Webhooks are delivered from here unless dedicated `lma worker`s do it.
         delivery = (
             BackgroundDelivery(database, settings).start()
@@ -107,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(PooledFastPath)  # innermost: the others still wrap its answers
     install_middleware(app, settings)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(vocabulary.router)
     app.include_router(preview.router)  # before /v1/studies/{study_id}
     app.include_router(studies.router)

@@ -37,6 +37,13 @@ class Settings(BaseSettings):
         default=False, description="Show pending and excluded studies to every reader."
     )
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    max_header_bytes: int = Field(
+        default=16 * 1024,
+        ge=1024,
+        le=1024 * 1024,
+        description="The request line and headers, in all; the HTTP parser stops at it too.",
+    )
+    max_header_count: int = Field(default=100, ge=10, le=1000)
     cors_allow_origins: list[str] = Field(default_factory=list)
     rate_limit_per_minute: int = Field(default=0, ge=0, description="Per API key; 0 disables.")
     idempotency_ttl_hours: int = Field(default=48, ge=24)
@@ -55,6 +62,12 @@ class Settings(BaseSettings):
     webhooks_lease_seconds: float = Field(default=60.0, gt=0)
     webhooks_poll_seconds: float = Field(default=0.25, gt=0, le=60)
     webhooks_concurrency: int = Field(default=4, ge=1, le=64)
+    webhooks_max_retry_after_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        le=36_000,
+        description="The longest wait a receiver's Retry-After (429, 503) is granted.",
+    )
     webhook_secret_key: SecretStr | None = Field(
         default=None,
         description="Fernet key(s) encrypting webhook secrets at rest, comma-separated: the "

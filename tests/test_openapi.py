@@ -19,3 +19,30 @@ def test_operation_ids_are_the_handler_names() -> None:
     assert len(ids) == len(set(ids))
     assert "list_outcomes" in ids
     assert "health" in ids
+
+
+def _who(operation: dict[str, object]) -> str:
+    scopes = operation.get("x-required-scopes")
+    if operation.get("security") and isinstance(scopes, list):
+        return ", ".join(f"`{scope}`" for scope in scopes)
+    if operation.get("x-api-key") == "optional":
+        return "anyone (a key is optional)"
+    return "anyone"
+
+
+def test_the_readme_scope_table_is_the_spec() -> None:
+    """README "Scopes, operation by operation" lists each operation under what the spec asks."""
+    readme = (COMMITTED.parents[1] / "README.md").read_text()
+    section = readme.split("### Scopes, operation by operation", 1)[1].split("\n### ", 1)[0]
+    listed = {}
+    for line in section.splitlines():
+        if line.startswith("| ") and not line.startswith(("| who", "| ---")):
+            who, operations = (cell.strip() for cell in line.strip("|").split(" | ", 1))
+            for operation in operations.split(", `"):
+                listed[operation.strip("`")] = who
+    spec = {
+        f"{method.upper()} {path}": _who(operation)
+        for path, item in openapi_document()["paths"].items()
+        for method, operation in item.items()
+    }
+    assert listed == spec

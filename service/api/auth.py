@@ -75,17 +75,21 @@ def _verify(session: Session, secret: str, limiter: RateLimiter) -> Principal:
 
 
 async def optional_principal(
+    request: Request,
     session: SessionDep,
     credentials: BearerDep,
     limiter: Annotated[RateLimiter, Depends(_rate_limiter)],
 ) -> Principal | None:
     """The request's principal, or ``None`` without credentials; 401 for a bad key.
 
-    Each authenticated request counts against its key's rate limit (429 past it).
+    Each authenticated request counts against its key's rate limit (429 past it). The key's
+    name (never the key) goes to the request's log line.
     """
     if credentials is None:
         return None
-    return await run_in_threadpool(_verify, session, credentials.credentials, limiter)
+    principal = await run_in_threadpool(_verify, session, credentials.credentials, limiter)
+    request.state.key_name = principal.name
+    return principal
 
 
 OptionalPrincipalDep = Annotated[Principal | None, Depends(optional_principal)]
@@ -131,6 +135,7 @@ def require_scopes(*scopes: str) -> Callable[..., Awaitable[Principal]]:
         _require(principal, scopes)
         return principal
 
+    dependency.required_scopes = scopes  # type: ignore[attr-defined]  # read by the docs
     return dependency
 
 

@@ -7,25 +7,36 @@ with the :class:`~service.schemas.common.Problem` schema, so the document says e
 and a ``default`` response covers the errors any operation can meet (400 for an unreadable
 body, 404 for an unknown path, 413, 429, 500).
 
-Reads: a read route accepts an API key but, unless ``REQUIRE_API_KEY_FOR_READS`` is set,
-does not need one. FastAPI lists its security scheme as required; the document adds the
-empty requirement that OpenAPI uses for "or no authentication at all".
+Access, operation by operation, as the dependencies enforce it (FastAPI lists the bearer
+scheme as required wherever a key is merely read):
+
+- an operation that needs a key (a scope dependency, an authenticated principal, or a read
+  while ``REQUIRE_API_KEY_FOR_READS`` is on) requires ``ApiKey``, and ``x-required-scopes``
+  names the scopes (``admin`` grants every one): 401 without a key, 403 without the scope;
+- every other operation has no security requirement, so that generated clients call it
+  without credentials; ``x-api-key: optional`` marks those where a key changes something (a
+  higher cost ceiling, unreviewed studies shown to curators), and a key that is sent must be
+  valid (401 otherwise).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from service.api.auth import read_access
+from service.api.auth import authenticated_principal, optional_principal, read_access
 from service.api.problems import PROBLEM_MEDIA_TYPE
+from service.api.spec_components import name_components
 from service.schemas.common import Problem
+from service.usecases.operations.keys import Scope
 
 PROBLEM_REF = "#/components/schemas/Problem"
+API_KEY_SCHEME = "ApiKey"
 _FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
 _DEFAULT = {
     "description": "Any other error (such as 400, 404, 413, 429 or 500), as a problem document.",
@@ -57,21 +68,48 @@ def document_problems(document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 
-def _depends_on(dependant: Dependant, call: Callable[..., Any]) -> bool:
-    return any(d.call is call or _depends_on(d, call) for d in dependant.dependencies)
+def _dependencies(dependant: Dependant) -> Iterator[Callable[..., Any]]:
+    for dependency in dependant.dependencies:
+        if dependency.call is not None:
+            yield dependency.call
+        yield from _dependencies(dependency)
 
 
-def _open_reads(app: FastAPI, document: dict[str, Any]) -> None:
+@dataclass(frozen=True, slots=True)
+class Access:
+    """Who may call an operation: ``key`` is "required", "optional" or "none"."""
+
+    key: str
+    scopes: tuple[str, ...] = ()
+
+
+def access_of(dependant: Dependant, *, keys_required_for_reads: bool) -> Access:
+    """What the dependencies of an operation demand of its caller."""
+    calls = list(_dependencies(dependant))
+    scopes = {scope for call in calls for scope in getattr(call, "required_scopes", ())}
+    if read_access in calls and keys_required_for_reads:
+        scopes.add(Scope.READ.value)
+    if scopes or authenticated_principal in calls:
+        return Access("required", tuple(sorted(scopes)))
+    return Access("optional" if optional_principal in calls else "none")
+
+
+def _document_access(app: FastAPI, document: dict[str, Any], *, keys_required: bool) -> None:
     # Route contexts, not app.routes: FastAPI keeps included routers nested.
     for route in iter_route_contexts(app.routes):
         if not isinstance(route.original_route, APIRoute):
             continue
-        if not _depends_on(route.dependant, read_access):
-            continue
+        access = access_of(route.dependant, keys_required_for_reads=keys_required)
         for method in route.methods or ():
             operation = document["paths"].get(route.path_format, {}).get(method.lower())
-            if operation is not None and {} not in operation.get("security", [{}]):
-                operation["security"].append({})
+            if operation is None:
+                continue
+            operation.pop("security", None)
+            if access.key == "required":
+                operation["security"] = [{API_KEY_SCHEME: []}]
+                operation["x-required-scopes"] = list(access.scopes)
+            elif access.key == "optional":
+                operation["x-api-key"] = "optional"
 
 
 def install_documentation(app: FastAPI, *, keys_required_for_reads: bool) -> None:
@@ -80,8 +118,7 @@ def install_documentation(app: FastAPI, *, keys_required_for_reads: bool) -> Non
 
     def openapi() -> dict[str, Any]:
         document = document_problems(generate())
-        if not keys_required_for_reads:
-            _open_reads(app, document)
-        return document
+        _document_access(app, document, keys_required=keys_required_for_reads)
+        return name_components(document)
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -11,8 +11,10 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette_compress import CompressMiddleware
 
+from service.api.access_log import AccessLogMiddleware
 from service.api.compression import MINIMUM_SIZE
 from service.api.encoding import ContentEncodingMiddleware
+from service.api.header_limits import HeaderLimitMiddleware
 from service.api.middleware import RequestContextMiddleware, send_problem
 from service.api.problems import (
     BODY_TOO_LARGE_SLUG,
@@ -158,7 +160,8 @@ _CORS_EXPOSED_HEADERS = (
 
 
 def install_middleware(app: FastAPI, settings: Settings) -> None:
-    """Add the middleware stack; from the outside in: security headers, request id, CORS
+    """Add the middleware stack; from the outside in: security headers, request id, header
+    limits, the access log and request metrics, CORS
     (only when ``cors_allow_origins`` names an origin), body size limit, gzip decoding of
     request bodies, compression of responses."""
     app.add_middleware(CompressMiddleware, minimum_size=MINIMUM_SIZE)
@@ -173,5 +176,11 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
             expose_headers=_CORS_EXPOSED_HEADERS,
             max_age=600,
         )
+    app.add_middleware(AccessLogMiddleware)
+    app.add_middleware(
+        HeaderLimitMiddleware,
+        max_bytes=settings.max_header_bytes,
+        max_count=settings.max_header_count,
+    )
     app.add_middleware(RequestContextMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)

@@ -4,6 +4,12 @@ Svix (docs.svix.com/retries): immediately, then 5 s, 5 min, 30 min, 2 h, 5 h, 10
 after the previous attempt, each with +-20% jitter so that a recovering receiver is not hit
 by every sender at the same second. An endpoint whose deliveries have all failed for five
 days is disabled.
+
+A 429 or 503 with ``Retry-After`` (RFC 9110 10.2.3) is a receiver asking for time, not a
+failure of the schedule: the attempt is deferred by what it asks (capped by the
+``WEBHOOKS_MAX_RETRY_AFTER_SECONDS`` setting) and does not use up a scheduled attempt, as
+long as the delivery is within :data:`WINDOW` of its first attempt (the schedule's own
+length). Past it, a deferral counts as an attempt, so an event is still given up.
 """
 
 from __future__ import annotations
@@ -16,8 +22,9 @@ from email.utils import parsedate_to_datetime
 DELAYS_SECONDS = (0, 5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 10 * 3600)
 JITTER = 0.2
 DISABLE_AFTER = timedelta(days=5)
-# A Retry-After further away than the schedule's longest step is capped to it.
-MAX_RETRY_AFTER = timedelta(hours=10)
+# The schedule's length without jitter (27 h 35 min 5 s): deferrals asked by Retry-After
+# are free within it.
+WINDOW = timedelta(seconds=sum(DELAYS_SECONDS))
 
 
 def next_delay(
@@ -30,17 +37,18 @@ def next_delay(
     return timedelta(seconds=base * uniform(1 - JITTER, 1 + JITTER))
 
 
-def retry_after(value: str | None, now: datetime) -> timedelta | None:
-    """RFC 9110 10.2.3: delay-seconds or an HTTP-date; None when absent or unreadable."""
+def retry_after(value: str | None, now: datetime, *, cap: timedelta) -> timedelta | None:
+    """RFC 9110 10.2.3: delay-seconds or an HTTP-date, at most ``cap``; None when absent or
+    unreadable."""
     if not value:
         return None
     value = value.strip()
     if value.isdigit():
-        return min(timedelta(seconds=int(value)), MAX_RETRY_AFTER)
+        return min(timedelta(seconds=int(value[:12])), cap)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return min(max(when - now, timedelta(0)), MAX_RETRY_AFTER)
+    return min(max(when - now, timedelta(0)), cap)

@@ -111,6 +111,7 @@ class DeliveryWorker:
         self.name = name or f"worker-{uuid.uuid4().hex[:12]}"
         self._client = client or _keep_alive_client(settings.webhooks_concurrency)
         self._lease = timedelta(seconds=settings.webhooks_lease_seconds)
+        self._max_retry_after = timedelta(seconds=settings.webhooks_max_retry_after_seconds)
         self._box = secret_box(settings)
         self._failing = False
         self._stopping = threading.Event()  # set by run()'s stop: finish the attempt in hand
@@ -210,7 +211,9 @@ class DeliveryWorker:
             if held is None:
                 logger.warning("lost the lease of webhook %s", webhook_id)
                 return False
-            return deliveries.record_batch(session, held, records, self.clock.now())
+            return deliveries.record_batch(
+                session, held, records, self.clock.now(), max_retry_after=self._max_retry_after
+            )
 
     def _target(self, url: str) -> Destination | str:
         """The checked address to connect to, once per batch; or why it is refused.

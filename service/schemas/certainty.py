@@ -9,7 +9,7 @@ from pydantic import Field
 
 from service.schemas.common import ReadModel, RequestModel
 from service.schemas.pooled_summary import PooledChangeRead, PooledSummaryRead
-from service.schemas.studies import Slug
+from service.schemas.studies import Reason, Slug
 
 CertaintyLevel = Literal["high", "moderate", "low", "very_low"]
 DomainName = Literal[
@@ -87,7 +87,7 @@ class JudgementCreate(RequestModel):
     )
     domain: DomainName
     downgrade: int = Field(ge=0, le=2, description="Levels to downgrade: 0, 1 or 2.")
-    reason: str = Field(min_length=3, max_length=2000)
+    reason: Reason
 
 
 class JudgementRead(ReadModel):

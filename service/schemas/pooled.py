@@ -174,8 +174,10 @@ class PooledStudyRead(ReadModel):
         "not assessed (certainty then reads the quality rating).",
     )
     risk_of_bias_tool: Literal["rob2", "rob1"] | None = None
-    risk_of_bias_domains: dict[str, str] | None = Field(
-        default=None, description="The domain judgements of the result with that judgement."
+    risk_of_bias_domains: dict[str, str] = Field(
+        default_factory=dict,
+        description="The domain judgements of the result with that judgement (empty when not "
+        "assessed).",
     )
 
 

@@ -50,7 +50,15 @@ TermSlug = Annotated[
     str, StringConstraints(min_length=1, max_length=64), Field(examples=["empowerment"])
 ]
 Label = Annotated[str, StringConstraints(min_length=1, max_length=100)]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]
+# The pattern says in the schema what stripping then min_length=3 checks: a character that is
+# not whitespace (as pydantic strips it: Unicode White_Space) at each end of at least three;
+# and no NUL, which every request model refuses (service.schemas.common.reject_nul).
+_SPACE = "\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+REASON_PATTERN = f"^[{_SPACE}]*[^{_SPACE}\\x00][^\\x00]+[^{_SPACE}\\x00][{_SPACE}]*$"
+Reason = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=3, max_length=2000, pattern=REASON_PATTERN),
+]
 Tag = Annotated[
     str,
     StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z0-9][a-z0-9-]{0,49}$"),

@@ -3,17 +3,33 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 
 from service.schemas.common import ReadModel, RequestModel
 from service.schemas.events import EventTypeName, Slug
+
+# What check_url (service.delivery.targets) demands of its form: an http(s) scheme, a host,
+# no credentials. Whether http is allowed and where the host resolves are checked when it is
+# stored (422, README "Push: webhooks").
+_PORT = (  # 1 to 65535
+    r"(?::(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]"
+    r"|6553[0-5]))?"
+)
+_HOST = r"[^\s\x85/?#@\x00\[\]:]+"  # a name or IPv4 (IPv6 literals are not described)
+WEBHOOK_URL_PATTERN = rf"^[Hh][Tt][Tt][Pp][Ss]?://{_HOST}{_PORT}(?:[/?#][^\s\x85\x00]*)?$"
 
 
 class WebhookCreate(RequestModel):
     """A new endpoint: where to send, which event types, optionally which outcomes."""
 
-    url: str = Field(min_length=8, max_length=2000, examples=["https://example.org/hooks/lma"])
+    url: str = Field(
+        min_length=8,
+        max_length=2000,
+        pattern=WEBHOOK_URL_PATTERN,
+        examples=["https://example.org/hooks/lma"],
+    )
     event_types: list[EventTypeName] = Field(min_length=1, max_length=20)
     outcomes: list[Slug] | None = Field(default=None, max_length=10)
     description: str | None = Field(default=None, max_length=500)
@@ -22,7 +38,9 @@ class WebhookCreate(RequestModel):
 class WebhookUpdate(RequestModel):
     """Fields to change; omitted ones stay."""
 
-    url: str | None = Field(default=None, min_length=8, max_length=2000)
+    url: str | None = Field(
+        default=None, min_length=8, max_length=2000, pattern=WEBHOOK_URL_PATTERN
+    )
     event_types: list[EventTypeName] | None = Field(default=None, min_length=1, max_length=20)
     outcomes: list[Slug] | None = Field(default=None, max_length=10)
     description: str | None = Field(default=None, max_length=500)
@@ -70,8 +88,20 @@ class TestEventRead(ReadModel):
     event_id: str
 
 
+def _exactly_one_property(schema: dict[str, Any]) -> None:
+    """In the JSON schema: one property, whichever, and not null."""
+    schema["minProperties"] = schema["maxProperties"] = 1
+    for name, prop in schema.get("properties", {}).items():
+        branches = [b for b in prop.get("anyOf", []) if b.get("type") != "null"]
+        if len(branches) == 1:
+            schema["properties"][name] = {**branches[0], "title": prop.get("title", name)}
+
+
 class RedeliverRequest(RequestModel):
     """One event (``event_id``) or every event since a time (``since``)."""
+
+    # The schema says "exactly one" too: one property, not null (no extra ones are allowed).
+    model_config = ConfigDict(json_schema_extra=_exactly_one_property)
 
     event_id: str | None = Field(default=None, pattern=r"^evt_[1-9][0-9]{0,9}$")
     since: AwareDatetime | None = None

@@ -28,6 +28,12 @@ ANALYSIS = {
         ("POST", "/v1/pooled", "GET"),
         ("PATCH", "/v1/studies/batch", "POST"),
         ("GET", "/v1/studies/batch", "POST"),
+        # Issue 25: the literal paths listed the methods of /v1/studies/{study_id} too.
+        ("POST", "/v1/studies/counts", "GET"),
+        ("PATCH", "/v1/studies/counts", "GET"),
+        ("DELETE", "/v1/studies/counts", "GET"),
+        ("GET", "/v1/studies/preview", "POST"),
+        ("PATCH", "/v1/studies/preview", "POST"),
     ],
 )
 def test_405_lists_every_allowed_method(

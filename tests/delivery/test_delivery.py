@@ -4,7 +4,7 @@ clock (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 import itertools
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -273,3 +273,79 @@ def test_an_endpoint_gets_only_the_study_events_its_key_may_see(
         worker(world).run_once()
         seen = [(r.payload["type"], r.payload["data"]["status"]) for r in rx.received]
         assert seen == [("study.submitted", "included"), ("study.included", "included")]
+
+
+def _deliveries(world: World, webhook_id: int) -> list[tuple[str, int]]:
+    from sqlalchemy import select
+
+    from service.db.models import WebhookDelivery
+
+    with world.database.session() as session:
+        rows = session.execute(
+            select(WebhookDelivery.status, WebhookDelivery.attempts)
+            .where(WebhookDelivery.webhook_id == webhook_id)
+            .order_by(WebhookDelivery.event_id)
+        )
+        return [(status, count) for status, count in rows]
+
+
+def test_retry_after_defers_without_using_up_the_schedule(backend: str, tmp_path: Path) -> None:
+    """A receiver that asks for time twelve times (more than the schedule's 8 attempts), in
+    seconds and as an HTTP date, then takes the event: it is delivered, not given up."""
+    from email.utils import format_datetime
+
+    clock = FakeClock()
+    asked = {"count": 0}
+
+    def answer(_: Received) -> Answer:
+        asked["count"] += 1
+        if asked["count"] > 12:
+            return (200, {}, 0.0)
+        if asked["count"] % 2:
+            return (429, {"Retry-After": "30"}, 0.0)
+        when = (clock.now() + timedelta(seconds=90)).astimezone(UTC)
+        return (503, {"Retry-After": format_datetime(when, usegmt=True)}, 0.0)
+
+    with (
+        committed_world(backend, tmp_path) as world,
+        running_receiver(Receiver(answer)) as rx,
+    ):
+        hook = subscribe(world, rx.url())
+        submit(world, 1)
+        delivering = worker(world, clock)
+        for count in range(1, 13):
+            assert delivering.run_once() == 1
+            wait = (_retry_at(world, hook["id"]) - clock.now()).total_seconds()
+            assert wait == pytest.approx(30 if count % 2 else 90, abs=1)
+            assert _deliveries(world, hook["id"]) == [("pending", 0)]
+            clock.current = _retry_at(world, hook["id"])
+        assert delivering.run_once() == 1
+        assert _deliveries(world, hook["id"]) == [("delivered", 1)]
+        assert [a["status_code"] for a in attempts(world, hook["id"])] == [429, 503] * 6 + [200]
+        assert len(rx.received) == 13
+
+
+def test_retry_after_is_capped_and_bounded_by_the_window(backend: str, tmp_path: Path) -> None:
+    """Retry-After: one day waits the cap (1 h by default); a receiver that always asks is
+    given up once the schedule's window has passed and its attempts are used up."""
+    from service.delivery.schedule import WINDOW
+
+    clock = FakeClock()
+    with (
+        committed_world(backend, tmp_path) as world,
+        running_receiver(Receiver(lambda _: (429, {"Retry-After": "86400"}, 0.0))) as rx,
+    ):
+        hook = subscribe(world, rx.url())
+        submit(world, 1)
+        delivering = worker(world, clock)
+        started = clock.now()
+        assert delivering.run_once() == 1
+        assert _retry_at(world, hook["id"]) - clock.now() == timedelta(hours=1)
+        while _deliveries(world, hook["id"])[0][0] == "pending":
+            clock.current = _retry_at(world, hook["id"])
+            assert delivering.run_once() == 1
+        assert _deliveries(world, hook["id"]) == [("failed", len(DELAYS_SECONDS))]
+        elapsed = clock.now() - started
+        # Free deferrals for the window, then the schedule's attempts, an hour apart each.
+        assert WINDOW <= elapsed <= WINDOW + timedelta(hours=len(DELAYS_SECONDS))
+        assert len(rx.received) == len(attempts(world, hook["id"]))

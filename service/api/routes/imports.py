@@ -41,7 +41,8 @@ CSV_BODY: dict[str, Any] = {
             "instrument map, multipart/form-data with the parts file and map."
         ),
         "content": {
-            "text/csv": {"schema": {"type": "string"}},
+            # The file's bytes, as uploaded (a generated client sends a file).
+            "text/csv": {"schema": {"type": "string", "format": "binary"}},
             MULTIPART: {
                 "schema": {
                     "type": "object",

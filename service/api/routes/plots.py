@@ -32,7 +32,9 @@ class PngResponse(Response):
 
 
 def _image(media_type: str, description: str) -> dict[int | str, dict[str, Any]]:
-    content = {media_type: {"schema": {"type": "string"}}}
+    # A PNG is bytes; an SVG is text (OpenAPI 3.1: "format: binary" marks octets).
+    schema = {"type": "string", **({"format": "binary"} if media_type == "image/png" else {})}
+    content = {media_type: {"schema": schema}}
     return {200: {"description": description, "content": content}, **PROBLEMS}
 
 

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from service.api.auth import SubmitPrincipalDep
 from service.api.budget import ComputeBudgetDep
 from service.api.deps import WriteSessionDep
+from service.api.methods import refuse_other_methods
 from service.api.writes import write_context
 from service.schemas.certainty import PreviewRead
 from service.schemas.common import problem_responses
@@ -64,3 +65,6 @@ def preview(
     if isinstance(parsed, StudyBatchCreate):
         return preview_studies(session, parsed.studies, context, batch=True, budget=budget)
     return preview_studies(session, [parsed], context, batch=False, budget=budget)
+
+
+refuse_other_methods(router, "/preview", ["POST"])  # before /v1/studies/{study_id}

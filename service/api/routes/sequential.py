@@ -7,6 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from service.api.auth import ReadAccessDep
+from service.api.budget import ComputeBudgetDep
+from service.api.conditional import ResultCacheDep
 from service.api.deps import SessionDep, run_and_finish
 from service.schemas.common import problem_responses
 from service.schemas.sequential import (
@@ -34,14 +36,18 @@ def post_sequential_boundaries(body: BoundariesRequest) -> BoundariesRead:
 @router.get(
     "/outcomes/{outcome}/monitoring",
     response_model=MonitoringRead,
-    responses=problem_responses(401, 403, 404, 422),
+    responses=problem_responses(401, 403, 404, 422, 503),
 )
 async def get_monitoring(
     outcome: Outcome,
     query: Annotated[MonitoringQuery, Query()],
     session: SessionDep,
     _: ReadAccessDep,
+    budget: ComputeBudgetDep,
+    cache: ResultCacheDep,
 ) -> MonitoringRead:
     """Trial sequential monitoring of an outcome's living estimate (a decision aid)."""
-    result: MonitoringRead = await run_and_finish(monitoring, session, outcome, query)
+    result: MonitoringRead = await run_and_finish(
+        monitoring, session, outcome, query, budget=budget, cache=cache
+    )
     return result

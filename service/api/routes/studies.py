@@ -11,7 +11,7 @@ from service.api.auth import ReadAccessDep, StudyViewerDep, SubmitPrincipalDep
 from service.api.deps import SessionDep, WriteSessionDep, run_and_finish
 from service.api.exports import CSV_MEDIA_TYPE, CSV_RESPONSE, wants_csv
 from service.api.idempotency import IdempotencyDep
-from service.api.methods import refuse_method
+from service.api.methods import refuse_other_methods
 from service.api.pagination import decode_cursor, next_page
 from service.api.params import StudyId
 from service.api.summaries import summaries_from_docstrings
@@ -98,12 +98,7 @@ def create_studies(
 
 
 # Declared before the "/{study_id}" routes, which would otherwise read "batch" as an id (422).
-@router.api_route(
-    "/batch", methods=["GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"], include_in_schema=False
-)
-async def batch_other_methods() -> None:
-    """The batch only takes POST."""
-    refuse_method("POST")
+refuse_other_methods(router, "/batch", ["POST"])
 
 
 @router.get(
@@ -164,6 +159,9 @@ async def list_studies(
 async def count_studies(session: SessionDep, _: ReadAccessDep) -> StudyCountsRead:
     """How many studies are pending, included, excluded and withdrawn (always public)."""
     return await run_and_finish(studies.count_studies, session)
+
+
+refuse_other_methods(router, "/counts", ["GET"])
 
 
 @router.get(

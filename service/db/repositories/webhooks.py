@@ -182,6 +182,27 @@ class LeaseRepository:
         )
         return set(self._session.scalars(statement))
 
+    def pending_count(self) -> int:
+        """Deliveries of enabled endpoints still to be delivered or given up."""
+        query = (
+            select(func.count())
+            .select_from(WebhookDelivery)
+            .join(Webhook, Webhook.id == WebhookDelivery.webhook_id)
+            .where(WebhookDelivery.status == "pending", Webhook.enabled.is_(True))
+        )
+        return int(self._session.scalar(query) or 0)
+
+    def first_attempt_at(self, delivery_id: int) -> datetime:
+        """When the delivery was first attempted (it has been, when this is asked)."""
+        first = self._session.scalar(
+            select(func.min(DeliveryAttempt.attempted_at)).where(
+                DeliveryAttempt.delivery_id == delivery_id
+            )
+        )
+        if first is None:
+            raise LookupError(f"delivery {delivery_id} has no attempt")
+        return first
+
     def add_attempts(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert attempt rows (one multi-row INSERT)."""
         if rows:

@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 from service.db.models import Webhook
 from service.db.repositories.events import EventRepository, FanOutRepository, subscribed
 from service.db.repositories.webhooks import LeaseRepository, WebhookRepository
-from service.delivery.schedule import DISABLE_AFTER, next_delay, retry_after
+from service.delivery.schedule import DISABLE_AFTER, WINDOW, next_delay, retry_after
 from service.delivery.sender import Outcome
+from service.metrics import WEBHOOK_ATTEMPTS, WEBHOOK_GIVE_UPS
 from service.usecases.events.envelope import EventDraft, EventType
 from service.usecases.events.feed import audience_of
 from service.usecases.events.outbox import publish_locked
@@ -72,7 +73,12 @@ def active_secrets(webhook: Webhook, now: datetime, box: SecretBox) -> list[str]
 
 
 def record_batch(
-    session: Session, webhook: Webhook, attempts: Sequence[tuple[Due, Outcome]], now: datetime
+    session: Session,
+    webhook: Webhook,
+    attempts: Sequence[tuple[Due, Outcome]],
+    now: datetime,
+    *,
+    max_retry_after: timedelta,
 ) -> bool:
     """Store attempts made in order; whether the endpoint's next delivery may go.
 
@@ -87,7 +93,7 @@ def record_batch(
             continue
         record_delivered(session, webhook, delivered, now)
         delivered = []
-        if not record_attempt(session, webhook, item, outcome, now):
+        if not record_attempt(session, webhook, item, outcome, now, max_retry_after):
             return False
     record_delivered(session, webhook, delivered, now)
     return True
@@ -102,6 +108,7 @@ def record_delivered(
         return
     leases = LeaseRepository(session)
     marked = leases.mark_delivered([item.delivery_id for item, _ in attempts], now)
+    WEBHOOK_ATTEMPTS.labels(result="delivered").inc(len(marked))
     rows = [
         _attempt_row(webhook, item, outcome, now)
         for item, outcome in attempts
@@ -112,41 +119,57 @@ def record_delivered(
 
 
 def record_attempt(
-    session: Session, webhook: Webhook, item: Due, outcome: Outcome, now: datetime
+    session: Session,
+    webhook: Webhook,
+    item: Due,
+    outcome: Outcome,
+    now: datetime,
+    max_retry_after: timedelta,
 ) -> bool:
     """Store one attempt and its consequence; whether the endpoint's next delivery may go."""
-    delivery = LeaseRepository(session).delivery(item.delivery_id)
+    leases = LeaseRepository(session)
+    delivery = leases.delivery(item.delivery_id)
     if delivery is None or delivery.status != "pending":
         return True  # deleted or redelivered meanwhile: nothing to record against
-    delivery.attempts += 1
-    LeaseRepository(session).add_attempts([_attempt_row(webhook, item, outcome, now)])
+    leases.add_attempts([_attempt_row(webhook, item, outcome, now)])
     if outcome.delivered:
+        WEBHOOK_ATTEMPTS.labels(result="delivered").inc()
+        delivery.attempts += 1
         delivery.status, delivery.finished_at = "delivered", now
         webhook.failing_since = webhook.retry_at = None
         return True
     webhook.failing_since = webhook.failing_since or now
     if outcome.status_code == 410:
+        delivery.attempts += 1
         delivery.status, delivery.finished_at = "failed", now
         disable(session, webhook, "the endpoint answered 410 Gone", now)
         return False
     if now - webhook.failing_since >= DISABLE_AFTER:
+        delivery.attempts += 1
         delivery.status, delivery.finished_at = "failed", now
         disable(session, webhook, "every delivery failed for 5 days", now)
         return False
-    wait = _wait(outcome, delivery.attempts, now)
+    asked = _asked(outcome, now, max_retry_after)
+    if asked is not None and now - leases.first_attempt_at(item.delivery_id) < WINDOW:
+        WEBHOOK_ATTEMPTS.labels(result="deferred").inc()
+        webhook.retry_at = now + asked  # a deferral: no scheduled attempt used up
+        return False
+    WEBHOOK_ATTEMPTS.labels(result="failed").inc()
+    delivery.attempts += 1
+    wait = next_delay(delivery.attempts)
     if wait is None:
+        WEBHOOK_GIVE_UPS.inc()
         delivery.status, delivery.finished_at = "failed", now
         return True
-    webhook.retry_at = now + wait
+    webhook.retry_at = now + (wait if asked is None else asked)
     return False
 
 
-def _wait(outcome: Outcome, attempts: int, now: datetime) -> timedelta | None:
-    scheduled = next_delay(attempts)
-    if scheduled is not None and outcome.status_code in (429, 503):
-        asked = retry_after(outcome.retry_after, now)
-        return asked if asked is not None else scheduled
-    return scheduled
+def _asked(outcome: Outcome, now: datetime, cap: timedelta) -> timedelta | None:
+    """The wait a 429 or 503 asked for with ``Retry-After``, capped; None otherwise."""
+    if outcome.status_code not in (429, 503):
+        return None
+    return retry_after(outcome.retry_after, now, cap=cap)
 
 
 def _attempt_row(webhook: Webhook, item: Due, outcome: Outcome, now: datetime) -> dict[str, Any]:

@@ -198,9 +198,17 @@ def _parse(text: str, options: ImportOptions, vocabulary: Vocabulary) -> ParsedF
     try:
         table = read_table(text, delimiter=";" if options.format == "metapsy" else None)
     except TableError as error:
+        where = {"row": error.row, "column": error.column}
         raise InvalidInputError(
             f"The body is not a readable CSV file: {error}.",
-            errors=[{"field": "body", "message": str(error), "type": "value_error"}],
+            errors=[
+                {
+                    "field": "body",
+                    "message": str(error),
+                    "type": "value_error",
+                    **{name: value for name, value in where.items() if value is not None},
+                }
+            ],
         ) from error
     if options.format == "csv":
         return parse_metafor_csv(table)

@@ -250,7 +250,7 @@ def _studies(
             data_warnings=[dict(w) for w in e.data_warnings],
             risk_of_bias=e.risk_of_bias,
             risk_of_bias_tool=e.risk_of_bias_tool,
-            risk_of_bias_domains=dict(e.risk_of_bias_domains) if e.risk_of_bias else None,
+            risk_of_bias_domains=dict(e.risk_of_bias_domains) if e.risk_of_bias else {},
         )
         for e, weight, lower, upper in zip(
             effects, weights, intervals.lower, intervals.upper, strict=True

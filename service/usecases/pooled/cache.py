@@ -18,6 +18,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from service.metrics import CACHE_LOOKUPS
 from service.schemas.common import ReadModel
 from service.stats import ENGINE_VERSION
 from service.usecases.pooled.effects import SelectionMemo
@@ -109,7 +110,8 @@ class ResultCache:
             found = self._entries.get(key)
             if found is not None:
                 self._entries.move_to_end(key)
-            return found
+        CACHE_LOOKUPS.labels(result="miss" if found is None else "hit").inc()
+        return found
 
     def get(self, key: Key, kind: type[V]) -> V | None:
         """The value under ``key`` when it is a ``kind``, else ``None``."""

@@ -26,13 +26,13 @@ def _tool(answer: PooledRead) -> rob.Tool:
 
 def _domains(answer: PooledRead, tool: rob.Tool) -> tuple[tuple[str, str], ...]:
     names = rob.domains_of(tool)
-    used = {code for s in answer.studies for code in (s.risk_of_bias_domains or {})}
+    used = {code for s in answer.studies for code in s.risk_of_bias_domains}
     # D1b only when a cluster trial has it; RoB 1 and RoB 2's other domains always.
     return tuple((c, n) for c, n in names.items() if c in used or c not in rob.ROB2_OPTIONAL)
 
 
 def _row(study: PooledStudyRead, tool: rob.Tool) -> RobRow:
-    if study.risk_of_bias_tool != tool.value or study.risk_of_bias_domains is None:
+    if study.risk_of_bias_tool != tool.value or not study.risk_of_bias_domains:
         return RobRow(study.label, (), None, study.weight)
     judgements = tuple(study.risk_of_bias_domains.items())
     return RobRow(study.label, judgements, study.risk_of_bias, study.weight)

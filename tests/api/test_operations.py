@@ -1,0 +1,97 @@
+"""GET /metrics (parsed with prometheus_client's own text parser), the JSON access log, and SQL
+in the log at LOG_LEVEL=DEBUG (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from service.logs import ACCESS_LOGGER, configure_logging
+from service.main import create_app
+from service.settings import Settings
+from tests.api.conftest import Auth, MakeKey
+from tests.api.pooled_support import trial
+
+pytestmark = pytest.mark.db
+
+
+def _scrape(
+    client: TestClient, headers: dict[str, str]
+) -> dict[str, list[tuple[dict[str, str], float]]]:
+    response = client.get("/metrics", headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/plain")
+    samples: dict[str, list[tuple[dict[str, str], float]]] = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            samples.setdefault(sample.name, []).append((sample.labels, sample.value))
+    return samples
+
+
+def _value(samples: list[tuple[dict[str, str], float]], **labels: str) -> float:
+    return sum(v for got, v in samples if all(got.get(k) == w for k, w in labels.items()))
+
+
+def test_metrics_need_the_admin_scope(client: TestClient, make_key: MakeKey, auth: Auth) -> None:
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers=auth(make_key(["submit"]))).status_code == 403
+
+
+def test_metrics_count_requests_by_route_template_and_status(
+    client: TestClient, make_key: MakeKey, auth: Auth
+) -> None:
+    admin = auth(make_key(["admin"]))
+    before = _scrape(client, admin)
+    route = {"route": "/v1/studies/{study_id}", "method": "GET"}
+    was_404 = _value(before.get("lma_http_requests_total", []), status="404", **route)
+    for study_id in (987654, 987655, 987656):
+        assert client.get(f"/v1/studies/{study_id}").status_code == 404
+    client.post("/v1/studies", json=trial(0.2), headers=auth(make_key(["submit"])))
+    client.get("/v1/pooled", params={"outcome": "empowerment"})
+    client.get("/v1/pooled", params={"outcome": "empowerment"})
+    after = _scrape(client, admin)
+    counted = after["lma_http_requests_total"]
+    assert _value(counted, status="404", **route) == was_404 + 3
+    assert not [labels for labels, _ in counted if "987654" in labels["route"]]
+    assert _value(after["lma_http_request_duration_seconds_count"], status="404", **route) >= 3
+    assert _value(after["lma_pooled_cache_lookups_total"], result="hit") >= 1
+    assert _value(after["lma_pooled_cache_lookups_total"], result="miss") >= 1
+    assert after["lma_webhook_deliveries_pending"] == [({}, 0.0)]
+
+
+def test_each_request_logs_one_json_line_without_the_key(
+    client: TestClient, make_key: MakeKey, auth: Auth, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = make_key(["submit"])
+    with caplog.at_level(logging.INFO, logger=ACCESS_LOGGER):
+        logging.getLogger(ACCESS_LOGGER).addHandler(caplog.handler)
+        try:
+            response = client.get(
+                "/v1/studies/424242", headers={**auth(key), "X-Request-ID": "probe-req-0001"}
+            )
+        finally:
+            logging.getLogger(ACCESS_LOGGER).removeHandler(caplog.handler)
+    assert response.status_code == 404
+    assert response.json()["request_id"] == "probe-req-0001"
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == ACCESS_LOGGER]
+    [line] = [line for line in lines if line["request_id"] == "probe-req-0001"]
+    assert line["route"] == "/v1/studies/{study_id}"
+    assert (line["method"], line["status"]) == ("GET", 404)
+    assert line["key"].startswith("test-key-")
+    assert line["duration_ms"] >= 0
+    assert key not in json.dumps(lines)
+
+
+def test_debug_level_shows_sql(settings: Settings, caplog: pytest.LogCaptureFixture) -> None:
+    debug = settings.model_copy(update={"log_level": "DEBUG"})
+    try:
+        with caplog.at_level(logging.DEBUG), TestClient(create_app(debug)) as client:
+            assert client.get("/v1/studies").status_code == 200
+    finally:
+        configure_logging("INFO")
+    sql = [r for r in caplog.records if r.name.startswith("sqlalchemy.engine")]
+    assert any("SELECT" in r.getMessage() for r in sql)
