@@ -16,6 +16,7 @@ class StudyPoint:
     ci_upper: float
     weight: float | None
     group: str
+    warnings: int = 0  # data warnings stored with its results: marked in the plot
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,7 @@ class ForestData:
     stats: PooledStats | None
     subgroups: tuple[Diamond, ...] = ()
     no_pooling: str | None = None
+    method: str | None = None  # estimator, CI method and k, as the JSON answer names them
 
 
 @dataclass(frozen=True, slots=True)

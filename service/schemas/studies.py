@@ -241,6 +241,15 @@ class ReasonBody(RequestModel):
     reason: Reason = Field(examples=["Not a randomized comparison of peer support."])
 
 
+class IncludeBody(RequestModel):
+    """Why a study is included although an error-level data warning stands (optional
+    otherwise)."""
+
+    reason: Reason | None = Field(
+        None, examples=["The SD was checked against the paper's Table 2: it is an SD."]
+    )
+
+
 class ArmRead(ReadModel):
     label: str
     role: ArmRole
@@ -264,9 +273,20 @@ class EffectSizeRead(ReadModel):
 
 
 class DataWarningRead(ReadModel):
-    """A plausibility warning stored with a result: the study waits for a curator."""
+    """A plausibility warning stored with a result: the study waits for a curator.
 
+    Warnings stored before codes existed have only ``field`` and ``message``; the others are
+    then null."""
+
+    code: str | None = Field(None, examples=["sd-looks-like-se"])
+    level: Literal["error", "warning"] | None = Field(
+        None,
+        description="'error': including the study while it stands needs a reason, recorded "
+        "in the audit trail; 'warning': worth a look.",
+    )
     field: str
+    value: str | None = Field(None, description="The value as sent.")
+    plausible: str | None = Field(None, description="What a plausible value would be.")
     message: str
 
 

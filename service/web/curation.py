@@ -139,9 +139,12 @@ def include(
     principal: CuratorDep,
     _: CsrfDep,
     etag: Annotated[str | None, Form(max_length=100)] = None,
+    reason: Annotated[Reason | None, Form()] = None,
 ) -> RedirectResponse:
-    """Include the study (as POST /v1/studies/{id}/include)."""
-    curation.include_study(session, study_id, write_context(principal, request), if_match=etag)
+    """Include the study (as POST /v1/studies/{id}/include; a reason when an error-level data
+    warning stands)."""
+    context = write_context(principal, request)
+    curation.include_study(session, study_id, context, reason=reason, if_match=etag)
     return _see_other("/curate")
 
 

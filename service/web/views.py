@@ -109,6 +109,19 @@ class ResultView:
 
 
 @dataclass(frozen=True, slots=True)
+class WarningView:
+    """One data warning of one result, as the curator reads it before deciding."""
+
+    outcome: str
+    code: str
+    level: str
+    field: str
+    value: str
+    plausible: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class StudyView:
     """A study's page (also a pending study in the curation queue)."""
 
@@ -121,8 +134,13 @@ class StudyView:
     fields: tuple[Field, ...]
     arms: tuple[Field, ...]
     results: tuple[ResultView, ...]
-    warnings: tuple[str, ...]
+    warnings: tuple[WarningView, ...]
     history: tuple[Link, ...]
+
+    @property
+    def needs_reason(self) -> bool:
+        """Whether including the study needs a reason (an error-level warning stands)."""
+        return any(w.level == "error" for w in self.warnings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,9 +313,21 @@ def _result_view(result: Any) -> ResultView:
     )
 
 
-def _warnings(dump: dict[str, Any]) -> tuple[str, ...]:
-    found = dump.get("data_warnings") or dump.get("warnings") or ()
-    return tuple(w.get("message", str(w)) if isinstance(w, dict) else str(w) for w in found)
+def warning_views(study: StudyRead) -> tuple[WarningView, ...]:
+    """Every data warning of every result (they are stored per result, not per study)."""
+    return tuple(
+        WarningView(
+            outcome=result.outcome,
+            code=w.code or "data-warning",
+            level=w.level or "warning",
+            field=w.field,
+            value=w.value or "",
+            plausible=w.plausible or "",
+            message=w.message,
+        )
+        for result in study.outcome_results
+        for w in result.data_warnings
+    )
 
 
 def study_view(study: StudyRead, etag: str) -> StudyView:
@@ -326,7 +356,7 @@ def study_view(study: StudyRead, etag: str) -> StudyView:
             Field(f"{a.label} ({a.role})", f"{a.n_randomized} randomized") for a in study.arms
         ),
         results=tuple(_result_view(r) for r in study.outcome_results),
-        warnings=_warnings(dump),
+        warnings=warning_views(study),
         history=tuple(history),
     )
 

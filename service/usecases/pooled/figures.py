@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from scipy.stats import norm
 from sqlalchemy.orm import Session
 
 from service.plots.data import (
@@ -99,7 +98,16 @@ def certainty_text(answer: dict[str, Any]) -> str | None:
 
 def _studies(answer: PooledRead) -> tuple[StudyPoint, ...]:
     return tuple(
-        StudyPoint(s.label, s.yi, s.vi, s.ci_lower, s.ci_upper, s.weight, s.category)
+        StudyPoint(
+            s.label,
+            s.yi,
+            s.vi,
+            s.ci_lower,
+            s.ci_upper,
+            s.weight,
+            s.category,
+            warnings=len(s.data_warnings),
+        )
         for s in answer.studies
     )
 
@@ -119,16 +127,23 @@ def _stats(answer: PooledRead, result: AnalysisResult) -> PooledStats:
     )
 
 
-def _subgroups(result: AnalysisResult, level: float) -> tuple[Diamond, ...]:
-    # The subgroup block reports estimate and SE; the diamond is the normal interval.
+def _subgroups(result: AnalysisResult) -> tuple[Diamond, ...]:
+    # Each level's own interval, as the answer reports it (its fit's CI method, HKSJ
+    # included), never one recomputed here: the plot and the JSON cannot disagree.
     if result.subgroups is None:
         return ()
-    z = float(norm.ppf(0.5 + level / 2))
     return tuple(
-        Diamond(name, g.estimate, g.estimate - z * g.se, g.estimate + z * g.se)
+        Diamond(name, g.estimate, g.ci_lower, g.ci_upper)
         for name, g in sorted(result.subgroups.levels.items())
-        if g.estimate is not None and g.se is not None
+        if g.estimate is not None and g.ci_lower is not None and g.ci_upper is not None
     )
+
+
+def method_line(result: AnalysisResult, k: int) -> str:
+    """The footer's method: estimator, CI method and k, as the answer's ``result`` names them."""
+    if result.estimator in ("EE", "FE"):
+        return f"Method: common effect ({result.estimator}), {result.ci_method} CI; k = {k}"
+    return f"Method: random effects, tau² by {result.estimator}, {result.ci_method} CI; k = {k}"
 
 
 def _pooled_label(result: AnalysisResult) -> str:
@@ -161,7 +176,8 @@ def forest_data(answer: PooledRead, caption: Caption) -> ForestData:
         pooled,
         prediction,
         _stats(answer, result),
-        subgroups=_subgroups(result, level) if grouped else (),
+        subgroups=_subgroups(result) if grouped else (),
+        method=method_line(result, answer.k),
     )
 
 
