@@ -56,6 +56,7 @@ class StudyRow:
     participants: int
     effect: str
     weight: str
+    warnings: tuple[str, ...] = ()  # "code field = value (plausible: ...)", per data warning
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +200,12 @@ def _study_row(study: Any) -> StudyRow:
         participants=study.participants,
         effect=effect_with_interval(study.yi, study.ci_lower, study.ci_upper),
         weight="" if study.weight is None else f"{study.weight:.1f}%",
+        warnings=tuple(
+            f"{w.code or 'data-warning'}: {w.field}"
+            + (f" = {w.value}" if w.value else "")
+            + (f" (plausible: {w.plausible})" if w.plausible else "")
+            for w in study.data_warnings
+        ),
     )
 
 

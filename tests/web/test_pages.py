@@ -313,3 +313,47 @@ def test_the_summary_table_shows_each_cells_certainty_and_statement(
         elif cell["statement"]:
             assert f"Statement {cell['statement']['text']}" in text
     assert pooled_cells >= 2  # empowerment overall and peer groups
+
+
+def _suspicious(client: TestClient, actors: Actors) -> int:
+    """A pending study whose intervention SD looks like an SE (an error-level warning)."""
+    add_batch(client, actors.trusted, [trial(0.1 * i, year=2010 + i) for i in range(4)])
+    body = trial(0.4, year=2023)
+    body["outcome_results"][0]["data"]["intervention"]["sd"] = 0.07
+    response = client.post("/v1/studies", json=body, headers=actors.trusted)
+    assert response.status_code == 201, response.text
+    study_id: int = response.json()["study"]["id"]
+    return study_id
+
+
+def test_data_warnings_show_where_curators_decide(client: TestClient, actors: Actors) -> None:
+    study_id = _suspicious(client, actors)
+    field = "outcome_results.0.data.means.intervention.sd"
+    _sign_in(client, actors.key("submit", "curate")["Authorization"].removeprefix("Bearer "))
+    for path in ("/curate", f"/studies/{study_id}", f"/curate/studies/{study_id}/preview"):
+        page = client.get(path)
+        assert page.status_code == 200, path
+        assert 'data-code="sd-looks-like-se"' in page.text, path
+        assert field in page.text, path
+        assert '= <span class="value">0.07</span>' in page.text, path
+        assert 'plausible: <span class="plausible">0.3 to 0.75; as an SE' in page.text, path
+    queue = client.get("/curate").text
+    assert f'id="include-reason-{study_id}"' in queue  # the include form asks why
+    token = _csrf(client, "/curate")
+    without = client.post(f"/curate/studies/{study_id}/include", data={"csrf": token})
+    assert without.status_code == 422
+    assert client.get(f"/v1/studies/{study_id}").json()["status"] == "pending"
+    reason = "Table 2 reports it as an SD."
+    done = client.post(
+        f"/curate/studies/{study_id}/include",
+        data={"csrf": token, "reason": reason},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    study = client.get(f"/v1/studies/{study_id}").json()
+    assert (study["status"], study["status_reason"]) == ("included", reason)
+    answer = pooled(client)
+    [used] = [s for s in answer["studies"] if s["study_id"] == study_id]
+    assert used["data_warnings"][0]["code"] == "sd-looks-like-se"
+    outcome = client.get("/outcomes/empowerment").text  # the pooled answer's study list
+    assert f"sd-looks-like-se: {field} = 0.07 (plausible: 0.3 to 0.75" in outcome
