@@ -186,6 +186,18 @@ class StudyCreate(StudyFields):
 
     arms: list[ArmCreate] = Field(min_length=2, max_length=20)
     outcome_results: list[OutcomeResultCreate] = Field(min_length=1, max_length=200)
+    duplicate_of: None = Field(
+        default=None,
+        description="Send null to confirm the study is not the stored study a "
+        "possible-duplicate 409 named (recorded in the version's summary). Omitted: a likely "
+        "near-duplicate (similar title, same first author, year +/- 1, same arm sizes) is "
+        "refused with 409 possible-duplicate.",
+    )
+
+    @property
+    def confirmed_distinct(self) -> bool:
+        """Whether the caller sent ``duplicate_of: null``."""
+        return "duplicate_of" in self.model_fields_set
 
 
 class StudyBatchCreate(RequestModel):

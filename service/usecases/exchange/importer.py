@@ -37,6 +37,7 @@ from service.usecases.exchange.candidates import Candidate, ParsedFile, RowProbl
 from service.usecases.exchange.metafor_csv import parse_metafor_csv
 from service.usecases.exchange.metapsy import INSTRUMENTS, MetapsyOptions, parse_metapsy
 from service.usecases.exchange.tabular import TableError, read_table
+from service.usecases.studies.duplicates import find_near_duplicates, record_of, stored_records
 from service.usecases.studies.evidence import WriteContext
 from service.usecases.studies.rules import FieldErrors, Vocabulary, prepare_studies
 from service.usecases.studies.service import create_studies
@@ -70,7 +71,7 @@ class MatchedStudy:
 
     source_study_id: str
     study_id: int
-    matched_by: Literal["registration_id", "doi", "source_study_id"]
+    matched_by: Literal["registration_id", "doi", "source_study_id", "near_duplicate"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -309,6 +310,22 @@ def match_stored(session: Session, checked: Sequence[Checked], source: str) -> N
     by_key = SourceKeyRepository(session).current_studies(source, keys)
     for item in checked:
         item.matched = _matched(item, by_registration, by_doi, by_key)
+    _match_near_duplicates(session, checked)
+
+
+def _match_near_duplicates(session: Session, checked: Sequence[Checked]) -> None:
+    """Mark candidates that are likely a stored study though no identifier says so (a file
+    exported without DOIs, the same trial typed again): the shared near-duplicate rules."""
+    open_items = [c for c in checked if c.matched is None and c.study is not None]
+    if not open_items:
+        return
+    records = [record_of(c.study) for c in open_items if c.study is not None]
+    stored = stored_records(session, records)
+    for found in find_near_duplicates(records, stored):
+        item = open_items[found.index]
+        if found.existing.study_id is not None and item.matched is None:
+            key = item.candidate.source_key
+            item.matched = MatchedStudy(key, found.existing.study_id, "near_duplicate")
 
 
 def _matched(
