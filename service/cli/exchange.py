@@ -10,9 +10,7 @@ reason, and every problem with its row and column.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported by the command when it runs: lma --help stays fast
@@ -25,6 +23,8 @@ _ACTOR = "lma import-data"
 
 def _instrument_map(path: str | None) -> dict[str, str]:
     """A JSON object ``{"instrument name in the file": "instrument-slug"}``."""
+    from pathlib import Path
+
     from service.usecases.exchange.importer import instrument_map
 
     if path is None:
@@ -33,6 +33,8 @@ def _instrument_map(path: str | None) -> dict[str, str]:
 
 
 def _run(args: argparse.Namespace, console: Console) -> ImportReport:
+    from pathlib import Path
+
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from service.db.engine import Database
@@ -117,6 +119,8 @@ def _import_data(args: argparse.Namespace) -> int:
             console.print(f"lma: once fixed, continue with --resume-from {resume}", markup=False)
         return 1
     if args.json:
+        import dataclasses
+
         print(json.dumps(dataclasses.asdict(report)))
     else:
         _summary(report, console)
