@@ -65,7 +65,8 @@ def _rows(data: ForestData) -> list[_Row]:
             rows.append(_Row("group", diamond.label))
             members = [s for s in data.studies if s.group == diamond.label]
             rows += [_study_row(s) for s in members]
-            rows.append(_Row("subgroup", f"Subtotal ({len(members)} studies)", diamond=diamond))
+            count = f"{len(members)} {'study' if len(members) == 1 else 'studies'}"
+            rows.append(_Row("subgroup", f"Subtotal ({count})", diamond=diamond))
     if data.pooled is not None:
         rows.append(_Row("pooled", data.pooled.label, diamond=data.pooled))
     if data.prediction is not None:
@@ -215,7 +216,8 @@ def _effect_axis(axes: Axes, rows: list[_Row], data: ForestData) -> None:
 
 
 def _description(data: ForestData) -> str:
-    parts = [f"Forest plot of {len(data.studies)} studies."]
+    k = len(data.studies)
+    parts = [f"Forest plot of {k} {'study' if k == 1 else 'studies'}."]
     if data.pooled is not None:
         d = data.pooled
         parts.append(

@@ -28,6 +28,7 @@ from service.usecases.operations.keys import Scope
 from service.usecases.operations.sign_in import sign_in
 from service.usecases.studies import curation
 from service.usecases.studies import service as studies
+from service.usecases.studies.labels import vocabulary_labels
 from service.usecases.studies.visibility import EVERYONE
 from service.usecases.studies.writes import study_etag
 from service.web.preview_view import preview_view
@@ -98,7 +99,8 @@ def queue_page(
         page = studies.list_studies(
             session, filters, as_of=None, after_id=after, limit=QUEUE_PAGE, viewer=EVERYONE
         )
-        pending = tuple(study_view(s, study_etag(s.id, s.valid_from)) for s in page.items)
+        labels = vocabulary_labels(session)
+        pending = tuple(study_view(s, study_etag(s.id, s.valid_from), labels) for s in page.items)
         next_after = page.next_after_id
     return render(
         request, "queue.html", principal=principal, may_curate=may_curate,
@@ -118,6 +120,7 @@ def preview_page(
 ) -> HTMLResponse:
     """What including the study would change (the use case of POST /v1/studies/preview)."""
     study = studies.get_study(session, study_id, viewer=EVERYONE)
+    labels = vocabulary_labels(session)
     preview = preview_inclusion(
         session,
         study_id,
@@ -126,8 +129,8 @@ def preview_page(
     )
     return render(
         request, "preview.html", principal=principal, csrf=csrf_token(request),
-        study=study_view(study, study_etag(study.id, study.valid_from)),
-        preview=preview_view(study_id, preview),
+        study=study_view(study, study_etag(study.id, study.valid_from), labels),
+        preview=preview_view(study_id, preview, labels),
     )  # fmt: skip
 
 

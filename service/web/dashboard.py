@@ -19,6 +19,7 @@ from service.api.params import StudyId
 from service.schemas.pooled import HistoryQuery, PooledQuery, TableQuery
 from service.usecases.pooled.answers import pooled_history, pooled_result, pooled_table
 from service.usecases.studies import service as studies
+from service.usecases.studies.labels import vocabulary_labels
 from service.usecases.studies.versions import list_versions
 from service.usecases.studies.writes import study_etag
 from service.web.session import PageReaderDep, csrf_token
@@ -69,6 +70,7 @@ def summary_page(
     request: Request, session: SessionDep, cache: ResultCacheDep, principal: PageReaderDep
 ) -> HTMLResponse:
     """Every outcome, overall and per category."""
+    labels = vocabulary_labels(session)
     table = pooled_table(session, cache, TableQuery()).body
     assert table is not None
     return render(
@@ -76,9 +78,9 @@ def summary_page(
         "summary.html",
         principal=principal,
         evidence_version=table.evidence_version,
-        rows=summary_rows(table.cells),
+        rows=summary_rows(table.cells, labels),
         categories=[
-            c.category or "all" for c in table.cells if c.outcome == table.cells[0].outcome
+            labels.category(c.category) for c in table.cells if c.outcome == table.cells[0].outcome
         ],
     )
 
@@ -96,7 +98,8 @@ def outcome_page(
     history = pooled_history(session, cache, outcome, HistoryQuery()).body
     assert answer is not None
     assert history is not None
-    view = outcome_view(answer, history, export_links(request, outcome))
+    links = export_links(request, outcome)
+    view = outcome_view(answer, history, links, vocabulary_labels(session))
     return render(request, "outcome.html", principal=principal, outcome=view)
 
 
@@ -107,7 +110,7 @@ def study_page(
     """One study: data as reported, derived effects, warnings, versions."""
     viewer = viewer_of(principal, request.app.state.settings)
     study = studies.get_study(session, study_id, viewer=viewer)
-    view = study_view(study, study_etag(study.id, study.valid_from))
+    view = study_view(study, study_etag(study.id, study.valid_from), vocabulary_labels(session))
     return render(request, "study.html", principal=principal, study=view, csrf=csrf_token(request))
 
 

@@ -131,10 +131,11 @@ def test_every_number_of_the_forest_is_the_answers(client: TestClient, actors: A
 
     texts = list(_texts(ET.fromstring(svg)))
     levels = result["subgroups"]["levels"]
-    for name in ("one-to-one", "peer-group"):
-        level = levels[name]
+    names = {c["slug"]: c["name"] for c in client.get("/v1/categories").json()["items"]}
+    for slug in ("one-to-one", "peer-group"):
+        level = levels[slug]
         subtotal = f"Subtotal ({level['k']} studies)"
-        after = texts[texts.index(name) :]
+        after = texts[texts.index(names[slug]) :]
         expected = _interval(level["estimate"], level["ci_lower"], level["ci_upper"])
         assert _row(after, subtotal) == expected
     assert levels["one-to-one"]["k"] == 2

@@ -74,3 +74,11 @@ def test_every_text_lies_inside_the_figure(name: str) -> None:
         if box.x0 < -0.5 or box.y0 < -0.5 or box.x1 > width + 0.5 or box.y1 > height + 0.5:
             outside.append((text.get_text(), [round(v) for v in box.extents], (width, height)))
     assert outside == []
+
+
+def test_a_subgroup_of_one_study_says_study() -> None:
+    data = cases.grouped_forest(k=3)  # one-to-one: studies 1 and 3; peer-group: study 2
+    texts = [t.get_text() for t in forest_figure(data).findobj(Text)]
+    assert "Subtotal (1 study)" in texts
+    assert "Subtotal (2 studies)" in texts
+    assert not any("1 studies" in t for t in texts)

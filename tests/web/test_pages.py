@@ -212,7 +212,7 @@ def _side_text(side: dict[str, Any]) -> str:
     """The side of a POST /v1/studies/preview cell as the page must print it."""
     s = side["summary"]
     effect = f"{s['estimate']:.2f} [{s['ci_lower']:.2f}, {s['ci_upper']:.2f}]"
-    level = side["certainty"]["level"].replace("_", " ")
+    level = side["certainty"]["level"].replace("_", " ").capitalize()  # the GRADE name
     return (
         f"{effect} k = {s['k']} · {s['participants']} participants {level} certainty "
         f"{side['statement']['text']}"
@@ -357,3 +357,20 @@ def test_data_warnings_show_where_curators_decide(client: TestClient, actors: Ac
     assert used["data_warnings"][0]["code"] == "sd-looks-like-se"
     outcome = client.get("/outcomes/empowerment").text  # the pooled answer's study list
     assert f"sd-looks-like-se: {field} = 0.07 (plausible: 0.3 to 0.75" in outcome
+
+
+def test_pages_name_vocabulary_entries_as_the_vocabulary_does(
+    client: TestClient, actors: Actors
+) -> None:
+    study_id = _evidence(client, actors)
+    names = {c["slug"]: c["name"] for c in client.get("/v1/categories").json()["items"]}
+    outcomes = {o["slug"]: o["name"] for o in client.get("/v1/outcomes").json()["items"]}
+    study = client.get(f"/studies/{study_id}").text
+    assert f"<dd>{html.escape(names['peer-group'])}</dd>" in study
+    assert "<dd>peer-group</dd>" not in study
+    summary = client.get("/").text
+    assert f">{html.escape(outcomes['self-efficacy'])}</a>" in summary  # "Self-efficacy"
+    assert ">Self efficacy</a>" not in summary
+    assert f'<th scope="col">{html.escape(names["peer-group"])}</th>' in summary
+    outcome = client.get("/outcomes/empowerment").text
+    assert f"<td>{html.escape(names['peer-group'])}</td>" in outcome
