@@ -9,6 +9,7 @@ CSRF token; the answer to a POST is a redirect (303, post/redirect/get).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
@@ -28,13 +29,20 @@ from service.usecases.operations.keys import Scope
 from service.usecases.operations.sign_in import sign_in
 from service.usecases.studies import curation
 from service.usecases.studies import service as studies
+from service.usecases.studies.duplicates import possible_duplicates
 from service.usecases.studies.labels import vocabulary_labels
 from service.usecases.studies.visibility import EVERYONE
 from service.usecases.studies.writes import study_etag
+from service.web.duplicates_view import duplicate_views
 from service.web.preview_view import preview_view
 from service.web.session import CsrfDep, CuratorDep, PagePrincipalDep, csrf_token, forget, remember
 from service.web.templating import render
-from service.web.views import EDITABLE, StudyView, editable_values, study_view
+from service.web.views import (
+    EDITABLE,
+    StudyView,
+    editable_values,
+    study_view,
+)
 
 router = APIRouter(include_in_schema=False)
 # A page of the queue; each study's preview is its own request (curation.js loads them one
@@ -100,7 +108,13 @@ def queue_page(
             session, filters, as_of=None, after_id=after, limit=QUEUE_PAGE, viewer=EVERYONE
         )
         labels = vocabulary_labels(session)
-        pending = tuple(study_view(s, study_etag(s.id, s.valid_from), labels) for s in page.items)
+        pending = tuple(
+            replace(
+                study_view(s, study_etag(s.id, s.valid_from), labels),
+                duplicates=duplicate_views(s, possible_duplicates(session, s)),
+            )
+            for s in page.items
+        )
         next_after = page.next_after_id
     return render(
         request, "queue.html", principal=principal, may_curate=may_curate,

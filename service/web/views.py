@@ -18,6 +18,7 @@ from service.schemas.studies import StudyRead
 from service.schemas.versions import EvidenceVersionRead
 from service.usecases.pooled.figures import certainty_text
 from service.usecases.studies.labels import PLAIN, Labels
+from service.web.duplicates_view import DuplicateView
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +140,7 @@ class StudyView:
     results: tuple[ResultView, ...]
     warnings: tuple[WarningView, ...]
     history: tuple[Link, ...]
+    duplicates: tuple[DuplicateView, ...] = ()  # possible duplicates, beside it
 
     @property
     def needs_reason(self) -> bool:

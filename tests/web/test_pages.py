@@ -374,3 +374,22 @@ def test_pages_name_vocabulary_entries_as_the_vocabulary_does(
     assert f'<th scope="col">{html.escape(names["peer-group"])}</th>' in summary
     outcome = client.get("/outcomes/empowerment").text
     assert f"<td>{html.escape(names['peer-group'])}</td>" in outcome
+
+
+def test_the_queue_shows_a_possible_duplicate_beside_the_study(
+    client: TestClient, actors: Actors
+) -> None:
+    first = trial(0.3, doi=None, registration_id=None, year=2018)
+    stored = create(client, actors.trusted, first)["study"]
+    again = {**first, "title": first["title"].upper(), "year": 2019, "duplicate_of": None}
+    pending = create(client, actors.submitter, again)["study"]  # confirmed, still pending
+    _sign_in(client, actors.key("curate")["Authorization"].removeprefix("Bearer "))
+    queue = client.get("/curate").text
+    pair = f'id="duplicate-{pending["id"]}-{stored["id"]}"'
+    assert f"pending-{pending['id']}" in queue
+    assert pair in queue
+    section = queue[queue.index(pair) : queue.index("</section>", queue.index(pair))]
+    assert f'<a href="/studies/{stored["id"]}">study {stored["id"]}</a>' in section
+    assert "<td>2019</td><td>2018</td>" in section
+    assert "same arm sizes" in section
+    assert "title similarity 100/100" in section

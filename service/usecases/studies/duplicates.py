@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from service.db.repositories.studies import StudyRepository
 from service.errors import PossibleDuplicateError
-from service.schemas.studies import StudyCreate
+from service.schemas.studies import StudyCreate, StudyRead
 from service.usecases.studies.similarity import normalise_title
 
 _WORDS = re.compile(r"[\s.]+")
@@ -230,3 +230,19 @@ def confirmation_note(studies: Sequence[StudyCreate]) -> str:
     if not count:
         return ""
     return f"; {count} confirmed not a duplicate (duplicate_of: null)"
+
+
+def record_of_read(study: StudyRead) -> TrialRecord:
+    """What a stored study is matched on (from its read model)."""
+    return TrialRecord(
+        study.title, study.authors, study.year, tuple(a.n_randomized for a in study.arms),
+        registration_id=study.registration_id, study_id=study.id,
+    )  # fmt: skip
+
+
+def possible_duplicates(session: Session, study: StudyRead) -> list[NearDuplicate]:
+    """The stored studies ``study`` is likely a duplicate of (for the curation queue, which
+    shows each pair side by side)."""
+    record = record_of_read(study)
+    stored = stored_records(session, [record], except_study_id=study.id)
+    return find_near_duplicates([record], stored)
