@@ -237,6 +237,11 @@ class StudyUpdate(RequestModel):
     outcome_results: list[OutcomeResultCreate] | None = Field(
         default=None, min_length=1, max_length=200
     )
+    duplicate_of: None = Field(
+        default=None,
+        description="Send null to confirm the changed study is not the stored study a "
+        "possible-duplicate 409 named.",
+    )
 
     @field_validator(*REQUIRED_FIELDS)
     @classmethod

@@ -99,3 +99,28 @@ def test_a_csv_export_imported_again_recognises_every_row(client: TestClient, wh
     assert report["new_studies"] == 0
     assert len(report["matched"]) == 3
     assert {m["matched_by"] for m in report["matched"]} == {"near_duplicate"}
+
+
+def test_a_change_that_makes_a_study_a_likely_duplicate_is_a_409(
+    client: TestClient, who: Actors
+) -> None:
+    stored = create(client, who.trusted, _anonymous())["study"]
+    other = create(client, who.trusted, _anonymous(title="Peer mentoring", year=2010))
+    other_id = other["study"]["id"]
+    etag = client.get(f"/v1/studies/{other_id}").headers["etag"]
+    headers = {**who.trusted, "If-Match": etag}
+    patch = {"title": stored["title"], "year": 2016}
+    refused = client.patch(f"/v1/studies/{other_id}", json=patch, headers=headers)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["duplicates"][0]["existing_study_id"] == stored["id"]
+    confirmed = client.patch(
+        f"/v1/studies/{other_id}", json={**patch, "duplicate_of": None}, headers=headers
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    version = client.get(f"/v1/versions/{confirmed.json()['evidence_version']}").json()
+    assert "confirmed not a duplicate" in version["summary"]
+    # A change to other fields is not checked again.
+    etag = confirmed.headers["etag"]
+    note = client.patch(f"/v1/studies/{other_id}", json={"setting": "Two clinics"},
+                        headers={**who.trusted, "If-Match": etag})  # fmt: skip
+    assert note.status_code == 200, note.text

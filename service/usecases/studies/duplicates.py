@@ -200,14 +200,21 @@ def _described(found: NearDuplicate, at: str) -> dict[str, object]:
 
 
 def refuse_near_duplicates(
-    session: Session, studies: Sequence[StudyCreate], *, batch: bool
+    session: Session,
+    studies: Sequence[StudyCreate],
+    *,
+    batch: bool,
+    except_study_id: int | None = None,
 ) -> None:
     """409 ``possible-duplicate`` naming each likely duplicate, unless the study confirms it is
     distinct (``duplicate_of: null``). Call it holding the evidence lock; nothing is written
     when it raises."""
     records = [record_of(s) for s in studies]
     found = [
-        d for d in find_near_duplicates(records, stored_records(session, records))
+        d
+        for d in find_near_duplicates(
+            records, stored_records(session, records, except_study_id=except_study_id)
+        )
         if not studies[d.index].confirmed_distinct
     ]  # fmt: skip
     if not found:
@@ -246,3 +253,7 @@ def possible_duplicates(session: Session, study: StudyRead) -> list[NearDuplicat
     record = record_of_read(study)
     stored = stored_records(session, [record], except_study_id=study.id)
     return find_near_duplicates([record], stored)
+
+
+MATCHED_FIELDS = frozenset({"title", "authors", "year", "arms", "registration_id"})
+"""The fields a change to which is checked for near-duplicates again (PATCH)."""

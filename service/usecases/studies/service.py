@@ -21,7 +21,11 @@ from service.schemas.studies import StudyCreate, StudyRead, StudyUpdate
 from service.schemas.study_counts import StudyCountsRead
 from service.usecases.events.write_events import record_write_events
 from service.usecases.pooled.changes import pooled_changes
-from service.usecases.studies.duplicates import confirmation_note, refuse_near_duplicates
+from service.usecases.studies.duplicates import (
+    MATCHED_FIELDS,
+    confirmation_note,
+    refuse_near_duplicates,
+)
 from service.usecases.studies.evidence import (
     StudyChange,
     WriteContext,
@@ -252,8 +256,10 @@ def update_study(
     if not changed:
         return StudyWriteResult(evidence_version=head, study=before, changed=False)
     refuse_duplicates(session, [body], except_study_id=study_id)
+    if MATCHED_FIELDS & set(changed):
+        refuse_near_duplicates(session, [body], batch=False, except_study_id=study_id)
     version = open_version(session, context, "update")
-    summary = f"Updated study {study_id}: {', '.join(changed)}"
+    summary = f"Updated study {study_id}: {', '.join(changed)}" + confirmation_note([body])
     return supersede(
         session,
         version,
