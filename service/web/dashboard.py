@@ -6,6 +6,7 @@ signed in, and renders plain view objects (:mod:`service.web.views`).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
@@ -71,13 +72,15 @@ def summary_page(
 ) -> HTMLResponse:
     """Every outcome, overall and per category."""
     labels = vocabulary_labels(session)
-    table = pooled_table(session, cache, TableQuery()).body
+    answer = pooled_table(session, cache, TableQuery())
+    table = answer.body
     assert table is not None
     return render(
         request,
         "summary.html",
         principal=principal,
         evidence_version=table.evidence_version,
+        checked_version=answer.checked_version,
         rows=summary_rows(table.cells, labels),
         categories=[
             labels.category(c.category) for c in table.cells if c.outcome == table.cells[0].outcome
@@ -94,12 +97,16 @@ def outcome_page(
     principal: PageReaderDep,
 ) -> HTMLResponse:
     """One outcome: pooled result, plots, studies, history and exports."""
-    answer = pooled_result(session, cache, outcome, PooledQuery()).body
+    conditional = pooled_result(session, cache, outcome, PooledQuery())
+    answer = conditional.body
     history = pooled_history(session, cache, outcome, HistoryQuery()).body
     assert answer is not None
     assert history is not None
     links = export_links(request, outcome)
     view = outcome_view(answer, history, links, vocabulary_labels(session))
+    # The newest version, as the API's Evidence-Checked-Version header says it (issue 26: the
+    # page showed only the version that last changed the outcome, one behind the API's).
+    view = replace(view, checked_version=conditional.checked_version)
     return render(request, "outcome.html", principal=principal, outcome=view)
 
 

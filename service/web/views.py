@@ -92,6 +92,7 @@ class OutcomeView:
     studies: tuple[StudyRow, ...]
     history: tuple[HistoryRow, ...]
     links: tuple[Link, ...]
+    checked_version: int | None = None  # the newest version (the API's header)
 
 
 @dataclass(frozen=True, slots=True)

@@ -393,3 +393,24 @@ def test_the_queue_shows_a_possible_duplicate_beside_the_study(
     assert "<td>2019</td><td>2018</td>" in section
     assert "same arm sizes" in section
     assert "title similarity 100/100" in section
+
+
+def test_the_dashboard_reads_the_same_version_as_the_api(
+    client: TestClient, actors: Actors
+) -> None:
+    _evidence(client, actors)  # ends with a pending study: a version the table does not change
+    newest = client.get("/v1/versions").json()["items"][0]["number"]
+    table = client.get("/v1/pooled")
+    answer = client.get("/v1/outcomes/empowerment/pooled")
+    # The answers name the version that last changed them and, in a header, the newest.
+    changed = table.json()["evidence_version"]
+    assert changed == answer.json()["evidence_version"] == newest - 1
+    assert table.headers["evidence-checked-version"] == str(newest)
+    summary = client.get("/").text
+    assert f"Evidence version {changed} (unchanged through version {newest}, the newest)." in (
+        summary
+    )
+    outcome = client.get("/outcomes/empowerment").text
+    assert f"evidence version {changed} (unchanged through version {newest}, the newest)" in (
+        outcome
+    )
