@@ -143,3 +143,11 @@ def test_the_services_own_advice_is_never_cut(client: TestClient, who: Actors) -
     assert len(message) > 300  # what the echo cap used to cut, the fix included
     assert "shortened" not in message
     assert message.endswith("or the wrong instrument")
+
+
+def test_an_unknown_query_value_names_the_nearest(client: TestClient) -> None:
+    response = client.get("/v1/outcomes/empowerment/pooled", params={"estimator": "REMLL"})
+    errors = _errors(response)
+    [message] = errors.values()
+    assert "did you mean 'REML'?" in message
+    assert "'DL'" in message
