@@ -78,6 +78,7 @@ class FunnelData:
     studies: tuple[StudyPoint, ...]
     estimate: float | None
     filled: tuple[tuple[float, float], ...] = ()
+    method: str | None = None  # estimator, CI method and k, as the JSON answer names them
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,3 +109,4 @@ class HistoryData:
     caption: Caption
     points: tuple[HistoryPoint, ...]
     sequential: SequentialLimits | None = None
+    method: str | None = None  # estimator and CI method of every point

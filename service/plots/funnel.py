@@ -78,4 +78,6 @@ def funnel_figure(data: FunnelData) -> Figure:
     axes.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7, frameon=False)
     figure.text(0.12, 0.95, data.caption.title, fontsize=11, fontweight="bold")
     figure.text(0.12, 0.02, data.caption.evidence, fontsize=7)
+    if data.method:  # under the title: the pooled line's method
+        figure.text(0.12, 0.91, data.method, fontsize=7)
     return figure

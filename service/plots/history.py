@@ -89,5 +89,6 @@ def history_figure(data: HistoryData) -> Figure:
     axes.set_ylabel("Hedges' g")
     axes.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=3, fontsize=7, frameon=False)
     figure.text(0.10, 0.94, data.caption.title, fontsize=11, fontweight="bold")
-    figure.text(0.10, 0.02, data.caption.evidence, fontsize=7)
+    footer = data.caption.evidence + (f"; {data.method}" if data.method else "")
+    figure.text(0.10, 0.02, footer, fontsize=7 if not data.method else 6.5)
     return figure

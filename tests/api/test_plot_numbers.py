@@ -73,7 +73,7 @@ def _printed_as(token: str, answer: dict[str, Any]) -> bool:
 def _unexplained(svg: bytes, answer: dict[str, Any], extra: set[str]) -> list[str]:
     texts = list(_texts(ET.fromstring(svg)))
     labels = {s["label"] for s in answer.get("studies", [])}
-    evidence = re.compile(r"Evidence version (\d+) of \d{4}-\d{2}-\d{2}; engine (\S+)")
+    evidence = re.compile(r"Evidence version (\d+) of \d{4}-\d{2}-\d{2}; engine ([^\s;]+)")
     unexplained = []
     for text in texts:
         found = evidence.search(text)
@@ -160,7 +160,11 @@ def test_every_number_of_the_funnel_and_history_is_the_answers(
     funnel = client.get("/v1/outcomes/empowerment/funnel.svg").content
     contours = {"0.10", "0.05", "0.01"}  # the legend's significance contours, fixed
     assert _unexplained(funnel, answer, contours) == []
+    result = answer["result"]
+    method = f"tau² by {result['estimator']}, {result['ci_method']} CI"
+    assert any(method in t for t in _texts(ET.fromstring(funnel)))
     history = client.get("/v1/outcomes/empowerment/history").json()
     drawn = client.get("/v1/outcomes/empowerment/history.svg").content
     assert _unexplained(drawn, {**history, "evidence_version": answer["evidence_version"]},
                         set()) == []  # fmt: skip
+    assert any(method in t for t in _texts(ET.fromstring(drawn)))

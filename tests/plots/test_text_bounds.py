@@ -14,7 +14,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from service.plots.data import Caption, ForestData
+from service.plots.data import Caption, ForestData, FunnelData, HistoryData
 from service.plots.forest import forest_figure
 from service.plots.funnel import funnel_figure
 from service.plots.history import history_figure
@@ -36,7 +36,19 @@ def _long_footer() -> ForestData:
     )  # fmt: skip
 
 
+def _with_methods() -> tuple[FunnelData, HistoryData]:
+    funnel, history = cases.funnel(), cases.history()
+    method = "Method: random effects, tau² by REML, hksj CI; k = 8"
+    return (
+        FunnelData(funnel.caption, funnel.studies, funnel.estimate, funnel.filled, method=method),
+        HistoryData(history.caption, history.points, history.sequential,
+                    method="Method: tau² by REML, hksj CI; k as at each version"),
+    )  # fmt: skip
+
+
 FIGURES: dict[str, Callable[[], Figure]] = {
+    "funnel-with-method": lambda: funnel_figure(_with_methods()[0]),
+    "history-with-method": lambda: history_figure(_with_methods()[1]),
     "forest-grouped": lambda: forest_figure(cases.grouped_forest()),
     "forest-long-footer": lambda: forest_figure(_long_footer()),
     "forest-narrative": lambda: forest_figure(cases.narrative_forest()),

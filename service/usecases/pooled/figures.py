@@ -236,7 +236,9 @@ def pooled_figure(
         caption = _caption(session, answer, "funnel plot", labels)
         estimate = answer.result.estimate if answer.result else None
         studies = _studies(answer, labels)
-        return funnel_plot(FunnelData(caption, studies, estimate, _filled(answer)), fmt)
+        method = method_line(answer.result, answer.k) if answer.result else None
+        data = FunnelData(caption, studies, estimate, _filled(answer), method=method)
+        return funnel_plot(data, fmt)
 
     return _conditional(
         session,
@@ -285,9 +287,10 @@ def history_figure(
             )
             for p in answer.points
         )
-        return history_plot(
-            HistoryData(caption, points, _sequential(session, outcome, pinned)), fmt
-        )
+        spec = answer.spec
+        method = f"Method: tau² by {spec.estimator}, {spec.ci_method} CI; k as at each version"
+        sequential = _sequential(session, outcome, pinned)
+        return history_plot(HistoryData(caption, points, sequential, method=method), fmt)
 
     return _conditional(
         session,
