@@ -124,3 +124,27 @@ def test_a_change_that_makes_a_study_a_likely_duplicate_is_a_409(
     note = client.patch(f"/v1/studies/{other_id}", json={"setting": "Two clinics"},
                         headers={**who.trusted, "If-Match": etag})  # fmt: skip
     assert note.status_code == 200, note.text
+
+
+def test_a_file_repeating_a_trial_is_reported_at_the_repeated_row(
+    client: TestClient, who: Actors
+) -> None:
+    text = "\n".join(
+        [
+            "study,year,category,design,comparator,quality,outcome,instrument,weeks,"
+            "m1i,sd1i,n1i,m2i,sd2i,n2i",
+            '"Okafor, 2019",2019,one-to-one,randomized,treatment-as-usual,moderate,'
+            "empowerment,empowerment-scale,12,2.9,0.5,30,2.7,0.5,31",
+            '"OKAFOR, 2019",2019,one-to-one,randomized,treatment-as-usual,moderate,'
+            "empowerment,empowerment-scale,12,2.9,0.5,30,2.7,0.5,31",
+        ]
+    )
+    dry = post_import(client, who.curator, text, fmt="csv", dry_run=True)
+    assert dry.status_code == 200, dry.text
+    assert dry.json()["studies"] == 2, dry.json()
+    [problem] = dry.json()["problems"]
+    assert problem["row"] == 3
+    assert "likely the same trial as the study at row 2" in problem["problem"]
+    stored = post_import(client, who.curator, text, fmt="csv")
+    assert stored.status_code == 422  # nothing half-written
+    assert _count(client) == 0

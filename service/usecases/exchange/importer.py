@@ -115,6 +115,7 @@ def import_file(
     ``session``'s transaction: one version)."""
     parsed, checked = check_file(text, options, Vocabulary.load(session), progress)
     match_stored(session, checked, options.source)
+    parsed.problems.extend(repeated_trials(checked))
     report = summary(parsed, checked, options)
     if options.dry_run:
         return report
@@ -326,6 +327,30 @@ def _match_near_duplicates(session: Session, checked: Sequence[Checked]) -> None
         if found.existing.study_id is not None and item.matched is None:
             key = item.candidate.source_key
             item.matched = MatchedStudy(key, found.existing.study_id, "near_duplicate")
+
+
+def repeated_trials(checked: Sequence[Checked]) -> list[RowProblem]:
+    """A problem at each study of the file that is likely an earlier study of the same file
+    (the near-duplicate rules of :mod:`~service.usecases.studies.duplicates`), so that a
+    repeated trial is reported at its row instead of being stored twice."""
+    open_items = [c for c in checked if c.matched is None and c.study is not None]
+    records = [record_of(c.study) for c in open_items if c.study is not None]
+    problems = []
+    for found in find_near_duplicates(records, ()):
+        item = open_items[found.index]
+        earlier = open_items[next(i for i, r in enumerate(records) if r is found.existing)]
+        problems.append(
+            RowProblem(
+                row=item.candidate.first_row.number,
+                column=None,
+                value=None,
+                problem=f"likely the same trial as the study at row "
+                f"{earlier.candidate.first_row.number}: {found.evidence.as_dict()}",
+                suggestion="remove the repeated rows, or give the two trials their registration "
+                "ids if they are different trials",
+            )
+        )
+    return problems
 
 
 def _matched(
