@@ -36,6 +36,13 @@ class ConflictError(ServiceError):
     title = "Conflict with the current state"
 
 
+class PossibleDuplicateError(ConflictError):
+    """A new study looks like a stored one (or another of its batch): see ``duplicates``."""
+
+    slug = "possible-duplicate"
+    title = "The study looks like one stored already"
+
+
 class PreconditionFailedError(ServiceError):
     status = 412
     slug = "precondition-failed"

@@ -56,6 +56,17 @@ def test_a_csv_import_prints_a_summary_and_a_second_run_adds_nothing(
     assert "evidence version" not in again
 
 
+def test_a_dry_run_prints_its_report_as_json(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _file(tmp_path, "trials.csv", CSV)
+    code, out = _lma(capsys, "import-data", "csv", path, "--dry-run", "--json")
+    assert code == 0
+    report = json.loads(out)
+    assert (report["dry_run"], report["new_studies"], report["new_results"]) == (True, 2, 3)
+    assert report["problems"] == []
+
+
 def test_problems_are_listed_with_their_rows_and_the_exit_status_is_1(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

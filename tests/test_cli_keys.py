@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import timedelta
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -14,12 +18,14 @@ from sqlalchemy import select
 
 from service.api.auth import SubmitPrincipalDep
 from service.cli import main
+from service.cli.keys import SCOPES
 from service.db.base import utc_now
 from service.db.engine import Database
 from service.db.migrate import upgrade_to_head
 from service.db.models import ApiKey, IdempotencyRecord
 from service.main import create_app
 from service.settings import Settings, get_settings
+from service.usecases.operations.keys import Scope
 
 HOUR = timedelta(hours=1)
 
@@ -177,3 +183,38 @@ def test_purge_deletes_expired_idempotency_records(
             assert list(session.scalars(select(IdempotencyRecord.key))) == ["new"]
     finally:
         database.dispose()
+
+
+def test_the_cli_starts_without_importing_the_service() -> None:
+    """``lma --help`` builds its parser from the standard library alone (issue 26: ~5 s)."""
+    heavy = ("sqlalchemy", "numpy", "scipy", "rich", "fastapi", "pydantic", "matplotlib")
+    code = (
+        "import sys, service.cli; service.cli.build_parser(); "
+        f"print([m for m in {heavy!r} if m in sys.modules])"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_version_and_the_scopes_in_the_help_are_the_services(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"lma {metadata.version('living-meta-analysis')}"
+    assert tuple(Scope) == SCOPES
+
+
+@pytest.mark.usefixtures("database_url")
+def test_reads_print_json(capsys: pytest.CaptureFixture[str]) -> None:
+    _create(capsys, "json-reader", "read")
+    code, out, _ = _lma(capsys, "keys", "list", "--json")
+    assert code == 0
+    [key] = [k for k in json.loads(out) if k["name"] == "json-reader"]
+    assert (key["scopes"], key["trusted"], key["revoked_at"]) == (["read"], False, None)
+    code, out, _ = _lma(capsys, "db", "status", "--json")
+    assert code == 0
+    status = json.loads(out)
+    assert status["up_to_date"] is True
+    assert status["current"] == status["head"]

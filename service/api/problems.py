@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from service.api.methods import MethodNotAllowedError, allowed_methods
+from service.api.validation_messages import friendly
 from service.db.outages import is_outage
 from service.errors import PROBLEM_BASE, ServiceError, capped_errors, fields_detail
 from service.schemas.required_fields import field_message
@@ -25,6 +26,7 @@ BODY_TOO_LARGE_TITLE = "Request body too large"
 MAX_ECHOED_CHARS = 300
 MAX_ECHOED_ITEMS = 100
 MAX_DETAIL_CHARS = 4_000
+OWN_TEXT = frozenset({"message", "suggestion", "plausible", "hint"})  # the service's words
 DATABASE_RETRY_AFTER_SECONDS = 5
 DATABASE_UNAVAILABLE: dict[str, Any] = {
     "slug": "database-unavailable",
@@ -104,17 +106,29 @@ def problem_body(
 
 
 def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters in all)"
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... (shortened; {len(text):,} characters)"
 
 
 def bounded(value: Any) -> Any:
     """``value`` with every string cut to :data:`MAX_ECHOED_CHARS` and every list to
     :data:`MAX_ECHOED_ITEMS`, so that no problem document is much larger than its request
-    (a field name of a megabyte is echoed in ``location``, ``field`` and ``detail``)."""
+    (a field name of a megabyte is echoed in ``location``, ``field`` and ``detail``).
+
+    The service's own sentences (:data:`OWN_TEXT` members: messages, suggestions) are not
+    echoed input: they keep up to :data:`MAX_DETAIL_CHARS`, so advice is never cut off
+    (issue 26: a 300-character cap cut the fix out of the plausibility messages). A cut
+    string says it was shortened and how long it was."""
     if isinstance(value, str):
         return _cut(value, MAX_ECHOED_CHARS)
     if isinstance(value, dict):
-        return {bounded(key): bounded(item) for key, item in value.items()}
+        return {
+            bounded(key): _cut(item, MAX_DETAIL_CHARS)
+            if key in OWN_TEXT and isinstance(item, str)
+            else bounded(item)
+            for key, item in value.items()
+        }
     if isinstance(value, list | tuple):
         # Cut without a marker item, which would break the list's schema (errors are objects).
         return [bounded(item) for item in value[:MAX_ECHOED_ITEMS]]
@@ -125,11 +139,15 @@ def _field_errors(exc: RequestValidationError, *, study_body: bool) -> list[dict
     errors = []
     for error in exc.errors():
         location = [str(part) for part in error.get("loc", ())]
+        field = ".".join(location[1:]) if len(location) > 1 else ".".join(location)
         message = field_message(error) if study_body else str(error.get("msg", "invalid value"))
+        better = friendly(error, exc.body)
+        if better is not None:
+            field, message = better
         errors.append(
             {
                 "location": location,
-                "field": ".".join(location[1:]) if len(location) > 1 else ".".join(location),
+                "field": field,
                 "message": message,
                 "type": str(error.get("type", "value_error")),
             }

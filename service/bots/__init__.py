@@ -10,3 +10,12 @@ cases. ``lma watch`` runs it once, or in a loop, or from cron:
 - :mod:`.pubmed`: the PubMed E-utilities watcher;
 - :mod:`.watch`: one search run per source, resumable from the service's watermark.
 """
+
+# Defaults, here so that ``lma watch --help`` builds its parser without importing httpx.
+CTGOV_URL = "https://clinicaltrials.gov"
+PUBMED_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils"
+SOURCES = ("ctgov", "pubmed")
+PUBMED_DEFAULT_TERM = (
+    '("peer support" OR "peer specialist" OR "peer-led" OR "peer mentor" OR "mutual support") '
+    "AND (empowerment OR self-efficacy OR stigma) AND randomized controlled trial[pt]"
+)

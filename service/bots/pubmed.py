@@ -23,14 +23,12 @@ from xml.etree import ElementTree
 
 import httpx
 
+from service.bots import PUBMED_DEFAULT_TERM
 from service.bots.polite import Polite
 
 SOURCE = "pubmed"
 PAGE_SIZE = 200
-DEFAULT_TERM = (
-    '("peer support" OR "peer specialist" OR "peer-led" OR "peer mentor" OR "mutual support") '
-    "AND (empowerment OR self-efficacy OR stigma) AND randomized controlled trial[pt]"
-)
+DEFAULT_TERM = PUBMED_DEFAULT_TERM
 _NCT = re.compile(r"NCT\d{8}")
 
 

@@ -20,14 +20,11 @@ from typing import Any
 
 import httpx
 
-from service.bots import ctgov, pubmed
+from service.bots import CTGOV_URL, PUBMED_URL, SOURCES, ctgov, pubmed
 from service.bots.polite import Polite, SourceError
 
 POST_BATCH = 200
-CTGOV_URL = "https://clinicaltrials.gov"
-PUBMED_URL = "https://eutils.ncbi.nlm.nih.gov/entrez/eutils"
 CTGOV_INTERVAL = 60 / 50  # ~50 requests a minute
-SOURCES = ("ctgov", "pubmed")
 
 
 @dataclass(frozen=True, slots=True)

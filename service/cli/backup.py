@@ -10,22 +10,18 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
-
-from service.db.engine import Database
-from service.db.migrate import current_revision, head_revision
-from service.errors import ServiceError
-from service.schemas.backup import EvidenceBackup
-from service.settings import get_settings
-from service.usecases.operations.backup import export_evidence, import_evidence
+if TYPE_CHECKING:  # imported by the commands when they run: lma --help stays fast
+    from service.schemas.backup import EvidenceBackup
 
 _SHOWN_ERRORS = 5
 
 
 def _write_atomically(path: Path, data: str) -> None:
+    import tempfile  # here, not at the top: lma --help stays fast
+
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as file:
@@ -39,6 +35,11 @@ def _write_atomically(path: Path, data: str) -> None:
 
 
 def _export(args: argparse.Namespace) -> int:
+    from service.db.engine import Database
+    from service.db.migrate import current_revision
+    from service.settings import get_settings
+    from service.usecases.operations.backup import export_evidence
+
     database = Database.from_settings(get_settings())
     try:
         revision = current_revision(database.read_engine)
@@ -57,6 +58,10 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _read_backup(path: Path) -> EvidenceBackup | str:
+    from pydantic import ValidationError
+
+    from service.schemas.backup import EvidenceBackup
+
     try:
         return EvidenceBackup.model_validate_json(path.read_bytes())
     except OSError as exc:
@@ -70,6 +75,12 @@ def _read_backup(path: Path) -> EvidenceBackup | str:
 
 
 def _import(args: argparse.Namespace) -> int:
+    from service.db.engine import Database
+    from service.db.migrate import current_revision, head_revision
+    from service.errors import ServiceError
+    from service.settings import get_settings
+    from service.usecases.operations.backup import import_evidence
+
     backup = _read_backup(Path(args.file))
     if isinstance(backup, str):
         print(f"lma: {backup}", file=sys.stderr)

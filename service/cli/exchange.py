@@ -10,37 +10,43 @@ reason, and every problem with its row and column.
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
-from pathlib import Path
+import json
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-from rich.table import Table
+from service.data.metapsy import DOI as METAPSY_DOI
 
-from service.db.engine import Database
-from service.errors import ServiceError
-from service.settings import get_settings
-from service.usecases import starter
-from service.usecases.exchange.batches import import_in_batches
-from service.usecases.exchange.importer import (
-    ImportOptions,
-    ImportReport,
-    import_file,
-    instrument_map,
-)
-from service.usecases.studies.evidence import WriteContext
+if TYPE_CHECKING:  # imported by the command when it runs: lma --help stays fast
+    from rich.console import Console
+
+    from service.usecases.exchange.importer import ImportReport
 
 _ACTOR = "lma import-data"
 
 
 def _instrument_map(path: str | None) -> dict[str, str]:
     """A JSON object ``{"instrument name in the file": "instrument-slug"}``."""
+    from pathlib import Path
+
+    from service.usecases.exchange.importer import instrument_map
+
     if path is None:
         return {}
     return instrument_map(Path(path).read_text(encoding="utf-8"), field_name=f"--map {path}")
 
 
 def _run(args: argparse.Namespace, console: Console) -> ImportReport:
+    from dataclasses import replace
+    from pathlib import Path
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from service.db.engine import Database
+    from service.settings import get_settings
+    from service.usecases import starter
+    from service.usecases.exchange.batches import import_in_batches
+    from service.usecases.exchange.importer import ImportOptions, import_file
+    from service.usecases.studies.evidence import WriteContext
+
     settings = get_settings()
     options = ImportOptions(
         format=args.format,
@@ -74,6 +80,8 @@ def _run(args: argparse.Namespace, console: Console) -> ImportReport:
 
 
 def _summary(report: ImportReport, console: Console) -> None:
+    from rich.table import Table
+
     action = "would store" if report.dry_run else "stored"
     console.print(
         f"{report.rows} rows: {report.studies} studies with {report.results} results of the "
@@ -95,7 +103,12 @@ def _summary(report: ImportReport, console: Console) -> None:
 
 
 def _import_data(args: argparse.Namespace) -> int:
-    console = Console(highlight=False)
+    from rich.console import Console
+
+    from service.errors import ServiceError
+
+    # With --json the progress bar and messages go to stderr; stdout holds the report alone.
+    console = Console(highlight=False, stderr=args.json)
     if args.bundled == (args.file is not None) or (args.bundled and args.format != "metapsy"):
         console.print("lma: give a FILE, or --bundled (metapsy only), not both", style="red")
         return 2
@@ -116,7 +129,12 @@ def _import_data(args: argparse.Namespace) -> int:
             resume = error.extra["resume_from"]
             console.print(f"lma: once fixed, continue with --resume-from {resume}", markup=False)
         return 1
-    _summary(report, console)
+    if args.json:
+        import dataclasses
+
+        print(json.dumps(dataclasses.asdict(report)))
+    else:
+        _summary(report, console)
     return 1 if report.problems else 0
 
 
@@ -132,9 +150,10 @@ def add_exchange_commands(commands: argparse._SubParsersAction[argparse.Argument
         "--bundled",
         action="store_true",
         help="the Metapsy peer-support database shipped in the package (ODC-By 1.0, "
-        f"doi:{starter.DOI}) instead of FILE",
+        f"doi:{METAPSY_DOI}) instead of FILE",
     )
     parser.add_argument("--dry-run", action="store_true", help="check and report; write nothing")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument(
         "--map", help='JSON {"instrument name in the file": "instrument-slug"} (Metapsy)'
     )

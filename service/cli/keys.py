@@ -8,29 +8,28 @@ from __future__ import annotations
 
 import argparse
 import functools
+import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from sqlalchemy.orm import Session
+if TYPE_CHECKING:  # imported by the commands when they run: lma --help stays fast
+    from sqlalchemy.orm import Session
 
-from service.db.engine import Database
-from service.db.models import ApiKey
-from service.errors import ServiceError
-from service.settings import get_settings
-from service.usecases.operations.idempotency import purge_expired
-from service.usecases.operations.keys import (
-    Scope,
-    create_api_key,
-    list_api_keys,
-    revoke_api_key,
-)
+    from service.db.models import ApiKey
 
 Handler = Callable[[argparse.Namespace], int]
+# The scopes' names, for the help text without importing the use cases (a test keeps them
+# equal to service.usecases.operations.keys.Scope).
+SCOPES = ("read", "submit", "curate", "subscribe", "admin")
 
 
 @contextmanager
 def _write_session() -> Iterator[Session]:
+    from service.db.engine import Database
+    from service.settings import get_settings
+
     database = Database.from_settings(get_settings())
     try:
         with database.session(write=True) as session:
@@ -40,6 +39,8 @@ def _write_session() -> Iterator[Session]:
 
 
 def _keys_create(args: argparse.Namespace) -> int:
+    from service.usecases.operations.keys import create_api_key
+
     with _write_session() as session:
         created = create_api_key(
             session, name=args.name, scopes=args.scopes.split(","), trusted=args.trusted
@@ -67,20 +68,37 @@ def _row(api_key: ApiKey) -> Sequence[str]:
     )
 
 
+def _json_row(row: dict[str, str]) -> dict[str, object]:
+    return {
+        **row,
+        "scopes": row["scopes"].split(","),
+        "trusted": row["trusted"] == "yes",
+        "revoked_at": None if row["revoked_at"] == "-" else row["revoked_at"],
+    }
+
+
 def _print_table(rows: Sequence[Sequence[str]]) -> None:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
 
-def _keys_list(_: argparse.Namespace) -> int:
+def _keys_list(args: argparse.Namespace) -> int:
+    from service.usecases.operations.keys import list_api_keys
+
     with _write_session() as session:
         rows = [_row(api_key) for api_key in list_api_keys(session)]
+    if args.json:
+        names = ("name", "key_id", "scopes", "trusted", "created_at", "revoked_at")
+        print(json.dumps([_json_row(dict(zip(names, row, strict=True))) for row in rows]))
+        return 0
     _print_table([("NAME", "KEY ID", "SCOPES", "TRUSTED", "CREATED", "REVOKED"), *rows])
     return 0
 
 
 def _keys_revoke(args: argparse.Namespace) -> int:
+    from service.usecases.operations.keys import revoke_api_key
+
     with _write_session() as session:
         revoked_at = revoke_api_key(session, args.name).revoked_at
     assert revoked_at is not None
@@ -89,6 +107,8 @@ def _keys_revoke(args: argparse.Namespace) -> int:
 
 
 def _idempotency_purge(_: argparse.Namespace) -> int:
+    from service.usecases.operations.idempotency import purge_expired
+
     with _write_session() as session:
         deleted = purge_expired(session)
     print(f"deleted {deleted} expired idempotency record(s)")
@@ -100,6 +120,8 @@ def _reporting(handler: Handler) -> Handler:
 
     @functools.wraps(handler)
     def run(args: argparse.Namespace) -> int:
+        from service.errors import ServiceError
+
         try:
             return handler(args)
         except ServiceError as error:
@@ -117,16 +139,16 @@ def add_key_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
     create = keys.add_parser("create", help="create a key and print it, once")
     create.add_argument("--name", required=True, help="a unique name, at most 100 characters")
     create.add_argument(
-        "--scopes", required=True, help=f"comma-separated, of: {','.join(Scope)} (admin: all)"
+        "--scopes", required=True, help=f"comma-separated, of: {','.join(SCOPES)} (admin: all)"
     )
     create.add_argument("--trusted", action="store_true", help="mark the key as trusted")
     create.add_argument(
         "--quiet", action="store_true", help="print the key alone, for KEY=$(lma keys create ...)"
     )
     create.set_defaults(handler=_reporting(_keys_create))
-    keys.add_parser("list", help="list keys (never their secrets)").set_defaults(
-        handler=_reporting(_keys_list)
-    )
+    listing = keys.add_parser("list", help="list keys (never their secrets)")
+    listing.add_argument("--json", action="store_true", help="print the keys as JSON")
+    listing.set_defaults(handler=_reporting(_keys_list))
     revoke = keys.add_parser("revoke", help="revoke a key: it stops authenticating at once")
     revoke.add_argument("name", help="the key's name")
     revoke.set_defaults(handler=_reporting(_keys_revoke))

@@ -12,15 +12,18 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from typing import TYPE_CHECKING
 
-import httpx
+from service.bots import CTGOV_URL, PUBMED_DEFAULT_TERM, PUBMED_URL, SOURCES
 
-from service.bots import ctgov, pubmed
-from service.bots.polite import SourceError
-from service.bots.watch import CTGOV_URL, PUBMED_URL, SOURCES, WatchOptions, watch_once
+if TYPE_CHECKING:  # imported when the command runs: lma --help stays fast
+    from service.bots.watch import WatchOptions
 
 
 def _options(args: argparse.Namespace) -> WatchOptions:
+    from service.bots import ctgov, pubmed
+    from service.bots.watch import WatchOptions
+
     return WatchOptions(
         service_url=args.service,
         api_key=args.api_key or os.environ.get("LMA_API_KEY"),
@@ -38,6 +41,11 @@ def _options(args: argparse.Namespace) -> WatchOptions:
 
 
 def _watch(args: argparse.Namespace) -> int:
+    import httpx
+
+    from service.bots.polite import SourceError
+    from service.bots.watch import watch_once
+
     options = _options(args)
     while True:
         try:
@@ -65,7 +73,7 @@ def add_watch_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
     parser.add_argument("--intr", default="peer support", help="ClinicalTrials.gov query.intr")
     parser.add_argument("--cond", default="", help="ClinicalTrials.gov query.cond")
     parser.add_argument("--term", default="", help="ClinicalTrials.gov query.term")
-    parser.add_argument("--pubmed-term", default=pubmed.DEFAULT_TERM)
+    parser.add_argument("--pubmed-term", default=PUBMED_DEFAULT_TERM)
     parser.add_argument("--email", help="sent to NCBI with each request, as it asks")
     parser.add_argument("--dry-run", action="store_true", help="search and print; post nothing")
     parser.add_argument("--every", type=float, help="repeat every SECONDS (default: once)")

@@ -7,12 +7,12 @@ import signal
 import threading
 from typing import Any
 
-from service.db.engine import Database
-from service.delivery.worker import DeliveryWorker
-from service.settings import get_settings
-
 
 def _worker(_: argparse.Namespace) -> int:
+    from service.db.engine import Database
+    from service.delivery.worker import DeliveryWorker
+    from service.settings import get_settings
+
     settings = get_settings()
     database = Database.from_settings(settings)
     worker = DeliveryWorker(database, settings)

@@ -17,6 +17,7 @@ class StudyPoint:
     weight: float | None
     group: str
     risk_of_bias: str | None = None  # the overall judgement (RoB 2/RoB 1); None: not assessed
+    warnings: int = 0  # data warnings stored with its results: marked in the plot
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,7 @@ class ForestData:
     subgroups: tuple[Diamond, ...] = ()
     no_pooling: str | None = None
     dependence: Diamond | None = None  # the three-level or CHE model of every effect (issue 29)
+    method: str | None = None  # estimator, CI method and k, as the JSON answer names them
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +80,7 @@ class FunnelData:
     studies: tuple[StudyPoint, ...]
     estimate: float | None
     filled: tuple[tuple[float, float], ...] = ()
+    method: str | None = None  # estimator, CI method and k, as the JSON answer names them
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,3 +111,4 @@ class HistoryData:
     caption: Caption
     points: tuple[HistoryPoint, ...]
     sequential: SequentialLimits | None = None
+    method: str | None = None  # estimator and CI method of every point

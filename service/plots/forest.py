@@ -4,7 +4,10 @@ Rows from the top: column headings; the studies (grouped by category, each group
 its subgroup diamond, when the answer pools all categories); the overall diamond and the
 prediction interval under it (Borenstein et al. 2009, ch. 17, recommend showing it); then a
 footer with heterogeneity (tau2, I2, Q), the test of the overall effect, k and participants,
-the evidence version, and the certainty of the evidence when the answer has one.
+the method (estimator, CI method, k), the evidence version, and the certainty of the evidence
+when the answer has one. Every interval drawn (studies, subgroups, overall, prediction) is the
+one the JSON answer reports; nothing is recomputed here. A study whose results carry data
+warnings is marked with a dagger after its label, explained in the footer.
 
 Each study is a square whose area is proportional to its weight (Lewis and Clarke 2001), on
 its own confidence interval. A narrative synthesis draws the studies with equal squares and
@@ -14,6 +17,7 @@ no diamond, and says why.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -36,6 +40,8 @@ AXIS_LEFT, AXIS_RIGHT = 0.40, 0.70
 LABEL_X, EFFECT_X, WEIGHT_X = 0.01, 0.88, 0.985
 ROB_X = 0.38  # the risk-of-bias column, left of the axis
 STUDY_COLOUR, POOLED_COLOUR, SUBGROUP_COLOUR = "#1f4e79", "#9c2a00", "#c06000"
+WARNING_MARK = " †"
+FOOTER_CHARACTERS = 110  # 8-point DejaVu Sans averages under 5 points a character; 576 wide
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,16 +54,21 @@ class _Row:
     diamond: Diamond | None = None
 
 
+def _study_row(study: StudyPoint) -> _Row:
+    return _Row("study", study.label + (WARNING_MARK if study.warnings else ""), study=study)
+
+
 def _rows(data: ForestData) -> list[_Row]:
     if not data.subgroups:
-        rows = [_Row("study", s.label, study=s) for s in data.studies]
+        rows = [_study_row(s) for s in data.studies]
     else:
         rows = []
         for diamond in data.subgroups:
             rows.append(_Row("group", diamond.label))
             members = [s for s in data.studies if s.group == diamond.label]
-            rows += [_Row("study", s.label, study=s) for s in members]
-            rows.append(_Row("subgroup", f"Subtotal ({len(members)} studies)", diamond=diamond))
+            rows += [_study_row(s) for s in members]
+            count = f"{len(members)} {'study' if len(members) == 1 else 'studies'}"
+            rows.append(_Row("subgroup", f"Subtotal ({count})", diamond=diamond))
     if data.pooled is not None:
         rows.append(_Row("pooled", data.pooled.label, diamond=data.pooled))
     if data.dependence is not None:
@@ -74,10 +85,19 @@ def _footer(data: ForestData) -> list[str]:
         lines += _stats_lines(stats)
     elif data.no_pooling:
         lines.append(f"Not pooled: {data.no_pooling}")
+    if data.method:
+        lines.append(data.method)
+    flagged = sum(1 for s in data.studies if s.warnings)
+    if flagged:
+        lines.append(
+            f"{WARNING_MARK.strip()} data warning: {flagged} of {len(data.studies)} studies carry "
+            "plausibility warnings (see data_warnings in the JSON answer)"
+        )
     lines.append(f"Studies: {len(data.studies)}; {data.caption.evidence}")
     if data.caption.certainty:
         lines.append(f"Certainty of the evidence: {data.caption.certainty}")
-    return lines
+    # Wrapped to the figure's width: a long line would run off its right edge.
+    return [part for line in lines for part in textwrap.wrap(line, FOOTER_CHARACTERS)]
 
 
 def _stats_lines(stats: PooledStats) -> list[str]:
@@ -214,7 +234,8 @@ def _effect_axis(axes: Axes, rows: list[_Row], data: ForestData) -> None:
 
 
 def _description(data: ForestData) -> str:
-    parts = [f"Forest plot of {len(data.studies)} studies."]
+    k = len(data.studies)
+    parts = [f"Forest plot of {k} {'study' if k == 1 else 'studies'}."]
     if data.pooled is not None:
         d = data.pooled
         parts.append(
@@ -232,6 +253,12 @@ def _description(data: ForestData) -> str:
 
 def forest_plot(data: ForestData, fmt: ImageFormat = ImageFormat.SVG) -> bytes:
     """The forest plot of ``data`` as SVG or PNG bytes."""
+    figure = forest_figure(data)
+    return figure_bytes(figure, fmt, title=data.caption.title, description=_description(data))
+
+
+def forest_figure(data: ForestData) -> Figure:
+    """The forest plot of ``data``, laid out (for :func:`forest_plot`, and tests)."""
     rows = _rows(data)
     footer = _footer(data)
     body = (len(rows) + 2) * ROW_INCHES
@@ -250,4 +277,4 @@ def forest_plot(data: ForestData, fmt: ImageFormat = ImageFormat.SVG) -> bytes:
     for i, line in enumerate(footer):
         y = (bottom - 0.5 - i * FOOTER_LINE_INCHES) / height
         figure.text(LABEL_X, y, line, fontsize=8, va="top")
-    return figure_bytes(figure, fmt, title=data.caption.title, description=_description(data))
+    return figure

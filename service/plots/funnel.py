@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
 from service.plots.data import FunnelData
 from service.plots.render import ImageFormat, figure_bytes, new_figure
@@ -44,6 +45,12 @@ def _description(data: FunnelData) -> str:
 
 def funnel_plot(data: FunnelData, fmt: ImageFormat = ImageFormat.SVG) -> bytes:
     """The funnel plot of ``data`` as SVG or PNG bytes."""
+    figure = funnel_figure(data)
+    return figure_bytes(figure, fmt, title=data.caption.title, description=_description(data))
+
+
+def funnel_figure(data: FunnelData) -> Figure:
+    """The funnel plot of ``data``, laid out (for :func:`funnel_plot`, and tests)."""
     figure = new_figure(6.0, 4.8)
     axes = figure.add_axes((0.12, 0.15, 0.62, 0.73))
     se = np.sqrt([s.vi for s in data.studies] + [v for _, v in data.filled] or [1.0])
@@ -71,4 +78,6 @@ def funnel_plot(data: FunnelData, fmt: ImageFormat = ImageFormat.SVG) -> bytes:
     axes.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=7, frameon=False)
     figure.text(0.12, 0.95, data.caption.title, fontsize=11, fontweight="bold")
     figure.text(0.12, 0.02, data.caption.evidence, fontsize=7)
-    return figure_bytes(figure, fmt, title=data.caption.title, description=_description(data))
+    if data.method:  # under the title: the pooled line's method
+        figure.text(0.12, 0.91, data.method, fontsize=7)
+    return figure

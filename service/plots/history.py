@@ -11,6 +11,7 @@ intervals more easily than a Z path against boundaries), labelled as a decision 
 from __future__ import annotations
 
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from service.plots.data import HistoryData, HistoryPoint, SequentialLimits
@@ -52,6 +53,12 @@ def _draw_sequential(axes: Axes, limits: SequentialLimits) -> None:
 
 def history_plot(data: HistoryData, fmt: ImageFormat = ImageFormat.SVG) -> bytes:
     """The history plot of ``data`` as SVG or PNG bytes."""
+    figure = history_figure(data)
+    return figure_bytes(figure, fmt, title=data.caption.title, description=_description(data))
+
+
+def history_figure(data: HistoryData) -> Figure:
+    """The history plot of ``data``, laid out (for :func:`history_plot`, and tests)."""
     figure = new_figure(7.0, 3.8)
     axes = figure.add_axes((0.10, 0.16, 0.86, 0.66))
     pooled = _pooled(data.points)
@@ -82,5 +89,6 @@ def history_plot(data: HistoryData, fmt: ImageFormat = ImageFormat.SVG) -> bytes
     axes.set_ylabel("Hedges' g")
     axes.legend(loc="lower left", bbox_to_anchor=(0.0, 1.0), ncols=3, fontsize=7, frameon=False)
     figure.text(0.10, 0.94, data.caption.title, fontsize=11, fontweight="bold")
-    figure.text(0.10, 0.02, data.caption.evidence, fontsize=7)
-    return figure_bytes(figure, fmt, title=data.caption.title, description=_description(data))
+    footer = data.caption.evidence + (f"; {data.method}" if data.method else "")
+    figure.text(0.10, 0.02, footer, fontsize=7 if not data.method else 6.5)
+    return figure

@@ -56,7 +56,10 @@ class MatchedStudyRead(ReadModel):
 
     source_study_id: str
     study_id: int
-    matched_by: Literal["registration_id", "doi", "source_study_id"]
+    matched_by: Literal["registration_id", "doi", "source_study_id", "near_duplicate"] = Field(
+        description="near_duplicate: same first author, year +/- 1, a similar title and the "
+        "same arm sizes (see POST /v1/studies' 409 possible-duplicate)."
+    )
 
 
 class ImportReportRead(ReadModel):

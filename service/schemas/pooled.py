@@ -185,8 +185,16 @@ class DirectionsRead(ReadModel):
     """Vote counting by direction of effect, with the exact sign test."""
 
     k: int
-    favours_intervention: int
+    favours_intervention: int = Field(description="Studies whose point estimate favours it.")
+    favours_intervention_ci_excludes_zero: int | None = Field(
+        None,
+        description="Of those, the studies whose own confidence interval excludes no effect "
+        "(the others point to a benefit, but their interval includes no effect).",
+    )
     favours_control: int
+    favours_control_ci_excludes_zero: int | None = Field(
+        None, description="Studies favouring the comparator whose interval excludes no effect."
+    )
     no_difference: int
     sign_test_p_value: float
     proportion: float | None = Field(description="Share favouring the intervention.")

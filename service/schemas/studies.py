@@ -200,6 +200,18 @@ class StudyCreate(StudyFields):
 
     arms: list[ArmCreate] = Field(min_length=2, max_length=20)
     outcome_results: list[OutcomeResultCreate] = Field(min_length=1, max_length=200)
+    duplicate_of: None = Field(
+        default=None,
+        description="Send null to confirm the study is not the stored study a "
+        "possible-duplicate 409 named (recorded in the version's summary). Omitted: a likely "
+        "near-duplicate (similar title, same first author, year +/- 1, same arm sizes) is "
+        "refused with 409 possible-duplicate.",
+    )
+
+    @property
+    def confirmed_distinct(self) -> bool:
+        """Whether the caller sent ``duplicate_of: null``."""
+        return "duplicate_of" in self.model_fields_set
 
 
 class StudyBatchCreate(RequestModel):
@@ -239,6 +251,11 @@ class StudyUpdate(RequestModel):
     outcome_results: list[OutcomeResultCreate] | None = Field(
         default=None, min_length=1, max_length=200
     )
+    duplicate_of: None = Field(
+        default=None,
+        description="Send null to confirm the changed study is not the stored study a "
+        "possible-duplicate 409 named.",
+    )
 
     @field_validator(*REQUIRED_FIELDS)
     @classmethod
@@ -253,6 +270,15 @@ class ReasonBody(RequestModel):
     """Why a study is excluded or withdrawn."""
 
     reason: Reason = Field(examples=["Not a randomized comparison of peer support."])
+
+
+class IncludeBody(RequestModel):
+    """Why a study is included although an error-level data warning stands (optional
+    otherwise)."""
+
+    reason: Reason | None = Field(
+        None, examples=["The SD was checked against the paper's Table 2: it is an SD."]
+    )
 
 
 class ArmRead(ReadModel):
@@ -278,9 +304,20 @@ class EffectSizeRead(ReadModel):
 
 
 class DataWarningRead(ReadModel):
-    """A plausibility warning stored with a result: the study waits for a curator."""
+    """A plausibility warning stored with a result: the study waits for a curator.
 
+    Warnings stored before codes existed have only ``field`` and ``message``; the others are
+    then null."""
+
+    code: str | None = Field(None, examples=["sd-looks-like-se"])
+    level: Literal["error", "warning"] | None = Field(
+        None,
+        description="'error': including the study while it stands needs a reason, recorded "
+        "in the audit trail; 'warning': worth a look.",
+    )
     field: str
+    value: str | None = Field(None, description="The value as sent.")
+    plausible: str | None = Field(None, description="What a plausible value would be.")
     message: str
 
 

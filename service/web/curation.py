@@ -9,6 +9,7 @@ CSRF token; the answer to a POST is a redirect (303, post/redirect/get).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
@@ -29,12 +30,20 @@ from service.usecases.operations.keys import Scope
 from service.usecases.operations.sign_in import sign_in
 from service.usecases.studies import curation
 from service.usecases.studies import service as studies
+from service.usecases.studies.duplicates import possible_duplicates
+from service.usecases.studies.labels import vocabulary_labels
 from service.usecases.studies.visibility import EVERYONE
 from service.usecases.studies.writes import study_etag
+from service.web.duplicates_view import duplicate_views
 from service.web.preview_view import preview_view
 from service.web.session import CsrfDep, CuratorDep, PagePrincipalDep, csrf_token, forget, remember
 from service.web.templating import render
-from service.web.views import EDITABLE, StudyView, editable_values, study_view
+from service.web.views import (
+    EDITABLE,
+    StudyView,
+    editable_values,
+    study_view,
+)
 
 router = APIRouter(include_in_schema=False)
 # A page of the queue; each study's preview is its own request (curation.js loads them one
@@ -99,7 +108,14 @@ def queue_page(
         page = studies.list_studies(
             session, filters, as_of=None, after_id=after, limit=QUEUE_PAGE, viewer=EVERYONE
         )
-        pending = tuple(study_view(s, study_etag(s.id, s.valid_from)) for s in page.items)
+        labels = vocabulary_labels(session)
+        pending = tuple(
+            replace(
+                study_view(s, study_etag(s.id, s.valid_from), labels),
+                duplicates=duplicate_views(s, possible_duplicates(session, s)),
+            )
+            for s in page.items
+        )
         next_after = page.next_after_id
     discrepancies_of = extraction.open_discrepancies(session, [s.id for s in pending])
     return render(
@@ -121,6 +137,7 @@ def preview_page(
 ) -> HTMLResponse:
     """What including the study would change (the use case of POST /v1/studies/preview)."""
     study = studies.get_study(session, study_id, viewer=EVERYONE)
+    labels = vocabulary_labels(session)
     preview = preview_inclusion(
         session,
         study_id,
@@ -129,8 +146,8 @@ def preview_page(
     )
     return render(
         request, "preview.html", principal=principal, csrf=csrf_token(request),
-        study=study_view(study, study_etag(study.id, study.valid_from)),
-        preview=preview_view(study_id, preview),
+        study=study_view(study, study_etag(study.id, study.valid_from), labels),
+        preview=preview_view(study_id, preview, labels),
     )  # fmt: skip
 
 
@@ -142,9 +159,12 @@ def include(
     principal: CuratorDep,
     _: CsrfDep,
     etag: Annotated[str | None, Form(max_length=100)] = None,
+    reason: Annotated[Reason | None, Form()] = None,
 ) -> RedirectResponse:
-    """Include the study (as POST /v1/studies/{id}/include)."""
-    curation.include_study(session, study_id, write_context(principal, request), if_match=etag)
+    """Include the study (as POST /v1/studies/{id}/include; a reason when an error-level data
+    warning stands)."""
+    context = write_context(principal, request)
+    curation.include_study(session, study_id, context, reason=reason, if_match=etag)
     return _see_other("/curate")
 
 

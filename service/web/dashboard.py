@@ -6,6 +6,7 @@ signed in, and renders plain view objects (:mod:`service.web.views`).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
@@ -19,6 +20,7 @@ from service.api.params import StudyId
 from service.schemas.pooled import HistoryQuery, PooledQuery, TableQuery
 from service.usecases.pooled.answers import pooled_history, pooled_result, pooled_table
 from service.usecases.studies import service as studies
+from service.usecases.studies.labels import vocabulary_labels
 from service.usecases.studies.versions import list_versions
 from service.usecases.studies.writes import study_etag
 from service.usecases.surveillance.ongoing import expected_by, ongoing_trials
@@ -70,16 +72,19 @@ def summary_page(
     request: Request, session: SessionDep, cache: ResultCacheDep, principal: PageReaderDep
 ) -> HTMLResponse:
     """Every outcome, overall and per category."""
-    table = pooled_table(session, cache, TableQuery()).body
+    labels = vocabulary_labels(session)
+    answer = pooled_table(session, cache, TableQuery())
+    table = answer.body
     assert table is not None
     return render(
         request,
         "summary.html",
         principal=principal,
         evidence_version=table.evidence_version,
-        rows=summary_rows(table.cells),
+        checked_version=answer.checked_version,
+        rows=summary_rows(table.cells, labels),
         categories=[
-            c.category or "all" for c in table.cells if c.outcome == table.cells[0].outcome
+            labels.category(c.category) for c in table.cells if c.outcome == table.cells[0].outcome
         ],
     )
 
@@ -93,11 +98,16 @@ def outcome_page(
     principal: PageReaderDep,
 ) -> HTMLResponse:
     """One outcome: pooled result, plots, studies, history and exports."""
-    answer = pooled_result(session, cache, outcome, PooledQuery()).body
+    conditional = pooled_result(session, cache, outcome, PooledQuery())
+    answer = conditional.body
     history = pooled_history(session, cache, outcome, HistoryQuery()).body
     assert answer is not None
     assert history is not None
-    view = outcome_view(answer, history, export_links(request, outcome))
+    links = export_links(request, outcome)
+    view = outcome_view(answer, history, links, vocabulary_labels(session))
+    # The newest version, as the API's Evidence-Checked-Version header says it (issue 26: the
+    # page showed only the version that last changed the outcome, one behind the API's).
+    view = replace(view, checked_version=conditional.checked_version)
     coming = expected_by(ongoing_trials(session, outcome))  # issue 28: ongoing trials
     return render(request, "outcome.html", principal=principal, outcome=view, coming=coming)
 
@@ -109,7 +119,7 @@ def study_page(
     """One study: data as reported, derived effects, warnings, versions."""
     viewer = viewer_of(principal, request.app.state.settings)
     study = studies.get_study(session, study_id, viewer=viewer)
-    view = study_view(study, study_etag(study.id, study.valid_from))
+    view = study_view(study, study_etag(study.id, study.valid_from), vocabulary_labels(session))
     return render(request, "study.html", principal=principal, study=view, csrf=csrf_token(request))
 
 

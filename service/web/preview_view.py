@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from service.plots.text import effect_with_interval
 from service.schemas.certainty import PreviewCellRead, PreviewRead, PreviewSideRead
-from service.web.views import title_of
+from service.usecases.studies.labels import PLAIN, Labels
 
 REASONS = {
     "status": "pooled or not",
@@ -62,17 +62,17 @@ def _side(side: PreviewSideRead) -> SideView:
         effect=effect,
         k=summary.k,
         participants=summary.participants,
-        certainty=side.certainty.level.replace("_", " ") if side.certainty else None,
+        certainty=Labels.certainty(side.certainty.level) if side.certainty else None,
         statement=side.statement.text if side.statement else None,
     )
 
 
-def _cell(cell: PreviewCellRead) -> PreviewCellView:
+def _cell(cell: PreviewCellRead, labels: Labels) -> PreviewCellView:
     category = cell.category or "all"
     return PreviewCellView(
         id=f"preview-{cell.outcome}-{category}",
-        outcome=title_of(cell.outcome),
-        category=category,
+        outcome=labels.outcome(cell.outcome),
+        category=labels.category(cell.category),
         before=_side(cell.before),
         after=_side(cell.after),
         conclusion_changed=cell.conclusion_changed,
@@ -80,11 +80,11 @@ def _cell(cell: PreviewCellRead) -> PreviewCellView:
     )
 
 
-def preview_view(study_id: int, preview: PreviewRead) -> PreviewView:
+def preview_view(study_id: int, preview: PreviewRead, labels: Labels = PLAIN) -> PreviewView:
     """The preview of including ``study_id``: one row per outcome and category it changes
     (the API also lists the categories it leaves as they are)."""
     return PreviewView(
         study_id=study_id,
         evidence_version=preview.evidence_version,
-        cells=tuple(_cell(c) for c in preview.cells if c.before != c.after),
+        cells=tuple(_cell(c, labels) for c in preview.cells if c.before != c.after),
     )

@@ -17,6 +17,8 @@ from service.schemas.pooled import PooledCellRead, PooledHistoryRead, PooledRead
 from service.schemas.studies import StudyRead
 from service.schemas.versions import EvidenceVersionRead
 from service.usecases.pooled.figures import certainty_text
+from service.usecases.studies.labels import PLAIN, Labels
+from service.web.duplicates_view import DuplicateView
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +31,8 @@ class Link:
 class CellView:
     """One outcome in one category of the summary table."""
 
-    category: str
+    key: str  # the category's slug, "all" for every category: the cell's id
+    category: str  # its name, from the vocabulary
     status: str
     k: int
     effect: str
@@ -56,6 +59,7 @@ class StudyRow:
     participants: int
     effect: str
     weight: str
+    warnings: tuple[str, ...] = ()  # "code field = value (plausible: ...)", per data warning
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +92,7 @@ class OutcomeView:
     studies: tuple[StudyRow, ...]
     history: tuple[HistoryRow, ...]
     links: tuple[Link, ...]
+    checked_version: int | None = None  # the newest version (the API's header)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +114,19 @@ class ResultView:
 
 
 @dataclass(frozen=True, slots=True)
+class WarningView:
+    """One data warning of one result, as the curator reads it before deciding."""
+
+    outcome: str
+    code: str
+    level: str
+    field: str
+    value: str
+    plausible: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class StudyView:
     """A study's page (also a pending study in the curation queue)."""
 
@@ -121,8 +139,14 @@ class StudyView:
     fields: tuple[Field, ...]
     arms: tuple[Field, ...]
     results: tuple[ResultView, ...]
-    warnings: tuple[str, ...]
+    warnings: tuple[WarningView, ...]
     history: tuple[Link, ...]
+    duplicates: tuple[DuplicateView, ...] = ()  # possible duplicates, beside it
+
+    @property
+    def needs_reason(self) -> bool:
+        """Whether including the study needs a reason (an error-level warning stands)."""
+        return any(w.level == "error" for w in self.warnings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,52 +159,52 @@ class VersionRow:
     studies: tuple[Link, ...] = field(default=())
 
 
-def title_of(slug: str) -> str:
-    """``internalized-stigma`` -> ``Internalized stigma``."""
-    return slug.replace("-", " ").capitalize()
-
-
-def _cell(cell: PooledCellRead) -> CellView:
+def _cell(cell: PooledCellRead, labels: Labels) -> CellView:
     effect = (
         effect_with_interval(cell.estimate, cell.ci_lower, cell.ci_upper)
         if cell.estimate is not None
         else "not pooled"
     )
     return CellView(
-        category=cell.category or "all",
+        key=cell.category or "all",
+        category=labels.category(cell.category),
         status=cell.status.replace("_", " "),
         k=cell.k,
         effect=effect,
-        certainty=f"{cell.certainty.level.replace('_', ' ').capitalize()} certainty"
-        if cell.certainty
-        else None,
+        certainty=f"{labels.certainty(cell.certainty.level)} certainty" if cell.certainty else None,
         statement=cell.statement.text if cell.statement else None,
     )
 
 
-def summary_rows(cells: list[PooledCellRead]) -> tuple[SummaryRow, ...]:
+def summary_rows(cells: list[PooledCellRead], labels: Labels = PLAIN) -> tuple[SummaryRow, ...]:
     """The table's rows, one per outcome, overall first, then the categories."""
     outcomes = list(dict.fromkeys(c.outcome for c in cells))
     return tuple(
         SummaryRow(
             outcome=o,
-            title=title_of(o),
+            title=labels.outcome(o),
             href=f"/outcomes/{o}",
-            cells=tuple(_cell(c) for c in cells if c.outcome == o),
+            cells=tuple(_cell(c, labels) for c in cells if c.outcome == o),
         )
         for o in outcomes
     )
 
 
-def _study_row(study: Any) -> StudyRow:
+def _study_row(study: Any, labels: Labels) -> StudyRow:
     return StudyRow(
         href=f"/studies/{study.study_id}",
         label=study.label,
-        category=study.category,
-        quality=study.quality,
+        category=labels.category(study.category),
+        quality=labels.quality_rating(study.quality),
         participants=study.participants,
         effect=effect_with_interval(study.yi, study.ci_lower, study.ci_upper),
         weight="" if study.weight is None else f"{study.weight:.1f}%",
+        warnings=tuple(
+            f"{w.code or 'data-warning'}: {w.field}"
+            + (f" = {w.value}" if w.value else "")
+            + (f" (plausible: {w.plausible})" if w.plausible else "")
+            for w in study.data_warnings
+        ),
     )
 
 
@@ -209,7 +233,10 @@ def _heterogeneity(answer: PooledRead) -> str | None:
 
 
 def outcome_view(
-    answer: PooledRead, history: PooledHistoryRead, links: tuple[Link, ...]
+    answer: PooledRead,
+    history: PooledHistoryRead,
+    links: tuple[Link, ...],
+    labels: Labels = PLAIN,
 ) -> OutcomeView:
     """The outcome page of ``answer`` and its ``history``."""
     result = answer.result
@@ -229,7 +256,7 @@ def outcome_view(
     has_estimate = result is not None and result.estimate is not None
     return OutcomeView(
         outcome=answer.outcome,
-        title=title_of(answer.outcome),
+        title=labels.outcome(answer.outcome),
         evidence_version=version,
         status=answer.status.replace("_", " "),
         k=answer.k,
@@ -245,7 +272,7 @@ def outcome_view(
         narrative=answer.narrative.reason if answer.narrative else None,
         certainty=certainty_text(answer.model_dump()),
         plots=plots,
-        studies=tuple(_study_row(s) for s in answer.studies),
+        studies=tuple(_study_row(s, labels) for s in answer.studies),
         history=tuple(_history_row(p) for p in reversed(history.points)),
         links=links,
     )
@@ -287,11 +314,11 @@ def editable_values(study: StudyRead) -> tuple[FormField, ...]:
     )
 
 
-def _result_view(result: Any) -> ResultView:
+def _result_view(result: Any, labels: Labels) -> ResultView:
     effect = result.effect
     flipped = " (sign flipped: lower is better)" if effect.sign_flipped else ""
     return ResultView(
-        outcome=result.outcome,
+        outcome=labels.outcome(result.outcome),
         instrument=result.instrument,
         timepoint=f"{result.timepoint.label}, {number(result.timepoint.weeks, 0)} weeks",
         reported=json.dumps(result.data.model_dump(mode="json"), ensure_ascii=False),
@@ -300,16 +327,39 @@ def _result_view(result: Any) -> ResultView:
     )
 
 
-def _warnings(dump: dict[str, Any]) -> tuple[str, ...]:
-    found = dump.get("data_warnings") or dump.get("warnings") or ()
-    return tuple(w.get("message", str(w)) if isinstance(w, dict) else str(w) for w in found)
+def warning_views(study: StudyRead, labels: Labels = PLAIN) -> tuple[WarningView, ...]:
+    """Every data warning of every result (they are stored per result, not per study)."""
+    return tuple(
+        WarningView(
+            outcome=labels.outcome(result.outcome),
+            code=w.code or "data-warning",
+            level=w.level or "warning",
+            field=w.field,
+            value=w.value or "",
+            plausible=w.plausible or "",
+            message=w.message,
+        )
+        for result in study.outcome_results
+        for w in result.data_warnings
+    )
 
 
-def study_view(study: StudyRead, etag: str) -> StudyView:
+def _field_value(name: str, value: object, labels: Labels) -> str:
+    """A field as the page shows it: vocabulary slugs by their names."""
+    named = {
+        "design": labels.design, "category": labels.category,
+        "comparator": labels.comparator, "quality_rating": labels.quality_rating,
+    }  # fmt: skip
+    return named[name](str(value)) if name in named else str(value)
+
+
+def study_view(study: StudyRead, etag: str, labels: Labels = PLAIN) -> StudyView:
     """A study's page: its data as reported, the derived effects, its warnings and versions."""
     dump = study.model_dump(mode="json")
     fields = tuple(
-        Field(label, str(dump[name])) for name, label in _STUDY_FIELDS if dump.get(name) is not None
+        Field(label, _field_value(name, dump[name], labels))
+        for name, label in _STUDY_FIELDS
+        if dump.get(name) is not None
     )
     history = [
         Link(f"Added in version {study.created_version}", f"/v1/versions/{study.created_version}")
@@ -330,8 +380,8 @@ def study_view(study: StudyRead, etag: str) -> StudyView:
         arms=tuple(
             Field(f"{a.label} ({a.role})", f"{a.n_randomized} randomized") for a in study.arms
         ),
-        results=tuple(_result_view(r) for r in study.outcome_results),
-        warnings=_warnings(dump),
+        results=tuple(_result_view(r, labels) for r in study.outcome_results),
+        warnings=warning_views(study, labels),
         history=tuple(history),
     )
 

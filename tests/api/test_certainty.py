@@ -164,7 +164,17 @@ def test_narrative_answers_have_a_statement_and_no_certainty(
     assert answer["certainty"] is None
     assert answer["statement"]["text"].startswith(
         "Too few randomized trials exist to pool the effect of peer support on empowerment "
-        "(3; the review pools from 4). Of 3 studies, 2 favour peer support, 1 the comparator"
+        "(3; the review pools from 4). Of 3 studies, 2 point to a benefit of peer support (but "
+        "every confidence interval includes no effect), 1 to the comparator (but its confidence "
+        "interval includes no effect)"
+    )
+    directions = answer["narrative"]["directions"]
+    assert directions["favours_intervention"] == 2
+    assert directions["favours_intervention_ci_excludes_zero"] == 0
+    assert all(s["ci_lower"] < 0 < s["ci_upper"] for s in answer["studies"])
+    assert (
+        "in none does the confidence interval exclude no effect"
+        in (answer["statement"]["plain_language"])
     )
 
 

@@ -93,3 +93,61 @@ def test_a_422_lists_at_most_50_errors_and_counts_the_rest(client: TestClient, w
     assert problem["errors_omitted"] > 1000  # every study misses a dozen fields
     assert f"and {problem['errors_omitted']} more error(s) not listed" in problem["detail"]
     assert len(response.content) < 50_000
+
+
+def test_malformed_json_says_where_it_breaks(client: TestClient, who: Actors) -> None:
+    text = '{\n  "title": "x",\n  "year": 2016\n  "authors": "A"\n}'
+    response = client.post(
+        "/v1/studies", content=text,
+        headers={**who.trusted, "Content-Type": "application/json"},
+    )  # fmt: skip
+    errors = _errors(response)
+    assert list(errors) == ["body"]
+    assert "line 4, column 3" in errors["body"]
+    assert "Expecting ',' delimiter" in errors["body"]
+    assert "Invalid value(s) for: body" in response.json()["detail"]
+
+
+def test_a_misspelled_form_lists_the_forms_and_the_nearest(client: TestClient, who: Actors) -> None:
+    body = peer_group_trial()
+    body["outcome_results"][0]["data"]["form"] = "mean"
+    errors = _errors(client.post("/v1/studies", json=body, headers=who.trusted))
+    message = errors[f"{R0}.data.form"]
+    assert message.startswith("'mean' is not a form; did you mean 'means'?")
+    assert "'means_se'" in message
+    assert "'dichotomous'" in message
+    assert "Input tag" not in message  # not pydantic's raw text
+
+
+def test_an_unknown_enum_value_lists_the_allowed_and_the_nearest(
+    client: TestClient, who: Actors
+) -> None:
+    body = peer_group_trial()
+    body["arms"][0]["role"] = "interventon"
+    errors = _errors(client.post("/v1/studies", json=body, headers=who.trusted))
+    assert errors["arms.0.role"] == (
+        "'interventon' is not one of the allowed values; did you mean 'intervention'? "
+        "Allowed: 'intervention', 'control'."
+    )
+
+
+def test_the_services_own_advice_is_never_cut(client: TestClient, who: Actors) -> None:
+    body = one_to_one_stigma_trial()
+    body["outcome_results"][0]["data"] = {  # an SD of 1.0 x sqrt(40): beyond the 1-4 ISMI's
+        "form": "means_se",
+        "intervention": {"mean": 2.1, "se": 1.0, "n": 40},
+        "control": {"mean": 2.35, "se": 0.08, "n": 42},
+    }
+    errors = _errors(client.post("/v1/studies", json=body, headers=who.trusted))
+    [message] = [m for f, m in errors.items() if f.endswith("intervention.se")]
+    assert len(message) > 300  # what the echo cap used to cut, the fix included
+    assert "shortened" not in message
+    assert message.endswith("or the wrong instrument")
+
+
+def test_an_unknown_query_value_names_the_nearest(client: TestClient) -> None:
+    response = client.get("/v1/outcomes/empowerment/pooled", params={"estimator": "REMLL"})
+    errors = _errors(response)
+    [message] = errors.values()
+    assert "did you mean 'REML'?" in message
+    assert "'DL'" in message

@@ -51,8 +51,22 @@ def test_an_se_typed_as_an_sd_is_stored_with_a_warning_and_waits_for_a_curator(
     assert all(change["after"]["k"] == 0 for change in written["pooled_changes"])
     assert client.get(f"/v1/studies/{study['id']}").json() == study
 
-    included = client.post(f"/v1/studies/{study['id']}/include", headers=who.curator)
+    [se_warning] = [w for w in warnings if w["code"] == "sd-looks-like-se"]
+    assert se_warning["level"] == "error"
+    assert se_warning["value"] == "0.07"
+    assert "as an SE, the SD is 0.443" in se_warning["plausible"]
+
+    # An error-level warning stands: including needs a reason, which the audit trail keeps.
+    refused = client.post(f"/v1/studies/{study['id']}/include", headers=who.curator)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["field"] == "reason"
+    assert [w["code"] for w in refused.json()["data_warnings"]] == ["sd-looks-like-se"]
+    reason = {"reason": "Checked against Table 2 of the paper: it is an SD."}
+    included = client.post(f"/v1/studies/{study['id']}/include", headers=who.curator, json=reason)
     assert included.status_code == 200, included.text
+    assert included.json()["study"]["status_reason"] == reason["reason"]
+    audit = client.get("/v1/audit", params={"study_id": study["id"]}, headers=who.admin).json()
+    assert audit["items"][0]["after"]["status_reason"] == reason["reason"]
     answer = client.get("/v1/outcomes/internalized-stigma/pooled").json()
     [used] = answer["studies"]
     assert used["study_id"] == study["id"]

@@ -109,7 +109,9 @@ def test_min_k_switches_between_pooled_and_narrative(client: TestClient, actors:
     assert narrative["narrative"]["directions"] == {
         "k": 4,
         "favours_intervention": 3,
+        "favours_intervention_ci_excludes_zero": 1,  # only g = 0.5's interval excludes 0
         "favours_control": 1,
+        "favours_control_ci_excludes_zero": 0,
         "no_difference": 0,
         "sign_test_p_value": pytest.approx(0.625),  # binom.test(3, 4)$p.value
         "proportion": 0.75,

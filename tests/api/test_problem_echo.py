@@ -52,4 +52,4 @@ def test_the_cap_keeps_short_values_and_says_what_it_cut() -> None:
     capped = bounded(document)
     assert (capped["detail"], capped["n"]) == ("short", 3)
     assert len(capped["errors"]) == 100
-    assert capped["errors"][0]["field"].endswith("... (100,000 characters in all)")
+    assert capped["errors"][0]["field"].endswith("... (shortened; 100,000 characters)")

@@ -121,7 +121,7 @@ RULES: dict[str, tuple[Mutation, set[str]]] = {
         _data({"form": "f", "f": 4.0, "df": 59, "favours": "intervention", **NS}),
         {f"{R0}.data.f"},
     ),
-    "unknown form": (_data({"form": "odds_ratio", "value": 1.4}), {f"{R0}.data"}),
+    "unknown form": (_data({"form": "odds_ratio", "value": 1.4}), {f"{R0}.data.form"}),
     # year plausible
     "year too early": (_set("year", 1900), {"year"}),
     "year in the future": (_set("year", NEXT_YEAR + 1), {"year"}),

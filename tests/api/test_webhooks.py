@@ -118,3 +118,15 @@ def test_bad_bodies_are_422(client: TestClient, actors: Actors) -> None:
     assert client.post(redeliver, json={"event_id": "7"}, headers=actors.admin).status_code == 422
     missing = client.post(redeliver, json={"event_id": "evt_7"}, headers=actors.admin)
     assert missing.status_code == 404
+
+
+def test_a_private_target_names_the_setting_and_the_restart(
+    client: TestClient, actors: Actors
+) -> None:
+    url = "https://127.0.0.1:9000/hook"
+    response = client.post("/v1/webhooks", json={**BODY, "url": url}, headers=actors.admin)
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert "WEBHOOKS_ALLOW_PRIVATE_TARGETS=true" in error["message"]
+    assert "restart" in error["message"]
+    assert error["message"] in response.json()["detail"]

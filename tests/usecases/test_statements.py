@@ -110,10 +110,54 @@ def test_narrative_statement_gives_the_direction_counts() -> None:
     statement = narrative_statement(counts, 3, 4, SELF_EFFICACY)
     assert statement.text == (
         "Too few randomized trials exist to pool the effect of peer support on self-efficacy "
-        "(3; the review pools from 4). Of 3 studies, 2 favour peer support, 1 the comparator "
-        "and 0 show no difference (sign test p = 1.00)."
+        "(3; the review pools from 4). Of 3 studies, 2 point to a benefit of peer support, 1 to "
+        "the comparator and 0 show no difference (sign test p = 1.00)."
     )
-    assert "2 of 3 studies point towards a benefit" in statement.plain_language
+    assert "2 of 3 studies point towards a benefit." in statement.plain_language
+
+
+# Cell by cell: (favouring, of which clear; against, of which clear) -> the words of each side.
+# "Clear": the study's own confidence interval excludes no effect (issue 26: "2 favour peer
+# support" was said when both intervals included 0).
+NARRATIVE_CELLS = [
+    ((2, 0, 1, 0), "2 point to a benefit of peer support (but every confidence interval "
+     "includes no effect), 1 to the comparator (but its confidence interval includes no effect)",
+     "2 of 3 studies point towards a benefit, but in none does the confidence interval "
+     "exclude no effect."),
+    ((2, 2, 1, 0), "2 point to a benefit of peer support (every confidence interval excluding "
+     "no effect), 1 to the comparator (but its confidence interval includes no effect)",
+     "2 of 3 studies point towards a benefit, 2 with a confidence interval that excludes no "
+     "effect."),
+    ((2, 1, 1, 1), "2 point to a benefit of peer support (1 with a confidence interval "
+     "excluding no effect, 1 with one including it), 1 to the comparator (its confidence "
+     "interval excluding no effect)",
+     "2 of 3 studies point towards a benefit, 1 with a confidence interval that excludes no "
+     "effect."),
+    ((0, 0, 3, 2), "0 point to a benefit of peer support, 3 to the comparator (2 with a "
+     "confidence interval excluding no effect, 1 with one including it)",
+     "0 of 3 studies point towards a benefit."),
+    ((1, 1, 2, 0), "1 point to a benefit of peer support (its confidence interval excluding "
+     "no effect), 2 to the comparator (but every confidence interval includes no effect)",
+     "1 of 3 studies point towards a benefit, 1 with a confidence interval that excludes no "
+     "effect."),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("cell", "text", "plain"), NARRATIVE_CELLS)
+def test_narrative_counts_say_whether_the_intervals_exclude_no_effect(
+    cell: tuple[int, int, int, int], text: str, plain: str
+) -> None:
+    favours, clear_benefit, against, clear_harm = cell
+    counts = DirectionCounts(
+        k=favours + against, favours_intervention=favours, favours_control=against,
+        no_difference=0, sign_test_p_value=0.5, clear_benefit=clear_benefit,
+        clear_harm=clear_harm,
+    )  # fmt: skip
+    statement = narrative_statement(counts, 3, 4, SELF_EFFICACY)
+    assert f"Of 3 studies, {text} and 0 show no difference (sign test p = 0.50)." in (
+        statement.text
+    )
+    assert plain in statement.plain_language
 
 
 def test_narrative_statement_without_studies() -> None:

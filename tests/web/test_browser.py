@@ -17,9 +17,10 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
+from tests.api.pooled_support import trial
 from tests.reliability.servers import fresh_database, migrated_with_keys, running
 from tests.web.browser import PHONE, chromium, console_errors, copy_to_docs, screenshot
-from tests.web.support import HOSTILE_AUTHORS, HOSTILE_TITLE, pending_body, seed
+from tests.web.support import HOSTILE_AUTHORS, HOSTILE_TITLE, pending_body, post_study, seed
 
 pytestmark = pytest.mark.slow
 WAIT_SECONDS = 20
@@ -87,6 +88,46 @@ def test_pages_are_readable_on_a_phone(browser: webdriver.Chrome, site: dict[str
     assert width <= PHONE[0]
     assert console_errors(browser) == []
     screenshot(browser, "outcome-phone", size=PHONE)
+
+
+NARROW_PHONE = (375, 812)  # issue 26: the narrowest phone in common use
+
+
+def _warned_study(site: dict[str, Any]) -> int:
+    """A pending study with an error-level data warning: long field paths on its page."""
+    body = trial(0.2, n=60, authors="Narrow P, Phone Q", year=2022)
+    body["outcome_results"][0]["data"]["intervention"]["sd"] = 0.07
+    study = post_study(site["base"], site["keys"]["bot"], body)
+    assert study["outcome_results"][0]["data_warnings"]
+    return int(study["id"])
+
+
+@pytest.mark.parametrize("path", ["/", "/outcomes/empowerment", "pending-study", "warned-study",
+                                  "/versions", "/sign-in"])  # fmt: skip
+def test_pages_fit_a_375_pixel_screen(
+    browser: webdriver.Chrome, site: dict[str, Any], path: str
+) -> None:
+    """No page scrolls sideways at 375 px: only tables scroll, inside their own containers."""
+    browser.set_window_size(*NARROW_PHONE)
+    if path == "pending-study":
+        path = f"/studies/{site['pending']['id']}"
+    elif path == "warned-study":
+        path = f"/studies/{_warned_study(site)}"
+    _open(browser, site, path)
+    viewport = browser.execute_script("return document.documentElement.clientWidth")
+    assert viewport <= NARROW_PHONE[0]
+    width = browser.execute_script(
+        "return Math.max(document.documentElement.scrollWidth, document.body.scrollWidth)"
+    )
+    assert width <= viewport, path
+    wide = browser.execute_script(
+        "const w = document.documentElement.clientWidth;"
+        "return [...document.querySelectorAll('main *')]"
+        ".filter(e => !e.closest('.scroll') && e.getBoundingClientRect().right > w + 1)"
+        ".map(e => e.tagName + '.' + e.className);"
+    )
+    assert wide == [], path
+    assert console_errors(browser) == []
 
 
 def test_the_summary_shows_certainty_and_its_statement_on_a_phone(

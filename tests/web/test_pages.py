@@ -212,7 +212,7 @@ def _side_text(side: dict[str, Any]) -> str:
     """The side of a POST /v1/studies/preview cell as the page must print it."""
     s = side["summary"]
     effect = f"{s['estimate']:.2f} [{s['ci_lower']:.2f}, {s['ci_upper']:.2f}]"
-    level = side["certainty"]["level"].replace("_", " ")
+    level = side["certainty"]["level"].replace("_", " ").capitalize()  # the GRADE name
     return (
         f"{effect} k = {s['k']} · {s['participants']} participants {level} certainty "
         f"{side['statement']['text']}"
@@ -313,3 +313,104 @@ def test_the_summary_table_shows_each_cells_certainty_and_statement(
         elif cell["statement"]:
             assert f"Statement {cell['statement']['text']}" in text
     assert pooled_cells >= 2  # empowerment overall and peer groups
+
+
+def _suspicious(client: TestClient, actors: Actors) -> int:
+    """A pending study whose intervention SD looks like an SE (an error-level warning)."""
+    add_batch(client, actors.trusted, [trial(0.1 * i, year=2010 + i) for i in range(4)])
+    body = trial(0.4, year=2023)
+    body["outcome_results"][0]["data"]["intervention"]["sd"] = 0.07
+    response = client.post("/v1/studies", json=body, headers=actors.trusted)
+    assert response.status_code == 201, response.text
+    study_id: int = response.json()["study"]["id"]
+    return study_id
+
+
+def test_data_warnings_show_where_curators_decide(client: TestClient, actors: Actors) -> None:
+    study_id = _suspicious(client, actors)
+    field = "outcome_results.0.data.means.intervention.sd"
+    _sign_in(client, actors.key("submit", "curate")["Authorization"].removeprefix("Bearer "))
+    for path in ("/curate", f"/studies/{study_id}", f"/curate/studies/{study_id}/preview"):
+        page = client.get(path)
+        assert page.status_code == 200, path
+        assert 'data-code="sd-looks-like-se"' in page.text, path
+        assert field in page.text, path
+        assert '= <span class="value">0.07</span>' in page.text, path
+        assert 'plausible: <span class="plausible">0.3 to 0.75; as an SE' in page.text, path
+    queue = client.get("/curate").text
+    assert f'id="include-reason-{study_id}"' in queue  # the include form asks why
+    token = _csrf(client, "/curate")
+    without = client.post(f"/curate/studies/{study_id}/include", data={"csrf": token})
+    assert without.status_code == 422
+    assert client.get(f"/v1/studies/{study_id}").json()["status"] == "pending"
+    reason = "Table 2 reports it as an SD."
+    done = client.post(
+        f"/curate/studies/{study_id}/include",
+        data={"csrf": token, "reason": reason},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    study = client.get(f"/v1/studies/{study_id}").json()
+    assert (study["status"], study["status_reason"]) == ("included", reason)
+    answer = pooled(client)
+    [used] = [s for s in answer["studies"] if s["study_id"] == study_id]
+    assert used["data_warnings"][0]["code"] == "sd-looks-like-se"
+    outcome = client.get("/outcomes/empowerment").text  # the pooled answer's study list
+    assert f"sd-looks-like-se: {field} = 0.07 (plausible: 0.3 to 0.75" in outcome
+
+
+def test_pages_name_vocabulary_entries_as_the_vocabulary_does(
+    client: TestClient, actors: Actors
+) -> None:
+    study_id = _evidence(client, actors)
+    names = {c["slug"]: c["name"] for c in client.get("/v1/categories").json()["items"]}
+    outcomes = {o["slug"]: o["name"] for o in client.get("/v1/outcomes").json()["items"]}
+    study = client.get(f"/studies/{study_id}").text
+    assert f"<dd>{html.escape(names['peer-group'])}</dd>" in study
+    assert "<dd>peer-group</dd>" not in study
+    summary = client.get("/").text
+    assert f">{html.escape(outcomes['self-efficacy'])}</a>" in summary  # "Self-efficacy"
+    assert ">Self efficacy</a>" not in summary
+    assert f'<th scope="col">{html.escape(names["peer-group"])}</th>' in summary
+    outcome = client.get("/outcomes/empowerment").text
+    assert f"<td>{html.escape(names['peer-group'])}</td>" in outcome
+
+
+def test_the_queue_shows_a_possible_duplicate_beside_the_study(
+    client: TestClient, actors: Actors
+) -> None:
+    first = trial(0.3, doi=None, registration_id=None, year=2018)
+    stored = create(client, actors.trusted, first)["study"]
+    again = {**first, "title": first["title"].upper(), "year": 2019, "duplicate_of": None}
+    pending = create(client, actors.submitter, again)["study"]  # confirmed, still pending
+    _sign_in(client, actors.key("curate")["Authorization"].removeprefix("Bearer "))
+    queue = client.get("/curate").text
+    pair = f'id="duplicate-{pending["id"]}-{stored["id"]}"'
+    assert f"pending-{pending['id']}" in queue
+    assert pair in queue
+    section = queue[queue.index(pair) : queue.index("</section>", queue.index(pair))]
+    assert f'<a href="/studies/{stored["id"]}">study {stored["id"]}</a>' in section
+    assert "<td>2019</td><td>2018</td>" in section
+    assert "same arm sizes" in section
+    assert "title similarity 100/100" in section
+
+
+def test_the_dashboard_reads_the_same_version_as_the_api(
+    client: TestClient, actors: Actors
+) -> None:
+    _evidence(client, actors)  # ends with a pending study: a version the table does not change
+    newest = client.get("/v1/versions").json()["items"][0]["number"]
+    table = client.get("/v1/pooled")
+    answer = client.get("/v1/outcomes/empowerment/pooled")
+    # The answers name the version that last changed them and, in a header, the newest.
+    changed = table.json()["evidence_version"]
+    assert changed == answer.json()["evidence_version"] == newest - 1
+    assert table.headers["evidence-checked-version"] == str(newest)
+    summary = client.get("/").text
+    assert f"Evidence version {changed} (unchanged through version {newest}, the newest)." in (
+        summary
+    )
+    outcome = client.get("/outcomes/empowerment").text
+    assert f"evidence version {changed} (unchanged through version {newest}, the newest)" in (
+        outcome
+    )

@@ -12,7 +12,7 @@ from service.api.routes.studies import IfMatch
 from service.api.summaries import summaries_from_docstrings
 from service.api.writes import study_write_response, write_context
 from service.schemas.common import problem_responses
-from service.schemas.studies import ReasonBody, StudyWriteRead
+from service.schemas.studies import IncludeBody, ReasonBody, StudyWriteRead
 from service.usecases.studies import curation
 
 router = APIRouter(prefix="/v1/studies", tags=["curation"])
@@ -26,13 +26,15 @@ def include_study(
     session: WriteSessionDep,
     principal: CuratePrincipalDep,
     idempotency: IdempotencyDep,
+    body: IncludeBody | None = None,
     if_match: IfMatch = None,
 ) -> Response:
     """Include a study: it counts in pooled results from the new version on."""
     context = write_context(principal, request)
+    reason = body.reason if body else None
     return idempotency.execute(
         lambda: study_write_response(
-            curation.include_study(session, study_id, context, if_match=if_match)
+            curation.include_study(session, study_id, context, reason=reason, if_match=if_match)
         )
     )
 

@@ -113,9 +113,10 @@ class StudyRevision(Base):
         UniqueConstraint("study_id", "valid_from", name="uq_study_revision_study_id_valid_from"),
         CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="valid_range"),
         CheckConstraint(_one_of("status", STUDY_STATUSES), name="status"),
+        # An included study's reason: why it was included despite an error-level data warning.
         CheckConstraint(
             "(status IN ('excluded', 'withdrawn') AND status_reason IS NOT NULL)"
-            " OR (status IN ('pending', 'included') AND status_reason IS NULL)",
+            " OR (status = 'pending' AND status_reason IS NULL) OR status = 'included'",
             name="status_reason",
         ),
         CheckConstraint("total_randomized >= 4", name="total_randomized"),

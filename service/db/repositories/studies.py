@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
@@ -33,6 +33,18 @@ class NewStudyRows:
     arms: list[dict[str, Any]]
     results: list[dict[str, Any]]
     result_arms: list[tuple[int, int]]
+
+
+@dataclass(slots=True)
+class MatchRow:
+    """A current study's title, first authors, year, registration id and arm sizes."""
+
+    study_id: int
+    title: str
+    authors: str
+    year: int
+    registration_id: str | None
+    arm_sizes: list[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,3 +279,34 @@ class StudyRepository:
         if except_study_id is not None:
             query = query.where(StudyRevision.study_id != except_study_id)
         return self._session.scalars(query.order_by(StudyRevision.study_id)).all()
+
+    def near_duplicate_candidates(
+        self, years: Collection[int], *, except_study_id: int | None = None
+    ) -> list[MatchRow]:
+        """Current, not withdrawn studies of ``years``: what near-duplicates are matched on."""
+        if not years:
+            return []
+        query = (
+            select(
+                StudyRevision.study_id,
+                StudyRevision.title,
+                StudyRevision.authors,
+                StudyRevision.year,
+                StudyRevision.registration_id,
+                StudyArm.n_randomized,
+            )
+            .join(StudyArm, StudyArm.revision_id == StudyRevision.id)
+            .where(
+                StudyRevision.valid_to.is_(None),
+                StudyRevision.status != "withdrawn",
+                StudyRevision.year.in_(sorted(set(years))),
+            )
+            .order_by(StudyRevision.study_id, StudyArm.position)
+        )
+        if except_study_id is not None:
+            query = query.where(StudyRevision.study_id != except_study_id)
+        rows: dict[int, MatchRow] = {}
+        for study_id, title, authors, year, registration, n in self._session.execute(query):
+            row = rows.setdefault(study_id, MatchRow(study_id, title, authors, year, registration))
+            row.arm_sizes.append(int(n))
+        return list(rows.values())

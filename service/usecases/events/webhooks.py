@@ -77,7 +77,11 @@ def checked_url(url: str, policy: UrlPolicy) -> str:
         raise _url_error(str(exc)) from exc
     refusal = None if policy.allow_private else literal_address_refusal(url)
     if refusal:
-        raise _url_error(f"the address is {refusal}; use a public address")
+        raise _url_error(
+            f"the address is {refusal}; use a public address, or, for a receiver on this "
+            "machine or network (development), set WEBHOOKS_ALLOW_PRIVATE_TARGETS=true in the "
+            "service's environment and restart it: the setting is read at start-up"
+        )
     return url
 
 

@@ -42,6 +42,7 @@ from service.usecases.exchange.metapsy import (
     parse_metapsy,
 )
 from service.usecases.exchange.tabular import TableError, read_table
+from service.usecases.studies.duplicates import find_near_duplicates, record_of, stored_records
 from service.usecases.studies.evidence import WriteContext
 from service.usecases.studies.rules import FieldErrors, Vocabulary, prepare_studies
 from service.usecases.studies.service import create_studies
@@ -78,7 +79,7 @@ class MatchedStudy:
 
     source_study_id: str
     study_id: int
-    matched_by: Literal["registration_id", "doi", "source_study_id"]
+    matched_by: Literal["registration_id", "doi", "source_study_id", "near_duplicate"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +123,7 @@ def import_file(
     ``session``'s transaction: one version)."""
     parsed, checked = check_file(text, options, Vocabulary.load(session), progress)
     match_stored(session, checked, options.source)
+    parsed.problems.extend(repeated_trials(checked))
     report = summary(parsed, checked, options)
     if options.dry_run:
         return report
@@ -326,6 +328,46 @@ def match_stored(session: Session, checked: Sequence[Checked], source: str) -> N
     by_key = SourceKeyRepository(session).current_studies(source, keys)
     for item in checked:
         item.matched = _matched(item, by_registration, by_doi, by_key)
+    _match_near_duplicates(session, checked)
+
+
+def _match_near_duplicates(session: Session, checked: Sequence[Checked]) -> None:
+    """Mark candidates that are likely a stored study though no identifier says so (a file
+    exported without DOIs, the same trial typed again): the shared near-duplicate rules."""
+    open_items = [c for c in checked if c.matched is None and c.study is not None]
+    if not open_items:
+        return
+    records = [record_of(c.study) for c in open_items if c.study is not None]
+    stored = stored_records(session, records)
+    for found in find_near_duplicates(records, stored):
+        item = open_items[found.index]
+        if found.existing.study_id is not None and item.matched is None:
+            key = item.candidate.source_key
+            item.matched = MatchedStudy(key, found.existing.study_id, "near_duplicate")
+
+
+def repeated_trials(checked: Sequence[Checked]) -> list[RowProblem]:
+    """A problem at each study of the file that is likely an earlier study of the same file
+    (the near-duplicate rules of :mod:`~service.usecases.studies.duplicates`), so that a
+    repeated trial is reported at its row instead of being stored twice."""
+    open_items = [c for c in checked if c.matched is None and c.study is not None]
+    records = [record_of(c.study) for c in open_items if c.study is not None]
+    problems = []
+    for found in find_near_duplicates(records, ()):
+        item = open_items[found.index]
+        earlier = open_items[next(i for i, r in enumerate(records) if r is found.existing)]
+        problems.append(
+            RowProblem(
+                row=item.candidate.first_row.number,
+                column=None,
+                value=None,
+                problem=f"likely the same trial as the study at row "
+                f"{earlier.candidate.first_row.number}: {found.evidence.as_dict()}",
+                suggestion="remove the repeated rows, or give the two trials their registration "
+                "ids if they are different trials",
+            )
+        )
+    return problems
 
 
 def _matched(

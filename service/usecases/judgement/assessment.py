@@ -105,7 +105,13 @@ def narrative_statement_of(
     d = narrative.directions
     counts = (
         DirectionCounts(
-            d.k, d.favours_intervention, d.favours_control, d.no_difference, d.sign_test_p_value
+            d.k,
+            d.favours_intervention,
+            d.favours_control,
+            d.no_difference,
+            d.sign_test_p_value,
+            clear_benefit=d.favours_intervention_ci_excludes_zero,
+            clear_harm=d.favours_control_ci_excludes_zero,
         )
         if d
         else None

@@ -136,7 +136,9 @@ def preview_inclusion(
     """
 
     def write() -> tuple[int, list[PooledChangeRead]]:
-        included = curation.include_study(session, study_id, context.without_events())
+        included = curation.include_study(
+            session, study_id, context.without_events(), reason="what-if preview"
+        )
         return included.evidence_version, list(included.pooled_changes)
 
     return _preview(session, write, budget)

@@ -132,6 +132,38 @@ class DirectionCounts:
     favours_control: int
     no_difference: int
     sign_test_p_value: float
+    clear_benefit: int | None = None  # favouring peer support, own CI excludes no effect
+    clear_harm: int | None = None  # favouring the comparator, own CI excludes no effect
+
+
+def _count(n: int, noun: str = "study") -> str:
+    return f"{n} {noun if n == 1 else 'studies'}"
+
+
+def _split(total: int, clear: int | None) -> str:
+    """How many of ``total`` studies pointing one way have an interval that excludes 0."""
+    if clear is None or total == 0:
+        return ""
+    if clear == total:
+        inside = "its" if total == 1 else "every"
+        return f" ({inside} confidence interval excluding no effect)"
+    if clear == 0:
+        inside = "its" if total == 1 else "every"
+        return f" (but {inside} confidence interval includes no effect)"
+    return (
+        f" ({clear} with a confidence interval excluding no effect, {total - clear} with one "
+        "including it)"
+    )
+
+
+def _benefit_words(counts: DirectionCounts) -> str:
+    """The plain-language count: points towards a benefit, and how many clearly."""
+    lead = f"{counts.favours_intervention} of {_count(counts.k)} point towards a benefit"
+    if counts.clear_benefit is None or counts.favours_intervention == 0:
+        return lead
+    if counts.clear_benefit == 0:
+        return f"{lead}, but in none does the confidence interval exclude no effect"
+    return f"{lead}, {counts.clear_benefit} with a confidence interval that excludes no effect"
 
 
 def narrative_statement(
@@ -148,15 +180,16 @@ def narrative_statement(
             plain_language=f"We do not yet know whether {INTERVENTION} changes {outcome.name}: "
             "no eligible study has measured it.",
         )
-    studies = "study" if counts.k == 1 else "studies"
     text = (
-        f"{lead}. Of {counts.k} {studies}, {counts.favours_intervention} favour "
-        f"{INTERVENTION}, {counts.favours_control} the comparator and {counts.no_difference} "
-        f"show no difference (sign test p = {counts.sign_test_p_value:.2f})."
+        f"{lead}. Of {_count(counts.k)}, {counts.favours_intervention} point to a benefit of "
+        f"{INTERVENTION}{_split(counts.favours_intervention, counts.clear_benefit)}, "
+        f"{counts.favours_control} to the comparator"
+        f"{_split(counts.favours_control, counts.clear_harm)} and {counts.no_difference} show "
+        f"no difference (sign test p = {counts.sign_test_p_value:.2f})."
     )
     plain = (
         f"There are not yet enough trials to say how much {INTERVENTION} changes "
-        f"{outcome.name}; {counts.favours_intervention} of {counts.k} {studies} point towards "
-        f"a benefit. Counting directions shows whether there may be an effect, not how large."
+        f"{outcome.name}; {_benefit_words(counts)}. Counting directions shows whether there "
+        "may be an effect, not how large."
     )
     return StatementRead(text=text, plain_language=plain)

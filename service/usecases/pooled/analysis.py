@@ -269,10 +269,15 @@ def _narrative(
     directions = None
     if effects:
         summary = summarise_directions([e.yi for e in effects], level=spec.level)
+        # Each study's own interval, as the study list reports it: a point that favours peer
+        # support is a clear benefit only when its interval excludes no effect.
+        own = effect_intervals([e.yi for e in effects], [e.vi for e in effects], level=spec.level)
         directions = DirectionsRead(
             k=summary.k,
             favours_intervention=summary.favours_intervention,
+            favours_intervention_ci_excludes_zero=int((own.lower > 0).sum()),
             favours_control=summary.favours_control,
+            favours_control_ci_excludes_zero=int((own.upper < 0).sum()),
             no_difference=summary.no_difference,
             sign_test_p_value=summary.sign_test_p_value,
             proportion=finite(summary.proportion),

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from scipy.stats import norm
 from sqlalchemy.orm import Session
 
 from service.plots.data import (
@@ -45,6 +44,7 @@ from service.usecases.pooled.answers import (
 from service.usecases.pooled.cache import ResultCache, cache_key, none_match, strong_etag
 from service.usecases.pooled.rob_figures import KINDS, rob_figure
 from service.usecases.pooled.spec import spec_from_options
+from service.usecases.studies.labels import PLAIN, Labels, vocabulary_labels
 from service.usecases.studies.versions import list_versions
 
 Render = Callable[[int], bytes]
@@ -73,9 +73,9 @@ def _evidence_line(session: Session, version: int, engine: str) -> str:
     return f"Evidence version {version}{when}; engine {engine}"
 
 
-def _title(outcome: str, category: str | None, what: str) -> str:
-    scope = f", {category}" if category else ""
-    return f"{outcome.replace('-', ' ').capitalize()}{scope}: {what}"
+def _title(outcome: str, category: str | None, what: str, labels: Labels) -> str:
+    scope = f", {labels.category(category)}" if category else ""
+    return f"{labels.outcome(outcome)}{scope}: {what}"
 
 
 def _text_of(value: Any, key: str) -> str | None:
@@ -89,8 +89,9 @@ def certainty_text(answer: dict[str, Any]) -> str | None:
     """ "Low. <statement>": the certainty of the evidence and its statement, when the answer
     (a dump, so that answers without them simply have none) carries them."""
     certainty = answer.get("certainty")
+    level = _text_of(certainty, "level")
     parts = [
-        _text_of(certainty, "level"),
+        Labels.certainty(level) if level else None,
         _text_of(answer.get("statement"), "text")
         or (_text_of(certainty, "statement") if isinstance(certainty, dict) else None),
     ]
@@ -98,11 +99,20 @@ def certainty_text(answer: dict[str, Any]) -> str | None:
     return f"{text}." if text else None
 
 
-def _studies(answer: PooledRead) -> tuple[StudyPoint, ...]:
+def _studies(answer: PooledRead, labels: Labels) -> tuple[StudyPoint, ...]:
     grouped = answer.dependence is not None  # say which rows stand for several effects
     return tuple(
-        StudyPoint(_study_label(s.label, s.instruments, grouped), s.yi, s.vi, s.ci_lower,
-                   s.ci_upper, s.weight, s.category, s.risk_of_bias)
+        StudyPoint(
+            _study_label(s.label, s.instruments, grouped),
+            s.yi,
+            s.vi,
+            s.ci_lower,
+            s.ci_upper,
+            s.weight,
+            labels.category(s.category),
+            s.risk_of_bias,
+            warnings=len(s.data_warnings),
+        )
         for s in answer.studies
     )  # fmt: skip
 
@@ -140,16 +150,23 @@ def _stats(answer: PooledRead, result: AnalysisResult) -> PooledStats:
     )
 
 
-def _subgroups(result: AnalysisResult, level: float) -> tuple[Diamond, ...]:
-    # The subgroup block reports estimate and SE; the diamond is the normal interval.
+def _subgroups(result: AnalysisResult, labels: Labels) -> tuple[Diamond, ...]:
+    # Each level's own interval, as the answer reports it (its fit's CI method, HKSJ
+    # included), never one recomputed here: the plot and the JSON cannot disagree.
     if result.subgroups is None:
         return ()
-    z = float(norm.ppf(0.5 + level / 2))
     return tuple(
-        Diamond(name, g.estimate, g.estimate - z * g.se, g.estimate + z * g.se)
+        Diamond(labels.category(name), g.estimate, g.ci_lower, g.ci_upper)
         for name, g in sorted(result.subgroups.levels.items())
-        if g.estimate is not None and g.se is not None
+        if g.estimate is not None and g.ci_lower is not None and g.ci_upper is not None
     )
+
+
+def method_line(result: AnalysisResult, k: int) -> str:
+    """The footer's method: estimator, CI method and k, as the answer's ``result`` names them."""
+    if result.estimator in ("EE", "FE"):
+        return f"Method: common effect ({result.estimator}), {result.ci_method} CI; k = {k}"
+    return f"Method: random effects, tau² by {result.estimator}, {result.ci_method} CI; k = {k}"
 
 
 def _pooled_label(result: AnalysisResult) -> str:
@@ -158,7 +175,7 @@ def _pooled_label(result: AnalysisResult) -> str:
     return f"Random effects ({result.estimator}, {result.ci_method})"
 
 
-def forest_data(answer: PooledRead, caption: Caption) -> ForestData:
+def forest_data(answer: PooledRead, caption: Caption, labels: Labels = PLAIN) -> ForestData:
     """The forest plot of a pooled answer (studies only, and why, for a narrative one)."""
     result = answer.result
     level = answer.spec.level
@@ -169,7 +186,8 @@ def forest_data(answer: PooledRead, caption: Caption) -> ForestData:
         or result.ci_upper is None
     ):
         reason = answer.narrative.reason if answer.narrative else "the result is undefined"
-        return ForestData(caption, level, _studies(answer), None, None, None, no_pooling=reason)
+        studies = _studies(answer, labels)
+        return ForestData(caption, level, studies, None, None, None, no_pooling=reason)
     pooled = Diamond(_pooled_label(result), result.estimate, result.ci_lower, result.ci_upper)
     prediction = None
     if result.pi_lower is not None and result.pi_upper is not None:
@@ -178,12 +196,13 @@ def forest_data(answer: PooledRead, caption: Caption) -> ForestData:
     return ForestData(
         caption,
         level,
-        _studies(answer),
+        _studies(answer, labels),
         pooled,
         prediction,
         _stats(answer, result),
-        subgroups=_subgroups(result, level) if grouped else (),
+        subgroups=_subgroups(result, labels) if grouped else (),
         dependence=_dependence_diamond(answer),
+        method=method_line(result, answer.k),
     )
 
 
@@ -200,9 +219,9 @@ def _filled(answer: PooledRead) -> tuple[tuple[float, float], ...]:
     return tuple(zip(filled.filled_yi[k:].tolist(), filled.filled_vi[k:].tolist(), strict=True))
 
 
-def _caption(session: Session, answer: PooledRead, what: str) -> Caption:
+def _caption(session: Session, answer: PooledRead, what: str, labels: Labels) -> Caption:
     return Caption(
-        title=_title(answer.outcome, answer.spec.category, what),
+        title=_title(answer.outcome, answer.spec.category, what, labels),
         evidence=_evidence_line(session, answer.evidence_version, answer.engine_version),
         certainty=certainty_text(answer.model_dump()),
     )
@@ -233,13 +252,19 @@ def pooled_figure(
         pinned = query.model_copy(update={"as_of": version})
         answer = pooled_result(session, cache, outcome, pinned, budget=budget).body
         assert answer is not None  # no If-None-Match was sent
+        labels = vocabulary_labels(session)
         if kind == "forest":
-            return forest_plot(forest_data(answer, _caption(session, answer, "forest plot")), fmt)
+            caption = _caption(session, answer, "forest plot", labels)
+            return forest_plot(forest_data(answer, caption, labels), fmt)
         if kind in KINDS:
-            return rob_figure(answer, _caption(session, answer, "risk of bias"), kind, fmt)
-        caption = _caption(session, answer, "funnel plot")
+            caption = _caption(session, answer, "risk of bias", labels)
+            return rob_figure(answer, caption, kind, fmt)
+        caption = _caption(session, answer, "funnel plot", labels)
         estimate = answer.result.estimate if answer.result else None
-        return funnel_plot(FunnelData(caption, _studies(answer), estimate, _filled(answer)), fmt)
+        studies = _studies(answer, labels)
+        method = method_line(answer.result, answer.k) if answer.result else None
+        data = FunnelData(caption, studies, estimate, _filled(answer), method=method)
+        return funnel_plot(data, fmt)
 
     return _conditional(
         session,
@@ -277,7 +302,9 @@ def history_figure(
         answer = pooled_history(session, cache, outcome, pinned, budget=budget).body
         assert answer is not None
         caption = Caption(
-            title=_title(outcome, query.category, "pooled estimate over time"),
+            title=_title(
+                outcome, query.category, "pooled estimate over time", vocabulary_labels(session)
+            ),
             evidence=_evidence_line(session, version, answer.engine_version),
         )
         points = tuple(
@@ -286,9 +313,10 @@ def history_figure(
             )
             for p in answer.points
         )
-        return history_plot(
-            HistoryData(caption, points, _sequential(session, outcome, pinned)), fmt
-        )
+        spec = answer.spec
+        method = f"Method: tau² by {spec.estimator}, {spec.ci_method} CI; k as at each version"
+        sequential = _sequential(session, outcome, pinned)
+        return history_plot(HistoryData(caption, points, sequential, method=method), fmt)
 
     return _conditional(
         session,

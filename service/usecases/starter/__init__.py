@@ -18,13 +18,12 @@ from importlib import resources
 
 from sqlalchemy.orm import Session
 
+from service.data.metapsy import DOI, FILE_NAME, LICENCE
 from service.db.repositories.studies import StudyRepository
 from service.usecases.exchange.importer import ImportOptions, ImportReport, import_file
 from service.usecases.studies.evidence import WriteContext
 
-DOI = "10.5281/zenodo.7687898"
-LICENCE = "ODC-By 1.0"
-FILE_NAME = "metapsy-peer-support.csv"
+__all__ = ["DOI", "FILE_NAME", "LICENCE"]
 ACTOR = "starter evidence (bundled Metapsy database)"
 
 

@@ -55,10 +55,26 @@ class Scale:
 
 @dataclass(slots=True)
 class Findings:
-    """Refusals (422) and warnings (stored) of one result, each as (field, message)."""
+    """Refusals (422) as (field, message), and warnings (stored with the result) as dicts with
+    ``code``, ``level``, ``field``, ``message``, ``value`` (as sent) and ``plausible`` (what a
+    plausible value would be); see :func:`data_warning`."""
 
     errors: list[tuple[str, str]]
-    warnings: list[tuple[str, str]]
+    warnings: list[dict[str, str]]
+
+
+ERROR_LEVEL = "error"  # a curator must give a reason to include the study while it stands
+WARNING_LEVEL = "warning"
+
+
+def data_warning(
+    code: str, level: str, field: str, message: str, *, value: float, plausible: str
+) -> dict[str, str]:
+    """One stored data warning (strings only: it is kept as JSON beside the result)."""
+    return {
+        "code": code, "level": level, "field": field, "message": message,
+        "value": f"{value:g}", "plausible": plausible,
+    }  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,13 +152,19 @@ def _check_sd_size(arm: _Arm, scale: Scale, findings: Findings, at: str) -> None
             )
         )
     elif arm.sd_field == "sd" and arm.sd < SD_AS_SE_FRACTION * scale.span:
+        low, high = 0.10 * scale.span, 0.25 * scale.span
         findings.warnings.append(
-            (
+            data_warning(
+                "sd-looks-like-se",
+                ERROR_LEVEL,
                 field,
                 f"sd {arm.sd:g} is {100 * arm.sd / scale.span:.1f}% of the scale's span "
                 f"({scale.describe()}); SDs in trial samples are typically 10-25% of it. It "
                 f"looks like a standard error: if so, the SD is {arm.sd * math.sqrt(arm.n):.3g} "
                 "(se x sqrt(n)); resend with form 'means_se'",
+                value=arm.sd,
+                plausible=f"{low:.3g} to {high:.3g}; as an SE, the SD is "
+                f"{arm.sd * math.sqrt(arm.n):.3g}",
             )
         )
 
@@ -151,11 +173,16 @@ def _check_sd_ratio(arms: list[_Arm], findings: Findings, at: str) -> None:
     small, large = sorted(arms, key=lambda arm: arm.sd)
     if small.sd * SD_RATIO_WARNING <= large.sd:
         findings.warnings.append(
-            (
+            data_warning(
+                "sd-ratio",
+                WARNING_LEVEL,
                 f"{at}.{small.role}.sd",
                 f"sd {small.sd:g} is {large.sd / small.sd:.1f} times smaller than the {large.role} "
                 f"arm's {large.sd:g}: it may be a standard error (the SD would be "
                 f"{small.sd * math.sqrt(small.n):.3g}, se x sqrt(n))",
+                value=small.sd,
+                plausible=f"within {SD_RATIO_WARNING:g} times of {large.sd:g}, e.g. "
+                f"{small.sd * math.sqrt(small.n):.3g} if it is an SE",
             )
         )
 

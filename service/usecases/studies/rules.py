@@ -221,7 +221,7 @@ def _check_result(
     )
     for path, message in findings.errors:
         errors.add(path, message)
-    warnings.extend({"field": path, "message": message} for path, message in findings.warnings)
+    warnings.extend(findings.warnings)
     if errors.items or arm1 is None or arm2 is None:
         return None
     return arm1.label, arm2.label

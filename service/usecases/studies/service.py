@@ -22,6 +22,11 @@ from service.schemas.study_counts import StudyCountsRead
 from service.settings import get_settings
 from service.usecases.events.write_events import record_write_events
 from service.usecases.pooled.changes import pooled_changes
+from service.usecases.studies.duplicates import (
+    MATCHED_FIELDS,
+    confirmation_note,
+    refuse_near_duplicates,
+)
 from service.usecases.studies.evidence import (
     StudyChange,
     WriteContext,
@@ -126,7 +131,9 @@ def _store_rows(
     session: Session, prepared: Sequence[PreparedStudy], context: WriteContext, kind: str
 ) -> _Stored:
     version = open_version(session, context, kind)
-    refuse_duplicates(session, [p.study for p in prepared])
+    bodies = [p.study for p in prepared]
+    refuse_duplicates(session, bodies)
+    refuse_near_duplicates(session, bodies, batch=kind != "create")
     statuses = [initial_status(item, context) for item in prepared]
     rows = [
         new_rows(item, valid_from=version.number, status=status, reason=None)
@@ -139,7 +146,7 @@ def _store_rows(
         new_study_read(r, study_id=i, created_at=at, created_version=number)
         for r, i in zip(rows, ids, strict=True)
     ]
-    summary = _creation_summary(reads, status)
+    summary = _creation_summary(reads, status) + confirmation_note(bodies)
     created = [StudyChange("create", None, r) for r in reads]
     touched = record_changes(session, version, created, summary)
     changes = pooled_changes(
@@ -250,8 +257,10 @@ def update_study(
     if not changed:
         return StudyWriteResult(evidence_version=head, study=before, changed=False)
     refuse_duplicates(session, [body], except_study_id=study_id)
+    if MATCHED_FIELDS & set(changed):
+        refuse_near_duplicates(session, [body], batch=False, except_study_id=study_id)
     version = open_version(session, context, "update")
-    summary = f"Updated study {study_id}: {', '.join(changed)}"
+    summary = f"Updated study {study_id}: {', '.join(changed)}" + confirmation_note([body])
     return supersede(
         session,
         version,

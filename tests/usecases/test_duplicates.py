@@ -1,0 +1,80 @@
+"""Near-duplicate studies on constructed pairs: the thresholds of
+:mod:`service.usecases.studies.duplicates` (issue 26)."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.usecases.studies.duplicates import (
+    TrialRecord,
+    find_near_duplicates,
+    first_author,
+    likely_duplicate,
+)
+
+TITLE = "A peer-led recovery group for adults with severe mental illness: a randomized trial"
+ORIGINAL = TrialRecord(TITLE, "Jansen A, de Vries M", 2016, (70, 68), study_id=1)
+
+
+def _copy(**changes: object) -> TrialRecord:
+    fields = {"title": TITLE, "authors": "Jansen A, de Vries M", "year": 2016,
+              "arm_sizes": (70, 68)} | changes  # fmt: skip
+    return TrialRecord(**fields)  # type: ignore[arg-type]
+
+
+TRUE_DUPLICATES = {
+    "identical": _copy(),
+    "typo in the title": _copy(title=TITLE.replace("recovery", "recovrey")),
+    "case and punctuation": _copy(title=TITLE.upper().replace(":", " -").replace("-led", " led")),
+    "british spelling, final stop": _copy(title=TITLE.replace("randomized", "randomised") + "."),
+    "author written differently": _copy(authors="Jansen, A.; de Vries, M."),
+    "accent on the author": _copy(authors="Jånsen A"),
+    "published a year later": _copy(year=2017),
+    "arms listed the other way round": _copy(arm_sizes=(68, 70)),
+    "same title, corrected arm sizes": _copy(arm_sizes=(71, 68)),
+}
+DISTINCT = {
+    "same group, same year, second trial": _copy(
+        title=TITLE.replace("adults", "young adults") + " in rural clinics", arm_sizes=(40, 41)
+    ),
+    "same group, same year, one word apart, other arms": _copy(
+        title=TITLE.replace("group", "course"), arm_sizes=(52, 50)
+    ),
+    "another first author": _copy(authors="Bakker L, Jansen A"),
+    "two years later": _copy(year=2018),
+    "other registered trial": TrialRecord(
+        TITLE, "Jansen A", 2016, (70, 68), registration_id="ISRCTN2"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TRUE_DUPLICATES))
+def test_true_duplicates_are_found(name: str) -> None:
+    evidence = likely_duplicate(TRUE_DUPLICATES[name], ORIGINAL)
+    assert evidence is not None, name
+    assert evidence.first_author == "jansen"
+    assert evidence.title_similarity >= 90
+
+
+@pytest.mark.parametrize("name", sorted(DISTINCT))
+def test_distinct_trials_are_not(name: str) -> None:
+    original = TrialRecord(TITLE, "Jansen A", 2016, (70, 68), registration_id="ISRCTN1")
+    assert likely_duplicate(DISTINCT[name], original) is None, name
+
+
+def test_first_author_reads_the_usual_forms() -> None:
+    for authors in ("Rüsch N, Doe K", "Rüsch, N.; Doe, K.", "Rusch N.", "RÜSCH N"):
+        assert first_author(authors) in ("rusch", "rusch n")
+    assert first_author("de Vries M, Jansen A") == "de vries"
+
+
+def test_a_batch_is_matched_with_stored_studies_and_within_itself() -> None:
+    new = [_copy(year=2020, title="Other"), _copy(), _copy(year=2020, title="other.")]
+    found = find_near_duplicates(new, [ORIGINAL])
+    pairs = {(d.index, d.existing.study_id, d.existing.title) for d in found}
+    assert pairs == {(1, 1, TITLE), (2, None, "Other")}
+    [stored] = [d for d in found if d.index == 1]
+    assert stored.evidence.as_dict() == {
+        "title_similarity": 100.0, "first_author": "jansen", "years": [2016, 2016],
+        "same_arm_sizes": True, "arm_sizes": [[70, 68], [70, 68]],
+    }  # fmt: skip
