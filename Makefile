@@ -12,7 +12,7 @@ RUN_STAMP := $(VENV)/.stamp-run
 DEV_STAMP := $(VENV)/.stamp-dev
 BENCH_STAMP := $(VENV)/.stamp-bench
 
-.PHONY: run test lint typecheck pytest system-deps openapi lock bench audit clean
+.PHONY: run test test-steps test-fast lint typecheck pytest system-deps openapi lock bench audit clean
 
 # Debian packages the tests use for real: R with metafor (reference numbers and the exported R
 # scripts), chromium and its driver (browser tests), wrk (make bench). Installed with apt when
@@ -40,8 +40,19 @@ run: $(RUN_STAMP)
 	$(BIN)/lma db upgrade
 	$(BIN)/uvicorn service.main:app --host $(HOST) --port $(PORT) --timeout-graceful-shutdown $(GRACEFUL_SHUTDOWN_SECONDS)
 
-## test: ruff, mypy (strict on service/) and pytest on SQLite and PostgreSQL
-test: $(DEV_STAMP) system-deps lint typecheck pytest
+## test: ruff, mypy (strict on service/) and pytest on SQLite and PostgreSQL; prints the
+## coverage (line and branch) and, last, its own wall time
+test:
+	@start=$$(date +%s); $(MAKE) --no-print-directory test-steps; status=$$?; \
+	echo "make test: wall time $$(( $$(date +%s) - start )) s (exit status $$status)"; exit $$status
+
+test-steps: $(DEV_STAMP) system-deps lint typecheck pytest
+
+## test-fast: the inner loop (under 90 s): ruff, mypy, and the tests that need no server
+## process, browser or second database (pure tests, and storage tests on SQLite only)
+test-fast: $(DEV_STAMP) lint typecheck
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --backends=sqlite -m "not slow and not postgres" -q \
+	 --durations=10 $(PYTEST_ARGS)
 
 system-deps:
 	@bash tests/support/system_packages.sh $(SYSTEM_PACKAGES)
@@ -55,9 +66,15 @@ typecheck: $(DEV_STAMP)
 
 # tests/support/postgres.py prints a reachable PostgreSQL URL (starting a server when it
 # has to) or fails loudly: the PostgreSQL half of the suite never skips silently.
+# The suite runs in PYTEST_WORKERS pytest-xdist processes (each with its own databases, copied
+# from one migrated template), in a random order (pytest-randomly; the seed is printed, rerun
+# with -p randomly -p "randomly_seed=N"), with Hypothesis' derandomized `ci` profile.
+PYTEST_WORKERS ?= auto
+COVERAGE := --cov=service --cov-branch --cov-report=term:skip-covered
 pytest: $(DEV_STAMP)
 	url=$$($(BIN)/python -m tests.support.postgres) && \
-	TEST_DATABASE_URL="$$url" $(BIN)/pytest $(PYTEST_ARGS)
+	TEST_DATABASE_URL="$$url" $(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal -p randomly \
+	 --hypothesis-profile=ci $(COVERAGE) $(PYTEST_ARGS)
 
 ## bench: engine and service benchmarks (under 10 minutes), written to bench/RESULTS.md.
 # Not part of `make test`. PostgreSQL is found as for the tests; without it only SQLite is run.

@@ -37,6 +37,8 @@ from service.usecases.operations.keys import create_api_key
 from tests.api.conftest import Auth, MakeKey
 from tests.conftest import create_postgres_database, drop_postgres_database
 
+pytestmark = pytest.mark.db
+
 PROBLEM = "application/problem+json"
 
 

@@ -25,7 +25,7 @@ from tests.delivery.support import (
     subscribe,
 )
 
-pytestmark = pytest.mark.usefixtures("backend")
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("backend")]
 LMA = str(Path(sys.executable).parent / "lma")
 
 

@@ -21,7 +21,7 @@ from tests.reliability.servers import fresh_database, migrated_with_keys, runnin
 from tests.web.browser import PHONE, chromium, console_errors, copy_to_docs, screenshot
 from tests.web.support import HOSTILE_AUTHORS, HOSTILE_TITLE, pending_body, seed
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.db, pytest.mark.slow]
 WAIT_SECONDS = 20
 
 
