@@ -73,7 +73,7 @@ PYTEST_WORKERS ?= auto
 COVERAGE := --cov=service --cov-branch --cov-report=term:skip-covered
 pytest: $(DEV_STAMP)
 	url=$$($(BIN)/python -m tests.support.postgres) && \
-	TEST_DATABASE_URL="$$url" $(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal -p randomly \
+	TEST_DATABASE_URL="$$url" $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -p randomly \
 	 --hypothesis-profile=ci $(COVERAGE) $(PYTEST_ARGS)
 
 ## bench: engine and service benchmarks (under 10 minutes), written to bench/RESULTS.md.

@@ -1,7 +1,7 @@
 """The pages in a real browser: headless Chromium on a real uvicorn server, on each database.
 
-One browser for the module and one server per database; on each, the tests run in order, as
-one curator's visit.
+One browser for the run (tests/web/conftest.py) and one server per database, shared by the tests
+in any order: only the curator's inclusion changes the site, and no other test depends on it.
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.reliability.servers import fresh_database, migrated_with_keys, running
-from tests.web.browser import PHONE, chromium, console_errors, copy_to_docs, screenshot
+from tests.web.browser import PHONE, console_errors, copy_to_docs, screenshot
 from tests.web.support import HOSTILE_AUTHORS, HOSTILE_TITLE, pending_body, seed
 
-pytestmark = [pytest.mark.db, pytest.mark.slow]
+# One xdist worker runs them all: one browser (tests/web/conftest.py) and one server a database.
+pytestmark = [pytest.mark.db, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 WAIT_SECONDS = 20
 
 
@@ -39,11 +40,6 @@ def site(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
                 "pending_body": pending_body(),
                 "backend": backend,
             }
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[webdriver.Chrome]:
-    yield from chromium()
 
 
 def _open(browser: webdriver.Chrome, site: dict[str, Any], path: str) -> None:
