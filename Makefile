@@ -11,6 +11,8 @@ PIP := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraint
 RUN_STAMP := $(VENV)/.stamp-run
 DEV_STAMP := $(VENV)/.stamp-dev
 BENCH_STAMP := $(VENV)/.stamp-bench
+# pytest-xdist processes for make test and make test-fast (auto: one per core)
+PYTEST_WORKERS ?= auto
 
 .PHONY: run test test-steps test-fast lint typecheck pytest system-deps openapi lock bench audit clean
 
@@ -48,11 +50,10 @@ test:
 
 test-steps: $(DEV_STAMP) system-deps lint typecheck pytest
 
-## test-fast: the inner loop (under 90 s): ruff, mypy, and the tests that need no server
-## process, browser or second database (pure tests, and storage tests on SQLite only)
+## test-fast: the inner loop (about a minute and a half on a quiet 2-core machine): ruff, mypy,
+## and the tests that need no server process, browser or PostgreSQL (those not marked db or slow)
 test-fast: $(DEV_STAMP) lint typecheck
-	$(BIN)/pytest -n $(PYTEST_WORKERS) --backends=sqlite -m "not slow and not postgres" -q \
-	 --durations=10 $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not db and not slow" -q --durations=10 $(PYTEST_ARGS)
 
 system-deps:
 	@bash tests/support/system_packages.sh $(SYSTEM_PACKAGES)
@@ -68,8 +69,7 @@ typecheck: $(DEV_STAMP)
 # has to) or fails loudly: the PostgreSQL half of the suite never skips silently.
 # The suite runs in PYTEST_WORKERS pytest-xdist processes (each with its own databases, copied
 # from one migrated template), in a random order (pytest-randomly; the seed is printed, rerun
-# with -p randomly -p "randomly_seed=N"), with Hypothesis' derandomized `ci` profile.
-PYTEST_WORKERS ?= auto
+# with PYTEST_ARGS=--randomly-seed=N), with Hypothesis' derandomized `ci` profile.
 COVERAGE := --cov=service --cov-branch --cov-report=term:skip-covered
 pytest: $(DEV_STAMP)
 	url=$$($(BIN)/python -m tests.support.postgres) && \
