@@ -211,21 +211,35 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 # --- reporting: how many tests ran on each backend ----------------------------------------
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Deselect (visibly, in the summary) the backends not chosen with ``--backends``."""
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> Iterator[None]:
+    """After pytest-randomly's shuffle: group by backend, deselect the backends not chosen.
+
+    pytest-randomly shuffles within modules too, interleaving SQLite and PostgreSQL items, so a
+    worker would drop and rebuild its session database at every switch; a stable sort by backend
+    keeps the random order within each group and builds each database once per worker.
+    """
+    yield
+    order = {name: rank for rank, name in enumerate(BACKENDS)}
+    items.sort(key=lambda item: order.get(_backend_of(item) or "", -1))
     chosen = chosen_backends(config)
     kept, dropped = [], []
     for item in items:
-        callspec = getattr(item, "callspec", None)
-        on = callspec.params.get("backend") if callspec is not None else None
+        on = _backend_of(item)
         (dropped if on is not None and on not in chosen else kept).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
     for item in items:
-        callspec = getattr(item, "callspec", None)
-        if callspec is not None and "backend" in callspec.params:
-            item.user_properties.append(("backend", callspec.params["backend"]))
+        if (on := _backend_of(item)) is not None:
+            item.user_properties.append(("backend", on))
+
+
+def _backend_of(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    return None if callspec is None else callspec.params.get("backend")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
