@@ -49,6 +49,21 @@ def _open(browser: webdriver.Chrome, site: dict[str, Any], path: str) -> None:
     )
 
 
+@pytest.fixture(autouse=True)
+def signed_out(browser: webdriver.Chrome) -> None:
+    """Each test starts as an anonymous reader: the browser is shared by the run, its cookies
+    are not (they ignore ports, so they would even cross from one database's server to the
+    other's)."""
+    browser.execute_cdp_cmd("Network.clearBrowserCookies", {})
+
+
+def _sign_in(browser: webdriver.Chrome, site: dict[str, Any]) -> None:
+    _open(browser, site, "/sign-in")
+    browser.find_element(By.ID, "key").send_keys(site["keys"]["curator"])
+    browser.find_element(By.ID, "sign-in").click()
+    WebDriverWait(browser, WAIT_SECONDS).until(expected_conditions.url_contains("/curate"))
+
+
 def _no_script_ran(browser: webdriver.Chrome) -> None:
     assert browser.execute_script("return window.__xss === undefined"), "injected script ran"
 
@@ -166,10 +181,7 @@ def test_curator_includes_a_pending_study_and_the_outcome_changes(
         browser.find_element(By.ID, "pooled-estimate").text,
         _forest(site, browser),
     )
-    _open(browser, site, "/sign-in")
-    browser.find_element(By.ID, "key").send_keys(site["keys"]["curator"])
-    browser.find_element(By.ID, "sign-in").click()
-    WebDriverWait(browser, WAIT_SECONDS).until(expected_conditions.url_contains("/curate"))
+    _sign_in(browser, site)
     pending = browser.find_element(By.ID, f"pending-{site['pending']['id']}")
     assert pending.find_element(By.CSS_SELECTOR, ".study-title").text == HOSTILE_TITLE
     # The what-if preview replaces its link once in view (curation.js), with the API's numbers.
@@ -211,8 +223,9 @@ def test_curator_includes_a_pending_study_and_the_outcome_changes(
 def test_a_form_without_the_csrf_token_is_refused(
     site: dict[str, Any], browser: webdriver.Chrome
 ) -> None:
+    _sign_in(browser, site)
     cookies = {c["name"]: c["value"] for c in browser.get_cookies()}
-    assert cookies, "the curator should still be signed in"
+    assert cookies, "the curator should be signed in"
     [cookie] = [c for c in browser.get_cookies() if c["name"] == "lma_session"]
     assert cookie["httpOnly"]
     assert cookie["sameSite"] == "Strict"
