@@ -133,6 +133,7 @@ def clone(backend: str, directory: Path) -> str:
     """A new database of ``backend`` at head (SQLite in ``directory``); the caller drops it."""
     source = template(backend)
     if backend == "sqlite":
+        directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"db-{uuid.uuid4().hex[:8]}.sqlite3"
         shutil.copyfile(make_url(source).database or "", path)
         return f"sqlite:///{path}"
