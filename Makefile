@@ -16,8 +16,10 @@ PIP := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraint
 RUN_STAMP := $(VENV)/.stamp-run
 DEV_STAMP := $(VENV)/.stamp-dev
 BENCH_STAMP := $(VENV)/.stamp-bench
+# pytest-xdist processes for make test and make test-fast (auto: one per core)
+PYTEST_WORKERS ?= auto
 
-.PHONY: run test lint typecheck pytest system-deps openapi lock bench audit clean
+.PHONY: run test test-steps test-fast lint typecheck pytest system-deps openapi lock bench audit clean
 
 # Debian packages the tests use for real: R with metafor (reference numbers and the exported R
 # scripts), chromium and its driver (browser tests), wrk (make bench). Installed with apt when
@@ -49,8 +51,18 @@ run: $(RUN_STAMP)
 		--timeout-graceful-shutdown $(GRACEFUL_SHUTDOWN_SECONDS) \
 		--http h11 --h11-max-incomplete-event-size $(MAX_HEADER_BYTES) --no-access-log
 
-## test: ruff, mypy (strict on service/) and pytest on SQLite and PostgreSQL
-test: $(DEV_STAMP) system-deps lint typecheck pytest
+## test: ruff, mypy (strict on service/) and pytest on SQLite and PostgreSQL; prints the
+## coverage (line and branch) and, last, its own wall time
+test:
+	@start=$$(date +%s); $(MAKE) --no-print-directory test-steps; status=$$?; \
+	echo "make test: wall time $$(( $$(date +%s) - start )) s (exit status $$status)"; exit $$status
+
+test-steps: $(DEV_STAMP) system-deps lint typecheck pytest
+
+## test-fast: the inner loop (about a minute and a half on a quiet 2-core machine): ruff, mypy,
+## and the tests that need no server process, browser or PostgreSQL (those not marked db or slow)
+test-fast: $(DEV_STAMP) lint typecheck
+	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not db and not slow" -q --durations=10 $(PYTEST_ARGS)
 
 system-deps:
 	@bash tests/support/system_packages.sh $(SYSTEM_PACKAGES)
@@ -64,9 +76,14 @@ typecheck: $(DEV_STAMP)
 
 # tests/support/postgres.py prints a reachable PostgreSQL URL (starting a server when it
 # has to) or fails loudly: the PostgreSQL half of the suite never skips silently.
+# The suite runs in PYTEST_WORKERS pytest-xdist processes (each with its own databases, copied
+# from one migrated template), in a random order (pytest-randomly; the seed is printed, rerun
+# with PYTEST_ARGS=--randomly-seed=N), with Hypothesis' derandomized `ci` profile.
+COVERAGE := --cov=service --cov-branch --cov-report=term:skip-covered
 pytest: $(DEV_STAMP)
 	url=$$($(BIN)/python -m tests.support.postgres) && \
-	TEST_DATABASE_URL="$$url" $(BIN)/pytest $(PYTEST_ARGS)
+	TEST_DATABASE_URL="$$url" $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -p randomly \
+	 --hypothesis-profile=ci $(COVERAGE) $(PYTEST_ARGS)
 
 ## bench: engine and service benchmarks (under 10 minutes), written to bench/RESULTS.md.
 # Not part of `make test`. PostgreSQL is found as for the tests; without it only SQLite is run.

@@ -1,6 +1,12 @@
 """Test fixtures: every database test runs once on SQLite and once on PostgreSQL.
 
-Each backend gets a fresh database built by running the migrations. Each test runs inside a
+A test touches storage through the fixtures parametrized over ``backend`` (``client``,
+``session``, ``database``, ``app``...); its module says so with ``pytestmark = pytest.mark.db``,
+and a test that requests them without the marker fails (``pytest_runtest_setup`` below), so the
+split between storage tests (both databases) and pure tests (run once) cannot rot.
+
+Each backend gets, per xdist worker, a copy of a database migrated once per run
+(tests/support/databases.py). Each test runs inside a
 transaction that is rolled back at the end; the application's sessions join it through
 savepoints (SQLAlchemy's "join a session into an external transaction" recipe), so a request
 that commits still leaves nothing behind.
@@ -8,56 +14,82 @@ that commits still leaves nothing behind.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
-import psycopg
 import pytest
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Connection
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from service.api.deps import get_read_session, get_write_session
 from service.db.engine import Database
 from service.db.head_probe import HEAD_QUERY
-from service.db.migrate import upgrade_to_head
 from service.main import create_app
 from service.settings import Settings
+from tests.support.databases import (
+    DEFAULT_POSTGRES_URL,
+    admin_dsn,
+    create_postgres_database,
+    drop_postgres_database,
+    finish_run,
+    migrated_database,
+    postgres_server_url,
+    start_run,
+)
 
 BACKENDS = ("sqlite", "postgresql")
-DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+# `make test` selects `ci` (--hypothesis-profile=ci): the same examples on every run
+# (derandomized, no example database), no per-example deadline on a loaded machine. Tests that
+# set max_examples keep theirs; the rest get Hypothesis' default of 100.
+hypothesis_settings.register_profile(
+    "ci",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+
+# Kept importable from here: test modules written before tests/support/databases.py use them.
+__all__ = [
+    "DEFAULT_POSTGRES_URL",
+    "create_postgres_database",
+    "drop_postgres_database",
+    "migrated_database",
+    "postgres_server_url",
+]
+_admin_dsn = admin_dsn
 
 
-def postgres_server_url() -> str:
-    return os.environ.get("TEST_DATABASE_URL") or DEFAULT_POSTGRES_URL
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--backends",
+        default=",".join(BACKENDS),
+        help="comma-separated database backends for the db tests (make test-fast: sqlite)",
+    )
 
 
-def _admin_dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):  # the xdist controller, or pytest without xdist
+        start_run()
 
 
-def create_postgres_database() -> str:
-    """A new, empty database on the test server; fails loudly when the server is unreachable."""
-    server = postgres_server_url()
-    name = f"lma_test_{uuid.uuid4().hex[:12]}"
-    try:
-        with psycopg.connect(_admin_dsn(server), autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError as exc:
-        pytest.fail(f"PostgreSQL is required for the tests and unreachable at {server}: {exc}")
-    return make_url(server).set(database=name).render_as_string(hide_password=False)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):
+        finish_run()
 
 
-def drop_postgres_database(url: str) -> None:
-    name = make_url(url).database
-    with psycopg.connect(_admin_dsn(postgres_server_url()), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def chosen_backends(config: pytest.Config) -> list[str]:
+    chosen = str(config.getoption("--backends")).split(",")
+    unknown = set(chosen) - set(BACKENDS)
+    if unknown:
+        raise pytest.UsageError(f"--backends: unknown {sorted(unknown)}; known {BACKENDS}")
+    return chosen
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -66,25 +98,24 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-@contextmanager
-def migrated_database(backend: str, directory: Path) -> Iterator[str]:
-    """A new database of ``backend`` migrated to head (SQLite in ``directory``), then dropped."""
-    if backend == "sqlite":
-        url = f"sqlite:///{directory / 'test.sqlite3'}"
-        upgrade_to_head(url)
-        yield url
-        return
-    url = create_postgres_database()
-    try:
-        upgrade_to_head(url)
-        yield url
-    finally:
-        drop_postgres_database(url)
+STORAGE_FIXTURES = frozenset({"backend"})
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A test that reaches storage must say so: ``pytestmark = pytest.mark.db`` in its module."""
+    touches = STORAGE_FIXTURES & set(getattr(item, "fixturenames", ()))
+    if touches and item.get_closest_marker("db") is None:
+        pytest.fail(
+            f"{item.nodeid} uses the database fixtures (through {sorted(touches)}) but is not "
+            "marked db: add `pytestmark = pytest.mark.db` to its module",
+            pytrace=False,
+        )
 
 
 @pytest.fixture(scope="session")
 def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A freshly migrated database of the backend under test."""
+    """A migrated database of the backend under test, one per xdist worker (a template's copy)."""
     with migrated_database(backend, tmp_path_factory.mktemp("sqlite")) as url:
         yield url
 
@@ -180,11 +211,35 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 # --- reporting: how many tests ran on each backend ----------------------------------------
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> Iterator[None]:
+    """After pytest-randomly's shuffle: group by backend, deselect the backends not chosen.
+
+    pytest-randomly shuffles within modules too, interleaving SQLite and PostgreSQL items, so a
+    worker would drop and rebuild its session database at every switch; a stable sort by backend
+    keeps the random order within each group and builds each database once per worker.
+    """
+    yield
+    order = {name: rank for rank, name in enumerate(BACKENDS)}
+    items.sort(key=lambda item: order.get(_backend_of(item) or "", -1))
+    chosen = chosen_backends(config)
+    kept, dropped = [], []
     for item in items:
-        callspec = getattr(item, "callspec", None)
-        if callspec is not None and "backend" in callspec.params:
-            item.user_properties.append(("backend", callspec.params["backend"]))
+        on = _backend_of(item)
+        (dropped if on is not None and on not in chosen else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+    for item in items:
+        if (on := _backend_of(item)) is not None:
+            item.user_properties.append(("backend", on))
+
+
+def _backend_of(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    return None if callspec is None else callspec.params.get("backend")
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

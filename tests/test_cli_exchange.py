@@ -13,13 +13,13 @@ from service.db.migrate import upgrade_to_head
 from service.settings import get_settings
 from tests.api.test_exchange_import import BROKEN, CSV, METAPSY
 from tests.conftest import create_postgres_database, drop_postgres_database
+from tests.support.databases import clone
 
 
 @pytest.fixture(autouse=True)
 def database_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A migrated SQLite database that ``lma`` finds through DATABASE_URL."""
-    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
-    upgrade_to_head(url)
+    url = clone("sqlite", tmp_path)  # a copy of the run's migrated template
     monkeypatch.setenv("DATABASE_URL", url)
     monkeypatch.setenv("COLUMNS", "200")
     get_settings.cache_clear()

@@ -21,11 +21,11 @@ from service.cli import main
 from service.cli.keys import SCOPES
 from service.db.base import utc_now
 from service.db.engine import Database
-from service.db.migrate import upgrade_to_head
 from service.db.models import ApiKey, IdempotencyRecord
 from service.main import create_app
 from service.settings import Settings, get_settings
 from service.usecases.operations.keys import Scope
+from tests.support.databases import clone
 
 HOUR = timedelta(hours=1)
 
@@ -33,8 +33,7 @@ HOUR = timedelta(hours=1)
 @pytest.fixture
 def database_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A migrated SQLite database that ``lma`` finds through DATABASE_URL."""
-    url = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
-    upgrade_to_head(url)
+    url = clone("sqlite", tmp_path)  # a copy of the run's migrated template
     monkeypatch.setenv("DATABASE_URL", url)
     get_settings.cache_clear()
     yield url

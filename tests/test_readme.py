@@ -40,6 +40,8 @@ from service.settings import Settings
 from tests.conftest import migrated_database
 from tests.support.readme_blocks import Block, blocks, curl_commands
 
+pytestmark = pytest.mark.db
+
 ROOT = Path(__file__).parents[1]
 README = ROOT / "README.md"
 SHIM = ROOT / "tests/support/curl_shim.py"

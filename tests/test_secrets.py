@@ -18,18 +18,17 @@ from sqlalchemy.orm import Session
 
 from service.cli import main
 from service.db.engine import Database
-from service.db.migrate import upgrade_to_head
 from service.main import create_app
 from service.settings import Settings, get_settings
 from service.usecases.operations import keys as api_keys
 from service.usecases.operations.keys import create_api_key, verify_api_key
 from tests.factories import peer_group_trial
+from tests.support.databases import clone
 
 
 @pytest.fixture
 def database_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path / 'secrets.sqlite3'}"
-    upgrade_to_head(url)
+    url = clone("sqlite", tmp_path)  # a copy of the run's migrated template
     monkeypatch.setenv("DATABASE_URL", url)
     get_settings.cache_clear()
     yield url

@@ -14,12 +14,11 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 from service.db.engine import Database
-from service.db.migrate import upgrade_to_head
 from service.main import create_app
 from service.settings import Settings
 from service.usecases.operations.keys import create_api_key
 from tests.api.studies_support import Headers
-from tests.conftest import create_postgres_database, drop_postgres_database
+from tests.support.databases import migrated_database
 
 # The shared Metapsy data lives beside the repository (../shared/data); SHARED_DATA_DIR points
 # elsewhere (a worktree one level deeper, say).
@@ -61,12 +60,7 @@ def headline(result: dict[str, Any]) -> dict[str, Any]:
 def empty_app(backend: str, directory: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
     """An app on a new, empty, migrated database of ``backend`` whose writes really commit
     (not the shared test transaction), and a curator's headers; the database is dropped after."""
-    if backend == "sqlite":
-        url = f"sqlite:///{directory / 'empty.sqlite3'}"
-    else:
-        url = create_postgres_database()
-    try:
-        upgrade_to_head(url)
+    with migrated_database(backend, directory) as url:
         settings = Settings(database_url=url, webhooks_deliver_in_api=False)
         database = Database.from_settings(settings)
         with database.session(write=True) as session:
@@ -74,9 +68,6 @@ def empty_app(backend: str, directory: Path) -> Iterator[tuple[TestClient, dict[
         database.dispose()
         with TestClient(create_app(settings), raise_server_exceptions=False) as client:
             yield client, {"Authorization": f"Bearer {key}"}
-    finally:
-        if backend != "sqlite":
-            drop_postgres_database(url)
 
 
 def without_ids(answer: dict[str, Any]) -> dict[str, Any]:

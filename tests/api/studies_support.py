@@ -15,12 +15,11 @@ from httpx import Response
 from sqlalchemy.engine import make_url
 
 from service.db.engine import Database
-from service.db.migrate import upgrade_to_head
 from service.settings import Settings
 from service.usecases.operations.keys import create_api_key
 from tests.api.conftest import Auth, MakeKey
-from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.factories import Body
+from tests.support.databases import migrated_database
 
 Headers = dict[str, str]
 
@@ -110,17 +109,8 @@ def problem_fields(response: Response) -> set[str]:
 @contextmanager
 def committed_settings(backend: str, tmp_path: Path) -> Iterator[Settings]:
     """Settings for a migrated database of the test's own, where transactions really commit."""
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'committed.sqlite3'}"
-        upgrade_to_head(url)
+    with migrated_database(backend, tmp_path) as url:
         yield Settings(database_url=url)
-        return
-    url = create_postgres_database()
-    try:
-        upgrade_to_head(url)
-        yield Settings(database_url=url)
-    finally:
-        drop_postgres_database(url)
 
 
 def committed_key(settings: Settings, scopes: list[str], *, name: str = "bot") -> str:

@@ -24,6 +24,8 @@ from service.api.idempotency import IdempotencyDep
 from service.usecases.operations.keys import revoke_api_key
 from tests.api.conftest import Auth, MakeKey
 
+pytestmark = pytest.mark.db
+
 PROBLEM = "application/problem+json"
 
 

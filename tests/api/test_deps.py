@@ -18,6 +18,8 @@ from service.db.engine import Database
 from service.main import create_app
 from service.settings import Settings
 
+pytestmark = pytest.mark.db
+
 
 @pytest.fixture
 def own_sessions(settings: Settings) -> Iterator[tuple[TestClient, Database]]:

@@ -19,7 +19,7 @@ from tests.api.conftest import Auth, MakeKey
 from tests.api.pooled_support import add_batch, outcome_result, trial
 from tests.api.studies_support import Actors, Headers, action, create, patch
 
-pytestmark = pytest.mark.usefixtures("backend")
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("backend")]
 
 
 @pytest.fixture

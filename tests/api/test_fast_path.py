@@ -11,6 +11,8 @@ from tests.api.conftest import Auth, MakeKey
 from tests.api.pooled_support import add_batch, trial
 from tests.api.studies_support import Actors, create
 
+pytestmark = pytest.mark.db
+
 URL = "/v1/outcomes/empowerment/pooled"
 PER_REQUEST = {"x-request-id", "date"}
 

@@ -41,6 +41,8 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.api.conftest import Auth, MakeKey
 
+pytestmark = pytest.mark.db
+
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "35"))
 MINIMUM_REQUESTS = 1000
 REPORT = Path(os.environ.get("FUZZ_REPORT", "var/fuzz-report.txt"))

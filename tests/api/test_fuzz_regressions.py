@@ -9,6 +9,8 @@ from fastapi.testclient import TestClient
 
 from service.openapi import openapi_document
 
+pytestmark = pytest.mark.db
+
 PROBLEM = "application/problem+json"
 
 

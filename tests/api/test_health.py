@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from service.db.migrate import head_revision
 from service.main import create_app
 from service.settings import Settings
+
+pytestmark = pytest.mark.db
 
 
 def test_health_is_ok(client: TestClient) -> None:

@@ -21,6 +21,8 @@ from tests.api.conftest import Auth, MakeKey
 from tests.api.hostile_support import database_dumper
 from tests.factories import peer_group_trial
 
+pytestmark = pytest.mark.db
+
 PROBLEM = "application/problem+json"
 STUDY = "{study_id}"
 MARK = "__HOSTILE__"

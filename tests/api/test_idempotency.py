@@ -27,7 +27,6 @@ from service.api.idempotency import IdempotencyDep
 from service.api.security import SECURITY_HEADERS
 from service.db.base import utc_now
 from service.db.engine import Database
-from service.db.migrate import upgrade_to_head
 from service.db.models import ApiKey, IdempotencyRecord
 from service.errors import ConflictError
 from service.main import create_app
@@ -35,7 +34,9 @@ from service.settings import Settings
 from service.usecases.operations.idempotency import purge_expired
 from service.usecases.operations.keys import create_api_key
 from tests.api.conftest import Auth, MakeKey
-from tests.conftest import create_postgres_database, drop_postgres_database
+from tests.support.databases import migrated_database
+
+pytestmark = pytest.mark.db
 
 PROBLEM = "application/problem+json"
 
@@ -288,17 +289,8 @@ def test_an_idempotent_write_still_needs_a_key_with_the_scope(
 @pytest.fixture
 def committed_settings(backend: str, tmp_path: Path) -> Iterator[Settings]:
     """Settings for a migrated database of the test's own, outside any test transaction."""
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'committed.sqlite3'}"
-        upgrade_to_head(url)
+    with migrated_database(backend, tmp_path) as url:
         yield Settings(database_url=url)
-        return
-    url = create_postgres_database()
-    try:
-        upgrade_to_head(url)
-        yield Settings(database_url=url)
-    finally:
-        drop_postgres_database(url)
 
 
 def _count(settings: Settings, query: Any) -> int:

@@ -11,6 +11,8 @@ from tests.api.conftest import Auth, MakeKey
 from tests.api.pooled_support import add_batch, pooled, trial
 from tests.api.studies_support import Actors
 
+pytestmark = pytest.mark.db
+
 
 @pytest.fixture
 def actors(make_key: MakeKey, auth: Auth) -> Actors:

@@ -16,6 +16,8 @@ from tests.api.conftest import Auth, MakeKey
 from tests.api.studies_support import Actors, create
 from tests.factories import Body, means, one_to_one_stigma_trial, peer_group_trial, result
 
+pytestmark = pytest.mark.db
+
 R0 = "outcome_results.0"
 
 

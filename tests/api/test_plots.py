@@ -11,6 +11,8 @@ from tests.api.conftest import Auth, MakeKey
 from tests.api.pooled_support import add_batch, pooled, trial
 from tests.api.studies_support import Actors
 
+pytestmark = pytest.mark.db
+
 SVG = "{http://www.w3.org/2000/svg}"
 CATEGORIES = ("peer-group", "one-to-one")
 SHIFTS = (0.1, 0.45, -0.2, 0.3, 0.6, 0.05, 0.25, 0.8)

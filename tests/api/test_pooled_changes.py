@@ -11,6 +11,8 @@ from tests.api.conftest import Auth, MakeKey
 from tests.api.pooled_support import add_batch, outcome_result, pooled, trial
 from tests.api.studies_support import Actors, action, create, patch
 
+pytestmark = pytest.mark.db
+
 SUMMARY = (
     "status",
     "k",

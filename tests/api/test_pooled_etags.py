@@ -14,6 +14,8 @@ from tests.api.conftest import Auth, MakeKey
 from tests.api.pooled_support import add_batch, outcome_result, trial
 from tests.api.studies_support import Actors, action, create
 
+pytestmark = pytest.mark.db
+
 URL = "/v1/outcomes/empowerment/pooled"
 STIGMA_URL = "/v1/outcomes/internalized-stigma/pooled"
 IDENTITY = {"Accept-Encoding": "identity"}

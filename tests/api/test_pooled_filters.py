@@ -10,6 +10,8 @@ from tests.api.conftest import Auth, MakeKey
 from tests.api.pooled_support import add_batch, outcome_result, pooled, study_ids, trial
 from tests.api.studies_support import Actors
 
+pytestmark = pytest.mark.db
+
 
 @pytest.fixture
 def actors(make_key: MakeKey, auth: Auth) -> Actors:

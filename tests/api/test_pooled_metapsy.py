@@ -26,6 +26,8 @@ from tests.api.exchange_support import METAPSY_FILE, post_import
 from tests.api.pooled_support import pooled
 from tests.api.studies_support import Actors
 
+pytestmark = pytest.mark.db
+
 DATA = METAPSY_FILE
 SUBCATEGORIES = {"Empowerment/Self-efficacy", "Self-efficacy"}
 # Metapsy instrument -> (our outcome, our instrument), as the importer maps them

@@ -21,6 +21,8 @@ from tests.api.pooled_support import add_batch, trial
 from tests.api.studies_support import Actors
 from tests.factories import result
 
+pytestmark = pytest.mark.db
+
 SECTIONS = [
     "egger", "begg", "trim_and_fill", "failsafe", "leave_one_out", "influence", "cumulative",
 ]  # fmt: skip

@@ -12,6 +12,8 @@ from tests.api.conftest import Auth, MakeKey
 from tests.api.pooled_support import add_batch, pooled, trial
 from tests.api.studies_support import Actors, create
 
+pytestmark = pytest.mark.db
+
 URL = "/v1/outcomes/empowerment/pooled"
 SHARED = ("outcome", "status", "k", "participants", "evidence_version", "engine_version")
 RESULT = ("estimate", "ci_lower", "ci_upper", "pi_lower", "pi_upper", "tau2", "i2", "p_value")

@@ -13,6 +13,8 @@ from tests.api.conftest import Auth, MakeKey
 from tests.api.pooled_support import add_batch, headline, outcome_result, pooled, trial
 from tests.api.studies_support import Actors, action, create, patch
 
+pytestmark = pytest.mark.db
+
 URL = "/v1/outcomes/empowerment/pooled"
 
 

@@ -23,6 +23,8 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.api.conftest import Auth, MakeKey
 
+pytestmark = pytest.mark.db
+
 NOT_YET = {
     # Depends on the data: an as_of past the newest version, vocabulary not in the database,
     # an opaque cursor this service did not hand out, an If-Match precondition.

@@ -13,6 +13,8 @@ from tests.api.hostile_support import database_dumper
 from tests.api.pooled_support import add_batch, pooled, trial
 from tests.api.studies_support import Actors, action, create
 
+pytestmark = pytest.mark.db
+
 
 @pytest.fixture
 def actors(make_key: MakeKey, auth: Auth) -> Actors:

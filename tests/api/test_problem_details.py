@@ -9,6 +9,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
+pytestmark = pytest.mark.db
+
 PROBLEM = "application/problem+json"
 
 

@@ -16,6 +16,8 @@ from service.api.problems import MAX_ECHOED_CHARS, bounded
 from tests.api.conftest import Auth, MakeKey
 from tests.factories import peer_group_trial
 
+pytestmark = pytest.mark.db
+
 HUGE = "x" * 100_000
 
 

@@ -14,6 +14,8 @@ from service.main import create_app
 from service.settings import Settings
 from tests.api.conftest import Auth, MakeKey
 
+pytestmark = pytest.mark.db
+
 
 class FakeClock:
     """A monotonic clock the test moves by hand."""

@@ -19,6 +19,8 @@ from tests.api.exchange_support import post_import
 from tests.api.studies_support import Actors
 from tests.factories import peer_group_trial
 
+pytestmark = pytest.mark.db
+
 R0 = "outcome_results.0"
 Body = dict[str, Any]
 

@@ -17,6 +17,8 @@ from service.main import create_app
 from service.settings import Settings
 from tests.api.conftest import Auth, MakeKey
 
+pytestmark = pytest.mark.db
+
 PROBLEM = "application/problem+json"
 LIMIT = 2048
 ANALYSIS = {

@@ -13,6 +13,8 @@ from tests.api.conftest import Auth, MakeKey
 from tests.api.pooled_support import add_batch, trial
 from tests.api.studies_support import Actors
 
+pytestmark = pytest.mark.db
+
 
 @pytest.fixture
 def actors(make_key: MakeKey, auth: Auth) -> Actors:

@@ -26,6 +26,8 @@ from tests.factories import (
     result,
 )
 
+pytestmark = pytest.mark.db
+
 
 @pytest.fixture
 def who(make_key: MakeKey, auth: Auth) -> Actors:

@@ -31,6 +31,8 @@ from tests.api.studies_support import (
 )
 from tests.factories import peer_group_trial
 
+pytestmark = pytest.mark.db
+
 
 @pytest.fixture
 def who(make_key: MakeKey, auth: Auth) -> Actors:

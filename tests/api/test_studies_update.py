@@ -21,6 +21,8 @@ from tests.api.studies_support import (
 )
 from tests.factories import means, one_to_one_stigma_trial, peer_group_trial, result
 
+pytestmark = pytest.mark.db
+
 
 @pytest.fixture
 def who(make_key: MakeKey, auth: Auth) -> Actors:

@@ -14,6 +14,8 @@ from tests.api.conftest import Auth, MakeKey
 from tests.api.studies_support import Actors, head_version, listed_ids, problem_fields
 from tests.factories import Body, means, peer_group_trial, result
 
+pytestmark = pytest.mark.db
+
 Mutation = Callable[[Body], None]
 R0 = "outcome_results.0"
 ARM_ROLES = ("intervention", "control")

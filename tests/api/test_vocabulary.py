@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
+
+pytestmark = pytest.mark.db
 
 
 def _slugs(client: TestClient, path: str) -> list[str]:

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from tests.api.conftest import Auth, MakeKey
 from tests.api.studies_support import Actors, problem_fields
 
-pytestmark = pytest.mark.usefixtures("backend")
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("backend")]
 BODY = {"url": "https://example.org/hooks", "event_types": ["conclusion.changed"]}
 
 

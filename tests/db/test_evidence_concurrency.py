@@ -33,6 +33,8 @@ from service.usecases.studies.service import create_study, update_study
 from tests.api.studies_support import committed_settings
 from tests.factories import peer_group_trial
 
+pytestmark = pytest.mark.db
+
 THREADS = 8
 STUDIES_PER_THREAD = 3
 SHARED_DOI = "10.5555/lma.shared"

@@ -11,6 +11,8 @@ from sqlalchemy import text
 from service.db.engine import Database
 from service.db.head_probe import head_probe_for
 
+pytestmark = pytest.mark.db
+
 BUMP = text("UPDATE evidence_head SET version = version + :step WHERE id = 1")
 
 

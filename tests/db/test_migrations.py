@@ -17,6 +17,8 @@ from service.db.migrate import alembic_config, head_revision
 from service.settings import Settings
 from tests.conftest import create_postgres_database, drop_postgres_database
 
+pytestmark = pytest.mark.db
+
 
 @pytest.fixture
 def empty_database_url(backend: str, tmp_path: Path) -> Iterator[str]:

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import atexit
 import json
-import shutil
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,23 +14,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from fastapi.testclient import TestClient
-from sqlalchemy.engine import make_url
 from standardwebhooks import Webhook as Verifier
 
 from service.db.engine import Database
-from service.db.migrate import upgrade_to_head
 from service.delivery.worker import DeliveryWorker
 from service.main import create_app
 from service.settings import Settings
 from tests.api.studies_support import committed_key
-from tests.conftest import (
-    _admin_dsn,
-    create_postgres_database,
-    drop_postgres_database,
-    postgres_server_url,
-)
+from tests.support.databases import clone, drop_postgres_database
 
 
 @dataclass
@@ -158,42 +148,15 @@ def delivery_settings(base: Settings, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
-_TEMPLATES: dict[str, str] = {}
-
-
-def _template(backend: str, tmp_path: Path) -> str:
-    """A migrated database to copy (migrating each test's database would take a second)."""
-    if backend not in _TEMPLATES:
-        if backend == "sqlite":
-            path = tmp_path.parent / f"template-{uuid.uuid4().hex[:8]}.sqlite3"
-            upgrade_to_head(f"sqlite:///{path}")
-            _TEMPLATES[backend] = str(path)
-        else:
-            url = create_postgres_database()
-            upgrade_to_head(url)
-            atexit.register(drop_postgres_database, url)
-            _TEMPLATES[backend] = url
-    return _TEMPLATES[backend]
-
-
 @contextmanager
 def committed_database(backend: str, tmp_path: Path) -> Iterator[str]:
     """The URL of a fresh, migrated database where transactions really commit."""
-    template = _template(backend, tmp_path)
-    if backend == "sqlite":
-        path = tmp_path / f"committed-{uuid.uuid4().hex[:8]}.sqlite3"
-        shutil.copyfile(template, path)
-        yield f"sqlite:///{path}"
-        return
-    name = f"lma_test_{uuid.uuid4().hex[:12]}"
-    source = make_url(template).database
-    with psycopg.connect(_admin_dsn(postgres_server_url()), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
-    url = make_url(template).set(database=name).render_as_string(hide_password=False)
+    url = clone(backend, tmp_path)
     try:
         yield url
     finally:
-        _drop_later(url)
+        if backend != "sqlite":
+            _drop_later(url)
 
 
 _DROPPING: list[threading.Thread] = []

@@ -24,7 +24,7 @@ from tests.delivery.support import (
     subscribe,
 )
 
-pytestmark = pytest.mark.usefixtures("backend")
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("backend")]
 
 
 def submit(world: World, count: int = 1) -> list[int]:

@@ -17,7 +17,7 @@ from service.usecases.studies.service import create_study
 from tests.api.pooled_support import trial
 from tests.delivery.support import committed_database
 
-pytestmark = pytest.mark.usefixtures("backend")
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("backend")]
 WRITERS, WRITES = 4, 5
 
 

@@ -21,6 +21,8 @@ from service.usecases.events.webhooks import new_secret
 from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.delivery.support import committed_world, subscribe
 
+pytestmark = pytest.mark.db
+
 
 def test_a_key_file_is_generated_once_and_kept(tmp_path: Path) -> None:
     path = tmp_path / "var" / "webhook-secret.key"

@@ -14,7 +14,7 @@ from service.db.repositories.events import EventRepository
 from tests.api.pooled_support import trial
 from tests.delivery.support import World, committed_world, running_receiver, subscribe
 
-pytestmark = pytest.mark.usefixtures("backend")
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("backend")]
 
 
 class RolledBackError(Exception):

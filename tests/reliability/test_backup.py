@@ -35,7 +35,7 @@ from tests.api.studies_support import committed_key, committed_settings
 from tests.factories import cluster_peer_service_trial, one_to_one_stigma_trial, peer_group_trial
 from tests.reliability.support import evidence_answers, pooled_answers, table_rows
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.db, pytest.mark.slow]
 
 OTHER = {"sqlite": "postgresql", "postgresql": "sqlite"}
 

@@ -31,7 +31,7 @@ from tests.factories import Body, peer_group_trial
 from tests.reliability.servers import Server, fresh_database, migrated_with_keys, running
 from tests.reliability.support import all_pages, evidence_answers, pooled_answers
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.db, pytest.mark.slow]
 
 SEED = 20261124
 CLIENTS = 8

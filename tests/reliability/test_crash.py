@@ -30,7 +30,7 @@ from tests.reliability.servers import (
 )
 from tests.reliability.support import all_pages, evidence_answers
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.db, pytest.mark.slow]
 
 BATCH_SIZE = 1_000
 CRASHES = 2

@@ -32,6 +32,8 @@ from service.usecases.studies.service import create_study
 from tests.api.studies_support import committed_settings
 from tests.factories import one_to_one_stigma_trial, peer_group_trial
 
+pytestmark = pytest.mark.db
+
 CURATOR = WriteContext(actor="curator", request_id=None, may_curate=True, trusted=True)
 COUNTED = (Study, StudyRevision, EvidenceVersion, ApiKey)
 

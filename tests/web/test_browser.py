@@ -1,7 +1,7 @@
 """The pages in a real browser: headless Chromium on a real uvicorn server, on each database.
 
-One browser for the module and one server per database; on each, the tests run in order, as
-one curator's visit.
+One browser for the run (tests/web/conftest.py) and one server per database, shared by the tests
+in any order: only the curator's inclusion changes the site, and no other test depends on it.
 """
 
 from __future__ import annotations
@@ -19,10 +19,11 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.api.pooled_support import trial
 from tests.reliability.servers import fresh_database, migrated_with_keys, running
-from tests.web.browser import PHONE, chromium, console_errors, copy_to_docs, screenshot
+from tests.web.browser import PHONE, console_errors, copy_to_docs, screenshot
 from tests.web.support import HOSTILE_AUTHORS, HOSTILE_TITLE, pending_body, post_study, seed
 
-pytestmark = pytest.mark.slow
+# One xdist worker runs them all: one browser (tests/web/conftest.py) and one server a database.
+pytestmark = [pytest.mark.db, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 WAIT_SECONDS = 20
 
 
@@ -42,16 +43,26 @@ def site(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dic
             }
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[webdriver.Chrome]:
-    yield from chromium()
-
-
 def _open(browser: webdriver.Chrome, site: dict[str, Any], path: str) -> None:
     browser.get(site["base"] + path)
     WebDriverWait(browser, WAIT_SECONDS).until(
         lambda d: d.execute_script("return document.readyState") == "complete"
     )
+
+
+@pytest.fixture(autouse=True)
+def signed_out(browser: webdriver.Chrome) -> None:
+    """Each test starts as an anonymous reader: the browser is shared by the run, its cookies
+    are not (they ignore ports, so they would even cross from one database's server to the
+    other's)."""
+    browser.execute_cdp_cmd("Network.clearBrowserCookies", {})
+
+
+def _sign_in(browser: webdriver.Chrome, site: dict[str, Any]) -> None:
+    _open(browser, site, "/sign-in")
+    browser.find_element(By.ID, "key").send_keys(site["keys"]["curator"])
+    browser.find_element(By.ID, "sign-in").click()
+    WebDriverWait(browser, WAIT_SECONDS).until(expected_conditions.url_contains("/curate"))
 
 
 def _no_script_ran(browser: webdriver.Chrome) -> None:
@@ -211,10 +222,7 @@ def test_curator_includes_a_pending_study_and_the_outcome_changes(
         browser.find_element(By.ID, "pooled-estimate").text,
         _forest(site, browser),
     )
-    _open(browser, site, "/sign-in")
-    browser.find_element(By.ID, "key").send_keys(site["keys"]["curator"])
-    browser.find_element(By.ID, "sign-in").click()
-    WebDriverWait(browser, WAIT_SECONDS).until(expected_conditions.url_contains("/curate"))
+    _sign_in(browser, site)
     pending = browser.find_element(By.ID, f"pending-{site['pending']['id']}")
     assert pending.find_element(By.CSS_SELECTOR, ".study-title").text == HOSTILE_TITLE
     # The what-if preview replaces its link once in view (curation.js), with the API's numbers.
@@ -256,8 +264,9 @@ def test_curator_includes_a_pending_study_and_the_outcome_changes(
 def test_a_form_without_the_csrf_token_is_refused(
     site: dict[str, Any], browser: webdriver.Chrome
 ) -> None:
+    _sign_in(browser, site)
     cookies = {c["name"]: c["value"] for c in browser.get_cookies()}
-    assert cookies, "the curator should still be signed in"
+    assert cookies, "the curator should be signed in"
     [cookie] = [c for c in browser.get_cookies() if c["name"] == "lma_session"]
     assert cookie["httpOnly"]
     assert cookie["sameSite"] == "Strict"

@@ -17,6 +17,8 @@ from tests.api.pooled_support import add_batch, pooled, trial
 from tests.api.studies_support import Actors, create
 from tests.web.support import HOSTILE_AUTHORS, HOSTILE_TITLE
 
+pytestmark = pytest.mark.db
+
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
