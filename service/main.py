@@ -39,6 +39,8 @@ from service.db.engine import Database
 from service.db.head_probe import head_probe_for
 from service.delivery.runner import BackgroundDelivery
 from service.settings import Settings, get_settings
+from service.usecases.conclusions.runner import BackgroundConclusions, worker_for
+from service.usecases.conclusions.warm import warm_pooled
 from service.usecases.pooled.cache import ResultCache
 from service.web import pages
 
@@ -55,6 +57,15 @@ Errors are RFC 9457 `application/problem+json` documents.
 def _operation_id(route: APIRoute) -> str:
     # Stable operation ids: the handler's name, which is unique across the app.
     return route.name
+
+
+def _warm(database: Database, cache: ResultCache, outcomes: tuple[str, ...]) -> None:
+    # Best effort: a failure here only means the first GET computes the answer itself.
+    try:
+        with database.session() as session:
+            warm_pooled(session, cache, outcomes)
+    except Exception:
+        logging.getLogger(__name__).exception("warming the pooled cache failed")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -76,7 +87,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if settings.webhooks_deliver_in_api
             else None
         )
+        # Pooled answers, monitoring looks, certainty and events, after each write commits.
+        conclusions = (
+            BackgroundConclusions(app.state.conclusions).start()
+            if settings.conclusions_in_api
+            else None
+        )
         yield
+        if conclusions is not None:
+            conclusions.stop()
         if delivery is not None:
             delivery.stop()
         if head_probe is not None:
@@ -96,7 +115,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.database = database
-    app.state.pooled_cache = ResultCache()
+    app.state.pooled_cache = cache = ResultCache()
+    app.state.conclusions = worker_for(
+        database,
+        settings,
+        memo=cache.selections,
+        after_conclusion=lambda _, outcomes: _warm(database, cache, outcomes),
+    )
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     app.state.head_probe = head_probe
     app.state.known_urls = KnownUrls()

@@ -5,11 +5,16 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
-from service.api.deps import DatabaseDep
+from service.api.auth import AdminPrincipalDep
+from service.api.deps import DatabaseDep, SessionDep, run_and_finish
+from service.db.engine import Database
 from service.schemas.common import problem_responses
+from service.schemas.operations import ConclusionsLagRead, ConclusionsRead
+from service.usecases.operations.conclusions import conclusions_lag, conclusions_status
 from service.usecases.operations.health import check_readiness
 
 router = APIRouter(tags=["health"])
@@ -17,6 +22,10 @@ router = APIRouter(tags=["health"])
 
 class HealthRead(BaseModel):
     status: Literal["ok"]
+    conclusions: ConclusionsLagRead | None = Field(
+        default=None,
+        description="The conclusions worker's lag; null when the database does not answer.",
+    )
 
 
 class ReadinessRead(BaseModel):
@@ -25,10 +34,29 @@ class ReadinessRead(BaseModel):
     revision: str | None
 
 
+def _lag(database: Database) -> ConclusionsLagRead | None:
+    try:
+        with database.session() as session:
+            return conclusions_lag(session)
+    except SQLAlchemyError:
+        return None  # liveness does not depend on the database; readiness does
+
+
 @router.get("/health", response_model=HealthRead)
-async def health() -> HealthRead:
-    """The process is alive (touches nothing else)."""
-    return HealthRead(status="ok")
+async def health(database: DatabaseDep) -> HealthRead:
+    """The process is alive, and how far the conclusions worker lags (if the DB answers)."""
+    return HealthRead(status="ok", conclusions=await run_in_threadpool(_lag, database))
+
+
+@router.get(
+    "/v1/operations/conclusions",
+    response_model=ConclusionsRead,
+    responses=problem_responses(401, 403),
+    tags=["operations"],
+)
+async def conclusions(session: SessionDep, _: AdminPrincipalDep) -> ConclusionsRead:
+    """The conclusions worker: its lag and the versions whose conclusion failed (admin)."""
+    return await run_and_finish(conclusions_status, session)
 
 
 @router.get("/ready", response_model=ReadinessRead, responses=problem_responses(503))

@@ -1,6 +1,7 @@
 """All models, imported here so that ``Base.metadata`` knows every table."""
 
 from service.db.models.api_key import ApiKey
+from service.db.models.conclusions import ConclusionJob, MonitoringLook
 from service.db.models.events import DeliveryAttempt, Event, Webhook, WebhookDelivery
 from service.db.models.evidence import (
     AuditEntry,
@@ -30,6 +31,7 @@ __all__ = [
     "AuditEntry",
     "CertaintyJudgement",
     "Comparator",
+    "ConclusionJob",
     "DeliveryAttempt",
     "Event",
     "EvidenceChange",
@@ -39,6 +41,7 @@ __all__ = [
     "IdempotencyRecord",
     "Instrument",
     "InterventionCategory",
+    "MonitoringLook",
     "Outcome",
     "OutcomeResult",
     "QualityRating",

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 from scipy import stats
 from sqlalchemy.orm import Session
 
+from service.db.repositories.conclusions import ConclusionRepository
 from service.db.repositories.judgement import JudgementRepository
 from service.db.repositories.pooled import PooledRepository
 from service.schemas.sequential import (
@@ -150,9 +151,36 @@ def monitoring_context(session: Session, outcome: str, query: MonitoringQuery) -
     return MonitoringContext(outcome, spec, vocabulary, version, mid, query)
 
 
+def stored_analyses(
+    session: Session, outcome: str, version: int
+) -> list[CumulativeAnalysis] | None:
+    """The cumulative analyses of ``outcome`` up to ``version`` from the looks the worker
+    stored (:mod:`.looks`), or ``None`` when they may be incomplete: none stored, or a
+    version up to ``version`` that touched the outcome is not concluded yet (a read must not
+    answer an older state, so it computes)."""
+    repository = ConclusionRepository(session)
+    if repository.pending_for(outcome, version) or not repository.has_looks(outcome):
+        return None
+    return [
+        CumulativeAnalysis(look.version, look.k, look.participants, look.estimate, look.se)
+        for look in repository.looks(outcome, up_to=version)
+    ]
+
+
 def monitoring(session: Session, outcome: str, query: MonitoringQuery) -> MonitoringRead:
-    """Sequential monitoring of ``outcome`` under the pooled specification of ``query``."""
+    """Sequential monitoring of ``outcome`` under the pooled specification of ``query``.
+
+    Under the default specification the cumulative analyses are the looks the conclusions
+    worker stored (:mod:`.looks`), when every version up to the one asked for is concluded;
+    otherwise (another specification, or the worker lags) they are computed here.
+    """
     context = monitoring_context(session, outcome, query)
+    if context.spec == PooledSpec(outcome=outcome):
+        stored = stored_analyses(session, outcome, context.version)
+        if stored is not None:
+            rows = PooledRepository(session).evidence([outcome], at_versions=[context.version])
+            newest = select_effects(valid_at(rows, context.version), context.spec, min_rank=None)
+            return monitoring_of(context, stored, newest)
     analyses, effects = cumulative_analyses(
         session, context.spec, context.version, context.vocabulary
     )

@@ -1,0 +1,17 @@
+"""Warming the result cache after a version is concluded, so the first GET finds it."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy.orm import Session
+
+from service.schemas.pooled import PooledQuery
+from service.usecases.pooled.answers import pooled_result
+from service.usecases.pooled.cache import ResultCache
+
+
+def warm_pooled(session: Session, cache: ResultCache, outcomes: Collection[str]) -> None:
+    """Compute (and cache) the newest default-specification answer of each outcome."""
+    for outcome in sorted(outcomes):
+        pooled_result(session, cache, outcome, PooledQuery())
