@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from service.api.auth import Principal
+from service.schemas.pooled_summary import PooledChangeRead
 from service.schemas.studies import StudyWriteRead
 from service.usecases.operations.keys import Scope
 from service.usecases.pooled.changes import pooled_changes
@@ -75,6 +76,12 @@ def changes_link(version: int) -> str:
     return f'<{changes_path(version)}>; rel="pooled-changes"'
 
 
+def _changes_field(result: StudyWriteResult) -> list[PooledChangeRead] | None:
+    if not result.changed:
+        return []  # nothing was written: nothing changed, known without computing
+    return None if result.pooled_changes is None else list(result.pooled_changes)
+
+
 def study_write_response(result: StudyWriteResult, *, created: bool = False) -> JSONResponse:
     """The study, its evidence version and the link to its pooled changes (or the changes),
     with the study's ETag (and Location when new)."""
@@ -83,7 +90,7 @@ def study_write_response(result: StudyWriteResult, *, created: bool = False) -> 
     body = StudyWriteRead(
         evidence_version=result.evidence_version,
         study=study,
-        pooled_changes=None if result.pooled_changes is None else list(result.pooled_changes),
+        pooled_changes=_changes_field(result),
         changes=changes_path(result.evidence_version),
         preview=preview_path(study.id) if pending else None,
     )

@@ -16,9 +16,9 @@ from service.schemas.studies import StudyCreate
 from service.usecases.studies.evidence import WriteContext
 from service.usecases.studies.service import create_study
 from tests.api.conftest import Auth, MakeKey
-from tests.conftest import joined_worker
 from tests.api.pooled_support import add_batch, outcome_result, trial
 from tests.api.studies_support import Actors, Headers, action, create, patch
+from tests.conftest import joined_worker
 
 pytestmark = pytest.mark.usefixtures("backend")
 

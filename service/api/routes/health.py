@@ -7,11 +7,11 @@ from typing import Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from service.api.auth import AdminPrincipalDep
 from service.api.deps import DatabaseDep, SessionDep, run_and_finish
-from service.db.engine import Database
 from service.schemas.common import problem_responses
 from service.schemas.operations import ConclusionsLagRead, ConclusionsRead
 from service.usecases.operations.conclusions import conclusions_lag, conclusions_status
@@ -34,18 +34,17 @@ class ReadinessRead(BaseModel):
     revision: str | None
 
 
-def _lag(database: Database) -> ConclusionsLagRead | None:
+def _lag(session: Session) -> ConclusionsLagRead | None:
     try:
-        with database.session() as session:
-            return conclusions_lag(session)
+        return conclusions_lag(session)
     except SQLAlchemyError:
         return None  # liveness does not depend on the database; readiness does
 
 
 @router.get("/health", response_model=HealthRead)
-async def health(database: DatabaseDep) -> HealthRead:
+async def health(session: SessionDep) -> HealthRead:
     """The process is alive, and how far the conclusions worker lags (if the DB answers)."""
-    return HealthRead(status="ok", conclusions=await run_in_threadpool(_lag, database))
+    return HealthRead(status="ok", conclusions=await run_in_threadpool(_lag, session))
 
 
 @router.get(
