@@ -22,10 +22,9 @@ from sqlalchemy.orm import Session
 from service.db.repositories.conclusions import ConclusionRepository, Look
 from service.db.repositories.pooled import PooledRepository
 from service.usecases.judgement.monitoring import (
-    CumulativeAnalysis,
-    analysis_at,
     cumulative_analyses,
 )
+from service.usecases.pooled.cumulative import CumulativeAnalysis, analysis_at
 from service.usecases.pooled.effects import SelectionMemo, effects_at
 from service.usecases.pooled.spec import PooledSpec, PooledVocabulary
 

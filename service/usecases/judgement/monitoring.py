@@ -34,42 +34,14 @@ from service.schemas.sequential import (
     MonitoringQuery,
     MonitoringRead,
 )
-from service.stats.estimators import CiMethod, Tau2Estimator
 from service.stats.futility import drift_under_alternative
-from service.stats.models import fit_random_effects
 from service.stats.sequential import Diversity, diversity, required_information_size
 from service.stats.trial_sequential import SequentialLooks, sequential_looks
 from service.usecases.judgement.sequential import finite_boundary
 from service.usecases.pooled.answers import resolve_version
+from service.usecases.pooled.cumulative import CumulativeAnalysis, analysis_at
 from service.usecases.pooled.selection import StudyEffect, select_effects, valid_at
 from service.usecases.pooled.spec import PooledSpec, PooledVocabulary, spec_from_options
-
-
-@dataclass(frozen=True, slots=True)
-class CumulativeAnalysis:
-    """The evidence after one version, as a candidate look."""
-
-    version: int
-    k: int
-    participants: int
-    estimate: float | None
-    se: float | None
-
-    @property
-    def z(self) -> float:
-        return self.estimate / self.se if self.estimate is not None and self.se else float("nan")
-
-
-def analysis_at(version: int, effects: Sequence[StudyEffect]) -> CumulativeAnalysis:
-    """The cumulative analysis of ``effects``, the evidence after ``version``."""
-    participants = sum(e.participants for e in effects)
-    if not effects:
-        return CumulativeAnalysis(version, 0, 0, None, None)
-    fit = fit_random_effects(
-        [e.yi for e in effects], [e.vi for e in effects],
-        estimator=Tau2Estimator.DL, ci_method=CiMethod.Z,
-    )  # fmt: skip
-    return CumulativeAnalysis(version, len(effects), participants, fit.estimate, fit.se)
 
 
 def cumulative_analyses(
