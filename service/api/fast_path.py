@@ -28,7 +28,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.api.compression import negotiate
 from service.api.conditional import compresses, representation
-from service.usecases.pooled.answers import AnswerKey, Conditional
+from service.usecases.judgement.answers import AnswerKey, Conditional
 from service.usecases.pooled.cache import ResultCache, cache_key, none_match, strong_etag
 
 MAX_URLS = 1024

@@ -6,15 +6,13 @@ from typing import Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from service.api.auth import AdminPrincipalDep
 from service.api.deps import DatabaseDep, SessionDep, run_and_finish
 from service.schemas.common import problem_responses
 from service.schemas.operations import ConclusionsLagRead, ConclusionsRead
-from service.usecases.operations.conclusions import conclusions_lag, conclusions_status
+from service.usecases.operations.conclusions import conclusions_status, lag_if_reachable
 from service.usecases.operations.health import check_readiness
 
 router = APIRouter(tags=["health"])
@@ -34,17 +32,10 @@ class ReadinessRead(BaseModel):
     revision: str | None
 
 
-def _lag(session: Session) -> ConclusionsLagRead | None:
-    try:
-        return conclusions_lag(session)
-    except SQLAlchemyError:
-        return None  # liveness does not depend on the database; readiness does
-
-
 @router.get("/health", response_model=HealthRead)
 async def health(session: SessionDep) -> HealthRead:
     """The process is alive, and how far the conclusions worker lags (if the DB answers)."""
-    return HealthRead(status="ok", conclusions=await run_in_threadpool(_lag, session))
+    return HealthRead(status="ok", conclusions=await run_in_threadpool(lag_if_reachable, session))
 
 
 @router.get(

@@ -7,7 +7,7 @@ from collections.abc import Collection
 from sqlalchemy.orm import Session
 
 from service.schemas.pooled import PooledQuery
-from service.usecases.pooled.answers import pooled_result
+from service.usecases.judgement.answers import pooled_result
 from service.usecases.pooled.cache import ResultCache
 
 

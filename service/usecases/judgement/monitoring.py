@@ -37,8 +37,8 @@ from service.schemas.sequential import (
 from service.stats.futility import drift_under_alternative
 from service.stats.sequential import Diversity, diversity, required_information_size
 from service.stats.trial_sequential import SequentialLooks, sequential_looks
+from service.usecases.judgement.answers import resolve_version
 from service.usecases.judgement.sequential import finite_boundary
-from service.usecases.pooled.answers import resolve_version
 from service.usecases.pooled.cumulative import CumulativeAnalysis, analysis_at
 from service.usecases.pooled.selection import StudyEffect, select_effects, valid_at
 from service.usecases.pooled.spec import PooledSpec, PooledVocabulary, spec_from_options

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from service.db.repositories.conclusions import ConclusionRepository
@@ -23,6 +24,15 @@ def conclusions_lag(session: Session, *, now: datetime | None = None) -> Conclus
         lag_seconds=max((now - oldest).total_seconds(), 0.0) if oldest is not None else 0.0,
         newest_concluded_version=backlog.newest_concluded,
     )
+
+
+def lag_if_reachable(session: Session) -> ConclusionsLagRead | None:
+    """:func:`conclusions_lag`, or ``None`` when the database does not answer (``/health``
+    is liveness: it does not depend on the database; ``/ready`` does)."""
+    try:
+        return conclusions_lag(session)
+    except SQLAlchemyError:
+        return None
 
 
 def conclusions_status(session: Session) -> ConclusionsRead:
