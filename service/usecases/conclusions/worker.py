@@ -103,12 +103,13 @@ class ConclusionsWorker:
         self.name = name or worker_name()
         self._after = after_conclusion
         self._wake = threading.Event()
+        self.clock: Callable[[], datetime] = _now  # tests move it forward
 
     # --- one version ----------------------------------------------------------------
 
     def _claim(self) -> tuple[int, tuple[str, ...]] | None:
         """Take the lease of the oldest version that may be concluded now."""
-        now = _now()
+        now = self.clock()
         until = now + timedelta(seconds=self.timing.lease)
         with self._write() as session:
             repository = ConclusionRepository(session)
@@ -126,14 +127,17 @@ class ConclusionsWorker:
             publish_locked(session, concluded.drafts, at=concluded.created_at)
             for update in concluded.looks:
                 store_looks(session, update)
-            if not ConclusionRepository(session).conclude(concluded.version, self.name, _now()):
+            if not ConclusionRepository(session).conclude(
+                concluded.version, self.name, self.clock()
+            ):
                 raise LeaseLostError(concluded.version)  # rolls the events back too
 
     def _fail(self, version: int, error: BaseException) -> None:
         with self._write() as session:
             repository = ConclusionRepository(session)
             delay = backoff(repository.attempts(version) + 1, self.timing.retry)
-            repository.fail(version, self.name, repr(error), _now() + timedelta(seconds=delay))
+            retry_at = self.clock() + timedelta(seconds=delay)
+            repository.fail(version, self.name, repr(error), retry_at)
 
     def conclude_next(self) -> int | None:
         """Conclude one waiting version; returns its number, or ``None`` when none is due.
@@ -163,11 +167,14 @@ class ConclusionsWorker:
         return version
 
     def drain(self, limit: int | None = None) -> list[int]:
-        """Conclude versions until none is due (or ``limit`` of them); their numbers."""
+        """Conclude versions until none is due (or ``limit`` of them); their numbers.
+
+        A version that fails is tried once per drain, whatever its retry delay.
+        """
         done: list[int] = []
         while limit is None or len(done) < limit:
             version = self.conclude_next()
-            if version is None:
+            if version is None or version in done:
                 break
             done.append(version)
         return done
