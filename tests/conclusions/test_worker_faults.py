@@ -41,6 +41,7 @@ from tests.delivery.support import committed_database
 
 pytestmark = [pytest.mark.usefixtures("backend"), pytest.mark.slow]
 CONTEXT = WriteContext(actor="bot", request_id=None, may_curate=True, trusted=True)
+PENDING = WriteContext(actor="update-bot", request_id=None, may_curate=False, trusted=False)
 DEADLINE_SECONDS = 240
 # A worker in a process of its own, as `lma worker` runs it (without webhook delivery).
 WORKER_SCRIPT = """
@@ -53,12 +54,14 @@ worker_for(Database.from_settings(settings), settings).run(threading.Event())
 """
 
 
-def write_studies(database: Database, count: int) -> None:
-    """``count`` single-study writes, each its own transaction (version)."""
+def write_studies(database: Database, count: int, *, included_every: int = 1) -> None:
+    """``count`` single-study writes, each its own transaction (version); every
+    ``included_every``-th by a trusted key, the others pending (an update bot's backlog)."""
     for index in range(count):
         with database.session(write=True) as session:
             body = trial(0.1 + 0.01 * (index % 50), n=40 + index % 30)
-            create_study(session, StudyCreate.model_validate(body), CONTEXT)
+            context = CONTEXT if index % included_every == 0 else PENDING
+            create_study(session, StudyCreate.model_validate(body), context)
 
 
 def backlog(database: Database) -> Backlog:
@@ -193,7 +196,10 @@ def test_a_burst_of_writes_shows_lag_and_the_worker_catches_up(
             database_url=url, conclusions_in_api=False, webhooks_deliver_in_api=False
         )
         database = Database.from_settings(settings)
-        write_studies(database, burst)
+        # An update bot posting its backlog (pending), a curator's include now and then: each
+        # included version is one more monitoring look, whose boundaries cost grows with the
+        # number of looks (Lan-DeMets over every look), so most of the burst is pending.
+        write_studies(database, burst, included_every=50)
         admin_token = committed_key(settings, ["admin"], name="ops")
         with TestClient(create_app(settings)) as client:
             health = client.get("/health").json()["conclusions"]
