@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
+from sqlalchemy.exc import SQLAlchemyError
 
 from service import __version__
 from service.api.documentation import install_documentation
@@ -41,6 +42,7 @@ from service.delivery.runner import BackgroundDelivery
 from service.settings import Settings, get_settings
 from service.usecases.conclusions.runner import BackgroundConclusions, worker_for
 from service.usecases.conclusions.warm import warm_pooled
+from service.usecases.events.sealing import has_plain_secrets, seal_plain_secrets
 from service.usecases.pooled.cache import ResultCache
 from service.web import pages
 
@@ -68,6 +70,19 @@ def _warm(database: Database, cache: ResultCache, outcomes: tuple[str, ...]) -> 
         logging.getLogger(__name__).exception("warming the pooled cache failed")
 
 
+def _seal_secrets(database: Database, settings: Settings) -> None:
+    # Secrets that migration 0019 left plain because no key existed yet; best effort: an
+    # unreachable database is /ready's to report, and the next start tries again.
+    try:
+        with database.session() as session:
+            if not has_plain_secrets(session):
+                return  # the usual case: no write transaction (and no SQLite write lock)
+        with database.session(write=True) as session:
+            seal_plain_secrets(session, settings)
+    except SQLAlchemyError:
+        logging.getLogger(__name__).warning("webhook secrets not checked: database unreachable")
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application for ``settings`` (the environment's when omitted)."""
     settings = settings or get_settings()
@@ -81,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Everything loaded at start-up lives as long as the process: keep it out of the
         # collector's full passes, which cost 0.1-0.3 s per 1,000-study batch otherwise.
         gc.freeze()
+        _seal_secrets(database, settings)
         # Webhooks are delivered from here unless dedicated `lma worker`s do it.
         delivery = (
             BackgroundDelivery(database, settings).start()
