@@ -80,7 +80,7 @@ def _seal_secrets(database: Database, settings: Settings) -> None:
         with database.session(write=True) as session:
             seal_plain_secrets(session, settings)
     except SQLAlchemyError:
-        logging.getLogger(__name__).warning("webhook secrets not checked: database unreachable")
+        logging.getLogger(__name__).debug("webhook secrets not checked: database unreachable")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -200,7 +200,8 @@ class ConclusionsWorker:
             except Exception:
                 failures += 1
                 delay = min(self.timing.poll * 2**failures, 30.0)
-                logger.exception("the conclusions worker cannot reach the database")
+                if failures == 1:  # once per outage, not once per attempt
+                    logger.warning("the conclusions worker cannot reach the database; backing off")
             self._wake.wait(delay)
             self._wake.clear()
 
