@@ -109,6 +109,9 @@ class ConclusionsWorker:
 
     def _claim(self) -> tuple[int, tuple[str, ...]] | None:
         """Take the lease of the oldest version that may be concluded now."""
+        with self._read() as session:  # idle polls take no write lock (SQLite has one)
+            if not ConclusionRepository(session).waiting(1):
+                return None
         now = self.clock()
         until = now + timedelta(seconds=self.timing.lease)
         with self._write() as session:
