@@ -41,7 +41,7 @@ from service.db.head_probe import head_probe_for
 from service.delivery.runner import BackgroundDelivery
 from service.settings import Settings, get_settings
 from service.usecases.conclusions.runner import BackgroundConclusions, worker_for
-from service.usecases.conclusions.warm import warm_pooled
+from service.usecases.conclusions.warm import caught_up, warm_pooled
 from service.usecases.events.sealing import has_plain_secrets, seal_plain_secrets
 from service.usecases.pooled.cache import ResultCache
 from service.web import pages
@@ -65,6 +65,8 @@ def _warm(database: Database, cache: ResultCache, outcomes: tuple[str, ...]) -> 
     # Best effort: a failure here only means the first GET computes the answer itself.
     try:
         with database.session() as session:
+            if not caught_up(session):
+                return  # a newer version waits: warming this one's answer would be wasted
             warm_pooled(session, cache, outcomes)
     except Exception:
         logging.getLogger(__name__).exception("warming the pooled cache failed")
