@@ -15,7 +15,7 @@ import base64
 import os
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -162,18 +162,23 @@ def report(figures: dict[str, Any]) -> list[str]:
     return [f"| {figures['backend']} | {a} | {b} | {c} |" for a, b, c in rows]
 
 
+def run_writes(postgres_url: str | None, log: Callable[[str], None] = print) -> str:
+    """Every database in turn; the markdown table of the write path's figures."""
+    backends: list[tuple[str, AbstractContextManager[str]]] = [("SQLite", sqlite_database())]
+    if postgres_url:
+        backends.append(("PostgreSQL", postgres_database(postgres_url)))
+    lines = ["| database | figure | measured | target |", "| --- | --- | --- | --- |"]
+    for name, database in backends:
+        log(f"writes: {name}")
+        lines += report(run(name, database))
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres", default=os.environ.get("BENCH_POSTGRES_URL") or None)
     args = parser.parse_args(argv)
-    backends: list[tuple[str, AbstractContextManager[str]]] = [("SQLite", sqlite_database())]
-    if args.postgres:
-        backends.append(("PostgreSQL", postgres_database(args.postgres)))
-    print("| database | figure | measured | target |")
-    print("| --- | --- | --- | --- |")
-    for name, database in backends:
-        for line in report(run(name, database)):
-            print(line, flush=True)
+    print(run_writes(args.postgres, log=lambda m: print(m, flush=True)))
     return 0
 
 
