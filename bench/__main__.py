@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 
-from bench import engine, machine, plots, service, stack, webhooks
+from bench import engine, machine, plots, service, stack, webhooks, writes
 from bench.server import postgres_database, postgres_reachable, sqlite_database
 from bench.timing import markdown_table
 
@@ -138,10 +138,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(webhook_table, flush=True)
     stack_results = stack.run_stack(_stack_databases(args.postgres), seconds=STACK_SECONDS, log=log)
     print(stack.render(stack_results), flush=True)
+    writes_table = writes.run_writes(args.postgres, log=log)  # issue 23: the write path
+    print(writes_table, flush=True)
     seconds = time.monotonic() - started
     text = report(
         facts, engine_rows, results, skipped, seconds, plot_rows, webhook_table, stack_results
     )
+    text += "\n## The write path (issue 23)\n\n" + writes_table + "\n"
     args.output.write_text(text)
     print(f"wrote {args.output} in {(time.monotonic() - started) / 60:.1f} minutes")
     return 0

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import gc
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
+from sqlalchemy.exc import SQLAlchemyError
 
 from service import __version__
 from service.api.documentation import install_documentation
@@ -43,6 +45,9 @@ from service.db.head_probe import head_probe_for
 from service.delivery.runner import BackgroundDelivery
 from service.logs import configure_logging
 from service.settings import Settings, get_settings
+from service.usecases.conclusions.runner import BackgroundConclusions, worker_for
+from service.usecases.conclusions.warm import caught_up, warm_pooled
+from service.usecases.events.sealing import has_plain_secrets, seal_plain_secrets
 from service.usecases.pooled.cache import ResultCache
 from service.web import pages
 
@@ -61,6 +66,30 @@ def _operation_id(route: APIRoute) -> str:
     return route.name
 
 
+def _warm(database: Database, cache: ResultCache, outcomes: tuple[str, ...]) -> None:
+    # Best effort: a failure here only means the first GET computes the answer itself.
+    try:
+        with database.session() as session:
+            if not caught_up(session):
+                return  # a newer version waits: warming this one's answer would be wasted
+            warm_pooled(session, cache, outcomes)
+    except Exception:
+        logging.getLogger(__name__).exception("warming the pooled cache failed")
+
+
+def _seal_secrets(database: Database, settings: Settings) -> None:
+    # Secrets that migration 0019 left plain because no key existed yet; best effort: an
+    # unreachable database is /ready's to report, and the next start tries again.
+    try:
+        with database.session() as session:
+            if not has_plain_secrets(session):
+                return  # the usual case: no write transaction (and no SQLite write lock)
+        with database.session(write=True) as session:
+            seal_plain_secrets(session, settings)
+    except SQLAlchemyError:
+        logging.getLogger(__name__).debug("webhook secrets not checked: database unreachable")
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application for ``settings`` (the environment's when omitted)."""
     settings = settings or get_settings()
@@ -75,13 +104,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # collector's full passes, which cost 0.1-0.3 s per 1,000-study batch otherwise.
         gc.freeze()
         warn_if_unbounded_parser()
+        _seal_secrets(database, settings)
         # Webhooks are delivered from here unless dedicated `lma worker`s do it.
         delivery = (
             BackgroundDelivery(database, settings).start()
             if settings.webhooks_deliver_in_api
             else None
         )
+        # Pooled answers, monitoring looks, certainty and events, after each write commits.
+        conclusions = (
+            BackgroundConclusions(app.state.conclusions).start()
+            if settings.conclusions_in_api
+            else None
+        )
         yield
+        if conclusions is not None:
+            conclusions.stop()
         if delivery is not None:
             delivery.stop()
         if head_probe is not None:
@@ -101,7 +139,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.database = database
-    app.state.pooled_cache = ResultCache()
+    app.state.pooled_cache = cache = ResultCache()
+    app.state.conclusions = worker_for(
+        database,
+        settings,
+        memo=cache.selections,
+        after_conclusion=lambda _, outcomes: _warm(database, cache, outcomes),
+    )
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     app.state.head_probe = head_probe
     app.state.known_urls = KnownUrls()

@@ -55,6 +55,24 @@ class Settings(BaseSettings):
         default=True, description="Deliver webhooks from the API process; off with `lma worker`."
     )
     webhooks_allow_http: bool = False
+    # The conclusions worker (README "Architecture"): pooled answers, monitoring looks,
+    # certainty and events, computed after each write commits.
+    conclusions_in_api: bool = Field(
+        default=True,
+        description="Run the conclusions worker in the API process; off with `lma worker`.",
+    )
+    conclusions_lease_seconds: float = Field(
+        default=60.0, gt=0, description="How long a worker holds a version it concludes."
+    )
+    conclusions_poll_seconds: float = Field(
+        default=0.5, gt=0, le=60, description="How often an idle worker looks for versions."
+    )
+    conclusions_retry_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="The first retry's delay after a failed conclusion; "
+        "doubled per attempt, at most 5 minutes.",
+    )
     webhooks_allow_private_targets: bool = Field(
         default=False, description="Allow http and private addresses (tests, one machine)."
     )

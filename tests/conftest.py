@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from fastapi import Depends, FastAPI
@@ -30,6 +31,9 @@ from service.db.engine import Database
 from service.db.head_probe import HEAD_QUERY
 from service.main import create_app
 from service.settings import Settings
+from service.usecases.conclusions.worker import ConclusionsWorker
+from service.usecases.pooled.effects import SelectionMemo
+from service.usecases.studies.outbox import has_pending
 from tests.support.databases import (
     DEFAULT_POSTGRES_URL,
     admin_dsn,
@@ -129,6 +133,7 @@ def settings(database_url: str) -> Settings:
     return Settings(
         database_url=database_url,
         webhooks_deliver_in_api=False,
+        conclusions_in_api=False,
         events_max_wait_seconds=0.5,
         unreviewed_studies_public=True,
     )
@@ -172,7 +177,12 @@ def app(settings: Settings, connection: Connection) -> FastAPI:
             except BaseException:
                 session.rollback()
                 raise
+            pending = has_pending(session)
             session.commit()
+        # The conclusions worker, inline: a write's events and looks are there when its
+        # request returns (tests that need a lagging worker set conclude_inline to False).
+        if pending and app.state.conclude_inline:
+            app.state.conclusions.drain()
 
     # FastAPI caches a dependency under the overridden callable, so overriding both with
     # joined_session would open two sessions whose savepoints interleave. Both overrides
@@ -183,10 +193,30 @@ def app(settings: Settings, connection: Connection) -> FastAPI:
     def shared_session(session: Session = joined) -> Session:
         return session
 
+    app.state.conclusions = joined_worker(connection, app.state.pooled_cache.selections)
+    app.state.conclude_inline = True
     app.dependency_overrides[get_read_session] = shared_session
     app.dependency_overrides[get_write_session] = shared_session
     app.state.head_probe = JoinedHeadProbe(connection)
     return app
+
+
+def joined_worker(connection: Connection, memo: SelectionMemo | None = None) -> ConclusionsWorker:
+    """A conclusions worker whose sessions join the test's transaction."""
+
+    @contextmanager
+    def opened() -> Iterator[Session]:
+        with Session(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        ) as session:
+            try:
+                yield session
+            except BaseException:
+                session.rollback()
+                raise
+            session.commit()
+
+    return ConclusionsWorker(opened, opened, memo=memo, name="test-worker")
 
 
 class JoinedHeadProbe:

@@ -5,6 +5,10 @@ from __future__ import annotations
 import ast
 import sys
 from pathlib import Path
+from typing import ClassVar
+
+import grimp
+from importlinter.cli import lint_imports
 
 SERVICE = Path(__file__).resolve().parents[1] / "service"
 ALLOWED_THIRD_PARTY = {"numpy", "scipy"}
@@ -94,3 +98,74 @@ def test_pages_never_reach_the_database_but_through_use_cases() -> None:
         assert not any(
             m.startswith("sqlalchemy") and m != "sqlalchemy.orm" for m in _imported_modules(path)
         )
+
+
+def test_no_import_circles_anywhere_in_service() -> None:
+    """No module imports itself back through any chain, type-only imports included."""
+    graph = grimp.build_graph(
+        "service", include_external_packages=False, exclude_type_checking_imports=False
+    )
+    circles = [sorted(component) for component in _strongly_connected(graph) if len(component) > 1]
+    assert circles == []
+
+
+def _strongly_connected(graph: grimp.ImportGraph) -> list[list[str]]:
+    """Tarjan's algorithm, iteratively (the import graph is deep)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    for root in sorted(graph.modules):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph.find_modules_directly_imported_by(root))))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = len(index)
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append(
+                        (child, iter(sorted(graph.find_modules_directly_imported_by(child))))
+                    )
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                found.append(component)
+    return found
+
+
+def test_a_circle_is_found() -> None:
+    """The check above can fail: a two-module circle is one component of two."""
+
+    class Two:
+        modules: ClassVar[set[str]] = {"a", "b", "c"}
+
+        @staticmethod
+        def find_modules_directly_imported_by(module: str) -> set[str]:
+            return {"a": {"b"}, "b": {"a"}, "c": {"a"}}[module]
+
+    components = _strongly_connected(Two())  # type: ignore[arg-type]
+    assert sorted(sorted(c) for c in components if len(c) > 1) == [["a", "b"]]
+
+
+def test_import_linter_contracts_are_kept() -> None:
+    """The layers of pyproject.toml's [tool.importlinter] (also run by `make lint`)."""
+    assert lint_imports(config_filename=str(SERVICE.parent / "pyproject.toml")) == 0

@@ -20,7 +20,7 @@ from service.api.compression import (
     negotiate,
     representation_etag,
 )
-from service.usecases.pooled.answers import Conditional
+from service.usecases.judgement.answers import Conditional
 from service.usecases.pooled.cache import ResultCache
 
 CHECKED_VERSION = "Evidence-Checked-Version"

@@ -17,7 +17,7 @@ from service.schemas.exchange import PooledExportQuery
 from service.settings import Settings
 from service.usecases.analyses.cost import UNLIMITED, ComputeBudget
 from service.usecases.exchange import answers as exports
-from service.usecases.pooled.answers import Conditional
+from service.usecases.judgement.answers import Conditional
 from service.usecases.pooled.cache import ResultCache, none_match
 
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8; header=present"

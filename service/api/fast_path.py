@@ -18,17 +18,17 @@ in the cache (or not yet compressed in the encoding asked for), or a probe that 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
+from cachetools import LRUCache
 from fastapi import Request
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from service.api.compression import negotiate
 from service.api.conditional import compresses, representation
-from service.usecases.pooled.answers import AnswerKey, Conditional
+from service.usecases.judgement.answers import AnswerKey, Conditional
 from service.usecases.pooled.cache import ResultCache, cache_key, none_match, strong_etag
 
 MAX_URLS = 1024
@@ -49,11 +49,11 @@ def _mentions_csv(headers: Headers) -> bool:
 
 
 class KnownUrls:
-    """An LRU map from (path, raw query string) to the :class:`AnswerKey` its route found."""
+    """An LRU map from (path, raw query string) to the :class:`AnswerKey` its route found
+    (cachetools' :class:`~cachetools.LRUCache`, under a lock)."""
 
     def __init__(self, max_urls: int = MAX_URLS) -> None:
-        self._urls: OrderedDict[UrlKey, KnownUrl] = OrderedDict()
-        self._max_urls = max_urls
+        self._urls: LRUCache[UrlKey, KnownUrl] = LRUCache(maxsize=max_urls)
         self._lock = threading.Lock()
 
     def get(self, url: UrlKey) -> KnownUrl | None:
@@ -74,9 +74,6 @@ class KnownUrls:
         url = (request.url.path, request.scope.get("query_string", b""))
         with self._lock:
             self._urls[url] = KnownUrl(answer.key, vary_accept)
-            self._urls.move_to_end(url)
-            while len(self._urls) > self._max_urls:
-                self._urls.popitem(last=False)
 
 
 class PooledFastPath:

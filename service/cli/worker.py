@@ -1,4 +1,8 @@
-"""``lma worker``: a dedicated webhook delivery process (run several on PostgreSQL)."""
+"""``lma worker``: a dedicated process concluding versions and delivering webhooks.
+
+Run several on PostgreSQL; set CONCLUSIONS_IN_API=false and WEBHOOKS_DELIVER_IN_API=false on
+the API processes then.
+"""
 
 from __future__ import annotations
 
@@ -12,22 +16,33 @@ def _worker(_: argparse.Namespace) -> int:
     from service.db.engine import Database
     from service.delivery.worker import DeliveryWorker
     from service.settings import get_settings
+    from service.usecases.conclusions.runner import worker_for
 
     settings = get_settings()
     database = Database.from_settings(settings)
     worker = DeliveryWorker(database, settings)
+    conclusions = worker_for(database, settings)
     stop = threading.Event()
 
     def request_stop(*_: Any) -> None:
         stop.set()
         worker.wake()
+        conclusions.wake()
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    print(f"{worker.name} delivering webhooks (Ctrl-C or SIGTERM stops)", flush=True)
+    print(
+        f"{worker.name} concluding versions and delivering webhooks (Ctrl-C or SIGTERM stops)",
+        flush=True,
+    )
+    concluding = threading.Thread(target=conclusions.run, args=(stop,), name="conclusions")
+    concluding.start()
     try:
         worker.run(stop)
     finally:
+        stop.set()
+        conclusions.wake()
+        concluding.join()
         worker.close()
         database.dispose()
     return 0
@@ -35,5 +50,7 @@ def _worker(_: argparse.Namespace) -> int:
 
 def add_worker_commands(commands: Any) -> None:
     """``lma worker``; set WEBHOOKS_DELIVER_IN_API=false on the API processes then."""
-    parser = commands.add_parser("worker", help="deliver webhooks until stopped")
+    parser = commands.add_parser(
+        "worker", help="conclude versions and deliver webhooks until stopped"
+    )
     parser.set_defaults(handler=_worker)

@@ -381,7 +381,14 @@ class StudyRead(ReadModel):
 
 POOLED_CHANGES = (
     "For each outcome the write touched, the default-specification pooled result before and "
-    "after it; empty when nothing changed."
+    "after it; empty when nothing changed. Null unless asked for with "
+    "?include=pooled_changes: the conclusions worker computes them after the write, and the "
+    "'changes' link answers them (on demand when the worker has not yet)."
+)
+CHANGES_LINK = "Where the version's pooled changes are: GET /v1/versions/{n}/changes."
+PREVIEW_LINK = (
+    "For a study that waits as pending: what including it would change, "
+    "GET /v1/studies/{id}/preview. Null otherwise."
 )
 
 
@@ -392,7 +399,9 @@ class StudyWriteRead(ReadModel):
         description="The new evidence version; the current one when nothing changed."
     )
     study: StudyRead
-    pooled_changes: list[PooledChangeRead] = Field(description=POOLED_CHANGES)
+    pooled_changes: list[PooledChangeRead] | None = Field(description=POOLED_CHANGES)
+    changes: str = Field(description=CHANGES_LINK)
+    preview: str | None = Field(default=None, description=PREVIEW_LINK)
 
 
 class StudyBatchWriteRead(ReadModel):
@@ -400,7 +409,8 @@ class StudyBatchWriteRead(ReadModel):
 
     evidence_version: int
     studies: list[StudyRead]
-    pooled_changes: list[PooledChangeRead] = Field(description=POOLED_CHANGES)
+    pooled_changes: list[PooledChangeRead] | None = Field(description=POOLED_CHANGES)
+    changes: str = Field(description=CHANGES_LINK)
 
 
 class StudyListQuery(RequestModel):

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from service.schemas.common import ReadModel
+from service.schemas.pooled_summary import PooledChangeRead
 
 VersionKind = Literal[
     "create", "batch", "update", "include", "exclude", "withdraw", "judgement", "extraction"
@@ -39,3 +40,18 @@ class EvidenceVersionDetail(EvidenceVersionRead):
     """A version with what it changed, study by study."""
 
     changes: list[StudyChangeRead]
+
+
+class VersionChangesRead(ReadModel):
+    """What one version did to the pooled results of the outcomes it touched."""
+
+    evidence_version: int
+    outcomes: list[str] = Field(description="The outcomes the version touched.")
+    pooled_changes: list[PooledChangeRead] = Field(
+        description="Per outcome, the default-specification pooled result at the version "
+        "before and at this one (computed on demand when the worker has not yet)."
+    )
+    concluded: bool = Field(
+        description="Whether the conclusions worker has concluded the version (its "
+        "pooled.changed and conclusion.changed events are then in the feed)."
+    )

@@ -18,7 +18,7 @@ from service.api.conditional import ResultCacheDep
 from service.api.deps import SessionDep
 from service.api.params import StudyId
 from service.schemas.pooled import HistoryQuery, PooledQuery, TableQuery
-from service.usecases.pooled.answers import pooled_history, pooled_result, pooled_table
+from service.usecases.judgement.answers import pooled_history, pooled_result, pooled_table
 from service.usecases.studies import service as studies
 from service.usecases.studies.labels import vocabulary_labels
 from service.usecases.studies.versions import list_versions

@@ -16,7 +16,7 @@ from service.plots.text import effect_with_interval, interval, number
 from service.schemas.pooled import PooledCellRead, PooledHistoryRead, PooledRead
 from service.schemas.studies import StudyRead
 from service.schemas.versions import EvidenceVersionRead
-from service.usecases.pooled.figures import certainty_text
+from service.usecases.judgement.figures import certainty_text
 from service.usecases.studies.labels import PLAIN, Labels
 from service.web.duplicates_view import DuplicateView
 

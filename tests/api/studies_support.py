@@ -61,6 +61,14 @@ def create(client: TestClient, headers: Headers, body: Body) -> dict[str, Any]:
     return created
 
 
+def changes_of(client: TestClient, written: dict[str, Any]) -> list[dict[str, Any]]:
+    """The pooled changes a write's answer links to (GET /v1/versions/{n}/changes)."""
+    response = client.get(written["changes"])
+    assert response.status_code == 200, response.text
+    changes: list[dict[str, Any]] = response.json()["pooled_changes"]
+    return changes
+
+
 def study_id_of(client: TestClient, headers: Headers, body: Body) -> int:
     return int(create(client, headers, body)["study"]["id"])
 

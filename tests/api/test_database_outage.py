@@ -28,9 +28,15 @@ REFUSING_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:1/lma"
 
 
 def _client(url: str, **settings: object) -> Iterator[TestClient]:
-    # Without the in-process webhook worker (issue 15), which logs its own retries, and with a
-    # session key, whose absence on PostgreSQL is warned about at start-up: only outages log here.
-    settings = {"webhooks_deliver_in_api": False, "session_secret": "outage-test", **settings}
+    # Without the in-process webhook and conclusions workers (issues 15, 23), which log their
+    # own backing off (tests/conclusions covers the latter), and with a session key, whose
+    # absence on PostgreSQL is warned about at start-up: only the requests' outages log here.
+    settings = {
+        "webhooks_deliver_in_api": False,
+        "conclusions_in_api": False,
+        "session_secret": "outage-test",
+        **settings,
+    }
     app = create_app(Settings(database_url=url, **settings))  # type: ignore[arg-type]
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client

@@ -118,10 +118,11 @@ def test_each_side_is_computed_once_and_never_for_a_pending_write(
 ) -> None:
     add_batch(client, actors.trusted, [trial(0.6, n=60) for _ in range(4)])
     counts = counted_computations(monkeypatch)
-    # A pending submission previews its inclusion through the real write in a rolled-back
-    # SAVEPOINT: neither that preview nor the write itself (which moves nothing) judges.
+    # A pending submission computes no preview (it links one), and its version, concluded by
+    # the worker, moves nothing, so nothing is judged.
     pending = create(client, actors.submitter, trial(0.6, n=60))
-    assert pending["pooled_changes"][0]["counted"] is False
+    assert pending["pooled_changes"] is None
+    assert pending["preview"] == f"/v1/studies/{pending['study']['id']}/preview"
     preview = client.post("/v1/studies/preview", json=trial(0.3, n=60), headers=actors.submitter)
     assert preview.status_code == 200, preview.text  # the same write, rolled back: no events
     assert counts == Counter()

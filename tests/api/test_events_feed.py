@@ -11,13 +11,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from service.db.models import Event
+from service.db.models import ConclusionJob, Event
 from service.schemas.studies import StudyCreate
 from service.usecases.studies.evidence import WriteContext
 from service.usecases.studies.service import create_study
 from tests.api.conftest import Auth, MakeKey
 from tests.api.pooled_support import add_batch, outcome_result, trial
 from tests.api.studies_support import Actors, Headers, action, create, patch
+from tests.conftest import joined_worker
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("backend")]
 
@@ -112,17 +113,24 @@ def test_refused_and_replayed_writes_leave_no_event(client: TestClient, actors: 
     ]
 
 
-def test_a_rolled_back_write_leaves_no_event(session: Session) -> None:
+def test_a_rolled_back_write_leaves_no_outbox_row_and_no_event(session: Session) -> None:
     context = WriteContext(actor="bot", request_id=None, may_curate=True, trusted=True)
-    count = select(func.count()).select_from(Event)
+    events = select(func.count()).select_from(Event)
+    jobs = select(func.count()).select_from(ConclusionJob)
     with session.begin_nested() as savepoint:
         create_study(session, StudyCreate.model_validate(trial(0.3)), context)
-        assert session.execute(count).scalar_one() == 3  # written in the write's transaction
+        # A write records its version and one outbox row; the worker writes the events.
+        assert session.execute(jobs).scalar_one() == 1
+        assert session.execute(events).scalar_one() == 0
         savepoint.rollback()
-    assert session.execute(count).scalar_one() == 0
+    assert session.execute(jobs).scalar_one() == 0
     create_study(session, StudyCreate.model_validate(trial(0.3)), context)
+    session.flush()
+    worker = joined_worker(session.connection())
+    assert worker.drain() == [1]  # the rolled-back number was taken again: no gap
     ids = session.scalars(select(Event.id).order_by(Event.id)).all()
-    assert list(ids) == [1, 2, 3]  # the rolled-back ids were taken again: no gap
+    assert list(ids) == [1, 2, 3]
+    assert worker.drain() == []  # concluded once
 
 
 def test_study_events_only_for_keys_that_may_see_the_study(

@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
-import service.usecases.pooled.answers as answers
+import service.usecases.judgement.answers as answers
 from tests.api.conftest import Auth, MakeKey
 from tests.api.pooled_support import add_batch, trial
 from tests.api.studies_support import Actors, create

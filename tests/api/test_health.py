@@ -17,7 +17,15 @@ pytestmark = pytest.mark.db
 def test_health_is_ok(client: TestClient) -> None:
     response = client.get("/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    assert response.json() == {
+        "status": "ok",
+        "conclusions": {
+            "waiting": 0,
+            "failing": 0,
+            "lag_seconds": 0.0,
+            "newest_concluded_version": None,
+        },
+    }
     assert response.headers["x-request-id"]
 
 

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import Auth, MakeKey
-from tests.api.studies_support import Actors, create
+from tests.api.studies_support import Actors, changes_of, create
 from tests.factories import Body, means, one_to_one_stigma_trial, peer_group_trial, result
 
 pytestmark = pytest.mark.db
@@ -50,7 +50,7 @@ def test_an_se_typed_as_an_sd_is_stored_with_a_warning_and_waits_for_a_curator(
     assert f"{R0}.data.means.intervention.sd" in fields
     assert any("standard error" in w["message"] and "means_se" in w["message"] for w in warnings)
     # Nothing entered the evidence.
-    assert all(change["after"]["k"] == 0 for change in written["pooled_changes"])
+    assert all(change["after"]["k"] == 0 for change in changes_of(client, written))
     assert client.get(f"/v1/studies/{study['id']}").json() == study
 
     [se_warning] = [w for w in warnings if w["code"] == "sd-looks-like-se"]

@@ -1,4 +1,8 @@
-"""``pooled_changes`` in write responses: the default-spec result before and after the write."""
+"""A write's pooled changes: the default-spec result before and after it.
+
+Linked from the write's answer (``changes``, ``Link``) and served by
+``GET /v1/versions/{n}/changes``; inline with ``?include=pooled_changes``.
+"""
 
 from __future__ import annotations
 
@@ -40,10 +44,23 @@ def expected(client: TestClient, outcome: str, version: int) -> dict[str, Any]:
     return {"evidence_version": version, **snapshot}
 
 
+def linked(client: TestClient, body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The pooled changes the write's answer links to."""
+    assert body["pooled_changes"] is None  # not computed by the write
+    assert body["changes"] == f"/v1/versions/{body['evidence_version']}/changes"
+    response = client.get(body["changes"])
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert answer["evidence_version"] == body["evidence_version"]
+    assert answer["concluded"] is True  # the tests' worker concludes inline
+    changes: list[dict[str, Any]] = answer["pooled_changes"]
+    return changes
+
+
 def check(client: TestClient, body: dict[str, Any], outcomes: list[str]) -> list[dict[str, Any]]:
-    """The write's pooled_changes name ``outcomes`` and agree with GET at both versions."""
+    """The write's pooled changes name ``outcomes`` and agree with GET at both versions."""
     version = body["evidence_version"]
-    changes = body["pooled_changes"]
+    changes = linked(client, body)
     assert [change["outcome"] for change in changes] == outcomes
     for change in changes:
         assert change["before"] == expected(client, change["outcome"], version - 1)
@@ -69,12 +86,18 @@ def test_create_and_batch_report_before_and_after(client: TestClient, actors: Ac
 
 def test_a_pending_study_changes_nothing_until_included(client: TestClient, actors: Actors) -> None:
     add_batch(client, actors.trusted, [trial(0.1 * i) for i in range(4)])
-    pending = create(client, actors.submitter, trial(0.9))
+    response = client.post(
+        "/v1/studies?include=pooled_changes", json=trial(0.9), headers=actors.submitter
+    )
+    assert response.status_code == 201, response.text
+    pending = response.json()
     # Not counted (issue 16): "after" previews the study's inclusion; the pooled result at
     # the new version is unchanged.
     (change,) = pending["pooled_changes"]
     assert change["counted"] is False
     version = pending["evidence_version"]
+    (real,) = linked(client, {**pending, "pooled_changes": None})
+    assert real["before"]["k"] == real["after"]["k"] == 4
     assert change["before"] == expected(client, "empowerment", version - 1)
     assert (
         expected(client, "empowerment", version) | {"evidence_version": version - 1}
@@ -114,3 +137,38 @@ def test_patch_and_withdraw(client: TestClient, actors: Actors) -> None:
         "pooled",
         "insufficient_evidence",
     )
+
+
+def test_include_pooled_changes_answers_what_the_link_serves(
+    client: TestClient, actors: Actors
+) -> None:
+    add_batch(client, actors.trusted, [trial(0.1 * i) for i in range(4)])
+    response = client.post(
+        "/v1/studies?include=pooled_changes", json=trial(0.5), headers=actors.trusted
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["pooled_changes"] == linked(client, {**body, "pooled_changes": None})
+    assert response.headers["Link"] == f'<{body["changes"]}>; rel="pooled-changes"'
+    assert body["preview"] is None  # included: nothing to preview
+
+
+def test_a_pending_write_links_its_preview(client: TestClient, actors: Actors) -> None:
+    add_batch(client, actors.trusted, [trial(0.1 * i) for i in range(4)])
+    pending = create(client, actors.submitter, trial(0.9))
+    study_id = pending["study"]["id"]
+    assert pending["preview"] == f"/v1/studies/{study_id}/preview"
+    response = client.post("/v1/studies", json=trial(1.1), headers=actors.submitter)
+    assert f'<{response.json()["preview"]}>; rel="preview"' in response.headers["Link"]
+    preview = client.get(pending["preview"], headers=actors.submitter)
+    assert preview.status_code == 200, preview.text
+    (change,) = preview.json()["pooled_changes"]
+    assert (change["before"]["k"], change["after"]["k"]) == (4, 5)
+    other = client.get(pending["preview"], headers=actors.key("submit"))
+    assert other.status_code == 403  # someone else's study
+    # Nothing was kept: the study is still pending and the pooled result still has four.
+    assert pooled(client, "empowerment")["k"] == 4
+
+
+def test_changes_of_an_unknown_version_is_404(client: TestClient) -> None:
+    assert client.get("/v1/versions/99/changes").status_code == 404

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from tests.api.conftest import Auth, MakeKey
 from tests.api.hostile_support import database_dumper
 from tests.api.pooled_support import add_batch, pooled, trial
-from tests.api.studies_support import Actors, action, create
+from tests.api.studies_support import Actors, action, changes_of, create
 
 pytestmark = pytest.mark.db
 
@@ -47,7 +47,7 @@ def test_preview_stores_nothing_and_equals_the_write(
 
     written = create(client, actors.trusted, body)
     assert preview["evidence_version"] == written["evidence_version"]
-    assert preview["pooled_changes"] == written["pooled_changes"]
+    assert preview["pooled_changes"] == changes_of(client, written)
     overall = next(c for c in preview["cells"] if c["category"] is None)
     for name, domain in overall["after"]["certainty"]["domains"].items():
         assert domain == pooled(client)["certainty"]["domains"][name], name
@@ -70,7 +70,7 @@ def test_preview_of_a_batch_equals_the_batch(client: TestClient, actors: Actors,
     preview = _preview(client, actors.submitter, {"studies": bodies})
     assert dump() == before
     written = add_batch(client, actors.trusted, bodies)
-    assert preview["pooled_changes"] == written["pooled_changes"]
+    assert preview["pooled_changes"] == changes_of(client, written)
 
 
 def test_preview_refuses_what_the_write_refuses(
@@ -91,16 +91,21 @@ def test_a_pending_write_previews_its_inclusion(client: TestClient, actors: Acto
     preview = _preview(client, actors.submitter, body)
     pending = create(client, actors.submitter, body)
     assert pending["study"]["status"] == "pending"
-    (change,) = pending["pooled_changes"]
-    assert change["counted"] is False
+    # The write computes no preview: it links one (the study as if included).
+    linked = client.get(pending["preview"], headers=actors.submitter)
+    assert linked.status_code == 200, linked.text
+    (change,) = linked.json()["pooled_changes"]
     assert (change["before"]["k"], change["after"]["k"]) == (4, 5)
     (previewed,) = preview["pooled_changes"]
-    assert change | {"counted": True} == previewed
+    numbers = {"before", "after"}  # the same numbers, one version later (after the write)
+    for side in numbers:
+        assert change[side] | {"evidence_version": 0} == previewed[side] | {"evidence_version": 0}
+    assert change["after"]["evidence_version"] == previewed["after"]["evidence_version"] + 1
     # Not counted: the pooled result at the new version still has four studies ...
     assert pooled(client)["k"] == 4
     # ... until a curator includes it, when the numbers are the previewed ones.
     included = action(client, actors.curator, pending["study"]["id"], "include").json()
-    (counted,) = included["pooled_changes"]
+    (counted,) = changes_of(client, included)
     assert counted["counted"] is True
     drop = {"evidence_version"}
     assert {k: v for k, v in counted["after"].items() if k not in drop} == {

@@ -21,6 +21,7 @@ from service.db.engine import Database
 from service.delivery.worker import DeliveryWorker
 from service.main import create_app
 from service.settings import Settings
+from service.usecases.studies.outbox import on_commit
 from tests.api.studies_support import committed_key
 from tests.support.databases import clone, drop_postgres_database
 
@@ -140,6 +141,7 @@ def delivery_settings(base: Settings, **overrides: Any) -> Settings:
     values = {
         "database_url": base.database_url,
         "webhooks_deliver_in_api": False,
+        "conclusions_in_api": False,
         "webhooks_allow_private_targets": True,
         "webhooks_timeout_seconds": 2.0,
         "webhooks_poll_seconds": 0.05,
@@ -182,10 +184,15 @@ def committed_world(backend: str, tmp_path: Path, **overrides: Any) -> Iterator[
         admin = {"Authorization": f"Bearer {committed_key(settings, ['admin'], name='ops')}"}
         database = Database.from_settings(settings)
         workers: list[DeliveryWorker] = []
+        app = create_app(settings)
+        # The conclusions worker, run by the committing thread right after each write commits:
+        # a write's events are in the outbox when its request returns.
+        undo = on_commit(lambda: app.state.conclusions.drain() and None)
         try:
-            with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+            with TestClient(app, raise_server_exceptions=False) as client:
                 yield World(settings, client, admin, database, workers)
         finally:
+            undo()
             for worker in workers:
                 worker.close()
             database.dispose()

@@ -10,11 +10,13 @@ from pathlib import Path
 import pytest
 from alembic import command
 from cryptography.fernet import Fernet
+from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
 
 from service.db.engine import Database
 from service.db.migrate import alembic_config
 from service.db.models import ApiKey, Webhook
+from service.main import create_app
 from service.settings import Settings, get_settings
 from service.usecases.events.secret_box import SecretKeyError, secret_box
 from service.usecases.events.webhooks import new_secret
@@ -111,13 +113,49 @@ def test_the_migration_encrypts_existing_secrets_and_its_downgrade_decrypts(
                 row = session.execute(select(Webhook.secret, Webhook.previous_secret)).one()
                 return row.secret, row.previous_secret
 
+        box = secret_box(get_settings())  # the application's key (its file made at start-up)
         command.upgrade(alembic_config(url), "0019")
-        box = secret_box(get_settings())  # the migration's key: the application's settings
         sealed = stored()
         assert current not in sealed
         assert previous not in sealed
         assert (box.open(sealed[0]), box.open(str(sealed[1]))) == (current, previous)
         command.downgrade(alembic_config(url), "0015")
         assert stored() == (current, previous)
+    finally:
+        database.dispose()
+
+
+def test_without_a_key_the_migration_leaves_secrets_plain_and_start_up_seals_them(
+    database_at_0015: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The frozen migration 0019 never generates the key file; the application does."""
+    key_file = tmp_path / "var" / "webhook-secret.key"
+    monkeypatch.setenv("WEBHOOK_SECRET_KEY_FILE", str(key_file))
+    monkeypatch.delenv("WEBHOOK_SECRET_KEY", raising=False)
+    url, now = database_at_0015, datetime.now(UTC)
+    current = new_secret()
+    database = Database.from_settings(Settings(database_url=url))
+    try:
+        with database.session(write=True) as session:
+            key = {"name": "k", "public_id": "p", "key_hash": "h", "scopes": [], "trusted": False}
+            session.execute(insert(ApiKey), [{"id": 1, "created_at": now, **key}])
+            hook = {"url": "https://example.org/h", "event_types": [], "enabled": True}
+            times = {"created_at": now, "updated_at": now, "last_event_id": 0}
+            session.execute(
+                insert(Webhook),
+                [{"id": 1, "owner_key_id": 1, **hook, **times, "secret": current}],
+            )
+        command.upgrade(alembic_config(url), "head")
+        assert not key_file.exists()
+        with database.session() as session:
+            assert session.execute(select(Webhook.secret)).scalar_one() == current
+        settings = Settings(database_url=url, webhook_secret_key_file=key_file)
+        with TestClient(create_app(settings)):
+            pass  # start-up
+        assert key_file.exists()
+        with database.session() as session:
+            sealed = session.execute(select(Webhook.secret)).scalar_one()
+        assert sealed != current
+        assert secret_box(settings).open(sealed) == current
     finally:
         database.dispose()

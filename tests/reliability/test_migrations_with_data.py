@@ -26,6 +26,7 @@ from service.db.migrate import PROJECT_ROOT, alembic_config, current_revision, h
 from service.db.models import ApiKey, Comparator, Event, EvidenceVersion, Study, StudyRevision
 from service.schemas.studies import StudyCreate
 from service.settings import Settings
+from service.usecases.conclusions.runner import worker_for
 from service.usecases.operations.keys import create_api_key
 from service.usecases.studies.evidence import WriteContext
 from service.usecases.studies.service import create_study
@@ -57,6 +58,8 @@ def _store_evidence(database: Database) -> None:
     for body in (peer_group_trial(), one_to_one_stigma_trial()):
         with database.session(write=True) as session:
             create_study(session, StudyCreate.model_validate(body), CURATOR)
+    # The conclusions worker writes the versions' events (issue 23).
+    assert worker_for(database, Settings(database_url=database.url)).drain() == [1, 2]
 
 
 def _counts(database: Database) -> dict[str, int]:
@@ -87,7 +90,8 @@ def test_downgrade_refuses_to_drop_evidence_and_changes_nothing(database: Databa
     with pytest.raises(DataLossRefusedError) as refused:
         command.downgrade(alembic_config(database.url), "base")
 
-    # The newest migration refuses first: the writes recorded their events (issue 15).
+    # The first migration with data to lose refuses: the versions' events (issue 15); the
+    # conclusions outbox and stored looks above it are derived and dropped without asking.
     assert "event (" in str(refused.value)
     with database.session(write=True) as session:
         session.execute(delete(Event))

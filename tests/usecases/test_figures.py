@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.usecases.pooled.figures import certainty_text
+from service.usecases.judgement.figures import certainty_text
 
 
 def test_certainty_and_statement_when_the_answer_has_them() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
+from sqlalchemy.orm import Session
 
 from service.api.auth import CuratePrincipalDep, SubmitPrincipalDep
 from service.api.deps import WriteSessionDep
@@ -10,12 +11,29 @@ from service.api.idempotency import IdempotencyDep
 from service.api.params import StudyId
 from service.api.routes.studies import IfMatch
 from service.api.summaries import summaries_from_docstrings
-from service.api.writes import study_write_response, write_context
+from service.api.writes import (
+    Include,
+    selections,
+    study_write_response,
+    with_pooled_changes,
+    write_context,
+)
 from service.schemas.common import problem_responses
 from service.schemas.studies import IncludeBody, ReasonBody, StudyWriteRead
 from service.usecases.studies import curation
+from service.usecases.studies.writes import StudyWriteResult
 
 router = APIRouter(prefix="/v1/studies", tags=["curation"])
+
+
+def _answer(
+    session: Session, request: Request, result: StudyWriteResult, include: str | None
+) -> Response:
+    if include is not None:
+        result = with_pooled_changes(session, result, selections(request))
+    return study_write_response(result)
+
+
 PROBLEMS = problem_responses(401, 403, 404, 409, 412, 422)
 
 
@@ -28,13 +46,17 @@ def include_study(
     idempotency: IdempotencyDep,
     body: IncludeBody | None = None,
     if_match: IfMatch = None,
+    include: Include = None,
 ) -> Response:
     """Include a study: it counts in pooled results from the new version on."""
     context = write_context(principal, request)
     reason = body.reason if body else None
     return idempotency.execute(
-        lambda: study_write_response(
-            curation.include_study(session, study_id, context, reason=reason, if_match=if_match)
+        lambda: _answer(
+            session,
+            request,
+            curation.include_study(session, study_id, context, reason=reason, if_match=if_match),
+            include,
         )
     )
 
@@ -48,12 +70,16 @@ def exclude_study(
     principal: CuratePrincipalDep,
     idempotency: IdempotencyDep,
     if_match: IfMatch = None,
+    include: Include = None,
 ) -> Response:
     """Exclude a study from pooled results, with the reason."""
     context = write_context(principal, request)
     return idempotency.execute(
-        lambda: study_write_response(
-            curation.exclude_study(session, study_id, body.reason, context, if_match=if_match)
+        lambda: _answer(
+            session,
+            request,
+            curation.exclude_study(session, study_id, body.reason, context, if_match=if_match),
+            include,
         )
     )
 
@@ -67,12 +93,16 @@ def withdraw_study(
     principal: SubmitPrincipalDep,
     idempotency: IdempotencyDep,
     if_match: IfMatch = None,
+    include: Include = None,
 ) -> Response:
     """Withdraw a study for good, with the reason; its history stays readable."""
     context = write_context(principal, request)
     return idempotency.execute(
-        lambda: study_write_response(
-            curation.withdraw_study(session, study_id, body.reason, context, if_match=if_match)
+        lambda: _answer(
+            session,
+            request,
+            curation.withdraw_study(session, study_id, body.reason, context, if_match=if_match),
+            include,
         )
     )
 

@@ -16,8 +16,8 @@ from service.api.summaries import summaries_from_docstrings
 from service.plots.render import ImageFormat
 from service.schemas.common import problem_responses
 from service.schemas.pooled import HistoryQuery, PooledQuery
-from service.usecases.pooled import figures
-from service.usecases.pooled.answers import Conditional
+from service.usecases.judgement import figures
+from service.usecases.judgement.answers import Conditional
 
 router = APIRouter(prefix="/v1", tags=["plots"])
 PROBLEMS = {**NOT_MODIFIED, **problem_responses(401, 403, 404, 422)}

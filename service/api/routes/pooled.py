@@ -27,8 +27,8 @@ from service.schemas.pooled import (
     TableQuery,
 )
 from service.schemas.pooled_view import PooledHeadlineRead
-from service.usecases.pooled import answers as pooled
-from service.usecases.pooled.answers import Conditional
+from service.usecases.judgement import answers as pooled
+from service.usecases.judgement.answers import Conditional
 
 router = APIRouter(prefix="/v1", tags=["pooled"])
 Outcome = Annotated[str, Path(max_length=64, examples=["empowerment"])]

@@ -12,11 +12,12 @@ from service.api.auth import SubmitPrincipalDep
 from service.api.budget import ComputeBudgetDep
 from service.api.deps import WriteSessionDep
 from service.api.methods import refuse_other_methods
+from service.api.params import StudyId
 from service.api.writes import write_context
 from service.schemas.certainty import PreviewRead
 from service.schemas.common import problem_responses
 from service.schemas.studies import StudyBatchCreate, StudyCreate
-from service.usecases.judgement.preview import preview_studies
+from service.usecases.judgement.preview import preview_inclusion, preview_studies
 
 router = APIRouter(prefix="/v1/studies", tags=["studies"])
 # The body of POST /v1/studies or of POST /v1/studies/batch, told apart by "studies".
@@ -68,3 +69,23 @@ def preview(
 
 
 refuse_other_methods(router, "/preview", ["POST"])  # before /v1/studies/{study_id}
+
+
+# A write session for the same reason: the include runs in a savepoint it rolls back.
+@router.get(
+    "/{study_id}/preview",
+    response_model=PreviewRead,
+    responses=problem_responses(401, 403, 404, 409, 422, 503),
+)
+def preview_stored(
+    study_id: StudyId,
+    request: Request,
+    session: WriteSessionDep,
+    principal: SubmitPrincipalDep,
+    budget: ComputeBudgetDep,
+) -> PreviewRead:
+    """What including a stored study would change (its submitter's or a curator's view).
+
+    The link a pending write answers with, in place of computing it during the write."""
+    context = write_context(principal, request).as_preview()
+    return preview_inclusion(session, study_id, context, budget=budget)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
@@ -15,7 +16,15 @@ from service.api.methods import refuse_other_methods
 from service.api.pagination import decode_cursor, next_page
 from service.api.params import StudyId
 from service.api.summaries import summaries_from_docstrings
-from service.api.writes import study_write_response, write_context
+from service.api.writes import (
+    Include,
+    changes_link,
+    changes_path,
+    selections,
+    study_write_response,
+    with_pooled_changes,
+    write_context,
+)
 from service.db.repositories.studies import StudyFilters
 from service.schemas.common import problem_responses
 from service.schemas.exchange import StudyListExportQuery
@@ -30,6 +39,7 @@ from service.schemas.studies import (
 )
 from service.schemas.study_counts import StudyCountsRead
 from service.usecases.exchange import answers as exports
+from service.usecases.pooled.changes import pooled_changes, previewed_changes
 from service.usecases.studies import service as studies
 from service.usecases.studies.writes import study_etag
 
@@ -58,12 +68,24 @@ def create_study(
     session: WriteSessionDep,
     principal: SubmitPrincipalDep,
     idempotency: IdempotencyDep,
+    include: Include = None,
 ) -> Response:
     """Add a study with its arms and outcome results; effect sizes are derived on write."""
     context = write_context(principal, request)
-    return idempotency.execute(
-        lambda: study_write_response(studies.create_study(session, body, context), created=True)
-    )
+
+    def produce() -> Response:
+        if include is None:
+            return study_write_response(studies.create_study(session, body, context), created=True)
+        memo = selections(request)
+        preview = None
+        if not context.trusted_with_evidence:
+            preview = previewed_changes(session, [body], context, selections=memo)
+        result = with_pooled_changes(session, studies.create_study(session, body, context), memo)
+        if preview is not None and result.study.status == "pending":
+            result = replace(result, pooled_changes=preview)
+        return study_write_response(result, created=True)
+
+    return idempotency.execute(produce)
 
 
 @router.post(
@@ -78,21 +100,33 @@ def create_studies(
     session: WriteSessionDep,
     principal: SubmitPrincipalDep,
     idempotency: IdempotencyDep,
+    include: Include = None,
 ) -> Response:
     """Add up to 1,000 studies in one evidence version: all of them or none."""
     context = write_context(principal, request)
 
     def produce() -> Response:
+        changes = None
+        if include is not None and not context.trusted_with_evidence:
+            changes = previewed_changes(
+                session, body.studies, context, selections=selections(request)
+            )
         result = studies.create_studies(session, body.studies, context)
+        version = result.evidence_version
+        if include is not None and changes is None:
+            changes = tuple(
+                pooled_changes(
+                    session, result.outcomes, version=version, selections=selections(request)
+                )
+            )
         read = StudyBatchWriteRead(
-            evidence_version=result.evidence_version,
+            evidence_version=version,
             studies=list(result.studies),
-            pooled_changes=list(result.pooled_changes),
+            pooled_changes=None if changes is None else list(changes),
+            changes=changes_path(version),
         )
-        location = f"/v1/versions/{result.evidence_version}"
-        return JSONResponse(
-            read.model_dump(mode="json"), status_code=201, headers={"Location": location}
-        )
+        headers = {"Location": f"/v1/versions/{version}", "Link": changes_link(version)}
+        return JSONResponse(read.model_dump(mode="json"), status_code=201, headers=headers)
 
     return idempotency.execute(produce)
 
@@ -193,14 +227,18 @@ def update_study(
     principal: SubmitPrincipalDep,
     idempotency: IdempotencyDep,
     if_match: IfMatch = None,
+    include: Include = None,
 ) -> Response:
     """Change a study (If-Match required); arms and results are replaced as a whole."""
     context = write_context(principal, request)
-    return idempotency.execute(
-        lambda: study_write_response(
-            studies.update_study(session, study_id, body, context, if_match=if_match)
-        )
-    )
+
+    def produce() -> Response:
+        result = studies.update_study(session, study_id, body, context, if_match=if_match)
+        if include is not None:
+            result = with_pooled_changes(session, result, selections(request))
+        return study_write_response(result)
+
+    return idempotency.execute(produce)
 
 
 summaries_from_docstrings(router)

@@ -1,6 +1,7 @@
 """All models, imported here so that ``Base.metadata`` knows every table."""
 
 from service.db.models.api_key import ApiKey
+from service.db.models.conclusions import ConclusionJob, MonitoringLook
 from service.db.models.events import DeliveryAttempt, Event, Webhook, WebhookDelivery
 from service.db.models.evidence import (
     AuditEntry,
@@ -33,6 +34,7 @@ __all__ = [
     "Candidate",
     "CertaintyJudgement",
     "Comparator",
+    "ConclusionJob",
     "DeliveryAttempt",
     "Event",
     "EvidenceChange",
@@ -43,6 +45,7 @@ __all__ = [
     "IdempotencyRecord",
     "Instrument",
     "InterventionCategory",
+    "MonitoringLook",
     "Outcome",
     "OutcomeResult",
     "QualityRating",

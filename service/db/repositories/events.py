@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, delete, false, func, insert, or_, select, true
 from sqlalchemy.orm import Session
 
-from service.db.models import Event, EvidenceVersion, Study
+from service.db.models import Event, EvidenceChange, EvidenceVersion, Study, StudyRevision
 from service.db.notifications import CHANNEL
 
 
@@ -120,6 +120,20 @@ class EventRepository:
             .where(Study.id.in_(study_ids))
         )
         return {row.id: row.actor for row in self._session.execute(query)}
+
+    def changed_studies(self, version: int) -> list[tuple[int, str, str]]:
+        """(study id, action, status after) of each study ``version`` changed, by id."""
+        query = (
+            select(EvidenceChange.study_id, EvidenceChange.action, StudyRevision.status)
+            .join(
+                StudyRevision,
+                (StudyRevision.study_id == EvidenceChange.study_id)
+                & (StudyRevision.valid_from == EvidenceChange.version_number),
+            )
+            .where(EvidenceChange.version_number == version)
+            .order_by(EvidenceChange.study_id)
+        )
+        return [(row.study_id, row.action, row.status) for row in self._session.execute(query)]
 
     def prune(self, before: datetime) -> int:
         """Delete events created before ``before`` (their deliveries go with them).

@@ -10,13 +10,20 @@ study-level effects (:mod:`service.stats.bayes`).
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 from service.schemas.analyses import AnalysisRequest
-from service.schemas.dependence import BayesRead, DependenceRead, SummaryRead
+from service.schemas.dependence import (
+    BayesRead,
+    DependenceName,
+    DependenceRead,
+    RobustRead,
+    SummaryRead,
+)
 from service.stats.aggregate import combine_correlated
 from service.stats.bayes import (
     EffectPrior,
@@ -26,9 +33,8 @@ from service.stats.bayes import (
     TauPriorKind,
     fit_bayes,
 )
-from service.stats.multilevel import fit_three_level
+from service.stats.multilevel import ThreeLevelFit, fit_three_level
 from service.stats.robust import RobustTest, fit_che
-from service.usecases.pooled.dependence import dependence_read
 
 # Profile-likelihood CIs refit the model some hundred times: beyond this many effects they are
 # left out (null), keeping a request within its budget (about 0.4 s at 1,000 effects).
@@ -116,3 +122,46 @@ def bayes_read(request: AnalysisRequest, data: Any) -> BayesRead | None:
 
 def _summary(summary: Summary) -> SummaryRead:
     return SummaryRead(**dataclasses.asdict(summary))
+
+
+def dependence_read(
+    name: DependenceName, fit: ThreeLevelFit, robust: RobustTest | None
+) -> DependenceRead:
+    """The response model of a three-level (or CHE) fit."""
+    return DependenceRead(
+        dependence=name,
+        k_effects=fit.k,
+        k_studies=fit.n_clusters,
+        method=str(fit.method),
+        rho=fit.rho,
+        estimate=fit.estimate,
+        se=fit.se,
+        p_value=fit.p_value,
+        ci_lower=fit.ci_lower,
+        ci_upper=fit.ci_upper,
+        pi_lower=fit.pi_lower,
+        pi_upper=fit.pi_upper,
+        sigma2_between=fit.sigma2[0],
+        sigma2_within=fit.sigma2[1],
+        sigma2_between_ci=_interval(fit.sigma2_ci[0]),
+        sigma2_within_ci=_interval(fit.sigma2_ci[1]),
+        i2_between=fit.i2[0],
+        i2_within=fit.i2[1],
+        q=fit.q,
+        q_df=fit.q_df,
+        q_p_value=fit.q_p_value,
+        lrt_within=fit.lrt_within.statistic,
+        lrt_within_p=fit.lrt_within.p_value,
+        lrt_between=fit.lrt_between.statistic,
+        lrt_between_p=fit.lrt_between.p_value,
+        robust=None if robust is None else RobustRead(**dataclasses.asdict(robust)),
+    )
+
+
+def _interval(bounds: tuple[float, float | None]) -> tuple[float | None, float | None]:
+    """A profile interval, ``None`` where it was not computed (NaN) or not reached."""
+    low, high = bounds
+    return (
+        low if math.isfinite(low) else None,
+        high if high is None or math.isfinite(high) else None,
+    )

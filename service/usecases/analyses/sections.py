@@ -8,7 +8,7 @@ failing the whole analysis.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -34,10 +34,8 @@ from service.stats.estimators import CiMethod
 from service.stats.models import RandomEffectsFit
 from service.stats.regression import design_with_intercept, fit_meta_regression
 from service.stats.subgroups import analyse_subgroups
+from service.usecases.analyses.inputs import AnalysisInput
 from service.usecases.analyses.numbers import finite, finite_list
-
-if TYPE_CHECKING:
-    from service.usecases.analyses.service import AnalysisInput
 
 Builder = Callable[["AnalysisInput", RandomEffectsFit], dict[str, Any]]
 

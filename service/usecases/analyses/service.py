@@ -7,7 +7,6 @@ NaN or infinity: what the engine cannot define is ``None`` (JSON ``null``).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
@@ -27,24 +26,10 @@ from service.usecases.analyses.cost import (
     check_cost,
     stopped_at_deadline,
 )
+from service.usecases.analyses.inputs import AnalysisInput as AnalysisInput  # re-exported
 from service.usecases.analyses.numbers import double_precision_guard, finite, finite_pair
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class AnalysisInput:
-    """The effects to analyse, with the options every section needs."""
-
-    labels: tuple[str, ...]
-    yi: np.ndarray
-    vi: np.ndarray
-    groups: tuple[str | None, ...]
-    moderators: tuple[float | None, ...]
-    estimator: Tau2Estimator
-    ci_method: CiMethod
-    level: float
-    deadline: float | None = None
 
 
 def analysis_input(request: AnalysisRequest, *, deadline: float | None = None) -> AnalysisInput:

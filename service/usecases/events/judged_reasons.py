@@ -31,14 +31,13 @@ from service.schemas.sequential import MonitoringQuery
 from service.usecases.events.conclusions import Reason
 from service.usecases.judgement.cells import CellAssessor
 from service.usecases.judgement.monitoring import (
-    CumulativeAnalysis,
-    analysis_at,
     cumulative_analyses,
     monitoring,
     monitoring_context,
     monitoring_of,
 )
 from service.usecases.judgement.reasons import monitoring_change_reasons
+from service.usecases.pooled.cumulative import CumulativeAnalysis, analysis_at
 from service.usecases.pooled.derived_memo import DerivedMemo, derived_key
 from service.usecases.pooled.effects import Effects, SelectionMemo
 from service.usecases.pooled.spec import PooledSpec, PooledVocabulary

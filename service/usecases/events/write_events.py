@@ -1,9 +1,14 @@
-"""The events of one evidence write: one per study changed, and the pooled cells it moved.
+"""The events of one evidence version: one per study changed, and the pooled cells it moved.
 
-Called once by each write use case, after its ``pooled_changes``, inside its transaction and
-holding the evidence lock. Cells are the review's default specification (what
-``GET /v1/pooled`` shows) for each touched outcome, overall and per category; the overall
-cells reuse the write's ``pooled_changes``, the category cells filter the same selection.
+Built by the conclusions worker (:mod:`service.usecases.conclusions`) after the version
+committed, from committed versions only, and published holding the evidence lock. Cells are
+the review's default specification (what ``GET /v1/pooled`` shows) for each touched outcome,
+overall and per category; the overall cells reuse the version's ``pooled_changes``, the
+category cells filter the same selection.
+
+Reasons that need a pooled answer (``certainty``, ``boundary_crossed``, ``ris_reached``) are
+given only when the cell is pooled after the version: a narrative answer (too few studies)
+has neither a GRADE level nor a monitoring status worth announcing.
 """
 
 from __future__ import annotations
@@ -27,11 +32,10 @@ from service.usecases.events.judged_reasons import (
     certainty_reason,
     monitoring_reasons,
 )
-from service.usecases.events.outbox import publish
+from service.usecases.events.outbox import publish_locked
 from service.usecases.pooled.analysis import headline
 from service.usecases.pooled.effects import Effects, SelectionMemo, effects_at
 from service.usecases.pooled.spec import PooledSpec
-from service.usecases.studies.evidence import StudyChange
 
 Headline = dict[str, Any]
 
@@ -47,48 +51,61 @@ class CellChange:
     judged: tuple[Reason, ...] = ()  # certainty and monitoring reasons (overall cells only)
 
 
-def record_write_events(
+def version_drafts(
     session: Session,
     version: EvidenceVersion,
-    changes: Sequence[StudyChange],
     pooled: Sequence[PooledChangeRead],
-    selections: SelectionMemo | None,
-) -> list[int]:
-    """Store the write's events (study, pooled and conclusion changes); returns their ids."""
-    drafts = study_drafts(session, version, changes)
+    selections: SelectionMemo,
+) -> list[EventDraft]:
+    """The version's events (study, pooled and conclusion changes), in feed order."""
+    drafts = study_drafts(session, version)
     for cell in cell_changes(session, version, pooled, selections):
         drafts.extend(cell_drafts(cell, version.number))
-    return publish(session, drafts, at=version.created_at)
+    return drafts
 
 
-def study_drafts(
-    session: Session, version: EvidenceVersion, changes: Sequence[StudyChange]
-) -> list[EventDraft]:
-    """One ``study.*`` event per changed study."""
-    known = {c.after.id: version.actor for c in changes if c.action == "create"}
-    others = [c.after.id for c in changes if c.after.id not in known]
-    submitters = {**known, **EventRepository(session).submitters(others)}
-    return [_study_draft(version, change, submitters.get(change.after.id)) for change in changes]
+def record_version_events(
+    session: Session,
+    version: EvidenceVersion,
+    pooled: Sequence[PooledChangeRead],
+    selections: SelectionMemo,
+) -> list[int]:
+    """Store the version's events, taking the evidence lock; returns their ids."""
+    return publish_locked(
+        session, version_drafts(session, version, pooled, selections), at=version.created_at
+    )
+
+
+def study_drafts(session: Session, version: EvidenceVersion) -> list[EventDraft]:
+    """One ``study.*`` event per study the version changed, by id."""
+    repository = EventRepository(session)
+    changed = repository.changed_studies(version.number)
+    known = {study_id: version.actor for study_id, action, _ in changed if action == "create"}
+    others = [study_id for study_id, _, _ in changed if study_id not in known]
+    submitters = {**known, **repository.submitters(others)}
+    return [
+        _study_draft(version, study_id, action, status, submitters.get(study_id))
+        for study_id, action, status in changed
+    ]
 
 
 def _study_draft(
-    version: EvidenceVersion, change: StudyChange, submitter: str | None
+    version: EvidenceVersion, study_id: int, action: str, status: str, submitter: str | None
 ) -> EventDraft:
-    study = change.after
     data = {
-        "study_id": study.id,
-        "status": study.status,
+        "study_id": study_id,
+        "status": status,
         "evidence_version": version.number,
         "actor": version.actor,
-        "link": f"/v1/studies/{study.id}",
+        "link": f"/v1/studies/{study_id}",
     }
     return EventDraft(
-        type=STUDY_EVENT_OF_ACTION[change.action],
+        type=STUDY_EVENT_OF_ACTION[action],
         data=data,
         audience="study",
         evidence_version=version.number,
-        study_id=study.id,
-        study_status=study.status,
+        study_id=study_id,
+        study_status=status,
         study_submitter=submitter,
     )
 
@@ -97,10 +114,9 @@ def cell_changes(
     session: Session,
     version: EvidenceVersion,
     pooled: Sequence[PooledChangeRead],
-    selections: SelectionMemo | None,
+    memo: SelectionMemo,
 ) -> list[CellChange]:
     """Every cell of the touched outcomes whose headline changed, overall cells first."""
-    memo = selections if selections is not None else SelectionMemo()
     number = version.number
     versions = JudgedVersions.of_write(session, number, version.created_at, memo)
     categories = [c.slug for c in VocabularyRepository(session).categories()]
@@ -111,7 +127,7 @@ def cell_changes(
     for change in pooled:
         spec = PooledSpec(outcome=change.outcome)
         before = effects_at(session, spec, number - 1, memo=memo, min_rank=None)
-        after = effects_at(session, spec, number, memo=memo, min_rank=None, committed=False)
+        after = effects_at(session, spec, number, memo=memo, min_rank=None)
         overall = _overall(change)
         if overall.before == overall.after:
             carry_looks_forward(spec, versions, after, changed=change.outcome in changed_here)
@@ -136,8 +152,9 @@ def _judged(
     versions: JudgedVersions,
     effects: tuple[Effects, Effects],
 ) -> CellChange:
-    """The overall cell with its certainty and monitoring reasons, when its headline moved."""
-    if cell.before == cell.after:
+    """The overall cell with its certainty and monitoring reasons, when its headline moved
+    and it is pooled after the version (a narrative answer has neither)."""
+    if cell.before == cell.after or cell.after.get("status") != "pooled":
         return cell
     certainty = certainty_reason(session, spec, versions, effects, (cell.before, cell.after))
     judged = [certainty] if certainty is not None else []

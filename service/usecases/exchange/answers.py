@@ -17,7 +17,7 @@ from service.schemas.studies import StudyRead
 from service.usecases.analyses.cost import UNLIMITED, ComputeBudget
 from service.usecases.exchange.export import Dialect, pooled_csv, studies_csv
 from service.usecases.exchange.rscript import Component, pooled_r_script
-from service.usecases.pooled.answers import Conditional, pooled_result
+from service.usecases.judgement.answers import Conditional, pooled_result
 from service.usecases.pooled.cache import ResultCache
 from service.usecases.studies.service import get_study, list_studies
 from service.usecases.studies.visibility import ANONYMOUS, Viewer

@@ -33,6 +33,7 @@ from dataclasses import asdict, dataclass
 from scipy import stats
 from sqlalchemy.orm import Session
 
+from service.db.repositories.conclusions import ConclusionRepository
 from service.db.repositories.judgement import JudgementRepository
 from service.db.repositories.pooled import PooledRepository
 from service.errors import ComputationDeadlineError, CostLimitError
@@ -43,15 +44,14 @@ from service.schemas.sequential import (
     MonitoringQuery,
     MonitoringRead,
 )
-from service.stats.estimators import CiMethod, Tau2Estimator
 from service.stats.futility import drift_under_alternative
-from service.stats.models import fit_random_effects
 from service.stats.sequential import Diversity, diversity, required_information_size
 from service.stats.trial_sequential import SequentialLooks, sequential_looks
 from service.usecases.analyses.cost import UNLIMITED, ComputeBudget
+from service.usecases.judgement.answers import resolve_version
 from service.usecases.judgement.sequential import finite_boundary
-from service.usecases.pooled.answers import resolve_version
 from service.usecases.pooled.cache import Key, ResultCache, cache_key
+from service.usecases.pooled.cumulative import CumulativeAnalysis, analysis_at
 from service.usecases.pooled.selection import StudyEffect, select_effects, valid_at
 from service.usecases.pooled.spec import PooledSpec, PooledVocabulary, spec_from_options
 
@@ -60,33 +60,6 @@ from service.usecases.pooled.spec import PooledSpec, PooledVocabulary, spec_from
 # loaded 2-core development machine (0.30 s a request). At the anonymous ceiling, 1,000,000,
 # that is 200,000 row-versions, about 1.3 s.
 SELECTION_WEIGHT = 5
-
-
-@dataclass(frozen=True, slots=True)
-class CumulativeAnalysis:
-    """The evidence after one version, as a candidate look."""
-
-    version: int
-    k: int
-    participants: int
-    estimate: float | None
-    se: float | None
-
-    @property
-    def z(self) -> float:
-        return self.estimate / self.se if self.estimate is not None and self.se else float("nan")
-
-
-def analysis_at(version: int, effects: Sequence[StudyEffect]) -> CumulativeAnalysis:
-    """The cumulative analysis of ``effects``, the evidence after ``version``."""
-    participants = sum(e.participants for e in effects)
-    if not effects:
-        return CumulativeAnalysis(version, 0, 0, None, None)
-    fit = fit_random_effects(
-        [e.yi for e in effects], [e.vi for e in effects],
-        estimator=Tau2Estimator.DL, ci_method=CiMethod.Z,
-    )  # fmt: skip
-    return CumulativeAnalysis(version, len(effects), participants, fit.estimate, fit.se)
 
 
 def monitoring_cost(versions: int, rows: int) -> int:
@@ -205,6 +178,22 @@ def monitoring_context(session: Session, outcome: str, query: MonitoringQuery) -
     return MonitoringContext(outcome, spec, vocabulary, version, mid, query)
 
 
+def stored_analyses(
+    session: Session, outcome: str, version: int
+) -> list[CumulativeAnalysis] | None:
+    """The cumulative analyses of ``outcome`` up to ``version`` from the looks the worker
+    stored (:mod:`.looks`), or ``None`` when they may be incomplete: none stored, or a
+    version up to ``version`` that touched the outcome is not concluded yet (a read must not
+    answer an older state, so it computes)."""
+    repository = ConclusionRepository(session)
+    if repository.pending_for(outcome, version) or not repository.has_looks(outcome):
+        return None
+    return [
+        CumulativeAnalysis(look.version, look.k, look.participants, look.estimate, look.se)
+        for look in repository.looks(outcome, up_to=version)
+    ]
+
+
 def monitoring(
     session: Session,
     outcome: str,
@@ -214,19 +203,38 @@ def monitoring(
     cache: ResultCache | None = None,
 ) -> MonitoringRead:
     """Sequential monitoring of ``outcome`` under the pooled specification of ``query``;
-    answered from ``cache`` when the normalised request was answered before."""
+    answered from ``cache`` when the normalised request was answered before.
+
+    Under the default specification the cumulative analyses are the looks the conclusions
+    worker stored (:mod:`.looks`), when every version up to the one asked for is concluded:
+    O(1) per version. Otherwise (another specification, or the worker lags) they are
+    computed here, priced in ``budget``.
+    """
     context = monitoring_context(session, outcome, query)
     key = monitoring_key(context)
     cached = cache.get(key, MonitoringRead) if cache is not None else None
     if cached is not None:
         return cached
-    analyses, effects = cumulative_analyses(
-        session, context.spec, context.version, context.vocabulary, budget=budget
-    )
-    answer = monitoring_of(context, analyses, effects)
+    answer = _stored_monitoring(session, context)
+    if answer is None:
+        analyses, effects = cumulative_analyses(
+            session, context.spec, context.version, context.vocabulary, budget=budget
+        )
+        answer = monitoring_of(context, analyses, effects)
     if cache is not None:
         cache.put(key, answer)
     return answer
+
+
+def _stored_monitoring(session: Session, context: MonitoringContext) -> MonitoringRead | None:
+    if context.spec != PooledSpec(outcome=context.outcome):
+        return None
+    stored = stored_analyses(session, context.outcome, context.version)
+    if stored is None:
+        return None
+    rows = PooledRepository(session).evidence([context.outcome], at_versions=[context.version])
+    newest = select_effects(valid_at(rows, context.version), context.spec, min_rank=None)
+    return monitoring_of(context, stored, newest)
 
 
 def monitoring_key(context: MonitoringContext) -> Key:

@@ -3,8 +3,8 @@
 ``POST /v1/studies/preview`` runs the very write a trusted key makes (validation, duplicates,
 effect sizes, the new version, ``pooled_changes``), and the curation queue's preview of a
 stored pending study runs the very include a curator makes; either inside a SAVEPOINT that is
-always rolled back, so a preview cannot drift from what the write would do; it records no
-events (:meth:`WriteContext.as_preview`), which the rollback would discard anyway. For every outcome
+always rolled back, so a preview cannot drift from what the write would do (the write only
+records; its conclusions-outbox row goes with the rollback). For every outcome
 the write touches, each cell (all categories, and each category) is analysed before and after,
 with its certainty and statement, and :func:`.reasons.conclusion_change_reasons` says whether
 the conclusion would change. The evidence lock is held from the start, so no write can slip in
@@ -32,6 +32,7 @@ from service.usecases.analyses.cost import (
 from service.usecases.judgement.assessment import with_assessment
 from service.usecases.judgement.reasons import conclusion_change_reasons
 from service.usecases.pooled.analysis import analyse_outcome, section_names, summary_of
+from service.usecases.pooled.changes import pooled_changes
 from service.usecases.pooled.effects import SelectionMemo, effects_at
 from service.usecases.pooled.spec import PooledSpec, PooledVocabulary
 from service.usecases.studies import curation
@@ -85,6 +86,10 @@ def _side(answer: PooledRead) -> PreviewSideRead:
     )
 
 
+def _changes(session: Session, outcomes: Sequence[str], version: int) -> list[PooledChangeRead]:
+    return pooled_changes(session, outcomes, version=version)
+
+
 def _preview(session: Session, write: Write, budget: ComputeBudget) -> PreviewRead:
     """Run ``write`` in a savepoint, analyse every cell it touches, roll everything back."""
     lock_evidence(session)
@@ -113,14 +118,14 @@ def preview_studies(
     budget: ComputeBudget = UNLIMITED,
 ) -> PreviewRead:
     """The pooled results as if ``bodies`` were written and included; nothing is kept."""
-    trusted = context.as_preview()  # as a trusted key's write, recording no events
+    trusted = context.as_preview()  # as a trusted key's write
 
     def write() -> tuple[int, list[PooledChangeRead]]:
         if batch:
             many = studies.create_studies(session, bodies, trusted)
-            return many.evidence_version, list(many.pooled_changes)
+            return many.evidence_version, _changes(session, many.outcomes, many.evidence_version)
         one = studies.create_study(session, bodies[0], trusted)
-        return one.evidence_version, list(one.pooled_changes)
+        return one.evidence_version, _changes(session, one.outcomes, one.evidence_version)
 
     return _preview(session, write, budget)
 
@@ -136,9 +141,11 @@ def preview_inclusion(
     """
 
     def write() -> tuple[int, list[PooledChangeRead]]:
-        included = curation.include_study(
-            session, study_id, context.without_events(), reason="what-if preview"
-        )
-        return included.evidence_version, list(included.pooled_changes)
+        # A reason, so that an error-level data warning does not refuse the what-if.
+        included = curation.include_study(session, study_id, context, reason="what-if preview")
+        if not included.changed:
+            return included.evidence_version, []
+        version = included.evidence_version
+        return version, _changes(session, included.outcomes, version)
 
     return _preview(session, write, budget)

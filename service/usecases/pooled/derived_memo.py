@@ -16,9 +16,10 @@ strings; the monitoring looks are one small record per version, so their memo ho
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from datetime import datetime
 from typing import Generic, TypeVar
+
+from cachetools import LRUCache
 
 MAX_DERIVED = 512
 MAX_LOOK_LISTS = 16
@@ -33,27 +34,22 @@ def derived_key(kind: str, canonical: str, number: int, created_at: datetime) ->
 
 
 class DerivedMemo(Generic[V]):
-    """A thread-safe LRU map from :data:`DerivedKey` to an immutable value."""
+    """A thread-safe LRU map from :data:`DerivedKey` to an immutable value (cachetools'
+    :class:`~cachetools.LRUCache` under a lock: it is not thread-safe on its own)."""
 
     def __init__(self, max_entries: int = MAX_DERIVED) -> None:
-        self._entries: OrderedDict[DerivedKey, V] = OrderedDict()
-        self._max_entries = max_entries
+        self._entries: LRUCache[DerivedKey, tuple[V]] = LRUCache(maxsize=max_entries)
         self._lock = threading.Lock()
 
     def get(self, key: DerivedKey) -> tuple[V] | None:
         """``(value,)`` when remembered (the value may be ``None``), else ``None``."""
         with self._lock:
-            if key not in self._entries:
-                return None
-            self._entries.move_to_end(key)
-            return (self._entries[key],)
+            found: tuple[V] | None = self._entries.get(key)
+            return found
 
     def put(self, key: DerivedKey, value: V) -> None:
         with self._lock:
-            self._entries[key] = value
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._max_entries:
-                self._entries.popitem(last=False)
+            self._entries[key] = (value,)
 
     def newest(self, kind: str, canonical: str, *, up_to: int) -> tuple[DerivedKey, V] | None:
         """The entry of ``kind`` under ``canonical`` with the highest number <= ``up_to``."""
@@ -62,7 +58,7 @@ class DerivedMemo(Generic[V]):
             if not keys:
                 return None
             key = max(keys, key=lambda k: k[2])
-            return key, self._entries[key]
+            return key, self._entries[key][0]
 
     def __len__(self) -> int:
         with self._lock:

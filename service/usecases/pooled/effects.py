@@ -20,20 +20,17 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
 from service.db.repositories.pooled import PooledRepository
 from service.stats import ENGINE_VERSION
 from service.stats.estimators import CiMethod, Tau2Estimator
+from service.usecases.pooled.cumulative import CumulativeAnalysis
 from service.usecases.pooled.derived_memo import MAX_LOOK_LISTS, DerivedMemo
 from service.usecases.pooled.selection import StudyEffect, select_effects
 from service.usecases.pooled.sizing import sample_size
 from service.usecases.pooled.spec import PooledSpec
-
-if TYPE_CHECKING:
-    from service.usecases.judgement.monitoring import CumulativeAnalysis
 
 # A delta larger than this many studies, or spanning more versions, is no cheaper than
 # loading everything (and an IN list of thousands of ids is a poor query).

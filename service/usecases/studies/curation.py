@@ -64,8 +64,6 @@ def _change_status(
         successor,
         action=action,
         summary=summary,
-        selections=context.selections,
-        record_events=context.record_events,
     )
 
 

@@ -4,14 +4,17 @@ A write use case calls :func:`lock_evidence` (or goes straight to :func:`open_ve
 will certainly write), stores its rows with ``valid_from`` = the new number, then calls
 :func:`record_changes`, which adds the version's changes, touched outcomes and audit entries.
 All of it is in the request's transaction: it commits together or not at all, and a rollback
-returns the number too, so the sequence stays gapless.
+returns the number too, so the sequence stays gapless. :func:`record_changes` also adds the
+version's row to the conclusions outbox (:mod:`.outbox`): the write records, and the
+conclusions worker computes what follows from it (pooled answers, monitoring, certainty,
+events) after commit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -19,9 +22,7 @@ from service.db.base import utc_now
 from service.db.models import EvidenceVersion
 from service.db.repositories.evidence import AuditRepository, EvidenceRepository
 from service.schemas.studies import StudyRead
-
-if TYPE_CHECKING:
-    from service.usecases.pooled.effects import SelectionMemo
+from service.usecases.studies.outbox import enqueue_conclusions
 
 SUMMARY_LENGTH = 500
 # Bookkeeping that changes with every revision; not a change of the study's content.
@@ -30,31 +31,16 @@ _NOT_CONTENT = {"id", "created_at", "created_version", "valid_from", "valid_to"}
 
 @dataclass(frozen=True, slots=True)
 class WriteContext:
-    """Who is writing, and what their API key may do.
-
-    ``selections``: the process's memo of selected effects, which makes a write's
-    ``pooled_changes`` cost a delta instead of a reload of the outcome's evidence.
-
-    ``record_events``: ``False`` for a what-if preview, the write run inside a SAVEPOINT that
-    is always rolled back (:mod:`service.usecases.judgement.preview`): its events would be
-    discarded anyway, and computing them (certainty, sequential monitoring) is most of the
-    cost of a write's events.
-    """
+    """Who is writing, and what their API key may do."""
 
     actor: str
     request_id: str | None
     may_curate: bool
     trusted: bool
-    selections: SelectionMemo | None = None
-    record_events: bool = True
 
     def as_preview(self) -> WriteContext:
-        """The same key's write as a trusted one would be, recording no events."""
-        return replace(self.without_events(), trusted=True)
-
-    def without_events(self) -> WriteContext:
-        """The same key's write, recording no events (for a write that is rolled back)."""
-        return replace(self, record_events=False)
+        """The same key's write as a trusted one would be (a what-if preview's)."""
+        return replace(self, trusted=True)
 
     @property
     def trusted_with_evidence(self) -> bool:
@@ -126,7 +112,8 @@ def _audit_entry(version: EvidenceVersion, change: StudyChange) -> dict[str, Any
 def record_changes(
     session: Session, version: EvidenceVersion, changes: Sequence[StudyChange], summary: str
 ) -> list[str]:
-    """Finish ``version``: its summary, per-study changes, touched outcomes and audit entries.
+    """Finish ``version``: its summary, per-study changes, touched outcomes, audit entries and
+    its row in the conclusions outbox.
 
     Returns the outcomes the version touched (for the write's ``pooled_changes``).
     """
@@ -145,4 +132,5 @@ def record_changes(
         [{"version_number": version.number, "outcome_slug": slug} for slug in touched],
     )
     AuditRepository(session).insert_all([_audit_entry(version, change) for change in changes])
+    enqueue_conclusions(session, version.number, touched, at=version.created_at)
     return touched

@@ -20,8 +20,6 @@ from service.schemas.required_fields import field_message
 from service.schemas.studies import StudyCreate, StudyRead, StudyUpdate
 from service.schemas.study_counts import StudyCountsRead
 from service.settings import get_settings
-from service.usecases.events.write_events import record_write_events
-from service.usecases.pooled.changes import pooled_changes
 from service.usecases.studies.duplicates import (
     MATCHED_FIELDS,
     confirmation_note,
@@ -58,18 +56,20 @@ LISTED_BY_DEFAULT = ("pending", "included", "excluded")
 
 @dataclass(frozen=True, slots=True)
 class BatchWriteResult:
-    """Every study of a batch, all current in one new evidence version."""
+    """Every study of a batch, all current in one new evidence version, and the outcomes it
+    touched (``pooled_changes``: as for :class:`.writes.StudyWriteResult`)."""
 
     evidence_version: int
     studies: tuple[StudyRead, ...]
-    pooled_changes: tuple[PooledChangeRead, ...] = ()
+    outcomes: tuple[str, ...] = ()
+    pooled_changes: tuple[PooledChangeRead, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class _Stored:
     number: int
     reads: list[StudyRead]
-    pooled_changes: tuple[PooledChangeRead, ...]
+    outcomes: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,30 +100,15 @@ def _prepare_all(
     return prepared
 
 
-def _as_if_included(
-    session: Session, prepared: Sequence[PreparedStudy], context: WriteContext, kind: str
-) -> tuple[PooledChangeRead, ...]:
-    """The pooled_changes the write would have if its studies were included (issue 16).
-
-    The same write by a trusted key, in a SAVEPOINT rolled back at once; the evidence lock
-    is taken first, so the real write gets the same version number. It records no events:
-    they would be rolled back, and the real write records its own.
-    """
-    lock_evidence(session)
-    savepoint = session.begin_nested()
-    try:
-        stored = _store_new(session, prepared, context.as_preview(), kind)
-    finally:
-        savepoint.rollback()
-    return tuple(c.model_copy(update={"counted": False}) for c in stored.pooled_changes)
-
-
 def _store_new(
     session: Session, prepared: Sequence[PreparedStudy], context: WriteContext, kind: str
 ) -> _Stored:
-    if not context.trusted_with_evidence:
-        preview = _as_if_included(session, prepared, context, kind)
-        return replace(_store_rows(session, prepared, context, kind), pooled_changes=preview)
+    """Record the studies in a new version; nothing derived (the conclusions worker's).
+
+    A key whose studies wait as pending used to get what they would change if included,
+    computed by writing them twice (the second time in a rolled-back SAVEPOINT). That preview
+    is now a link in the answer, and ``POST /v1/studies/preview`` computes it when asked.
+    """
     return _store_rows(session, prepared, context, kind)
 
 
@@ -149,12 +134,7 @@ def _store_rows(
     summary = _creation_summary(reads, status) + confirmation_note(bodies)
     created = [StudyChange("create", None, r) for r in reads]
     touched = record_changes(session, version, created, summary)
-    changes = pooled_changes(
-        session, touched, version=version.number, selections=context.selections
-    )
-    if context.record_events:
-        record_write_events(session, version, created, changes, context.selections)
-    return _Stored(version.number, reads, tuple(changes))
+    return _Stored(version.number, reads, tuple(touched))
 
 
 def initial_status(prepared: PreparedStudy, context: WriteContext) -> str:
@@ -189,7 +169,7 @@ def create_study(session: Session, body: StudyCreate, context: WriteContext) -> 
     prepared = _prepare_all(session, [body], batch=False)
     stored = _store_new(session, prepared, context, "create")
     return StudyWriteResult(
-        evidence_version=stored.number, study=stored.reads[0], pooled_changes=stored.pooled_changes
+        evidence_version=stored.number, study=stored.reads[0], outcomes=stored.outcomes
     )
 
 
@@ -202,7 +182,7 @@ def create_studies(
     return BatchWriteResult(
         evidence_version=stored.number,
         studies=tuple(stored.reads),
-        pooled_changes=stored.pooled_changes,
+        outcomes=stored.outcomes,
     )
 
 
@@ -268,8 +248,6 @@ def update_study(
         successor,
         action="update",
         summary=summary,
-        selections=context.selections,
-        record_events=context.record_events,
     )
 
 

@@ -22,9 +22,6 @@ from service.errors import (
 )
 from service.schemas.pooled_summary import PooledChangeRead
 from service.schemas.studies import StudyCreate, StudyRead
-from service.usecases.events.write_events import record_write_events
-from service.usecases.pooled.changes import pooled_changes
-from service.usecases.pooled.effects import SelectionMemo
 from service.usecases.studies.evidence import StudyChange, WriteContext, record_changes
 from service.usecases.studies.views import study_read
 
@@ -33,13 +30,18 @@ DUPLICATE_KEYS = ("doi", "registration_id")
 
 @dataclass(frozen=True, slots=True)
 class StudyWriteResult:
-    """A study after a write, the evidence version it is current in, and what the write did to
-    the pooled results (nothing when nothing changed)."""
+    """A study after a write, the evidence version it is current in, and the outcomes the
+    write touched (none when nothing changed).
+
+    ``pooled_changes`` is ``None`` unless the caller asked for them inline: they are computed
+    by the conclusions worker, or on demand at ``GET /v1/versions/{n}/changes``.
+    """
 
     evidence_version: int
     study: StudyRead
     changed: bool = True
-    pooled_changes: tuple[PooledChangeRead, ...] = ()
+    outcomes: tuple[str, ...] = ()
+    pooled_changes: tuple[PooledChangeRead, ...] | None = None
 
 
 def study_path(study_id: int) -> str:
@@ -174,11 +176,9 @@ def supersede(
     *,
     action: str,
     summary: str,
-    selections: SelectionMemo | None = None,
-    record_events: bool = True,
 ) -> StudyWriteResult:
-    """Close ``current`` at ``version``, store ``successor`` and record the change (and its
-    events, unless ``record_events`` is false: a what-if preview's rolled-back write)."""
+    """Close ``current`` at ``version``, store ``successor`` and record the change (its
+    events and pooled changes are the conclusions worker's)."""
     before = study_read(current)
     current.valid_to = version.number
     repository = StudyRepository(session)
@@ -187,9 +187,4 @@ def supersede(
     after = study_read(successor)
     change = StudyChange(action, before, after)
     touched = record_changes(session, version, [change], summary)
-    changes = pooled_changes(session, touched, version=version.number, selections=selections)
-    if record_events:
-        record_write_events(session, version, [change], changes, selections)
-    return StudyWriteResult(
-        evidence_version=version.number, study=after, pooled_changes=tuple(changes)
-    )
+    return StudyWriteResult(evidence_version=version.number, study=after, outcomes=tuple(touched))

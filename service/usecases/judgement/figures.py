@@ -3,7 +3,7 @@
 A plot is fixed by what its JSON answer is fixed by (specification, evidence version, engine
 version) and by its kind and format, so its strong ETag is derived from those; a client holding
 it gets a 304 before anything is read or drawn. The numbers come from the same use cases as
-the JSON routes (:mod:`service.usecases.pooled.answers`), so a plot never disagrees with them.
+the JSON routes (:mod:`service.usecases.judgement.answers`), so a plot never disagrees with them.
 """
 
 from __future__ import annotations
@@ -34,13 +34,13 @@ from service.schemas.sequential import MonitoringQuery
 from service.stats.bias import trim_and_fill
 from service.stats.errors import ConvergenceError, StatsInputError
 from service.usecases.analyses.cost import UNLIMITED, ComputeBudget
-from service.usecases.judgement.monitoring import monitoring
-from service.usecases.pooled.answers import (
+from service.usecases.judgement.answers import (
     Conditional,
     pooled_history,
     pooled_result,
     resolve_version,
 )
+from service.usecases.judgement.monitoring import monitoring
 from service.usecases.pooled.cache import ResultCache, cache_key, none_match, strong_etag
 from service.usecases.pooled.rob_figures import KINDS, rob_figure
 from service.usecases.pooled.spec import spec_from_options

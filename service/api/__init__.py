@@ -1,0 +1,1 @@
+"""HTTP: routers, dependencies and middleware; no SQL, no maths."""

@@ -1,0 +1,60 @@
+"""The conclusions worker in a background thread: the API's own (lifespan) and ``lma worker``'s."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from service.db.engine import Database
+from service.settings import Settings
+from service.usecases.conclusions.worker import ConclusionsWorker, WorkerTiming
+from service.usecases.pooled.effects import SelectionMemo
+from service.usecases.studies.outbox import on_commit
+
+
+def worker_for(
+    database: Database,
+    settings: Settings,
+    *,
+    memo: SelectionMemo | None = None,
+    after_conclusion: Callable[[int, tuple[str, ...]], None] | None = None,
+) -> ConclusionsWorker:
+    """A worker on ``database`` with the settings' lease, polling and retry delays."""
+    timing = WorkerTiming(
+        lease=settings.conclusions_lease_seconds,
+        poll=settings.conclusions_poll_seconds,
+        retry=settings.conclusions_retry_seconds,
+    )
+    return ConclusionsWorker(
+        lambda: database.session(write=False),
+        lambda: database.session(write=True),
+        memo=memo,
+        timing=timing,
+        after_conclusion=after_conclusion,
+    )
+
+
+class BackgroundConclusions:
+    """A :class:`ConclusionsWorker` running until :meth:`stop`, woken by every commit of a
+    session that queued a version in this process."""
+
+    def __init__(self, worker: ConclusionsWorker) -> None:
+        self.worker = worker
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=worker.run, args=(self._stop,), name="conclusions", daemon=True
+        )
+        self._unsubscribe: Callable[[], None] | None = None
+
+    def start(self) -> BackgroundConclusions:
+        self._unsubscribe = on_commit(self.worker.wake)
+        self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """Stop after the version in hand (its transaction ends either way)."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        self._stop.set()
+        self.worker.wake()
+        self._thread.join(timeout)

@@ -1,0 +1,23 @@
+"""Warming the result cache after a version is concluded, so the first GET finds it."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy.orm import Session
+
+from service.db.repositories.conclusions import ConclusionRepository
+from service.schemas.pooled import PooledQuery
+from service.usecases.judgement.answers import pooled_result
+from service.usecases.pooled.cache import ResultCache
+
+
+def caught_up(session: Session) -> bool:
+    """Whether no version waits for the worker (only then is warming worth it)."""
+    return not ConclusionRepository(session).waiting(1)
+
+
+def warm_pooled(session: Session, cache: ResultCache, outcomes: Collection[str]) -> None:
+    """Compute (and cache) the newest default-specification answer of each outcome."""
+    for outcome in sorted(outcomes):
+        pooled_result(session, cache, outcome, PooledQuery())
