@@ -7,6 +7,7 @@ import json
 import logging
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -51,8 +52,8 @@ def test_metrics_count_requests_by_route_template_and_status(
     for study_id in (987654, 987655, 987656):
         assert client.get(f"/v1/studies/{study_id}").status_code == 404
     client.post("/v1/studies", json=trial(0.2), headers=auth(make_key(["submit"])))
-    client.get("/v1/pooled", params={"outcome": "empowerment"})
-    client.get("/v1/pooled", params={"outcome": "empowerment"})
+    for _ in range(2):  # a miss, then a hit
+        assert client.get("/v1/outcomes/empowerment/pooled").status_code == 200
     after = _scrape(client, admin)
     counted = after["lma_http_requests_total"]
     assert _value(counted, status="404", **route) == was_404 + 3
@@ -95,3 +96,21 @@ def test_debug_level_shows_sql(settings: Settings, caplog: pytest.LogCaptureFixt
         configure_logging("INFO")
     sql = [r for r in caplog.records if r.name.startswith("sqlalchemy.engine")]
     assert any("SELECT" in r.getMessage() for r in sql)
+
+
+def test_metrics_show_the_conclusions_backlog(
+    app: FastAPI, client: TestClient, make_key: MakeKey, auth: Auth
+) -> None:
+    """A committed write the worker has not concluded is pending, with its age as the lag;
+    once the worker drains, both are back to 0 (issue 23: lag exported)."""
+    admin = auth(make_key(["admin"]))
+    app.state.conclude_inline = False
+    posted = client.post("/v1/studies", json=trial(0.3), headers=auth(make_key(["submit"])))
+    assert posted.status_code == 201, posted.text
+    waiting = _scrape(client, admin)
+    assert _value(waiting["lma_outbox_pending_events"], worker="conclusions") >= 1
+    assert _value(waiting["lma_worker_lag_seconds"], worker="conclusions") >= 0
+    app.state.conclusions.drain()
+    caught_up = _scrape(client, admin)
+    assert _value(caught_up["lma_outbox_pending_events"], worker="conclusions") == 0
+    assert _value(caught_up["lma_worker_lag_seconds"], worker="conclusions") == 0

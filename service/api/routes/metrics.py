@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST
-from starlette.concurrency import run_in_threadpool
 
 from service.api.auth import AdminPrincipalDep
-from service.api.deps import DatabaseDep
+from service.api.deps import DatabaseDep, SessionDep
 from service.schemas.common import problem_responses
 from service.usecases.operations.metrics import exposition
 
@@ -22,7 +21,7 @@ router = APIRouter(tags=["operations"])
         **problem_responses(401, 403),
     },
 )
-async def metrics(database: DatabaseDep, _: AdminPrincipalDep) -> Response:
+def metrics(database: DatabaseDep, session: SessionDep, _: AdminPrincipalDep) -> Response:
     """The service's Prometheus metrics (README "Operating it"); needs the admin scope."""
-    body = await run_in_threadpool(exposition, database)
+    body = exposition(database, session)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
