@@ -27,9 +27,7 @@ def actors(make_key: MakeKey, auth: Auth) -> Actors:
 
 
 def _stateless(client: TestClient, answer: dict[str, Any], bayes: dict[str, Any]) -> Any:
-    effects = [
-        {"label": s["label"], "yi": s["yi"], "vi": s["vi"]} for s in answer["studies"]
-    ]
+    effects = [{"label": s["label"], "yi": s["yi"], "vi": s["vi"]} for s in answer["studies"]]
     response = client.post("/v1/analyses", json={"effects": effects, "bayes": bayes})
     assert response.status_code == 200, response.text
     return response.json()["bayes"]
@@ -113,7 +111,5 @@ def test_narrative_answers_have_no_bayes_block_and_bad_priors_are_422(
     add_batch(client, actors.trusted, [trial(s, n=40) for s in SHIFTS[:2]])
     assert pooled(client, bayes="true")["bayes"] is None  # two trials: narrative
     for bad in ({"tau_prior": "flat"}, {"tau_scale": 0}, {"effect_prior_sd": -1}):
-        response = client.get(
-            "/v1/outcomes/empowerment/pooled", params={"bayes": "true", **bad}
-        )
+        response = client.get("/v1/outcomes/empowerment/pooled", params={"bayes": "true", **bad})
         assert response.status_code == 422, response.text
