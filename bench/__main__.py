@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 
-from bench import engine, machine, plots, service, stack, webhooks, writes
+from bench import dependence, engine, machine, plots, service, stack, webhooks, writes
 from bench.server import postgres_database, postgres_reachable, sqlite_database
 from bench.timing import markdown_table
 
@@ -18,6 +18,10 @@ RESULTS = Path(__file__).with_name("RESULTS.md")
 TOTAL_SECONDS = 420.0
 STACK_SECONDS = 3.0
 Check = tuple[str, str, bool | None]
+DEPENDENCE_NOTE = (
+    "Medians of repeated fits after a warm-up, in one process (`bench/dependence.py`); metafor "
+    "and clubSandwich on the same data in R, CPU seconds of one call."
+)
 
 
 def _checks(checks: Sequence[Check]) -> str:
@@ -131,6 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     engine_rows = engine.run_engine(log=log)
     print(engine.render(engine_rows), flush=True)
     plot_rows = plots.run_plots(log=log)
+    dependence_table = dependence.render(dependence.run_dependence(log=log))  # issue 29
+    print(dependence_table, flush=True)
     budget = TOTAL_SECONDS - (time.monotonic() - started)
     results, skipped = service.run_service(args.postgres, budget=budget, log=log)
     print(service.render(results), flush=True)
@@ -145,6 +151,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         facts, engine_rows, results, skipped, seconds, plot_rows, webhook_table, stack_results
     )
     text += "\n## The write path (issue 23)\n\n" + writes_table + "\n"
+    text += "\n## Dependent effects and the Bayesian posterior (issue 29)\n\n"
+    text += DEPENDENCE_NOTE + "\n\n" + dependence_table + "\n"
     args.output.write_text(text)
     print(f"wrote {args.output} in {(time.monotonic() - started) / 60:.1f} minutes")
     return 0

@@ -23,8 +23,9 @@ class EffectPriorInput(RequestModel):
 
 class TauPriorInput(RequestModel):
     """The prior of tau. ``half_normal``/``half_cauchy`` use ``scale``; ``inverse_gamma`` shape
-    and scale (Cochrane SMD prior: 1.71, 0.40); ``log_t`` is on log tau2 (Rhodes et al. 2015:
-    location -3.85, scale 1.93, df 5); ``fixed`` sets tau = ``scale`` (the conjugate model)."""
+    and scale (the Cochrane SMD prior of Bartos et al. 2021 is 1.51, 0.23); ``log_t`` is on
+    log tau2 (Rhodes et al. 2015, mental health, non-pharmacological: location -3.85, scale 1.93,
+    df 5); ``fixed`` sets tau = ``scale`` (the conjugate model)."""
 
     kind: Literal["half_normal", "half_cauchy", "inverse_gamma", "log_t", "fixed"] = "half_normal"
     scale: FiniteFloat = Field(default=0.5, ge=0)

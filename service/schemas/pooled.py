@@ -14,13 +14,14 @@ from pydantic import Field
 from service.schemas.analyses import AnalysisResult, CiMethodName, EstimatorName, Interval
 from service.schemas.certainty import CellCertaintyRead, CertaintyRead, StatementRead
 from service.schemas.common import ReadModel, RequestModel
-from service.schemas.dependence import DependenceName, DependenceRead
+from service.schemas.dependence import BayesRead, DependenceName, DependenceRead
 from service.schemas.pooled_summary import PooledStatus, PooledSummaryRead
 from service.schemas.pooled_view import PooledView
 from service.schemas.studies import DataWarningRead, Slug
 
 MultipleName = Literal["average", "first"]
 EggerVariant = Literal["regtest", "classic"]
+TauPriorChoice = Literal["half_normal", "half_cauchy", "cochrane_smd", "rhodes_mental_health"]
 PooledSectionName = Literal[
     "egger", "begg", "trim_and_fill", "failsafe", "leave_one_out", "influence", "cumulative"
 ]
@@ -76,7 +77,27 @@ class SpecOptions(RequestModel):
     as_of: int | None = Field(default=None, ge=0, description="An evidence version number.")
 
 
-class PooledQuery(SpecOptions):
+class BayesQuery(RequestModel):
+    """The Bayesian block of a pooled answer (issue 29); off by default."""
+
+    bayes: bool = Field(
+        default=False,
+        description="Add the Bayesian random-effects posterior with P(effect > MID) (the "
+        "outcome's MID, or mid=; effects are harmonised, positive favours peer support).",
+    )
+    tau_prior: TauPriorChoice = Field(
+        default="half_normal",
+        description="half_normal / half_cauchy (scale tau_scale), cochrane_smd (InvGamma(1.51, "
+        "0.23), Bartos et al. 2021) or rhodes_mental_health (log tau2 ~ t5(-3.85, 1.93), "
+        "Rhodes et al. 2015, mental health, non-pharmacological).",
+    )
+    tau_scale: float = Field(default=0.5, gt=0, le=10, description="Half-normal/Cauchy scale.")
+    effect_prior_sd: float | None = Field(
+        default=None, gt=0, le=100, description="SD of a N(0, sd) prior on the effect; null: flat."
+    )
+
+
+class PooledQuery(SpecOptions, BayesQuery):
     """The analysis of one outcome."""
 
     category: Slug | None = Field(
@@ -133,6 +154,9 @@ class PooledSpecRead(OptionsRead):
     sections: list[str]
     mid: float | None = Field(default=None, description="Null: the outcome's MID.")
     dependence: DependenceName = "average"
+    bayes: str | None = Field(
+        default=None, description="The Bayesian block's priors ('tau prior;effect prior')."
+    )
 
 
 class CombinationRead(ReadModel):
@@ -233,6 +257,11 @@ class PooledRead(ReadModel):
     dependence: DependenceRead | None = Field(
         default=None,
         description="The three-level or CHE model of every effect (null: 'average' or narrative).",
+    )
+    bayes: BayesRead | None = Field(
+        default=None,
+        description="Bayesian random effects of the study-level effects, with P(effect > MID) "
+        "(null unless bayes=true and pooled).",
     )
 
 

@@ -29,8 +29,12 @@ class TauPriorKind(StrEnum):
 
     HALF_NORMAL = "half_normal"  # tau ~ |N(0, scale^2)|; Roever 2020 (bayesmeta), default scale 0.5
     HALF_CAUCHY = "half_cauchy"  # tau ~ |Cauchy(0, scale)|; Gelman 2006
-    INVERSE_GAMMA = "inverse_gamma"  # tau ~ InvGamma(shape, scale); Bartos et al. 2021 for SMDs
-    LOG_T = "log_t"  # log tau2 ~ t_df(location, scale); Rhodes et al. 2015
+    # tau ~ InvGamma(shape, scale); the Cochrane SMD prior of Bartos et al. 2021 is (1.51, 0.23)
+    # (BayesTools prior_informed("Cochrane", "heterogeneity", "smd"); README "Priors")
+    INVERSE_GAMMA = "inverse_gamma"
+    # log tau2 ~ t_df(location, scale); Rhodes et al. 2015 Table 3 (mental health,
+    # non-pharmacological: -3.85, 1.93, as bayesmeta RhodesEtAlPrior transcribes it)
+    LOG_T = "log_t"
     FIXED = "fixed"  # tau known (= scale): the conjugate normal model
 
 

@@ -78,3 +78,13 @@ def test_canonical_strings_of_existing_specifications_are_unchanged() -> None:
     assert (
         "dependence=che" in PooledSpec(outcome="empowerment", dependence=Dependence.CHE).canonical()
     )
+
+
+def test_bayes_options_enter_the_canonical_string_only_when_asked_for() -> None:
+    from service.usecases.pooled.spec import BayesOptions, TauPriorName
+
+    assert "bayes" not in PooledSpec(outcome="empowerment").canonical()
+    asked = PooledSpec(outcome="empowerment", bayes=BayesOptions())
+    assert "bayes=half_normal:0.5;flat&" in asked.canonical()
+    cochrane = BayesOptions(TauPriorName.COCHRANE_SMD, tau_scale=0.9, effect_sd=1.0)
+    assert str(cochrane) == "cochrane_smd;normal:1"  # the scale does not apply: not in the key

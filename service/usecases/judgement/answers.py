@@ -54,7 +54,12 @@ from service.usecases.pooled.cache import (
 )
 from service.usecases.pooled.effects import effects_at
 from service.usecases.pooled.selection import StudyEffect, select_effects, valid_at
-from service.usecases.pooled.spec import PooledSpec, PooledVocabulary, spec_from_options
+from service.usecases.pooled.spec import (
+    PooledSpec,
+    PooledVocabulary,
+    bayes_options,
+    spec_from_options,
+)
 from service.usecases.pooled.summary_view import headline_view
 from service.usecases.studies.evidence import current_version
 
@@ -363,7 +368,12 @@ def _outcome_answer(
 ) -> Conditional[M]:
     """An answer about one outcome, of ``kind``, made by ``build`` on a miss."""
     spec = spec_from_options(
-        outcome, query, category=query.category, sections=query.sections, mid=query.mid
+        outcome,
+        query,
+        category=query.category,
+        sections=query.sections,
+        mid=query.mid,
+        bayes=bayes_options(query),
     )
     reader = _Reader(session, cache, budget)
     return _answer(

@@ -31,6 +31,7 @@ from service.usecases.judgement.statements import (
     narrative_statement,
     pooled_statement,
 )
+from service.usecases.pooled.bayes import bayes_answer
 from service.usecases.pooled.spec import PooledSpec
 
 
@@ -126,4 +127,7 @@ def with_assessment(session: Session, answer: PooledRead, spec: PooledSpec) -> P
         return answer
     certainty = certainty_of(session, answer, spec, terms)
     statement = statement_of(answer, certainty, outcome_words(terms))
-    return answer.model_copy(update={"certainty": certainty, "statement": statement})
+    bayes = bayes_answer(answer, spec, mid=spec.mid if spec.mid is not None else terms.mid)
+    return answer.model_copy(
+        update={"certainty": certainty, "statement": statement, "bayes": bayes}
+    )

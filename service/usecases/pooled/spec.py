@@ -16,7 +16,7 @@ from enum import StrEnum
 
 from service.db.repositories.pooled import VocabularyTerm
 from service.errors import InvalidInputError, NotFoundError
-from service.schemas.pooled import OptionsRead, PooledSpecRead, SpecOptions
+from service.schemas.pooled import BayesQuery, OptionsRead, PooledSpecRead, SpecOptions
 from service.stats.estimators import CiMethod, Tau2Estimator
 
 DEFAULT_DESIGNS = ("cluster-randomized", "randomized")
@@ -41,7 +41,38 @@ class Dependence(StrEnum):
 
 # Options at these defaults stay out of canonical(): the strings (and the cache keys and ETags
 # made from them) of every specification that existed before the option are unchanged.
-SILENT_DEFAULTS = {"dependence": "average"}
+SILENT_DEFAULTS: dict[str, object] = {"dependence": "average", "bayes": None}
+
+
+class TauPriorName(StrEnum):
+    """The tau priors of the pooled Bayesian block (see :mod:`service.stats._bayes_priors`)."""
+
+    HALF_NORMAL = "half_normal"  # tau ~ |N(0, tau_scale^2)|, default scale 0.5 (bayesmeta)
+    HALF_CAUCHY = "half_cauchy"  # tau ~ |Cauchy(0, tau_scale)|
+    # tau ~ InvGamma(shape 1.51, scale 0.23): the Cochrane-wide empirical prior for SMDs of
+    # Bartos et al. 2021 (Stat Med, doi:10.1002/sim.9170), as BayesTools/RoBMA's
+    # prior_informed("Cochrane", parameter = "heterogeneity", type = "smd") codes it. The issue's
+    # (1.71, 0.40) is not that prior (README, "Priors: what was checked").
+    COCHRANE_SMD = "cochrane_smd"
+    # log tau2 ~ t5(location -3.85, scale 1.93): Rhodes et al. 2015 (J Clin Epidemiol 68:52-60),
+    # Table 3, mental health outcome, non-pharmacological comparison, as bayesmeta's
+    # RhodesEtAlPrior("mental health outcome", "non-pharmacological", ...) codes it.
+    RHODES_MENTAL_HEALTH = "rhodes_mental_health"
+
+
+@dataclass(frozen=True, slots=True)
+class BayesOptions:
+    """The pooled Bayesian block: a tau prior and a flat (``effect_sd`` None) or N(0, sd) prior."""
+
+    tau_prior: TauPriorName = TauPriorName.HALF_NORMAL
+    tau_scale: float = 0.5  # half_normal / half_cauchy only
+    effect_sd: float | None = None
+
+    def __str__(self) -> str:
+        effect = "flat" if self.effect_sd is None else f"normal:{self.effect_sd:g}"
+        scaled = self.tau_prior in (TauPriorName.HALF_NORMAL, TauPriorName.HALF_CAUCHY)
+        tau = f"{self.tau_prior}:{self.tau_scale:g}" if scaled else str(self.tau_prior)
+        return f"{tau};{effect}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +119,7 @@ class PooledSpec:
     mid: float | None = None  # the certainty rules' MID; None: the outcome's (vocabulary)
     egger: str = "regtest"  # the Egger variant certainty reads: regtest | classic
     dependence: Dependence = Dependence.AVERAGE
+    bayes: BayesOptions | None = None  # the Bayesian block (issue 29); None: none
 
     def __post_init__(self) -> None:
         # Order and repetition of list options do not change the analysis: normalise them.
@@ -121,6 +153,7 @@ class PooledSpec:
             sections=list(self.sections),
             mid=self.mid,
             dependence=str(self.dependence),
+            bayes=None if self.bayes is None else str(self.bayes),
         )
 
     def _options(self) -> dict[str, object]:
@@ -138,6 +171,13 @@ class PooledSpec:
         }
 
 
+def bayes_options(query: BayesQuery) -> BayesOptions | None:
+    """The Bayesian block a pooled request asks for; ``None`` without ``bayes=true``."""
+    if not query.bayes:
+        return None
+    return BayesOptions(TauPriorName(query.tau_prior), query.tau_scale, query.effect_prior_sd)
+
+
 def spec_from_options(
     outcome: str,
     options: SpecOptions,
@@ -145,6 +185,7 @@ def spec_from_options(
     category: str | None = None,
     sections: Iterable[str] = (),
     mid: float | None = None,
+    bayes: BayesOptions | None = None,
 ) -> PooledSpec:
     """The specification of request ``options``; 422 naming ``timepoint`` when out of range."""
     try:
@@ -169,6 +210,7 @@ def spec_from_options(
         mid=mid,
         egger=options.egger,
         dependence=Dependence(options.dependence),
+        bayes=bayes,
     )
 
 

@@ -1,0 +1,80 @@
+"""The ``bayes`` answer of a pooled result: the exact posterior and P(effect > MID) (issue 29).
+
+The study-level effects (one per study, as the headline pools them) are fitted by
+:func:`service.stats.bayes.fit_bayes`, exactly as ``POST /v1/analyses`` with a ``bayes`` block
+fits the same effects. Stored effects are harmonised (a positive g favours peer support, also
+where lower is better, e.g. internalized stigma), so benefit is always ``mu > MID`` here; the
+outcome's direction has been applied when the effect was derived. The MID is the request's
+``mid`` or the outcome's (vocabulary); the judgement layer, which reads the vocabulary, passes it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from service.schemas.dependence import BayesRead, SummaryRead
+from service.schemas.pooled import PooledRead
+from service.stats.bayes import (
+    EffectPrior,
+    EffectPriorKind,
+    Summary,
+    TauPrior,
+    TauPriorKind,
+    fit_bayes,
+)
+from service.stats.errors import StatsInputError
+from service.usecases.pooled.spec import BayesOptions, PooledSpec, TauPriorName
+
+# The named priors' parameters; sources beside TauPriorName (spec.py) and in the README.
+COCHRANE_SMD = TauPrior(TauPriorKind.INVERSE_GAMMA, scale=0.23, shape=1.51)
+RHODES_MENTAL_HEALTH = TauPrior(TauPriorKind.LOG_T, scale=1.93, location=-3.85, df=5.0)
+
+
+def tau_prior_of(options: BayesOptions) -> TauPrior:
+    """The tau prior a pooled request names."""
+    if options.tau_prior is TauPriorName.COCHRANE_SMD:
+        return COCHRANE_SMD
+    if options.tau_prior is TauPriorName.RHODES_MENTAL_HEALTH:
+        return RHODES_MENTAL_HEALTH
+    kind = TauPriorKind(str(options.tau_prior))
+    return TauPrior(kind, scale=options.tau_scale)
+
+
+def effect_prior_of(options: BayesOptions) -> EffectPrior:
+    """Flat, or N(0, ``effect_sd``) (sceptical: centred on no effect)."""
+    if options.effect_sd is None:
+        return EffectPrior()
+    return EffectPrior(EffectPriorKind.NORMAL, 0.0, options.effect_sd)
+
+
+def bayes_answer(answer: PooledRead, spec: PooledSpec, *, mid: float | None) -> BayesRead | None:
+    """The posterior of the pooled studies' effects; ``None`` unless asked for and pooled."""
+    if spec.bayes is None or answer.status != "pooled" or not answer.studies:
+        return None
+    try:
+        fit = fit_bayes(
+            [s.yi for s in answer.studies],
+            [s.vi for s in answer.studies],
+            effect_prior=effect_prior_of(spec.bayes),
+            tau_prior=tau_prior_of(spec.bayes),
+            mid=mid,
+            lower_is_better=False,  # harmonised effects: positive favours peer support
+            level=spec.level,
+        )
+    except StatsInputError:
+        return None  # e.g. a zero variance: the frequentist fit reports it
+    return BayesRead(
+        k=fit.k,
+        mu=_summary(fit.mu),
+        mu_sd=fit.mu_sd,
+        tau=_summary(fit.tau),
+        predictive=_summary(fit.predictive),
+        mid=fit.mid,
+        lower_is_better=fit.lower_is_better,
+        p_benefit=fit.p_benefit,
+        p_benefit_gt_mid=fit.p_benefit_gt_mid,
+    )
+
+
+def _summary(summary: Summary) -> SummaryRead:
+    return SummaryRead(**dataclasses.asdict(summary))
