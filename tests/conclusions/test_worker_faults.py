@@ -39,7 +39,7 @@ from tests.api.pooled_support import trial
 from tests.api.studies_support import committed_key
 from tests.delivery.support import committed_database
 
-pytestmark = [pytest.mark.usefixtures("backend"), pytest.mark.slow]
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("backend"), pytest.mark.slow]
 CONTEXT = WriteContext(actor="bot", request_id=None, may_curate=True, trusted=True)
 PENDING = WriteContext(actor="update-bot", request_id=None, may_curate=False, trusted=False)
 DEADLINE_SECONDS = 240
