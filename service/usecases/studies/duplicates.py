@@ -27,6 +27,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rapidfuzz import fuzz, process
 from sqlalchemy.orm import Session
@@ -87,6 +88,7 @@ class NearDuplicate:
     evidence: Evidence
 
 
+@lru_cache(maxsize=65_536)
 def first_author(authors: str) -> str:
     """The first author's family name, normalised: "Rüsch N, Doe K", "Rüsch, N.; Doe, K." and
     "Rusch N." all give "rusch" (initials, written in capitals, are dropped)."""
@@ -170,15 +172,28 @@ def record_of(study: StudyCreate) -> TrialRecord:
 def stored_records(
     session: Session, new: Sequence[TrialRecord], *, except_study_id: int | None = None
 ) -> list[TrialRecord]:
-    """The stored studies in reach of ``new`` (their years, +/- the window)."""
+    """The stored studies that could be a near-duplicate of a record of ``new``.
+
+    Narrowed before titles are compared, by rules 1 and 2 and the registration ids: in SQL to
+    the years in reach and, when every new record has a registration id, to studies without
+    one or with one of those (a different id is a different trial); then to the first authors
+    of ``new``. Only those studies' titles and arms are loaded. A superset of what
+    :func:`evidence_for` can match, so the answer is the same as comparing with every study.
+    """
     years = {r.year + d for r in new for d in range(-YEAR_WINDOW, YEAR_WINDOW + 1)}
-    rows = StudyRepository(session).near_duplicate_candidates(
-        years, except_study_id=except_study_id
+    registrations = [r.registration_id or "" for r in new]
+    repository = StudyRepository(session)
+    authors = repository.near_duplicate_authors(
+        years,
+        registration_ids=registrations if all(registrations) else None,
+        except_study_id=except_study_id,
     )
+    wanted = {r.first_author for r in new}
+    ids = [study_id for study_id, names in authors if first_author(names) in wanted]
     return [
         TrialRecord(row.title, row.authors, row.year, tuple(row.arm_sizes),
                     registration_id=row.registration_id, study_id=row.study_id)
-        for row in rows
+        for row in repository.near_duplicate_candidates(ids)
     ]  # fmt: skip
 
 
