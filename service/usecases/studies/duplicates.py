@@ -88,7 +88,7 @@ class NearDuplicate:
     evidence: Evidence
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=16_384)
 def first_author(authors: str) -> str:
     """The first author's family name, normalised: "Rüsch N, Doe K", "Rüsch, N.; Doe, K." and
     "Rusch N." all give "rusch" (initials, written in capitals, are dropped)."""

@@ -21,7 +21,7 @@ from rapidfuzz import fuzz
 _NON_WORD = re.compile(r"[^\w]+")
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=16_384)
 def normalise_title(title: str) -> str:
     """``title`` without accents, case, punctuation or repeated whitespace (memoised: a
     batch's titles are compared with each other and with the stored studies')."""
