@@ -148,3 +148,28 @@ def test_a_file_repeating_a_trial_is_reported_at_the_repeated_row(
     stored = post_import(client, who.curator, text, fmt="csv")
     assert stored.status_code == 422  # nothing half-written
     assert _count(client) == 0
+
+
+def test_registration_ids_narrow_the_candidates_without_hiding_a_duplicate(
+    client: TestClient, who: Actors
+) -> None:
+    """Candidates are narrowed in SQL by registration id (issue 23 follow-up): a stored study
+    without one is still found for a registered copy, alone or in a batch of registered
+    studies, while a stored study registered under another id is another trial."""
+    unregistered = create(client, who.trusted, _anonymous())["study"]
+    registered = {**_anonymous(), "registration_id": "NCT00000001"}
+    alone = client.post("/v1/studies", json=registered, headers=who.trusted)
+    assert alone.status_code == 409, alone.text
+    assert alone.json()["duplicates"][0]["existing_study_id"] == unregistered["id"]
+    other = {**_anonymous(title="Peer mentoring after discharge", authors="Morgan K"),
+             "registration_id": "NCT00000002"}  # fmt: skip
+    batch = client.post("/v1/studies/batch", json={"studies": [other, registered]},
+                        headers=who.trusted)  # fmt: skip
+    assert batch.status_code == 409, batch.text
+    assert [d["index"] for d in batch.json()["duplicates"]] == [1]
+
+    stored = create(client, who.trusted, {**other, "duplicate_of": None})["study"]
+    same_trial_other_id = {**other, "registration_id": "NCT00000003"}
+    accepted = client.post("/v1/studies", json=same_trial_other_id, headers=who.trusted)
+    assert accepted.status_code == 201, accepted.text
+    assert accepted.json()["study"]["id"] != stored["id"]

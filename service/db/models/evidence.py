@@ -122,6 +122,8 @@ class StudyRevision(Base):
         CheckConstraint("total_randomized >= 4", name="total_randomized"),
         Index("ix_study_revision_study_id_valid_to", "study_id", "valid_to"),
         Index("ix_study_revision_valid_to", "valid_to"),
+        # Near-duplicate candidates: the current studies of a few years (issue 23 follow-up).
+        Index("ix_study_revision_valid_to_year", "valid_to", "year"),
         Index("ix_study_revision_doi", "doi"),
         Index("ix_study_revision_registration_id", "registration_id"),
     )

@@ -288,11 +288,39 @@ class StudyRepository:
             found.update((row.id, row) for row in self._session.scalars(query))
         return sorted(found.values(), key=lambda row: (row.study_id, row.id))
 
-    def near_duplicate_candidates(
-        self, years: Collection[int], *, except_study_id: int | None = None
-    ) -> list[MatchRow]:
-        """Current, not withdrawn studies of ``years``: what near-duplicates are matched on."""
+    def near_duplicate_authors(
+        self,
+        years: Collection[int],
+        *,
+        registration_ids: Collection[str] | None = None,
+        except_study_id: int | None = None,
+    ) -> list[tuple[int, str]]:
+        """(study id, authors) of the current, not withdrawn studies of ``years``: the cheap
+        first pass of near-duplicate matching (narrowed on the first author by the caller).
+
+        With ``registration_ids`` given, only studies without a registration id or with one of
+        those: two different registration ids are two trials, so no other study can match.
+        """
         if not years:
+            return []
+        query = select(StudyRevision.study_id, StudyRevision.authors).where(
+            *_current_of_years(years)
+        )
+        if registration_ids is not None:
+            query = query.where(
+                or_(
+                    StudyRevision.registration_id.is_(None),
+                    StudyRevision.registration_id == "",
+                    StudyRevision.registration_id.in_(sorted(set(registration_ids))),
+                )
+            )
+        if except_study_id is not None:
+            query = query.where(StudyRevision.study_id != except_study_id)
+        return [(int(i), str(a)) for i, a in self._session.execute(query)]
+
+    def near_duplicate_candidates(self, study_ids: Collection[int]) -> list[MatchRow]:
+        """The current revisions of ``study_ids`` as what near-duplicates are matched on."""
+        if not study_ids:
             return []
         query = (
             select(
@@ -304,17 +332,19 @@ class StudyRepository:
                 StudyArm.n_randomized,
             )
             .join(StudyArm, StudyArm.revision_id == StudyRevision.id)
-            .where(
-                StudyRevision.valid_to.is_(None),
-                StudyRevision.status != "withdrawn",
-                StudyRevision.year.in_(sorted(set(years))),
-            )
+            .where(StudyRevision.valid_to.is_(None), StudyRevision.study_id.in_(sorted(study_ids)))
             .order_by(StudyRevision.study_id, StudyArm.position)
         )
-        if except_study_id is not None:
-            query = query.where(StudyRevision.study_id != except_study_id)
         rows: dict[int, MatchRow] = {}
         for study_id, title, authors, year, registration, n in self._session.execute(query):
             row = rows.setdefault(study_id, MatchRow(study_id, title, authors, year, registration))
             row.arm_sizes.append(int(n))
         return list(rows.values())
+
+
+def _current_of_years(years: Collection[int]) -> tuple[ColumnElement[bool], ...]:
+    return (
+        StudyRevision.valid_to.is_(None),
+        StudyRevision.status != "withdrawn",
+        StudyRevision.year.in_(sorted(set(years))),
+    )

@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
 _NON_WORD = re.compile(r"[^\w]+")
 
 
+@lru_cache(maxsize=16_384)
 def normalise_title(title: str) -> str:
-    """``title`` without accents, case, punctuation or repeated whitespace."""
+    """``title`` without accents, case, punctuation or repeated whitespace (memoised: a
+    batch's titles are compared with each other and with the stored studies')."""
     decomposed = unicodedata.normalize("NFKD", title)
     without_accents = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(_NON_WORD.sub(" ", without_accents.casefold()).split())
