@@ -32,10 +32,29 @@ NEW = (
 )
 
 
+def _status_reason_check(old: str, new: str) -> None:
+    bind = op.get_bind()
+    if bind.dialect.name == "sqlite":
+        # SQLite cannot alter a CHECK constraint, and rebuilding ``study_revision`` (batch
+        # mode) fails once rows of other tables refer to it: the constraint is rewritten in
+        # the schema instead, as revisions 0016 and 0022 do (SQLite's "ALTER TABLE"
+        # documentation, section 7).
+        schema_version = bind.exec_driver_sql("PRAGMA schema_version").scalar_one()
+        bind.exec_driver_sql("PRAGMA writable_schema=ON")
+        bind.exec_driver_sql(
+            "UPDATE sqlite_master SET sql = replace(sql, ?, ?) "
+            "WHERE type = 'table' AND name = 'study_revision'",
+            (f"CHECK ({old})", f"CHECK ({new})"),
+        )
+        bind.exec_driver_sql(f"PRAGMA schema_version={int(schema_version) + 1}")
+        bind.exec_driver_sql("PRAGMA writable_schema=OFF")
+        return
+    op.drop_constraint(op.f(NAME), "study_revision", type_="check")
+    op.create_check_constraint(op.f(NAME), "study_revision", new)
+
+
 def upgrade() -> None:
-    with op.batch_alter_table("study_revision") as batch:
-        batch.drop_constraint(op.f(NAME), type_="check")
-        batch.create_check_constraint(op.f(NAME), NEW)
+    _status_reason_check(OLD, NEW)
 
 
 def downgrade() -> None:
@@ -45,6 +64,4 @@ def downgrade() -> None:
         .where(revision_table.c.status == "included")
         .values(status_reason=None)
     )
-    with op.batch_alter_table("study_revision") as batch:
-        batch.drop_constraint(op.f(NAME), type_="check")
-        batch.create_check_constraint(op.f(NAME), OLD)
+    _status_reason_check(NEW, OLD)

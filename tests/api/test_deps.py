@@ -75,11 +75,14 @@ def test_cached_pooled_gets_stay_on_the_event_loop(
         assert _trips_for(client, trips, path, headers=key) >= 1
 
 
-def test_health_stays_on_the_event_loop(
+def test_health_reads_the_worker_lag_in_two_trips(
     own_sessions: tuple[TestClient, Database], trips: list[int]
 ) -> None:
-    client, _ = own_sessions
-    assert _trips_for(client, trips, "/health") == 0
+    """/health shows the conclusions worker's lag (issue 23): the session and its one query,
+    each a trip to the thread pool; nothing more, and no connection left checked out."""
+    client, database = own_sessions
+    assert _trips_for(client, trips, "/health") == 2
+    assert _connections_in_use(database) == 0
 
 
 @pytest.mark.parametrize(

@@ -41,6 +41,8 @@ def _ceiling(client: TestClient, anonymous: int) -> None:
 def test_at_its_price_it_is_answered_and_past_it_refused(
     client: TestClient, actors: Actors
 ) -> None:
+    """Priced when it computes: here the conclusions worker has not stored the looks yet."""
+    client.app.state.conclude_inline = False  # type: ignore[attr-defined]
     cost = _three_versions(client, actors)
     _ceiling(client, cost)
     assert client.get(URL).status_code == 200
@@ -54,6 +56,10 @@ def test_at_its_price_it_is_answered_and_past_it_refused(
     assert "API key" in body["detail"]
     with_key = client.get(URL, params={"alpha": 0.01}, headers=actors.submitter)
     assert with_key.status_code == 200, with_key.text
+    # Once the worker has stored each version's look, the answer reads them: O(1) a version.
+    client.app.state.conclusions.drain()  # type: ignore[attr-defined]
+    stored = client.get(URL, params={"alpha": 0.02})
+    assert stored.status_code == 200, stored.text
 
 
 def _hits() -> float:
