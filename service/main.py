@@ -79,7 +79,11 @@ def _warm(database: Database, cache: ResultCache, outcomes: tuple[str, ...]) -> 
 
 def _seal_secrets(database: Database, settings: Settings) -> None:
     # Secrets that migration 0019 left plain because no key existed yet; best effort: an
-    # unreachable database is /ready's to report, and the next start tries again.
+    # unreachable database is /ready's to report, and the next start tries again. An embedded
+    # database whose file does not exist holds no secrets: connecting would create the file.
+    sqlite_file = settings.sqlite_file
+    if sqlite_file is not None and not sqlite_file.exists():
+        return
     try:
         with database.session() as session:
             if not has_plain_secrets(session):

@@ -14,6 +14,7 @@ that commits still leaves nothing behind.
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -46,6 +47,31 @@ from tests.support.databases import (
 )
 
 BACKENDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """Each test starts with the logging configuration the one before it found.
+
+    ``create_app`` configures logging for its settings (``LOG_LEVEL``), uvicorn and Alembic's
+    ``fileConfig`` configure it their own way: without this, a test that expects a warning
+    (or the access log, or SQL at DEBUG) fails when an earlier test in the same process left
+    the root logger at another level or a logger disabled (seen under random order).
+    """
+    manager = logging.root.manager
+    named = [x for x in manager.loggerDict.values() if isinstance(x, logging.Logger)]
+    # The root's handlers are pytest's own (capture per phase): only its level is restored.
+    saved = [(x, x.level, x.disabled, x.propagate, list(x.handlers)) for x in named]
+    root_level, disabled = logging.root.level, manager.disable
+    yield
+    manager.disable = disabled
+    logging.root.setLevel(root_level)
+    for found, level, was_disabled, propagate, handlers in saved:
+        found.setLevel(level)
+        found.disabled = was_disabled
+        found.propagate = propagate
+        found.handlers[:] = handlers
+
 
 # `make test` selects `ci` (--hypothesis-profile=ci): the same examples on every run
 # (derandomized, no example database), no per-example deadline on a loaded machine. Tests that

@@ -42,7 +42,11 @@ def stateless(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     # A database URL that is never connected to: the analyses endpoint must not need one.
     never_created = Path(tmp_path_factory.mktemp("unused")) / "never.sqlite3"
     # No webhook delivery thread either: it polls the database by design.
-    settings = Settings(database_url=f"sqlite:///{never_created}", webhooks_deliver_in_api=False)
+    settings = Settings(
+        database_url=f"sqlite:///{never_created}",
+        webhooks_deliver_in_api=False,
+        conclusions_in_api=False,
+    )
     with TestClient(create_app(settings)) as client:
         yield client
     assert not never_created.exists()
