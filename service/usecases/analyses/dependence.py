@@ -26,6 +26,7 @@ from service.schemas.dependence import (
 )
 from service.stats.aggregate import combine_correlated
 from service.stats.bayes import (
+    BayesFit,
     EffectPrior,
     EffectPriorKind,
     Summary,
@@ -107,6 +108,11 @@ def bayes_read(request: AnalysisRequest, data: Any) -> BayesRead | None:
         lower_is_better=spec.lower_is_better,
         level=request.level,
     )
+    return bayes_fit_read(fit)
+
+
+def bayes_fit_read(fit: BayesFit) -> BayesRead:
+    """The response model of a Bayesian fit (stateless analyses and pooled answers alike)."""
     return BayesRead(
         k=fit.k,
         mu=_summary(fit.mu),

@@ -10,19 +10,17 @@ outcome's direction has been applied when the effect was derived. The MID is the
 
 from __future__ import annotations
 
-import dataclasses
-
-from service.schemas.dependence import BayesRead, SummaryRead
+from service.schemas.dependence import BayesRead
 from service.schemas.pooled import PooledRead
 from service.stats.bayes import (
     EffectPrior,
     EffectPriorKind,
-    Summary,
     TauPrior,
     TauPriorKind,
     fit_bayes,
 )
 from service.stats.errors import StatsInputError
+from service.usecases.analyses.dependence import bayes_fit_read
 from service.usecases.pooled.spec import BayesOptions, PooledSpec, TauPriorName
 
 # The named priors' parameters; sources beside TauPriorName (spec.py) and in the README.
@@ -63,18 +61,4 @@ def bayes_answer(answer: PooledRead, spec: PooledSpec, *, mid: float | None) -> 
         )
     except StatsInputError:
         return None  # e.g. a zero variance: the frequentist fit reports it
-    return BayesRead(
-        k=fit.k,
-        mu=_summary(fit.mu),
-        mu_sd=fit.mu_sd,
-        tau=_summary(fit.tau),
-        predictive=_summary(fit.predictive),
-        mid=fit.mid,
-        lower_is_better=fit.lower_is_better,
-        p_benefit=fit.p_benefit,
-        p_benefit_gt_mid=fit.p_benefit_gt_mid,
-    )
-
-
-def _summary(summary: Summary) -> SummaryRead:
-    return SummaryRead(**dataclasses.asdict(summary))
+    return bayes_fit_read(fit)
