@@ -28,11 +28,14 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from service.api.deps import get_read_session, get_write_session
+from service.api.fast_path import KnownUrls
+from service.api.rate_limit import RateLimiter
 from service.db.engine import Database
 from service.db.head_probe import HEAD_QUERY
 from service.main import create_app
 from service.settings import Settings
 from service.usecases.conclusions.worker import ConclusionsWorker
+from service.usecases.pooled.cache import ResultCache
 from service.usecases.pooled.effects import SelectionMemo
 from service.usecases.studies.outbox import has_pending
 from tests.support.databases import (
@@ -189,10 +192,31 @@ def session(connection: Connection) -> Iterator[Session]:
         yield session
 
 
+@pytest.fixture(scope="session")
+def shared_app(settings: Settings) -> FastAPI:
+    """One application per backend and xdist worker, which every test's ``app`` reuses.
+
+    FastAPI (0.16x) builds each included route's dependency graph lazily, on an application's
+    first request: 0.2-0.4 s per new application, paid by each of the ~1,500 API tests when
+    each built its own. What a test may change is reset around it (``app``).
+    """
+    return create_app(settings)
+
+
 @pytest.fixture
-def app(settings: Settings, connection: Connection) -> FastAPI:
-    """The application, its sessions joined to the test's transaction."""
-    app = create_app(settings)
+def app(shared_app: FastAPI, settings: Settings, connection: Connection) -> Iterator[FastAPI]:
+    """The application, its sessions joined to the test's transaction, its state fresh.
+
+    Everything ``create_app`` keeps per application and a request can change (the pooled
+    cache, the rate limiter, the known URLs, the settings) is new for each test; what a test
+    changes (``app.state``, overrides, probe routes it adds) is put back after it.
+    """
+    app = shared_app
+    saved_state, saved_routes = dict(app.state._state), list(app.router.routes)
+    app.state.settings = settings
+    app.state.pooled_cache = ResultCache()
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.known_urls = KnownUrls()
 
     def joined_session() -> Iterator[Session]:
         with Session(
@@ -224,7 +248,15 @@ def app(settings: Settings, connection: Connection) -> FastAPI:
     app.dependency_overrides[get_read_session] = shared_session
     app.dependency_overrides[get_write_session] = shared_session
     app.state.head_probe = JoinedHeadProbe(connection)
-    return app
+    try:
+        yield app
+    finally:
+        app.dependency_overrides.clear()
+        app.state._state.clear()
+        app.state._state.update(saved_state)
+        if app.router.routes != saved_routes:  # a test added probe routes
+            app.router.routes[:] = saved_routes
+            app.openapi_schema = None
 
 
 def joined_worker(connection: Connection, memo: SelectionMemo | None = None) -> ConclusionsWorker:
