@@ -18,7 +18,9 @@ from service.usecases.analyses.cost import UNLIMITED, ComputeBudget
 from service.usecases.exchange.export import Dialect, pooled_csv, studies_csv
 from service.usecases.exchange.rscript import Component, pooled_r_script
 from service.usecases.judgement.answers import Conditional, pooled_result
+from service.usecases.pooled.bayes import effect_prior_of, tau_prior_of
 from service.usecases.pooled.cache import ResultCache
+from service.usecases.pooled.spec import bayes_options
 from service.usecases.studies.service import get_study, list_studies
 from service.usecases.studies.visibility import ANONYMOUS, Viewer
 
@@ -62,7 +64,9 @@ def pooled_answer_script(
         for study in body.studies
         if body.spec.multiple == "average"
     }
-    return answer, pooled_r_script(body, components)
+    options = bayes_options(query)
+    priors = None if options is None else (tau_prior_of(options), effect_prior_of(options))
+    return answer, pooled_r_script(body, components, priors)
 
 
 def _components(session: Session, answer: PooledRead, used: PooledStudyRead) -> list[Component]:

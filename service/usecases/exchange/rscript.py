@@ -5,7 +5,8 @@ comparison that entered the answer; where a study combined several, metafor's
 ``aggregate(..., rho = 0.5, weighted = FALSE)`` forms the study's single effect exactly as the
 service does (Borenstein et al. 2009, eq. 24.6), and ``rma(yi, vi, method, test, level)`` fits
 the model. It prints metafor's summary, then one ``name = value`` line per headline number
-(estimate, se, CI, PI, tau2, I2) for machines to read.
+(estimate, se, CI, PI, tau2, I2) for machines to read. With ``bayes=true`` it also recomputes
+the Bayesian posterior in base R (:mod:`.rscript_bayes`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 
 from service.schemas.pooled import PooledRead
 from service.stats.aggregate import DEFAULT_CORRELATION
+from service.stats.bayes import EffectPrior, TauPrior
+from service.usecases.exchange.rscript_bayes import bayes_r_lines
 
 # The service's names -> metafor's (rma's ``method`` and ``test``).
 METHODS = {"FE": "FE", "EE": "EE"}
@@ -165,8 +168,13 @@ def _dependence(answer: PooledRead) -> list[str]:
     return lines
 
 
-def pooled_r_script(answer: PooledRead, components: Mapping[int, Sequence[Component]]) -> str:
-    """The R script of ``answer``; ``components`` gives the effects each combined study averaged."""
+def pooled_r_script(
+    answer: PooledRead,
+    components: Mapping[int, Sequence[Component]],
+    priors: tuple[TauPrior, EffectPrior] | None = None,
+) -> str:
+    """The R script of ``answer``; ``components`` gives the effects each combined study averaged,
+    ``priors`` the Bayesian block's (``bayes=true``), recomputed in base R."""
     lines = _header(answer)
     if not answer.studies:
         lines.append('cat("No study is eligible under this specification.\\n")')
@@ -180,4 +188,6 @@ def pooled_r_script(answer: PooledRead, components: Mapping[int, Sequence[Compon
         )
     lines += _data(answer, components) + _aggregate(components) + _model(answer)
     lines += _dependence(answer)
+    if priors is not None:
+        lines += bayes_r_lines(answer, *priors)
     return "\n".join(lines) + "\n"
