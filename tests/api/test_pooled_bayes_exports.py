@@ -8,8 +8,6 @@ answer's numbers to 1e-6 relative. The forest plot's Bayesian diamond is the ans
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ from fastapi.testclient import TestClient
 from service.plots.text import effect_with_interval
 from tests.api.conftest import Auth, MakeKey
 from tests.api.pooled_support import add_batch, outcome_result, pooled, trial
+from tests.api.rscript_support import run_r
 from tests.api.studies_support import Actors
 
 pytestmark = pytest.mark.db
@@ -32,22 +31,6 @@ def stored(client: TestClient, make_key: MakeKey, auth: Auth) -> None:
     )
     bodies = [two, trial(0.1, n=30), trial(0.7, n=25), trial(0.35, n=60), trial(-0.05, n=45)]
     add_batch(client, Actors(make_key, auth).trusted, bodies)
-
-
-def _run_r(script: str, tmp_path: Path) -> dict[str, float]:
-    rscript = shutil.which("Rscript")
-    if rscript is None:
-        pytest.fail("Rscript is required (Debian r-base-core and r-cran-metafor; make system-deps)")
-    path = tmp_path / "pooled.R"
-    path.write_text(script, encoding="utf-8")
-    run = subprocess.run(
-        [rscript, str(path)], capture_output=True, text=True, timeout=120, check=False
-    )
-    assert run.returncode == 0, run.stderr
-    return {
-        name: float(value)
-        for name, value in re.findall(r"^(\w+) = (\S+)$", run.stdout, flags=re.MULTILINE)
-    }
 
 
 @pytest.mark.usefixtures("stored")
@@ -68,7 +51,7 @@ def test_the_r_script_reproduces_the_posterior_without_bayesmeta(
     script = client.get("/v1/outcomes/empowerment/pooled/script.R", params=query)
     assert script.status_code == 200, script.text
     assert "library(bayesmeta)" not in script.text
-    printed = _run_r(script.text, tmp_path)
+    printed = run_r(script.text, tmp_path)
     for name in ("mean", "median", "ci_lower", "ci_upper"):
         assert printed[f"bayes_mu_{name}"] == pytest.approx(block["mu"][name], rel=1e-6), name
     assert printed["bayes_p_benefit"] == pytest.approx(block["p_benefit"], rel=1e-6)

@@ -6,7 +6,9 @@ The steps follow the review (Burke et al. 2019) and the Cochrane Handbook (secti
    minimum quality;
 2. one time point per study: the earliest result labelled ``post`` (or ``follow-up``), or the
    result nearest to N weeks (ties go to the earlier one);
-3. one effect per study: the study's effects at that time point (several instruments, or
+3. with ``multi_arm=combine``, the comparisons of several intervention arms with one shared
+   control are merged into one (Cochrane Handbook 23.3.4, :mod:`.multi_arm`);
+4. one effect per study: the study's effects at that time point (several instruments, or
    several comparisons) are averaged with :func:`combine_correlated`, which assumes a
    correlation of 0.5 between them (Borenstein et al. 2009, ch. 24); or, with
    ``multiple=first``, the result the study lists first is used.
@@ -17,13 +19,18 @@ Studies come out ordered by year, then id, so that cumulative analyses run in ti
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from service.db.repositories.pooled import EvidenceRow
 from service.schemas.risk_of_bias import overall_of
 from service.stats.aggregate import DEFAULT_CORRELATION, combine_correlated
-from service.usecases.pooled.spec import Multiple, PooledSpec, Timepoint
+from service.usecases.pooled.multi_arm import (
+    comparison_of,
+    groups_sharing_a_control,
+    merged_effect,
+)
+from service.usecases.pooled.spec import MultiArm, Multiple, PooledSpec, Timepoint
 
 AVERAGING = (
     "Several effects of one study at the chosen time point (several instruments, or several "
@@ -79,7 +86,10 @@ def select_effects(
     for study_rows in by_study.values():
         chosen = _at_timepoint(study_rows, spec.timepoint)
         if chosen:
-            effects.append(_combine(chosen, spec.multiple))
+            merged_arms: dict[int, dict[int, int]] = {}
+            if spec.multi_arm is MultiArm.COMBINE:
+                chosen, merged_arms = _merge_arms(chosen)
+            effects.append(_combine(chosen, spec.multiple, merged_arms))
     return sorted(effects, key=lambda e: (e.year, e.study_id))
 
 
@@ -113,14 +123,49 @@ def _at_timepoint(rows: Sequence[EvidenceRow], timepoint: Timepoint) -> list[Evi
     return sorted((r for r in rows if r.timepoint_weeks == weeks), key=lambda r: r.position)
 
 
-def _combine(rows: Sequence[EvidenceRow], multiple: Multiple) -> StudyEffect:
+def _merge_arms(
+    rows: Sequence[EvidenceRow],
+) -> tuple[list[EvidenceRow], dict[int, dict[int, int]]]:
+    """``multi_arm=combine``: each group of comparisons with one shared control that can be
+    merged (:mod:`.multi_arm`) becomes one row, the first's, carrying the merged effect, all the
+    group's data warnings and its worst risk-of-bias rating; and, by that row's position, the
+    merged intervention arms (id: participants), which the study's participants count."""
+    out: list[EvidenceRow] = []
+    arms: dict[int, dict[int, int]] = {}
+    for group in groups_sharing_a_control(rows):
+        merged = merged_effect([comparison_of(row) for row in group])
+        if merged is None:
+            out += group
+            continue
+        overalls = [overall_of(r.risk_of_bias) for r in group]
+        worst = worst_risk_of_bias(overalls)
+        arms[group[0].position] = {r.intervention_arm_id: r.n_intervention for r in group}
+        out.append(
+            replace(
+                group[0],
+                yi=merged.yi,
+                vi=merged.vi,
+                data_warnings=tuple(w for r in group for w in r.data_warnings),
+                risk_of_bias=None if worst is None else group[overalls.index(worst)].risk_of_bias,
+            )
+        )
+    return sorted(out, key=lambda r: r.position), arms
+
+
+def _combine(
+    rows: Sequence[EvidenceRow],
+    multiple: Multiple,
+    merged_arms: dict[int, dict[int, int]] | None = None,
+) -> StudyEffect:
     used = rows[:1] if multiple is Multiple.FIRST else rows
     first = used[0]
     yi, vi = first.yi, first.vi
     if len(used) > 1:
         combined = combine_correlated([r.yi for r in used], [r.vi for r in used])
         yi, vi = combined.yi, combined.vi
-    arms = {r.intervention_arm_id: r.n_intervention for r in used}
+    arms: dict[int, int] = {}
+    for r in used:
+        arms.update((merged_arms or {}).get(r.position, {r.intervention_arm_id: r.n_intervention}))
     arms.update({r.control_arm_id: r.n_control for r in used})
     return StudyEffect(
         study_id=first.study_id,
