@@ -169,3 +169,17 @@ def test_the_r_script_reproduces_a_combined_answer(
         assert (model["k_effects"], model["k_studies"]) == (6, 5)
         assert printed["dependence_estimate"] == pytest.approx(model["estimate"], rel=1e-6)
         assert printed["dependence_cr2_se"] == pytest.approx(model["robust"]["se"], rel=1e-6)
+
+
+def test_history_and_table_merge_as_the_answer_does(client: TestClient, actors: Actors) -> None:
+    """The history and the summary table read the evidence their own way (every revision at
+    once, every outcome): they merge the arms too."""
+    add_batch(client, actors.trusted, [_three_arm(), *_two_arm_trials()])
+    expected = REFERENCE["combine"]["estimate"]
+    history = client.get("/v1/outcomes/empowerment/history", params={"multi_arm": "combine"})
+    assert history.status_code == 200, history.text
+    assert history.json()["points"][-1]["estimate"] == pytest.approx(expected, rel=1e-6)
+    table = client.get("/v1/pooled", params={"multi_arm": "combine"})
+    assert table.status_code == 200, table.text
+    cells = [c for c in table.json()["cells"] if c["outcome"] == "empowerment"]
+    assert cells and cells[0]["estimate"] == pytest.approx(expected, rel=1e-6)
