@@ -182,4 +182,5 @@ def test_history_and_table_merge_as_the_answer_does(client: TestClient, actors: 
     table = client.get("/v1/pooled", params={"multi_arm": "combine"})
     assert table.status_code == 200, table.text
     cells = [c for c in table.json()["cells"] if c["outcome"] == "empowerment"]
-    assert cells and cells[0]["estimate"] == pytest.approx(expected, rel=1e-6)
+    assert cells
+    assert cells[0]["estimate"] == pytest.approx(expected, rel=1e-6)
