@@ -20,7 +20,7 @@ from service.schemas.pooled_view import PooledView
 from service.schemas.studies import DataWarningRead, Slug
 
 MultipleName = Literal["average", "first"]
-MultiArmName = Literal["separate", "combine"]
+MultiArmName = Literal["separate", "combine", "shared_control"]
 EggerVariant = Literal["regtest", "classic"]
 TauPriorChoice = Literal["half_normal", "half_cauchy", "cochrane_smd", "rhodes_mental_health"]
 PooledSectionName = Literal[
@@ -81,7 +81,9 @@ class SpecOptions(RequestModel):
         "'separate' (each comparison is one of the study's effects, as 'multiple' and "
         "'dependence' treat several effects), or 'combine' (the intervention arms merged into "
         "one group, Cochrane Handbook 23.3.4 and Table 6.5.a, where the arms are reported as "
-        "means and SDs; one effect against the control).",
+        "means and SDs; one effect against the control), or 'shared_control' (separate, and "
+        "the dependence models correlate comparisons sharing a control as metafor's vcalc "
+        "does with grp1/grp2/w1/w2).",
     )
     as_of: int | None = Field(default=None, ge=0, description="An evidence version number.")
 

@@ -19,8 +19,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from service.stats._inputs import FloatArray, as_studies
-from service.stats._vcalc import GroupCodes, SharedGroups, correlation, group_codes
 from service.stats.errors import StatsInputError
+from service.stats.shared_groups import GroupCodes, SharedGroups, correlation, group_codes
 
 IntArray = NDArray[np.intp]
 
@@ -68,7 +68,7 @@ def make_blocks(
     """Group effects by cluster; ``rho`` ``None`` gives diagonal blocks, a number vcalc's blocks.
 
     ``groups``: the groups each effect compares, so that effects sharing a group (arms against
-    one control) correlate as vcalc's ``grp1``/``grp2``/``w1``/``w2`` say (:mod:`._vcalc`);
+    one control) correlate as vcalc's ``grp1``/``grp2``/``w1``/``w2`` say (:mod:`.shared_groups`);
     ``obs`` then tells which effects measure the same outcome (``rho`` applies between others).
     """
     y, v = as_studies(yi, vi)

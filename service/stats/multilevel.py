@@ -30,8 +30,8 @@ from scipy import optimize
 from service.stats import _distributions as dist
 from service.stats._blocks import Blocks, make_blocks
 from service.stats._multilevel_lik import Likelihood, evaluate, sampling_only
-from service.stats._vcalc import SharedGroups
 from service.stats.errors import ConvergenceError, StatsInputError
+from service.stats.shared_groups import SharedGroups
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -116,7 +116,7 @@ def fit_three_level(
     groups
         The groups each effect compares (vcalc's ``obs``, ``grp1``, ``grp2``, ``w1``, ``w2``):
         effects sharing a group, e.g. arms against one control, get vcalc's correlation
-        (:mod:`._vcalc`); ``rho`` then applies between effects on different ``obs`` only.
+        (:mod:`.shared_groups`); ``rho`` then applies between effects on different ``obs`` only.
     profile
         Compute the profile-likelihood CIs of both components (``confint(res)``; the costly part).
     tol, max_iter

@@ -26,9 +26,9 @@ from numpy.typing import ArrayLike
 from service.stats import _distributions as dist
 from service.stats._blocks import Blocks, make_blocks
 from service.stats._inputs import FloatArray
-from service.stats._vcalc import SharedGroups
 from service.stats.errors import StatsInputError
 from service.stats.multilevel import MultilevelMethod, ThreeLevelFit, fit_blocks
+from service.stats.shared_groups import SharedGroups
 
 DEFAULT_RHO = 0.6
 

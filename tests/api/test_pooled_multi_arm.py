@@ -184,3 +184,31 @@ def test_history_and_table_merge_as_the_answer_does(client: TestClient, actors: 
     cells = [c for c in table.json()["cells"] if c["outcome"] == "empowerment"]
     assert cells
     assert cells[0]["estimate"] == pytest.approx(expected, rel=1e-6)
+
+
+@pytest.mark.parametrize("dependence", ["three_level", "che"])
+def test_shared_control_correlates_the_arms_in_the_dependence_models(
+    client: TestClient, actors: Actors, tmp_path: Path, dependence: str
+) -> None:
+    """multi_arm=shared_control: the two arms' comparisons correlate through the control
+    (vcalc's grp1/grp2/w1/w2); script.R refits the model with vcalc and rma.mv (and CR2)."""
+    other = "boston-empowerment-scale"
+    three = _three_arm([_arm_result("a"), _arm_result("b"), _arm_result("a", instrument=other),
+                        _arm_result("b", instrument=other)])  # fmt: skip
+    add_batch(client, actors.trusted, [three, *_two_arm_trials()])
+    params = {"multi_arm": "shared_control", "dependence": dependence}
+    answer = pooled(client, **params)
+    separate = pooled(client, dependence=dependence)
+    assert answer["result"] == separate["result"]  # the headline is the study-level fit
+    model = answer["dependence"]
+    assert (model["k_effects"], model["k_studies"]) == (8, 5)
+    assert model["estimate"] != pytest.approx(separate["dependence"]["estimate"], rel=1e-6)
+    script = client.get("/v1/outcomes/empowerment/pooled/script.R", params=params)
+    assert script.status_code == 200, script.text
+    assert "grp1 = arm1, grp2 = arm2, w1 = n1, w2 = n2" in script.text
+    printed = run_r(script.text, tmp_path)
+    assert printed["dependence_estimate"] == pytest.approx(model["estimate"], rel=1e-6)
+    assert printed["dependence_se"] == pytest.approx(model["se"], rel=1e-6)
+    if dependence == "che":
+        assert printed["dependence_cr2_se"] == pytest.approx(model["robust"]["se"], rel=1e-6)
+        assert printed["dependence_cr2_df"] == pytest.approx(model["robust"]["df"], rel=1e-6)

@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 
 from service.stats._blocks import make_blocks
-from service.stats._vcalc import SharedGroups
 from service.stats.errors import StatsInputError
 from service.stats.multilevel import fit_three_level
 from service.stats.robust import fit_che
+from service.stats.shared_groups import SharedGroups
 from tests.stats.conftest import load_reference
 
 REFERENCE: dict[str, Any] = load_reference("shared_control")

@@ -86,7 +86,24 @@ def _components(session: Session, answer: PooledRead, used: PooledStudyRead) -> 
     ]
     if answer.spec.multi_arm == "combine":
         return _merged_components(results)
+    if answer.spec.multi_arm == "shared_control":
+        return _grouped_components(results, {arm.label: arm.n_randomized for arm in study.arms})
     return [Component(r.instrument, r.effect.yi, r.effect.vi) for r in results]
+
+
+def _grouped_components(results: list[OutcomeResultRead], sizes: dict[str, int]) -> list[Component]:
+    """Each result with vcalc's obs, grp1, grp2, w1, w2, numbered as selection numbers them
+    (:func:`service.usecases.pooled.selection.part_groups`)."""
+    seen: dict[tuple[str, str, str], int] = {}
+    components = []
+    for r in results:
+        key = (r.instrument, r.intervention_arm, r.control_arm)
+        seen[key] = seen.get(key, 0) + 1
+        obs = r.instrument if seen[key] == 1 else f"{r.instrument}#{seen[key]}"
+        groups = (obs, r.intervention_arm, r.control_arm,
+                  sizes[r.intervention_arm], sizes[r.control_arm])  # fmt: skip
+        components.append(Component(r.instrument, r.effect.yi, r.effect.vi, groups))
+    return components
 
 
 def _merged_components(results: list[OutcomeResultRead]) -> list[Component]:

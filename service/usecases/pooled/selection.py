@@ -65,6 +65,9 @@ class StudyEffect:
     risk_of_bias_tool: str | None = None
     risk_of_bias_domains: tuple[tuple[str, str], ...] = ()
     parts: tuple[tuple[float, float], ...] = ()  # (yi, vi) of each result used (dependence)
+    # With multi_arm=shared_control, per part: (obs, intervention arm, control arm, their
+    # randomized ns), vcalc's obs/grp1/grp2/w1/w2 (see service.stats.shared_groups).
+    part_groups: tuple[tuple[str, str, str, int, int], ...] = ()
 
 
 def valid_at(rows: Iterable[EvidenceRow], version: int) -> list[EvidenceRow]:
@@ -89,7 +92,10 @@ def select_effects(
             merged_arms: dict[int, dict[int, int]] = {}
             if spec.multi_arm is MultiArm.COMBINE:
                 chosen, merged_arms = _merge_arms(chosen)
-            effects.append(_combine(chosen, spec.multiple, merged_arms))
+            effect = _combine(chosen, spec.multiple, merged_arms)
+            if spec.multi_arm is MultiArm.SHARED_CONTROL:
+                effect = replace(effect, part_groups=part_groups(chosen, spec.multiple))
+            effects.append(effect)
     return sorted(effects, key=lambda e: (e.year, e.study_id))
 
 
@@ -121,6 +127,25 @@ def _at_timepoint(rows: Sequence[EvidenceRow], timepoint: Timepoint) -> list[Evi
         target = timepoint.weeks
         weeks = min((abs(r.timepoint_weeks - target), r.timepoint_weeks) for r in rows)[1]
     return sorted((r for r in rows if r.timepoint_weeks == weeks), key=lambda r: r.position)
+
+
+def part_groups(
+    rows: Sequence[EvidenceRow], multiple: Multiple
+) -> tuple[tuple[str, str, str, int, int], ...]:
+    """vcalc's obs, grp1, grp2, w1, w2 of the parts :func:`_combine` keeps. ``obs`` is the
+    instrument, numbered where one study reports the same comparison on it twice (vcalc would
+    otherwise make the two one observation, correlation 1)."""
+    used = rows[:1] if multiple is Multiple.FIRST else rows
+    seen: dict[tuple[str, int, int], int] = {}
+    out = []
+    for r in used:
+        key = (r.instrument, r.intervention_arm_id, r.control_arm_id)
+        seen[key] = seen.get(key, 0) + 1
+        obs = r.instrument if seen[key] == 1 else f"{r.instrument}#{seen[key]}"
+        out.append(
+            (obs, str(r.intervention_arm_id), str(r.control_arm_id), r.n_intervention, r.n_control)
+        )
+    return tuple(out)
 
 
 def _merge_arms(

@@ -44,6 +44,8 @@ class MultiArm(StrEnum):
 
     SEPARATE = "separate"  # each comparison an effect of the study (``multiple``/``dependence``)
     COMBINE = "combine"  # the arms merged into one group (Handbook 23.3.4; see multi_arm.py)
+    # separate, and in the dependence models comparisons sharing a control correlate (vcalc)
+    SHARED_CONTROL = "shared_control"
 
 
 # Options at these defaults stay out of canonical(): the strings (and the cache keys and ETags
