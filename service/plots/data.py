@@ -70,6 +70,8 @@ class ForestData:
     no_pooling: str | None = None
     dependence: Diamond | None = None  # the three-level or CHE model of every effect (issue 29)
     method: str | None = None  # estimator, CI method and k, as the JSON answer names them
+    bayes: Diamond | None = None  # the posterior median and credible interval (bayes=true)
+    bayes_note: str | None = None  # its priors and P(effect > MID), for the footer
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,9 @@
 
 Rows from the top: column headings; the studies (grouped by category, each group followed by
 its subgroup diamond, when the answer pools all categories); the overall diamond and the
-prediction interval under it (Borenstein et al. 2009, ch. 17, recommend showing it); then a
+prediction interval under it (Borenstein et al. 2009, ch. 17, recommend showing it), with
+``bayes=true`` a Bayesian diamond before it (the posterior median on its credible interval, the
+priors and P(effect > MID) in the footer); then a
 footer with heterogeneity (tau2, I2, Q), the test of the overall effect, k and participants,
 the method (estimator, CI method, k), the evidence version, and the certainty of the evidence
 when the answer has one. Every interval drawn (studies, subgroups, overall, prediction) is the
@@ -40,6 +42,8 @@ AXIS_LEFT, AXIS_RIGHT = 0.40, 0.70
 LABEL_X, EFFECT_X, WEIGHT_X = 0.01, 0.88, 0.985
 ROB_X = 0.38  # the risk-of-bias column, left of the axis
 STUDY_COLOUR, POOLED_COLOUR, SUBGROUP_COLOUR = "#1f4e79", "#9c2a00", "#c06000"
+BAYES_COLOUR = "#5b2a86"
+DIAMOND_COLOURS = {"pooled": POOLED_COLOUR, "bayes": BAYES_COLOUR}
 WARNING_MARK = " †"
 FOOTER_CHARACTERS = 110  # 8-point DejaVu Sans averages under 5 points a character; 576 wide
 
@@ -73,6 +77,8 @@ def _rows(data: ForestData) -> list[_Row]:
         rows.append(_Row("pooled", data.pooled.label, diamond=data.pooled))
     if data.dependence is not None:
         rows.append(_Row("dependence", data.dependence.label, diamond=data.dependence))
+    if data.bayes is not None:
+        rows.append(_Row("bayes", data.bayes.label, diamond=data.bayes))
     if data.prediction is not None:
         rows.append(_Row("prediction", "Prediction interval"))
     return rows
@@ -87,6 +93,8 @@ def _footer(data: ForestData) -> list[str]:
         lines.append(f"Not pooled: {data.no_pooling}")
     if data.method:
         lines.append(data.method)
+    if data.bayes_note:
+        lines.append(data.bayes_note)
     flagged = sum(1 for s in data.studies if s.warnings)
     if flagged:
         lines.append(
@@ -118,6 +126,9 @@ def _limits(data: ForestData) -> tuple[float, float]:
     if data.prediction is not None:
         lows.append(data.prediction[0])
         highs.append(data.prediction[1])
+    if data.bayes is not None:  # a credible interval can be wider than every study's CI
+        lows.append(data.bayes.ci_lower)
+        highs.append(data.bayes.ci_upper)
     low, high = min(lows), max(highs)
     pad = 0.05 * (high - low or 1.0)
     return low - pad, high + pad
@@ -155,7 +166,7 @@ def _draw_studies(axes: Axes, rows: list[_Row]) -> None:
 def _draw_summaries(axes: Axes, rows: list[_Row], data: ForestData) -> None:
     for y, row in zip(_ys(len(rows)), rows, strict=True):
         if row.diamond is not None:
-            colour = POOLED_COLOUR if row.kind == "pooled" else SUBGROUP_COLOUR
+            colour = DIAMOND_COLOURS.get(row.kind, SUBGROUP_COLOUR)
             # An id in the SVG (<g id="diamond-...">), for tests and for styling.
             _diamond(axes, row.diamond, y, colour, gid=f"diamond-{row.kind}-{-int(y)}")
         elif row.kind == "prediction" and data.prediction is not None:
@@ -240,6 +251,11 @@ def _description(data: ForestData) -> str:
         d = data.pooled
         parts.append(
             f"Pooled Hedges' g {effect_with_interval(d.estimate, d.ci_lower, d.ci_upper)}."
+        )
+    if data.bayes is not None:
+        d = data.bayes
+        parts.append(
+            f"Bayesian posterior median {effect_with_interval(d.estimate, d.ci_lower, d.ci_upper)}."
         )
     if data.prediction is not None:
         parts.append(

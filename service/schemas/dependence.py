@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from service.schemas.common import ReadModel, RequestModel
 
@@ -21,17 +21,61 @@ class EffectPriorInput(RequestModel):
     sd: FiniteFloat = Field(default=1.0, gt=0)
 
 
-class TauPriorInput(RequestModel):
-    """The prior of tau. ``half_normal``/``half_cauchy`` use ``scale``; ``inverse_gamma`` shape
-    and scale (the Cochrane SMD prior of Bartos et al. 2021 is 1.51, 0.23); ``log_t`` is on
-    log tau2 (Rhodes et al. 2015, mental health, non-pharmacological: location -3.85, scale 1.93,
-    df 5); ``fixed`` sets tau = ``scale`` (the conjugate model)."""
+TauPriorKindName = Literal[
+    "half_normal",
+    "half_cauchy",
+    "cochrane_smd",
+    "rhodes_mental_health",
+    "inverse_gamma",
+    "log_t",
+    "fixed",
+]
+# The parameters each kind reads: required ones, then those with a documented default.
+_TAU_PARAMETERS: dict[str, tuple[tuple[str, ...], dict[str, float]]] = {
+    "half_normal": ((), {"scale": 0.5}),
+    "half_cauchy": ((), {"scale": 0.5}),
+    "cochrane_smd": ((), {}),
+    "rhodes_mental_health": ((), {}),
+    "inverse_gamma": (("shape", "scale"), {}),
+    "log_t": (("location", "scale"), {"df": 5.0}),
+    "fixed": (("scale",), {}),
+}
 
-    kind: Literal["half_normal", "half_cauchy", "inverse_gamma", "log_t", "fixed"] = "half_normal"
-    scale: FiniteFloat = Field(default=0.5, ge=0)
-    shape: FiniteFloat = Field(default=1.71, gt=0)
-    location: FiniteFloat = -3.85
-    df: FiniteFloat = Field(default=5.0, gt=0)
+
+class TauPriorInput(RequestModel):
+    """The prior of tau, by name or by its parameters.
+
+    Named (no parameters): ``cochrane_smd`` is tau ~ InvGamma(shape 1.51, scale 0.23) (Bartos et
+    al. 2021), ``rhodes_mental_health`` log tau2 ~ t5(-3.85, 1.93) (Rhodes et al. 2015), exactly
+    the pooled endpoint's ``tau_prior`` of the same names. By parameters: ``half_normal`` and
+    ``half_cauchy`` take ``scale`` (default 0.5); ``inverse_gamma`` needs ``shape`` and ``scale``;
+    ``log_t`` (on log tau2) needs ``location`` and ``scale`` (``df`` default 5); ``fixed`` sets
+    tau = ``scale`` (the conjugate model). A parameter the kind does not read is refused, so that
+    no request silently fits a prior other than the one it spelled out.
+    """
+
+    kind: TauPriorKindName = "half_normal"
+    scale: FiniteFloat | None = Field(default=None, ge=0)
+    shape: FiniteFloat | None = Field(default=None, gt=0)
+    location: FiniteFloat | None = None
+    df: FiniteFloat | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _parameters_of_the_kind(self) -> TauPriorInput:
+        required, defaults = _TAU_PARAMETERS[self.kind]
+        given = {
+            name for name in ("scale", "shape", "location", "df") if getattr(self, name) is not None
+        }
+        missing = [name for name in required if name not in given]
+        if missing:
+            raise ValueError(f"a {self.kind} tau prior needs {' and '.join(missing)}")
+        unread = sorted(given - set(required) - set(defaults))
+        if unread:
+            raise ValueError(f"a {self.kind} tau prior takes no {', '.join(unread)}")
+        for name, value in defaults.items():
+            if getattr(self, name) is None:
+                setattr(self, name, value)
+        return self
 
 
 class BayesInput(RequestModel):

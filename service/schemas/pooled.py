@@ -20,6 +20,7 @@ from service.schemas.pooled_view import PooledView
 from service.schemas.studies import DataWarningRead, Slug
 
 MultipleName = Literal["average", "first"]
+MultiArmName = Literal["separate", "combine", "shared_control"]
 EggerVariant = Literal["regtest", "classic"]
 TauPriorChoice = Literal["half_normal", "half_cauchy", "cochrane_smd", "rhodes_mental_health"]
 PooledSectionName = Literal[
@@ -73,6 +74,16 @@ class SpecOptions(RequestModel):
         default="average",
         description="Several effects per study: 'average' (one effect per study, as 'multiple' "
         "says), or also a 'three_level' or 'che' (rho 0.6, CR2) model of all the effects.",
+    )
+    multi_arm: MultiArmName = Field(
+        default="separate",
+        description="A trial with several intervention arms against one shared control: "
+        "'separate' (each comparison is one of the study's effects, as 'multiple' and "
+        "'dependence' treat several effects), or 'combine' (the intervention arms merged into "
+        "one group, Cochrane Handbook 23.3.4 and Table 6.5.a, where the arms are reported as "
+        "means and SDs; one effect against the control), or 'shared_control' (separate, and "
+        "the dependence models correlate comparisons sharing a control as metafor's vcalc "
+        "does with grp1/grp2/w1/w2).",
     )
     as_of: int | None = Field(default=None, ge=0, description="An evidence version number.")
 
@@ -154,6 +165,7 @@ class PooledSpecRead(OptionsRead):
     sections: list[str]
     mid: float | None = Field(default=None, description="Null: the outcome's MID.")
     dependence: DependenceName = "average"
+    multi_arm: MultiArmName = "separate"
     bayes: str | None = Field(
         default=None, description="The Bayesian block's priors ('tau prior;effect prior')."
     )

@@ -109,3 +109,14 @@ class TauPrior:
             raise StatsInputError("a fixed tau has no density", field="kind")
         result: FloatArray = np.asarray(out, dtype=np.float64)
         return result
+
+
+# The named tau priors, one definition for every endpoint (README, "Priors: what was checked").
+# tau ~ InvGamma(shape 1.51, scale 0.23): the Cochrane-wide empirical prior for SMDs of Bartos et
+# al. 2021 (Stat Med, doi:10.1002/sim.9170), as BayesTools' prior_informed("Cochrane",
+# parameter = "heterogeneity", type = "smd") codes it.
+COCHRANE_SMD = TauPrior(TauPriorKind.INVERSE_GAMMA, scale=0.23, shape=1.51)
+# log tau2 ~ t5(location -3.85, scale 1.93): Rhodes et al. 2015 (J Clin Epidemiol 68:52-60),
+# Table 3, mental health outcome, non-pharmacological comparison (bayesmeta's RhodesEtAlPrior).
+RHODES_MENTAL_HEALTH = TauPrior(TauPriorKind.LOG_T, scale=1.93, location=-3.85, df=5.0)
+NAMED_TAU_PRIORS = {"cochrane_smd": COCHRANE_SMD, "rhodes_mental_health": RHODES_MENTAL_HEALTH}

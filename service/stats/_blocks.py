@@ -20,6 +20,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from service.stats._inputs import FloatArray, as_studies
 from service.stats.errors import StatsInputError
+from service.stats.shared_groups import GroupCodes, SharedGroups, correlation, group_codes
 
 IntArray = NDArray[np.intp]
 
@@ -56,8 +57,20 @@ def cluster_codes(cluster: ArrayLike, k: int) -> tuple[tuple[str, ...], IntArray
     return tuple(order), codes
 
 
-def make_blocks(yi: ArrayLike, vi: ArrayLike, cluster: ArrayLike, *, rho: float | None) -> Blocks:
-    """Group effects by cluster; ``rho`` ``None`` gives diagonal blocks, a number vcalc's blocks."""
+def make_blocks(
+    yi: ArrayLike,
+    vi: ArrayLike,
+    cluster: ArrayLike,
+    *,
+    rho: float | None,
+    groups: SharedGroups | None = None,
+) -> Blocks:
+    """Group effects by cluster; ``rho`` ``None`` gives diagonal blocks, a number vcalc's blocks.
+
+    ``groups``: the groups each effect compares, so that effects sharing a group (arms against
+    one control) correlate as vcalc's ``grp1``/``grp2``/``w1``/``w2`` say (:mod:`.shared_groups`);
+    ``obs`` then tells which effects measure the same outcome (``rho`` applies between others).
+    """
     y, v = as_studies(yi, vi)
     if rho is not None and not (-1.0 < rho < 1.0):
         raise StatsInputError("rho must lie strictly between -1 and 1", field="rho")
@@ -66,9 +79,18 @@ def make_blocks(yi: ArrayLike, vi: ArrayLike, cluster: ArrayLike, *, rho: float 
     by_size: dict[int, list[IntArray]] = {}
     for idx in members:
         by_size.setdefault(idx.size, []).append(idx)
-    groups = tuple(_group(np.stack(rows), y, v, rho) for _, rows in sorted(by_size.items()))
+    shared = None if groups is None else group_codes(groups, y.size)
+    stacked = tuple(
+        _group(np.stack(rows), y, v, rho, shared) for _, rows in sorted(by_size.items())
+    )
     return Blocks(
-        k=y.size, clusters=labels, groups=groups, yi=y, vi=v, codes=codes, diagonal=rho is None
+        k=y.size,
+        clusters=labels,
+        groups=stacked,
+        yi=y,
+        vi=v,
+        codes=codes,
+        diagonal=rho is None and shared is None,
     )
 
 
@@ -79,10 +101,15 @@ def _members(codes: IntArray, m: int) -> list[IntArray]:
     return [order[bounds[c] : bounds[c + 1]] for c in range(m)]
 
 
-def _group(index: IntArray, y: FloatArray, v: FloatArray, rho: float | None) -> BlockGroup:
+def _group(
+    index: IntArray, y: FloatArray, v: FloatArray, rho: float | None, shared: GroupCodes | None
+) -> BlockGroup:
     vv = v[index]
     n = index.shape[1]
-    if rho is None or n == 1:
+    if shared is not None and n > 1:
+        sd = np.sqrt(vv)
+        sampling = correlation(shared, index, rho) * sd[:, :, None] * sd[:, None, :]
+    elif rho is None or n == 1:
         sampling = vv[:, :, None] * np.eye(n)
     else:
         sd = np.sqrt(vv)

@@ -27,6 +27,7 @@ from numpy.typing import ArrayLike
 from scipy import optimize, special
 
 from service.stats._bayes_priors import (
+    NAMED_TAU_PRIORS,
     EffectPrior,
     EffectPriorKind,
     TauPrior,
@@ -35,7 +36,15 @@ from service.stats._bayes_priors import (
 from service.stats._inputs import FloatArray, as_studies
 from service.stats.errors import StatsInputError
 
-__all__ = ["BayesFit", "EffectPrior", "EffectPriorKind", "TauPrior", "TauPriorKind", "fit_bayes"]
+__all__ = [
+    "NAMED_TAU_PRIORS",
+    "BayesFit",
+    "EffectPrior",
+    "EffectPriorKind",
+    "TauPrior",
+    "TauPriorKind",
+    "fit_bayes",
+]
 
 NODES = np.polynomial.legendre.leggauss(10)
 COARSE_STEP = 0.25

@@ -31,6 +31,7 @@ from service.stats import _distributions as dist
 from service.stats._blocks import Blocks, make_blocks
 from service.stats._multilevel_lik import Likelihood, evaluate, sampling_only
 from service.stats.errors import ConvergenceError, StatsInputError
+from service.stats.shared_groups import SharedGroups
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -94,6 +95,7 @@ def fit_three_level(
     *,
     method: MultilevelMethod = MultilevelMethod.REML,
     rho: float | None = None,
+    groups: SharedGroups | None = None,
     level: float = 0.95,
     profile: bool = True,
     tol: float = 1e-10,
@@ -111,6 +113,10 @@ def fit_three_level(
         REML (default, as metafor) or ML.
     rho
         Assumed correlation of sampling errors within a cluster (vcalc's construction), or ``None``.
+    groups
+        The groups each effect compares (vcalc's ``obs``, ``grp1``, ``grp2``, ``w1``, ``w2``):
+        effects sharing a group, e.g. arms against one control, get vcalc's correlation
+        (:mod:`.shared_groups`); ``rho`` then applies between effects on different ``obs`` only.
     profile
         Compute the profile-likelihood CIs of both components (``confint(res)``; the costly part).
     tol, max_iter
@@ -123,7 +129,7 @@ def fit_three_level(
     ConvergenceError
         Fisher scoring did not converge within ``max_iter`` iterations.
     """
-    blocks = make_blocks(yi, vi, cluster, rho=rho)
+    blocks = make_blocks(yi, vi, cluster, rho=rho, groups=groups)
     return fit_blocks(
         blocks, method=method, rho=rho, level=level, profile=profile, tol=tol, max_iter=max_iter
     )

@@ -28,6 +28,7 @@ from service.stats._blocks import Blocks, make_blocks
 from service.stats._inputs import FloatArray
 from service.stats.errors import StatsInputError
 from service.stats.multilevel import MultilevelMethod, ThreeLevelFit, fit_blocks
+from service.stats.shared_groups import SharedGroups
 
 DEFAULT_RHO = 0.6
 
@@ -61,6 +62,7 @@ def fit_che(
     cluster: ArrayLike,
     *,
     rho: float = DEFAULT_RHO,
+    groups: SharedGroups | None = None,
     method: MultilevelMethod = MultilevelMethod.REML,
     level: float = 0.95,
     profile: bool = True,
@@ -72,7 +74,7 @@ def fit_che(
     StatsInputError
         Bad inputs, or fewer than 2 clusters (a cluster-robust variance needs at least two).
     """
-    blocks = make_blocks(yi, vi, cluster, rho=rho)
+    blocks = make_blocks(yi, vi, cluster, rho=rho, groups=groups)
     if len(blocks.clusters) < 2:
         raise StatsInputError(
             "robust variance needs effects from at least 2 studies", field="cluster"

@@ -115,3 +115,40 @@ def test_bad_options_are_422(stateless: TestClient) -> None:
         "dependence": "che",
     }
     _post(stateless, one_study, status=422)
+
+
+@pytest.mark.parametrize(
+    ("prior", "message"),
+    [
+        ({"kind": "inverse_gamma"}, "needs shape and scale"),
+        ({"kind": "inverse_gamma", "scale": 0.23}, "needs shape"),
+        ({"kind": "log_t", "df": 5}, "needs location and scale"),
+        ({"kind": "fixed"}, "needs scale"),
+        ({"kind": "cochrane_smd", "shape": 1.71}, "takes no shape"),
+        ({"kind": "half_normal", "location": 0.0}, "takes no location"),
+    ],
+)
+def test_a_tau_prior_is_named_or_spelled_out_in_full(
+    stateless: TestClient, prior: dict[str, Any], message: str
+) -> None:
+    # The old default shape (1.71 with scale 0.5) was neither the Cochrane prior nor any other.
+    problem = _post(stateless, _body(_case("REML", None), bayes={"tau_prior": prior}), status=422)
+    assert message in problem["detail"] or message in str(problem.get("errors")), problem
+
+
+@pytest.mark.parametrize(
+    ("name", "spelled_out"),
+    [
+        ("cochrane_smd", {"kind": "inverse_gamma", "shape": 1.51, "scale": 0.23}),
+        ("rhodes_mental_health", {"kind": "log_t", "location": -3.85, "scale": 1.93, "df": 5}),
+    ],
+)
+def test_named_tau_priors_are_the_documented_ones(
+    stateless: TestClient, name: str, spelled_out: dict[str, Any]
+) -> None:
+    case = _case("REML", None)
+    named = _post(stateless, _body(case, bayes={"tau_prior": {"kind": name}}))["bayes"]
+    explicit = _post(stateless, _body(case, bayes={"tau_prior": spelled_out}))["bayes"]
+    assert named == explicit
+    half_normal = _post(stateless, _body(case, bayes={}))["bayes"]
+    assert named["tau"] != half_normal["tau"]

@@ -92,6 +92,19 @@ def test_named_priors_and_mid_override(
     )
     _same(answer["bayes"], reference)
     assert answer["bayes"]["mid"] == 0.5
+    if params["tau_prior"] in ("cochrane_smd", "rhodes_mental_health"):
+        # the stateless endpoint knows the same priors by the same names
+        by_name = {"kind": params["tau_prior"]}
+        named = _stateless(
+            client,
+            answer,
+            {
+                "tau_prior": by_name,
+                "effect_prior": {"kind": "normal", "mean": 0.0, "sd": 1.0},
+                "mid": 0.5,
+            },
+        )
+        _same(answer["bayes"], named)
 
 
 def test_a_reduction_in_stigma_is_a_benefit(client: TestClient, actors: Actors) -> None:

@@ -86,6 +86,7 @@ def test_every_response_echoes_the_full_specification(client: TestClient, actors
         "mid": None,
         "egger": "regtest",
         "dependence": "average",
+        "multi_arm": "separate",
         "bayes": None,
         "canonical": spec["canonical"],
     }

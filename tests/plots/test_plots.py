@@ -154,3 +154,24 @@ def test_forest_adds_the_dependence_model_below_the_pooled_diamond() -> None:
     assert "0.18 [-0.02, 0.38]" in texts
     kinds = re.findall(rb'<g id="diamond-(pooled|subgroup|dependence)-\d+"', svg)
     assert kinds == [b"subgroup", b"subgroup", b"pooled", b"dependence"]
+
+
+def test_forest_adds_the_bayesian_posterior_with_its_priors() -> None:
+    """Issue 29: bayes=true draws the posterior median on its credible interval, priors below."""
+    import dataclasses
+
+    from service.plots.data import Diamond
+
+    data = dataclasses.replace(
+        cases.grouped_forest(),
+        bayes=Diamond("Bayesian RE (median, 95% CrI)", 0.21, -0.35, 0.9),
+        bayes_note="Bayesian random effects: tau ~ half-normal(0.5), effect prior flat",
+    )
+    svg = forest_plot(data)
+    texts = _texts(svg)
+    assert "Bayesian RE (median, 95% CrI)" in texts
+    assert "0.21 [-0.35, 0.90]" in texts
+    assert "Bayesian random effects: tau ~ half-normal(0.5), effect prior flat" in texts
+    kinds = re.findall(rb'<g id="diamond-(pooled|subgroup|bayes)-\d+"', svg)
+    assert kinds == [b"subgroup", b"subgroup", b"pooled", b"bayes"]
+    assert forest_plot(cases.grouped_forest()) != svg

@@ -65,6 +65,11 @@ class EvidenceRow:
     n_control: int
     data_warnings: tuple[dict[str, str], ...] = ()
     risk_of_bias: dict[str, Any] | None = None  # the stored assessment (RiskOfBiasCreate)
+    # Only with ``evidence(..., reported=True)`` (multi-arm trials combined, issue 29): the data
+    # as reported, its form, and whether a cluster design (an ICC) applies to it.
+    form: str | None = None
+    reported: dict[str, Any] | None = None
+    clustered: bool = False
 
     def __post_init__(self) -> None:
         # The column is a JSON list; kept as a tuple like the other immutable fields.
@@ -90,9 +95,15 @@ class VersionInfo:
     summary: str
 
 
-def _evidence_query() -> Select[*tuple[Any, ...]]:
-    # Columns in the order of EvidenceRow's fields.
+def _evidence_query(*, reported: bool = False) -> Select[*tuple[Any, ...]]:
+    # Columns in the order of EvidenceRow's fields; the reported data only when asked for (a
+    # JSON document a row, which only the multi-arm combination reads).
     intervention, control = aliased(StudyArm), aliased(StudyArm)
+    extra = (
+        (OutcomeResult.form, OutcomeResult.reported, OutcomeResult.icc.is_not(None))
+        if reported
+        else ()
+    )
     return (
         select(
             StudyRevision.id,
@@ -121,6 +132,7 @@ def _evidence_query() -> Select[*tuple[Any, ...]]:
             control.n_randomized,
             OutcomeResult.data_warnings,
             OutcomeResult.risk_of_bias,
+            *extra,
         )
         .join(OutcomeResult, OutcomeResult.revision_id == StudyRevision.id)
         .join(intervention, intervention.id == OutcomeResult.intervention_arm_id)
@@ -134,6 +146,7 @@ def _evidence_query() -> Select[*tuple[Any, ...]]:
 
 # Built once: constructing the statement (aliases, joins) costs more than running it.
 _EVIDENCE = _evidence_query()
+_EVIDENCE_REPORTED = _evidence_query(reported=True)
 
 
 class PooledRepository:
@@ -148,15 +161,19 @@ class PooledRepository:
         *,
         at_versions: Collection[int] | None,
         study_ids: Collection[int] | None = None,
+        reported: bool = False,
     ) -> list[EvidenceRow]:
         """Results of included revisions for ``outcomes``.
 
         ``at_versions``: only revisions valid at any of these versions (one, or a write's
         before and after); ``None``: every included revision that was ever valid (for
         histories). ``study_ids``: only these studies (the ones a few versions changed).
-        Each row carries its validity range, so callers can split them.
+        Each row carries its validity range, so callers can split them. ``reported``: each row
+        also carries the data as reported (form, JSON, clustered or not).
         """
-        query = _EVIDENCE.where(OutcomeResult.outcome_slug.in_(sorted(outcomes)))
+        query = (_EVIDENCE_REPORTED if reported else _EVIDENCE).where(
+            OutcomeResult.outcome_slug.in_(sorted(outcomes))
+        )
         if at_versions is not None:
             query = query.where(or_(*(valid_at(version) for version in sorted(at_versions))))
         if study_ids is not None:

@@ -23,9 +23,11 @@ from service.schemas.dependence import (
     DependenceRead,
     RobustRead,
     SummaryRead,
+    TauPriorInput,
 )
 from service.stats.aggregate import combine_correlated
 from service.stats.bayes import (
+    NAMED_TAU_PRIORS,
     BayesFit,
     EffectPrior,
     EffectPriorKind,
@@ -97,18 +99,25 @@ def bayes_read(request: AnalysisRequest, data: Any) -> BayesRead | None:
         effect_prior=EffectPrior(
             EffectPriorKind(spec.effect_prior.kind), spec.effect_prior.mean, spec.effect_prior.sd
         ),
-        tau_prior=TauPrior(
-            TauPriorKind(spec.tau_prior.kind),
-            scale=spec.tau_prior.scale,
-            shape=spec.tau_prior.shape,
-            location=spec.tau_prior.location,
-            df=spec.tau_prior.df,
-        ),
+        tau_prior=tau_prior_of(spec.tau_prior),
         mid=spec.mid,
         lower_is_better=spec.lower_is_better,
         level=request.level,
     )
     return bayes_fit_read(fit)
+
+
+def tau_prior_of(spec: TauPriorInput) -> TauPrior:
+    """The tau prior a request names or spells out (the schema has checked its parameters)."""
+    named = NAMED_TAU_PRIORS.get(spec.kind)
+    if named is not None:  # the same definitions as the pooled endpoint's tau_prior
+        return named
+    given: dict[str, float] = {}
+    for name in ("scale", "shape", "location", "df"):
+        value = getattr(spec, name)
+        if value is not None:  # a parameter the kind does not read keeps TauPrior's placeholder
+            given[name] = float(value)
+    return TauPrior(TauPriorKind(spec.kind), **given)
 
 
 def bayes_fit_read(fit: BayesFit) -> BayesRead:

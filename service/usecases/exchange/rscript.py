@@ -5,7 +5,8 @@ comparison that entered the answer; where a study combined several, metafor's
 ``aggregate(..., rho = 0.5, weighted = FALSE)`` forms the study's single effect exactly as the
 service does (Borenstein et al. 2009, eq. 24.6), and ``rma(yi, vi, method, test, level)`` fits
 the model. It prints metafor's summary, then one ``name = value`` line per headline number
-(estimate, se, CI, PI, tau2, I2) for machines to read.
+(estimate, se, CI, PI, tau2, I2) for machines to read. With ``bayes=true`` it also recomputes
+the Bayesian posterior in base R (:mod:`.rscript_bayes`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 
 from service.schemas.pooled import PooledRead
 from service.stats.aggregate import DEFAULT_CORRELATION
+from service.stats.bayes import EffectPrior, TauPrior
+from service.usecases.exchange.rscript_bayes import bayes_r_lines
 
 # The service's names -> metafor's (rma's ``method`` and ``test``).
 METHODS = {"FE": "FE", "EE": "EE"}
@@ -38,6 +41,8 @@ class Component:
     instrument: str
     yi: float
     vi: float
+    # multi_arm=shared_control: vcalc's obs, grp1, grp2, w1, w2 (None: one effect, no sharing)
+    groups: tuple[str, str, str, int, int] | None = None
 
 
 def _r_string(text: str) -> str:
@@ -75,6 +80,7 @@ def _header(answer: PooledRead) -> list[str]:
 
 def _data(answer: PooledRead, components: Mapping[int, Sequence[Component]]) -> list[str]:
     ids, labels, instruments, yi, vi = [], [], [], [], []
+    groups: list[tuple[str, str, str, int, int]] = []
     for study in answer.studies:
         parts = components.get(study.study_id) or [
             Component(" + ".join(study.instruments), study.yi, study.vi)
@@ -85,6 +91,8 @@ def _data(answer: PooledRead, components: Mapping[int, Sequence[Component]]) -> 
             instruments.append(_r_string(part.instrument))
             yi.append(f"{part.yi:.17g}")
             vi.append(f"{part.vi:.17g}")
+            groups.append(part.groups or (f"{len(groups)}", "intervention", "control", 1, 1))
+    shared = answer.spec.multi_arm == "shared_control"
     return [
         "# One row per instrument (or comparison) that entered the answer; yi is Hedges' g,",
         "# positive favouring peer support, and vi its sampling variance.",
@@ -93,9 +101,26 @@ def _data(answer: PooledRead, components: Mapping[int, Sequence[Component]]) -> 
         f"  study = {_vector(labels)},",
         f"  instrument = {_vector(instruments)},",
         f"  yi = {_vector(yi)},",
-        f"  vi = {_vector(vi)}",
+        f"  vi = {_vector(vi)}" + ("," if shared else ""),
+        *(_group_columns(groups) if shared else []),
         ")",
         "",
+    ]
+
+
+def _group_columns(groups: Sequence[tuple[str, str, str, int, int]]) -> list[str]:
+    """vcalc's obs, grp1, grp2, w1, w2 columns (multi_arm=shared_control)."""
+    obs = [_r_string(g[0]) for g in groups]
+    arm1 = [_r_string(g[1]) for g in groups]
+    arm2 = [_r_string(g[2]) for g in groups]
+    n1 = [str(g[3]) for g in groups]
+    n2 = [str(g[4]) for g in groups]
+    return [
+        f"  obs = {_vector(obs)},",
+        f"  arm1 = {_vector(arm1)},",
+        f"  arm2 = {_vector(arm2)},",
+        f"  n1 = {_vector(n1)},",
+        f"  n2 = {_vector(n2)}",
     ]
 
 
@@ -141,12 +166,7 @@ def _dependence(answer: PooledRead) -> list[str]:
         "",
         "# Dependence: every effect nested in its study, rma.mv(yi, V, random = ~ 1 | study / es).",
         "dat$es_id <- seq_len(nrow(dat))",
-        (
-            f"V <- vcalc(vi, cluster = study_id, obs = es_id, rho = {answer.dependence.rho!r}, "
-            "data = dat)"
-            if che
-            else "V <- dat$vi"
-        ),
+        _working_covariance(answer, che),
         "ml <- rma.mv(yi, V, random = ~ 1 | study_id / es_id, data = dat)",
         "print(ml)",
         'cat(sprintf("dependence_estimate = %.17g\\n", ml$beta[1]))',
@@ -165,8 +185,27 @@ def _dependence(answer: PooledRead) -> list[str]:
     return lines
 
 
-def pooled_r_script(answer: PooledRead, components: Mapping[int, Sequence[Component]]) -> str:
-    """The R script of ``answer``; ``components`` gives the effects each combined study averaged."""
+def _working_covariance(answer: PooledRead, che: bool) -> str:
+    rho = answer.dependence.rho if answer.dependence is not None else None
+    if answer.spec.multi_arm == "shared_control":
+        # Arms sharing a control correlate as vcalc's grp1/grp2/w1/w2 say (randomized ns);
+        # rho (CHE; 0 for the three-level model) between different instruments.
+        return (
+            "V <- vcalc(vi, cluster = study_id, obs = obs, grp1 = arm1, grp2 = arm2, w1 = n1, "
+            f"w2 = n2, rho = {(rho if che and rho is not None else 0.0)!r}, data = dat)"
+        )
+    if che:
+        return f"V <- vcalc(vi, cluster = study_id, obs = es_id, rho = {rho!r}, data = dat)"
+    return "V <- dat$vi"
+
+
+def pooled_r_script(
+    answer: PooledRead,
+    components: Mapping[int, Sequence[Component]],
+    priors: tuple[TauPrior, EffectPrior] | None = None,
+) -> str:
+    """The R script of ``answer``; ``components`` gives the effects each combined study averaged,
+    ``priors`` the Bayesian block's (``bayes=true``), recomputed in base R."""
     lines = _header(answer)
     if not answer.studies:
         lines.append('cat("No study is eligible under this specification.\\n")')
@@ -180,4 +219,6 @@ def pooled_r_script(answer: PooledRead, components: Mapping[int, Sequence[Compon
         )
     lines += _data(answer, components) + _aggregate(components) + _model(answer)
     lines += _dependence(answer)
+    if priors is not None:
+        lines += bayes_r_lines(answer, *priors)
     return "\n".join(lines) + "\n"

@@ -223,7 +223,9 @@ class _Reader:
     def history(self, spec: PooledSpec, version: int) -> PooledHistoryRead:
         self.vocabulary.check(spec)
         # Every revision that was ever included: ONE evidence query, whatever the history's length.
-        rows = self._repository.evidence([spec.outcome], at_versions=None)
+        rows = self._repository.evidence(
+            [spec.outcome], at_versions=None, reported=spec.needs_reported
+        )
         changed = {r.valid_from for r in rows} | {r.valid_to for r in rows if r.valid_to}
         touching = [
             info  # not the others, e.g. a pending study: the included evidence did not change

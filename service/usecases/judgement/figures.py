@@ -135,6 +135,41 @@ def _dependence_diamond(answer: PooledRead) -> Diamond | None:
     return Diamond(f"Three-level ({counts})", model.estimate, model.ci_lower, model.ci_upper)
 
 
+# The canonical names of the pooled tau priors (spec.py's TauPriorName), as the footer says them.
+_TAU_PRIOR_WORDS = {
+    "half_normal": "half-normal({})",
+    "half_cauchy": "half-Cauchy({})",
+    "cochrane_smd": "InvGamma(1.51, 0.23) (Cochrane SMD)",
+    "rhodes_mental_health": "log tau² ~ t5(-3.85, 1.93) (Rhodes, mental health)",
+}
+
+
+def _bayes_diamond(answer: PooledRead) -> Diamond | None:
+    """The posterior median on its credible interval: the answer's own ``bayes`` numbers."""
+    block = answer.bayes
+    if block is None:
+        return None
+    level = f"{round(answer.spec.level * 100)}%"
+    return Diamond(f"Bayesian RE (median, {level} CrI)", block.mu.median, block.mu.ci_lower,
+                   block.mu.ci_upper)  # fmt: skip
+
+
+def _bayes_note(answer: PooledRead) -> str | None:
+    """The footer's line for the Bayesian diamond: its priors and P(effect > MID)."""
+    block, canonical = answer.bayes, answer.spec.bayes
+    if block is None or canonical is None:
+        return None
+    tau_text, _, effect_text = canonical.partition(";")  # e.g. "half_normal:0.5;normal:1"
+    name, _, scale = tau_text.partition(":")
+    tau = _TAU_PRIOR_WORDS.get(name, name).format(scale)
+    kind, _, sd = effect_text.partition(":")
+    effect = f"N(0, {sd}²)" if kind == "normal" else "flat"
+    line = f"Bayesian random effects: tau ~ {tau}, effect prior {effect}"
+    if block.p_benefit_gt_mid is not None and block.mid is not None:
+        line += f"; P(g > {block.mid:g}) = {block.p_benefit_gt_mid:.3f}"
+    return line
+
+
 def _stats(answer: PooledRead, result: AnalysisResult) -> PooledStats:
     return PooledStats(
         k=answer.k,
@@ -203,6 +238,8 @@ def forest_data(answer: PooledRead, caption: Caption, labels: Labels = PLAIN) ->
         subgroups=_subgroups(result, labels) if grouped else (),
         dependence=_dependence_diamond(answer),
         method=method_line(result, answer.k),
+        bayes=_bayes_diamond(answer),
+        bayes_note=_bayes_note(answer),
     )
 
 

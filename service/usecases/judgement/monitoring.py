@@ -96,7 +96,7 @@ def cumulative_analyses(
     Priced in ``budget`` before the first analysis and stopped at its deadline.
     """
     repository = PooledRepository(session)
-    rows = repository.evidence([spec.outcome], at_versions=None)
+    rows = repository.evidence([spec.outcome], at_versions=None, reported=spec.needs_reported)
     changed = {r.valid_from for r in rows} | {r.valid_to for r in rows if r.valid_to}
     touching = repository.versions_touching(spec.outcome, up_to=version)
     looks = [info.number for info in touching if info.number in changed]

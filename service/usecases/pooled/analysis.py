@@ -33,8 +33,9 @@ from service.usecases.analyses import sections as analysis_sections
 from service.usecases.analyses.numbers import finite, finite_pair
 from service.usecases.analyses.service import AnalysisInput, core_fields, effect_rows
 from service.usecases.pooled.dependence import dependence_answer
+from service.usecases.pooled.multi_arm import MERGING
 from service.usecases.pooled.selection import AVERAGING, FIRST, StudyEffect
-from service.usecases.pooled.spec import Multiple, PooledSpec
+from service.usecases.pooled.spec import MultiArm, Multiple, PooledSpec
 
 # Small-study tests are shown from ten studies on (Cochrane Handbook, section 13.3.5.4).
 SMALL_STUDY_K = 10
@@ -65,7 +66,7 @@ def analyse_outcome(
         evidence_version=version,
         engine_version=ENGINE_VERSION,
         spec=spec.read(),
-        combination=combination(spec.multiple),
+        combination=combination(spec.multiple, spec.multi_arm),
         k=len(effects),
         k_randomized=k_randomized,
         participants=sum(e.participants for e in effects),
@@ -124,12 +125,17 @@ def _poolable(effects: Sequence[StudyEffect], spec: PooledSpec) -> bool:
     return bool(effects) and sum(e.randomized for e in effects) >= spec.min_k
 
 
-def combination(multiple: Multiple) -> CombinationRead:
+def combination(multiple: Multiple, multi_arm: MultiArm = MultiArm.SEPARATE) -> CombinationRead:
     """How studies with several effects were reduced to one (stated in every response)."""
+    merging = MERGING if multi_arm is MultiArm.COMBINE else ""
     if multiple is Multiple.FIRST:
-        return CombinationRead(method="first", assumed_correlation=None, description=FIRST)
+        return CombinationRead(
+            method="first", assumed_correlation=None, description=FIRST + merging
+        )
     return CombinationRead(
-        method="average", assumed_correlation=DEFAULT_CORRELATION, description=AVERAGING
+        method="average",
+        assumed_correlation=DEFAULT_CORRELATION,
+        description=AVERAGING + merging,
     )
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from service.schemas.dependence import BayesRead
 from service.schemas.pooled import PooledRead
 from service.stats.bayes import (
+    NAMED_TAU_PRIORS,
     EffectPrior,
     EffectPriorKind,
     TauPrior,
@@ -21,19 +22,14 @@ from service.stats.bayes import (
 )
 from service.stats.errors import StatsInputError
 from service.usecases.analyses.dependence import bayes_fit_read
-from service.usecases.pooled.spec import BayesOptions, PooledSpec, TauPriorName
-
-# The named priors' parameters; sources beside TauPriorName (spec.py) and in the README.
-COCHRANE_SMD = TauPrior(TauPriorKind.INVERSE_GAMMA, scale=0.23, shape=1.51)
-RHODES_MENTAL_HEALTH = TauPrior(TauPriorKind.LOG_T, scale=1.93, location=-3.85, df=5.0)
+from service.usecases.pooled.spec import BayesOptions, PooledSpec
 
 
 def tau_prior_of(options: BayesOptions) -> TauPrior:
     """The tau prior a pooled request names."""
-    if options.tau_prior is TauPriorName.COCHRANE_SMD:
-        return COCHRANE_SMD
-    if options.tau_prior is TauPriorName.RHODES_MENTAL_HEALTH:
-        return RHODES_MENTAL_HEALTH
+    named = NAMED_TAU_PRIORS.get(str(options.tau_prior))
+    if named is not None:  # the same definitions as POST /v1/analyses' named kinds
+        return named
     kind = TauPriorKind(str(options.tau_prior))
     return TauPrior(kind, scale=options.tau_scale)
 

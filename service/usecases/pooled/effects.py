@@ -150,11 +150,18 @@ def _all_categories(
     if base is not None and version - base[0] <= MAX_DELTA_VERSIONS:
         changed = repository.studies_changed(after=base[0], up_to=version)
         if len(changed) <= MAX_DELTA_STUDIES:
-            rows = repository.evidence([spec.outcome], at_versions=[version], study_ids=changed)
+            rows = repository.evidence(
+                [spec.outcome],
+                at_versions=[version],
+                study_ids=changed,
+                reported=spec.needs_reported,
+            )
             fresh = select_effects(rows, spec, min_rank=min_rank)
             effects = merge_effects(base[1], changed, fresh)
     if effects is None:
-        rows = repository.evidence([spec.outcome], at_versions=[version])
+        rows = repository.evidence(
+            [spec.outcome], at_versions=[version], reported=spec.needs_reported
+        )
         effects = tuple(select_effects(rows, spec, min_rank=min_rank))
     if committed:
         memo.put(key, version, effects)

@@ -6,7 +6,9 @@ The steps follow the review (Burke et al. 2019) and the Cochrane Handbook (secti
    minimum quality;
 2. one time point per study: the earliest result labelled ``post`` (or ``follow-up``), or the
    result nearest to N weeks (ties go to the earlier one);
-3. one effect per study: the study's effects at that time point (several instruments, or
+3. with ``multi_arm=combine``, the comparisons of several intervention arms with one shared
+   control are merged into one (Cochrane Handbook 23.3.4, :mod:`.multi_arm`);
+4. one effect per study: the study's effects at that time point (several instruments, or
    several comparisons) are averaged with :func:`combine_correlated`, which assumes a
    correlation of 0.5 between them (Borenstein et al. 2009, ch. 24); or, with
    ``multiple=first``, the result the study lists first is used.
@@ -17,13 +19,18 @@ Studies come out ordered by year, then id, so that cumulative analyses run in ti
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from service.db.repositories.pooled import EvidenceRow
 from service.schemas.risk_of_bias import overall_of
 from service.stats.aggregate import DEFAULT_CORRELATION, combine_correlated
-from service.usecases.pooled.spec import Multiple, PooledSpec, Timepoint
+from service.usecases.pooled.multi_arm import (
+    comparison_of,
+    groups_sharing_a_control,
+    merged_effect,
+)
+from service.usecases.pooled.spec import MultiArm, Multiple, PooledSpec, Timepoint
 
 AVERAGING = (
     "Several effects of one study at the chosen time point (several instruments, or several "
@@ -58,6 +65,9 @@ class StudyEffect:
     risk_of_bias_tool: str | None = None
     risk_of_bias_domains: tuple[tuple[str, str], ...] = ()
     parts: tuple[tuple[float, float], ...] = ()  # (yi, vi) of each result used (dependence)
+    # With multi_arm=shared_control, per part: (obs, intervention arm, control arm, their
+    # randomized ns), vcalc's obs/grp1/grp2/w1/w2 (see service.stats.shared_groups).
+    part_groups: tuple[tuple[str, str, str, int, int], ...] = ()
 
 
 def valid_at(rows: Iterable[EvidenceRow], version: int) -> list[EvidenceRow]:
@@ -79,7 +89,13 @@ def select_effects(
     for study_rows in by_study.values():
         chosen = _at_timepoint(study_rows, spec.timepoint)
         if chosen:
-            effects.append(_combine(chosen, spec.multiple))
+            merged_arms: dict[int, dict[int, int]] = {}
+            if spec.multi_arm is MultiArm.COMBINE:
+                chosen, merged_arms = _merge_arms(chosen)
+            effect = _combine(chosen, spec.multiple, merged_arms)
+            if spec.multi_arm is MultiArm.SHARED_CONTROL:
+                effect = replace(effect, part_groups=part_groups(chosen, spec.multiple))
+            effects.append(effect)
     return sorted(effects, key=lambda e: (e.year, e.study_id))
 
 
@@ -113,14 +129,68 @@ def _at_timepoint(rows: Sequence[EvidenceRow], timepoint: Timepoint) -> list[Evi
     return sorted((r for r in rows if r.timepoint_weeks == weeks), key=lambda r: r.position)
 
 
-def _combine(rows: Sequence[EvidenceRow], multiple: Multiple) -> StudyEffect:
+def part_groups(
+    rows: Sequence[EvidenceRow], multiple: Multiple
+) -> tuple[tuple[str, str, str, int, int], ...]:
+    """vcalc's obs, grp1, grp2, w1, w2 of the parts :func:`_combine` keeps. ``obs`` is the
+    instrument, numbered where one study reports the same comparison on it twice (vcalc would
+    otherwise make the two one observation, correlation 1)."""
+    used = rows[:1] if multiple is Multiple.FIRST else rows
+    seen: dict[tuple[str, int, int], int] = {}
+    out = []
+    for r in used:
+        key = (r.instrument, r.intervention_arm_id, r.control_arm_id)
+        seen[key] = seen.get(key, 0) + 1
+        obs = r.instrument if seen[key] == 1 else f"{r.instrument}#{seen[key]}"
+        out.append(
+            (obs, str(r.intervention_arm_id), str(r.control_arm_id), r.n_intervention, r.n_control)
+        )
+    return tuple(out)
+
+
+def _merge_arms(
+    rows: Sequence[EvidenceRow],
+) -> tuple[list[EvidenceRow], dict[int, dict[int, int]]]:
+    """``multi_arm=combine``: each group of comparisons with one shared control that can be
+    merged (:mod:`.multi_arm`) becomes one row, the first's, carrying the merged effect, all the
+    group's data warnings and its worst risk-of-bias rating; and, by that row's position, the
+    merged intervention arms (id: participants), which the study's participants count."""
+    out: list[EvidenceRow] = []
+    arms: dict[int, dict[int, int]] = {}
+    for group in groups_sharing_a_control(rows):
+        merged = merged_effect([comparison_of(row) for row in group])
+        if merged is None:
+            out += group
+            continue
+        overalls = [overall_of(r.risk_of_bias) for r in group]
+        worst = worst_risk_of_bias(overalls)
+        arms[group[0].position] = {r.intervention_arm_id: r.n_intervention for r in group}
+        out.append(
+            replace(
+                group[0],
+                yi=merged.yi,
+                vi=merged.vi,
+                data_warnings=tuple(w for r in group for w in r.data_warnings),
+                risk_of_bias=None if worst is None else group[overalls.index(worst)].risk_of_bias,
+            )
+        )
+    return sorted(out, key=lambda r: r.position), arms
+
+
+def _combine(
+    rows: Sequence[EvidenceRow],
+    multiple: Multiple,
+    merged_arms: dict[int, dict[int, int]] | None = None,
+) -> StudyEffect:
     used = rows[:1] if multiple is Multiple.FIRST else rows
     first = used[0]
     yi, vi = first.yi, first.vi
     if len(used) > 1:
         combined = combine_correlated([r.yi for r in used], [r.vi for r in used])
         yi, vi = combined.yi, combined.vi
-    arms = {r.intervention_arm_id: r.n_intervention for r in used}
+    arms: dict[int, int] = {}
+    for r in used:
+        arms.update((merged_arms or {}).get(r.position, {r.intervention_arm_id: r.n_intervention}))
     arms.update({r.control_arm_id: r.n_control for r in used})
     return StudyEffect(
         study_id=first.study_id,

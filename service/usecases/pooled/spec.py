@@ -39,9 +39,22 @@ class Dependence(StrEnum):
     CHE = "che"
 
 
+class MultiArm(StrEnum):
+    """Several intervention arms of one trial against a shared control (issue 29)."""
+
+    SEPARATE = "separate"  # each comparison an effect of the study (``multiple``/``dependence``)
+    COMBINE = "combine"  # the arms merged into one group (Handbook 23.3.4; see multi_arm.py)
+    # separate, and in the dependence models comparisons sharing a control correlate (vcalc)
+    SHARED_CONTROL = "shared_control"
+
+
 # Options at these defaults stay out of canonical(): the strings (and the cache keys and ETags
 # made from them) of every specification that existed before the option are unchanged.
-SILENT_DEFAULTS: dict[str, object] = {"dependence": "average", "bayes": None}
+SILENT_DEFAULTS: dict[str, object] = {
+    "dependence": "average",
+    "bayes": None,
+    "multi_arm": "separate",
+}
 
 
 class TauPriorName(StrEnum):
@@ -120,12 +133,18 @@ class PooledSpec:
     egger: str = "regtest"  # the Egger variant certainty reads: regtest | classic
     dependence: Dependence = Dependence.AVERAGE
     bayes: BayesOptions | None = None  # the Bayesian block (issue 29); None: none
+    multi_arm: MultiArm = MultiArm.SEPARATE
 
     def __post_init__(self) -> None:
         # Order and repetition of list options do not change the analysis: normalise them.
         for name in ("designs", "comparators", "sections"):
             object.__setattr__(self, name, _sorted(getattr(self, name)))
         object.__setattr__(self, "level", float(self.level))
+
+    @property
+    def needs_reported(self) -> bool:
+        """Whether selection reads the data as reported (to combine multi-arm trials)."""
+        return self.multi_arm is MultiArm.COMBINE
 
     def canonical(self) -> str:
         """Every option as ``name=value``, sorted by name; ``*`` for "no filter"."""
@@ -153,6 +172,7 @@ class PooledSpec:
             sections=list(self.sections),
             mid=self.mid,
             dependence=str(self.dependence),
+            multi_arm=str(self.multi_arm),
             bayes=None if self.bayes is None else str(self.bayes),
         )
 
@@ -211,6 +231,7 @@ def spec_from_options(
         egger=options.egger,
         dependence=Dependence(options.dependence),
         bayes=bayes,
+        multi_arm=MultiArm(options.multi_arm),
     )
 
 
