@@ -39,6 +39,7 @@ from service.usecases.analyses.cost import (
 )
 from service.usecases.judgement.assessment import with_assessment
 from service.usecases.judgement.cells import CellAssessor, answer_assessment
+from service.usecases.pooled.addenda import Addendum, with_stamp
 from service.usecases.pooled.analysis import (
     analyse_outcome,
     section_names,
@@ -72,13 +73,16 @@ ALL_OUTCOMES = "*"
 class AnswerKey:
     """What an answer is looked up by, apart from the version: its kind and specification.
 
-    ``outcomes``: whose evidence it depends on (``None``: every outcome's).
+    ``outcomes``: whose evidence it depends on (``None``: every outcome's). ``addendum``: the
+    name of what is added after the cache (:mod:`service.usecases.pooled.addenda`), whose
+    stamp is part of the key, or ``None``.
     """
 
     kind: str
     canonical: str
     outcomes: tuple[str, ...] | None
     as_of: int | None
+    addendum: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,21 +273,36 @@ def _answer(
     outcomes: Collection[str] | None,
     as_of: int | None,
     if_none_match: str | None,
+    addendum: Addendum | None = None,
 ) -> Conditional[M]:
     """The effective version, the ETag, then the body: cached, or ``compute(version)``.
 
     ``outcomes``: the outcomes whose evidence the answer depends on (``None``: all).
+    ``addendum``: applied to the cached answer; its stamp is part of the key and ETag.
     """
     head = current_version(session)
     checked = requested_version(as_of, head)
     version = cache.outcome_versions.effective(session, outcomes, checked, head=head)
-    key = cache_key(*key_parts, version)
+    kind, canonical = key_parts
+    stamp = addendum.stamp if addendum is not None else ""
+    key = cache_key(kind, with_stamp(canonical, stamp), version)
     etag = strong_etag(key)
     pinned = as_of is not None
-    looked_up = AnswerKey(*key_parts, tuple(outcomes) if outcomes is not None else None, as_of)
+    looked_up = AnswerKey(
+        kind,
+        canonical,
+        tuple(outcomes) if outcomes is not None else None,
+        as_of,
+        addendum.name if addendum is not None else None,
+    )
     if none_match(if_none_match, etag):
         return Conditional(etag, version, pinned, None, checked_version=checked, key=looked_up)
-    entry = cache.entry(key) or _put_once(cache, key, compute(version))
+    entry = cache.entry(key)
+    if entry is None:
+        base_key = cache_key(kind, canonical, version)
+        base = cache.entry(base_key) or _put_once(cache, base_key, compute(version))
+        value = base.value if not stamp or addendum is None else addendum.apply(base.value)
+        entry = base if value is base.value else cache.put(key, value)
     return Conditional(
         etag,
         version,
@@ -310,12 +329,14 @@ def pooled_result(
     *,
     if_none_match: str | None = None,
     budget: ComputeBudget = UNLIMITED,
+    addendum: Addendum | None = None,
 ) -> Conditional[PooledRead]:
     """One outcome's pooled result (or narrative synthesis) at ``query.as_of`` or now.
 
     The full answer, whatever ``query.view`` says (:func:`pooled_headline` is the summary).
     404 for an unknown outcome; 422 for unknown vocabulary, a future version, or an analysis
     that would cost more than ``budget`` allows (503 when it runs past its deadline).
+    ``addendum``: what is added after the cache (:mod:`service.usecases.pooled.addenda`).
     """
     return _outcome_answer(
         session,
@@ -326,6 +347,7 @@ def pooled_result(
         _Reader.result,
         if_none_match=if_none_match,
         budget=budget,
+        addendum=addendum,
     )
 
 
@@ -337,6 +359,7 @@ def pooled_headline(
     *,
     if_none_match: str | None = None,
     budget: ComputeBudget = UNLIMITED,
+    addendum: Addendum | None = None,
 ) -> Conditional[PooledHeadlineRead]:
     """``view=summary``: the headline of :func:`pooled_result` (:mod:`.summary_view`)."""
 
@@ -352,6 +375,7 @@ def pooled_headline(
         build,
         if_none_match=if_none_match,
         budget=budget,
+        addendum=addendum,
     )
 
 
@@ -365,6 +389,7 @@ def _outcome_answer(
     *,
     if_none_match: str | None,
     budget: ComputeBudget,
+    addendum: Addendum | None = None,
 ) -> Conditional[M]:
     """An answer about one outcome, of ``kind``, made by ``build`` on a miss."""
     spec = spec_from_options(
@@ -384,6 +409,7 @@ def _outcome_answer(
         outcomes=[spec.outcome],
         as_of=query.as_of,
         if_none_match=if_none_match,
+        addendum=addendum,
     )
 
 
