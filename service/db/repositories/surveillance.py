@@ -132,11 +132,6 @@ class SurveillanceRepository:
         """Registered trials without posted results that no curator excluded, and that are
         not in the review as a study (made from the candidate, matched to one when found, or
         registered under the same NCT id by a current, not withdrawn study)."""
-        studied = select(StudyRevision.registration_id).where(
-            StudyRevision.valid_to.is_(None),
-            StudyRevision.status != "withdrawn",
-            StudyRevision.registration_id.is_not(None),
-        )
         query = (
             select(Candidate)
             .where(
@@ -145,12 +140,28 @@ class SurveillanceRepository:
                 Candidate.decision.not_in(["exclude"]),
                 Candidate.study_id.is_(None),
                 Candidate.duplicate_of_study_id.is_(None),
-                Candidate.nct_id.not_in(studied),
             )
             .order_by(Candidate.completion_date, Candidate.id)
         )
-        rows = self._session.scalars(query).all()
-        return [row for row in rows if outcome is None or outcome in row.outcomes]
+        rows = [
+            row
+            for row in self._session.scalars(query).all()
+            if outcome is None or outcome in row.outcomes
+        ]
+        studied = self._registered({row.nct_id for row in rows if row.nct_id})
+        return [row for row in rows if row.nct_id not in studied]
+
+    def _registered(self, nct_ids: set[str]) -> set[str]:
+        """Those of ``nct_ids`` a current, not withdrawn study is registered under (by the
+        registration id's index: only the few ongoing trials' ids are looked up)."""
+        if not nct_ids:
+            return set()
+        query = select(StudyRevision.registration_id).where(
+            StudyRevision.registration_id.in_(sorted(nct_ids)),
+            StudyRevision.valid_to.is_(None),
+            StudyRevision.status != "withdrawn",
+        )
+        return {str(value) for value in self._session.scalars(query)}
 
     def touch(self) -> None:
         """Count a write to the candidates (``evidence_head.surveillance_version``)."""
