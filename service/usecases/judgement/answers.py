@@ -4,6 +4,8 @@ Every answer is a :class:`Conditional`: the evidence version is read first (one 
 which with the canonical specification and the engine version gives the ETag. A client that
 already holds that ETag gets nothing more computed; otherwise the result comes from the
 cache (:mod:`service.usecases.pooled.cache`) or is computed from a single evidence query.
+What an answer adds beyond its evidence (an outcome's ongoing trials) is an addendum applied
+to the cached answer, its stamp part of the key and ETag (:mod:`service.usecases.pooled.addenda`).
 """
 
 from __future__ import annotations
@@ -297,12 +299,9 @@ def _answer(
     )
     if none_match(if_none_match, etag):
         return Conditional(etag, version, pinned, None, checked_version=checked, key=looked_up)
-    entry = cache.entry(key)
-    if entry is None:
-        base_key = cache_key(kind, canonical, version)
-        base = cache.entry(base_key) or _put_once(cache, base_key, compute(version))
-        value = base.value if not stamp or addendum is None else addendum.apply(base.value)
-        entry = base if value is base.value else cache.put(key, value)
+    entry = cache.entry(key) or _with_addendum(
+        cache, cache_key(kind, canonical, version), key, lambda: compute(version), addendum
+    )
     return Conditional(
         etag,
         version,
@@ -313,6 +312,21 @@ def _answer(
         entry=entry,
         key=looked_up,
     )
+
+
+def _with_addendum(
+    cache: ResultCache,
+    base_key: Key,
+    key: Key,
+    compute: Callable[[], ReadModel],
+    addendum: Addendum | None,
+) -> Entry:
+    """The entry under ``key``: the cached (or computed) answer under ``base_key``, with the
+    addendum applied and stored apart (the analysis stays cached, whatever the addendum)."""
+    base = cache.entry(base_key) or _put_once(cache, base_key, compute())
+    if key == base_key or addendum is None:
+        return base
+    return cache.put(key, addendum.apply(base.value))
 
 
 def _put_once(cache: ResultCache, key: Key, value: ReadModel) -> Entry:
