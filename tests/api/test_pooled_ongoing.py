@@ -189,3 +189,29 @@ def test_a_pinned_answer_carries_no_count(client: TestClient, actors: Actors) ->
         pinned.headers["cache-control"],
     )
     assert _get(client).json()["ongoing"]["count"] == 1
+
+
+def test_a_trial_included_as_a_study_leaves_the_count(client: TestClient, actors: Actors) -> None:
+    add_batch(client, actors.trusted, [trial(0.1 * i) for i in range(4)])
+    (candidate,) = _post(client, actors.submitter, _registered(NCT_A, "2027-01"))
+    counted = _get(client)
+    assert counted.json()["ongoing"]["count"] == 1
+    # The curator has the data (from the authors, say) and includes it as a study.
+    study = fresh(
+        peer_group_trial(
+            title="Peer support groups for empowerment in psychosis: a randomized trial",
+            authors="Okafor N, Lindqvist E",
+            year=2027,
+        )
+    )
+    study.pop("registration_id", None)  # the candidate's link alone takes it off the list
+    included = client.post(
+        f"/v1/candidates/{candidate}/screening",
+        json={"decision": "include", "study": study},
+        headers=actors.curator,
+    )
+    assert included.status_code == 200, included.text
+    assert included.json()["candidate"]["study_id"] is not None
+    after = _get(client, counted.headers["etag"])
+    assert after.status_code == 200
+    assert "ongoing" not in after.json()
