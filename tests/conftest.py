@@ -284,7 +284,11 @@ class JoinedHeadProbe:
         self._connection = connection
 
     async def head(self) -> int | None:
-        return int(self._connection.exec_driver_sql(HEAD_QUERY).scalar_one())
+        return (await self.state())[0]
+
+    async def state(self) -> tuple[int, int]:
+        version, surveillance = self._connection.exec_driver_sql(HEAD_QUERY).one()
+        return int(version), int(surveillance)
 
     async def close(self) -> None:
         return None

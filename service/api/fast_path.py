@@ -2,17 +2,20 @@
 
 Apps poll the same few URLs. Once a URL has been answered through its route, the canonical
 specification behind it is remembered (:class:`KnownUrls`); the next anonymous GET of the
-same path and query string is answered here, on the event loop, from three things in memory
-and one cheap read: the newest committed version from :mod:`service.db.head_probe`, the
-effective version from the outcome-version memo, and the cached entry (or only its ETag, for
-a 304). No request validation, dependency resolution, session or thread-pool trip is needed
-for what the route already worked out; status, headers and body are those the route sends
-(:func:`service.api.conditional.representation`), and the outer middleware (request id,
-security headers, CORS) still runs.
+same path and query string is answered here, on the event loop, from four things in memory
+and one cheap read: the newest committed version (and the candidates' write counter, in the
+same row) from :mod:`service.db.head_probe`, the effective version from the outcome-version
+memo, the stamp of what the answer adds after the cache at that state (the ongoing trials of
+issue 28: :mod:`service.usecases.pooled.addenda`), and the cached entry (or only its ETag,
+for a 304). No request validation, dependency resolution, session or thread-pool trip is
+needed for what the route already worked out; status, headers and body are those the route
+sends (:func:`service.api.conditional.representation`), and the outer middleware (request
+id, security headers, CORS) still runs.
 
 Whatever is not known goes through the route as before: a new URL, a request with
-credentials, reads that need a key, a version not yet checked by this process, an answer not
-in the cache (or not yet compressed in the encoding asked for), or a probe that fails.
+credentials, reads that need a key, a version or a candidates' write not yet seen by a route
+of this process, an answer not in the cache (or not yet compressed in the encoding asked
+for), or a probe that fails.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from service.api.compression import negotiate
 from service.api.conditional import compresses, representation
 from service.usecases.judgement.answers import AnswerKey, Conditional
+from service.usecases.pooled.addenda import State, with_stamp
 from service.usecases.pooled.cache import ResultCache, cache_key, none_match, strong_etag
 
 MAX_URLS = 1024
@@ -100,10 +104,10 @@ class PooledFastPath:
         headers = Headers(scope=scope)
         if "authorization" in headers or (known.vary_accept and _mentions_csv(headers)):
             return False
-        head = await probe.head()
-        if head is None:
+        read = await probe.state()
+        if read is None:
             return False
-        answer = _known_answer(state.pooled_cache, known.key, head, headers.get("if-none-match"))
+        answer = _known_answer(state.pooled_cache, known.key, read, headers.get("if-none-match"))
         if answer is None:
             return False
         encoding = negotiate(headers)
@@ -128,16 +132,19 @@ class PooledFastPath:
 
 
 def _known_answer(
-    cache: ResultCache, looked_up: AnswerKey, head: int, if_none_match: str | None
+    cache: ResultCache, looked_up: AnswerKey, read: State, if_none_match: str | None
 ) -> Conditional[Any] | None:
-    """The answer at ``head`` when memory alone gives it (a 304 needs no entry), else None."""
+    """The answer at ``read`` (the newest version and the candidates' counter) when memory
+    alone gives it (a 304 needs no entry), else None."""
+    head = read[0]
     if looked_up.as_of is not None and looked_up.as_of > head:
         return None
     checked = head if looked_up.as_of is None else looked_up.as_of
     version = cache.outcome_versions.known(looked_up.outcomes, checked, head=head)
-    if version is None:
+    canonical = _canonical(cache, looked_up, read)
+    if version is None or canonical is None:
         return None
-    key = cache_key(looked_up.kind, looked_up.canonical, version)
+    key = cache_key(looked_up.kind, canonical, version)
     etag = strong_etag(key)
     pinned = looked_up.as_of is not None
     if none_match(if_none_match, etag):
@@ -148,3 +155,14 @@ def _known_answer(
     return Conditional(
         etag, version, pinned, entry.value, json=entry.json, checked_version=checked, entry=entry
     )
+
+
+def _canonical(cache: ResultCache, looked_up: AnswerKey, read: State) -> str | None:
+    """The key's specification, with the stamp of its addendum worked out at ``read`` (the
+    ongoing trials of issue 28); ``None`` when the route has not worked it out at ``read``."""
+    if looked_up.addendum is None:
+        return looked_up.canonical
+    if looked_up.outcomes is None or len(looked_up.outcomes) != 1:
+        return None  # addenda are about one outcome; anything else is for the route
+    stamp = cache.addenda.known(read, looked_up.addendum, looked_up.outcomes[0])
+    return None if stamp is None else with_stamp(looked_up.canonical, stamp)

@@ -27,12 +27,18 @@ from typing import Protocol
 import psycopg
 from sqlalchemy.engine import make_url
 
-HEAD_QUERY = "SELECT version FROM evidence_head WHERE id = 1"
+# The candidates' write counter shares the row: pooled answers count ongoing trials (issue 28).
+HEAD_QUERY = "SELECT version, surveillance_version FROM evidence_head WHERE id = 1"
+State = tuple[int, int]
 
 
 class HeadProbe(Protocol):
     async def head(self) -> int | None:
         """The newest committed version, or ``None`` when it cannot be read cheaply."""
+
+    async def state(self) -> State | None:
+        """The newest committed version and the candidates' write counter (``None``: as
+        :meth:`head`), read together."""
 
     async def close(self) -> None:
         """Close the probe's connection."""
@@ -45,10 +51,14 @@ class SqliteHeadProbe:
         self._path = path
         self._connection: sqlite3.Connection | None = None
         self._data_version: int | None = None
-        self._head: int | None = None
+        self._head: State | None = None
         self._lock = threading.Lock()
 
     async def head(self) -> int | None:
+        state = await self.state()
+        return None if state is None else state[0]
+
+    async def state(self) -> State | None:
         with self._lock:
             try:
                 return self._read()
@@ -56,7 +66,7 @@ class SqliteHeadProbe:
                 self._reset()
                 return None
 
-    def _read(self) -> int:
+    def _read(self) -> State:
         if self._connection is None:
             # timeout=0: never wait for a lock on the event loop; busy means "take the route".
             self._connection = sqlite3.connect(
@@ -65,7 +75,8 @@ class SqliteHeadProbe:
         data_version = self._connection.execute("PRAGMA data_version").fetchone()[0]
         if self._head is None or data_version != self._data_version:
             # Read after the PRAGMA: a commit in between is seen now, or by the next PRAGMA.
-            self._head = int(self._connection.execute(HEAD_QUERY).fetchone()[0])
+            version, surveillance = self._connection.execute(HEAD_QUERY).fetchone()
+            self._head = int(version), int(surveillance)
             self._data_version = data_version
         return self._head
 
@@ -84,10 +95,14 @@ class PostgresHeadProbe:
 
     def __init__(self, conninfo: str) -> None:
         self._conninfo = conninfo
-        self._connection: psycopg.AsyncConnection[tuple[int]] | None = None
+        self._connection: psycopg.AsyncConnection[tuple[int, int]] | None = None
         self._lock: asyncio.Lock | None = None
 
     async def head(self) -> int | None:
+        state = await self.state()
+        return None if state is None else state[0]
+
+    async def state(self) -> State | None:
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
@@ -97,7 +112,7 @@ class PostgresHeadProbe:
                 await self.close()
                 return None
 
-    async def _read(self) -> int:
+    async def _read(self) -> State:
         if self._connection is None:
             self._connection = await psycopg.AsyncConnection.connect(
                 self._conninfo, autocommit=True, connect_timeout=5
@@ -106,7 +121,7 @@ class PostgresHeadProbe:
         row = await cursor.fetchone()
         if row is None:
             raise psycopg.DataError("the version counter row is missing")
-        return int(row[0])
+        return int(row[0]), int(row[1])
 
     async def close(self) -> None:
         connection, self._connection = self._connection, None

@@ -15,7 +15,12 @@ from service.schemas.analyses import AnalysisResult, CiMethodName, EstimatorName
 from service.schemas.certainty import CellCertaintyRead, CertaintyRead, StatementRead
 from service.schemas.common import ReadModel, RequestModel
 from service.schemas.dependence import BayesRead, DependenceName, DependenceRead
-from service.schemas.pooled_summary import PooledStatus, PooledSummaryRead
+from service.schemas.pooled_summary import (
+    ONGOING_DESCRIPTION,
+    OngoingCountRead,
+    PooledStatus,
+    PooledSummaryRead,
+)
 from service.schemas.pooled_view import PooledView
 from service.schemas.studies import DataWarningRead, Slug
 
@@ -275,6 +280,7 @@ class PooledRead(ReadModel):
         description="Bayesian random effects of the study-level effects, with P(effect > MID) "
         "(null unless bayes=true and pooled).",
     )
+    ongoing: OngoingCountRead | None = Field(default=None, description=ONGOING_DESCRIPTION)
 
 
 class PooledCellRead(PooledSummaryRead):

@@ -30,6 +30,28 @@ class PooledSummaryRead(ReadModel):
     i2: float | None
 
 
+class OngoingCountRead(ReadModel):
+    """Registered trials of the outcome still to report (issue 28), as ``GET
+    /v1/outcomes/{outcome}/ongoing`` lists them now."""
+
+    count: int = Field(description="How many (at least 1: null stands for none).")
+    expected_by: int | None = Field(
+        description="The latest expected completion year among them (null: none gives one)."
+    )
+    sentence: str = Field(
+        description="The sentence added to statement.plain_language, e.g. "
+        '"2 registered trials are expected to report by 2027."'
+    )
+    href: str = Field(description="The list of the trials.")
+
+
+ONGOING_DESCRIPTION = (
+    "Registered trials still to report, as of the newest version (issue 28). Null when there "
+    "are none, and always in an answer pinned with as_of: registrations are no evidence "
+    "version, and a pinned answer never changes."
+)
+
+
 class PooledSnapshotRead(PooledSummaryRead):
     """A default-specification result at one version."""
 

@@ -12,7 +12,11 @@ from typing import Literal
 
 from pydantic import Field
 
-from service.schemas.pooled_summary import PooledSummaryRead
+from service.schemas.pooled_summary import (
+    ONGOING_DESCRIPTION,
+    OngoingCountRead,
+    PooledSummaryRead,
+)
 
 PooledView = Literal["full", "summary"]
 
@@ -27,3 +31,4 @@ class PooledHeadlineRead(PooledSummaryRead):
     evidence_created_at: datetime | None = Field(description="When; null for version 0.")
     engine_version: str
     canonical: str = Field(description="The specification in canonical form, as in `spec`.")
+    ongoing: OngoingCountRead | None = Field(default=None, description=ONGOING_DESCRIPTION)

@@ -18,12 +18,12 @@ from service.api.conditional import ResultCacheDep
 from service.api.deps import SessionDep
 from service.api.params import StudyId
 from service.schemas.pooled import HistoryQuery, PooledQuery, TableQuery
-from service.usecases.judgement.answers import pooled_history, pooled_result, pooled_table
+from service.usecases.judgement.answers import pooled_history, pooled_table
 from service.usecases.studies import service as studies
 from service.usecases.studies.labels import vocabulary_labels
 from service.usecases.studies.versions import list_versions
 from service.usecases.studies.writes import study_etag
-from service.usecases.surveillance.ongoing import expected_by, ongoing_trials
+from service.usecases.surveillance.answers import pooled_with_ongoing
 from service.web.session import PageReaderDep, csrf_token
 from service.web.templating import render
 from service.web.views import (
@@ -98,7 +98,7 @@ def outcome_page(
     principal: PageReaderDep,
 ) -> HTMLResponse:
     """One outcome: pooled result, plots, studies, history and exports."""
-    conditional = pooled_result(session, cache, outcome, PooledQuery())
+    conditional = pooled_with_ongoing(session, cache, outcome, PooledQuery())
     answer = conditional.body
     history = pooled_history(session, cache, outcome, HistoryQuery()).body
     assert answer is not None
@@ -108,8 +108,7 @@ def outcome_page(
     # The newest version, as the API's Evidence-Checked-Version header says it (issue 26: the
     # page showed only the version that last changed the outcome, one behind the API's).
     view = replace(view, checked_version=conditional.checked_version)
-    coming = expected_by(ongoing_trials(session, outcome))  # issue 28: ongoing trials
-    return render(request, "outcome.html", principal=principal, outcome=view, coming=coming)
+    return render(request, "outcome.html", principal=principal, outcome=view)
 
 
 @router.get("/studies/{study_id}", response_class=HTMLResponse)

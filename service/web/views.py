@@ -93,6 +93,8 @@ class OutcomeView:
     history: tuple[HistoryRow, ...]
     links: tuple[Link, ...]
     checked_version: int | None = None  # the newest version (the API's header)
+    statement: str | None = None  # plain language, ending with the ongoing trials (issue 28)
+    ongoing: Link | None = None  # "2 ongoing trials", to their list
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,7 +277,24 @@ def outcome_view(
         studies=tuple(_study_row(s, labels) for s in answer.studies),
         history=tuple(_history_row(p) for p in reversed(history.points)),
         links=links,
+        statement=_plain_statement(answer),
+        ongoing=_ongoing_link(answer),
     )
+
+
+def _plain_statement(answer: PooledRead) -> str | None:
+    """The plain-language statement (its last sentence counts the ongoing trials)."""
+    if answer.statement is not None:
+        return answer.statement.plain_language
+    return answer.ongoing.sentence if answer.ongoing else None
+
+
+def _ongoing_link(answer: PooledRead) -> Link | None:
+    """The link to the outcome's ongoing trials, when the answer counts any."""
+    if answer.ongoing is None:
+        return None
+    noun = "trial" if answer.ongoing.count == 1 else "trials"
+    return Link(f"{answer.ongoing.count} ongoing {noun}", answer.ongoing.href)
 
 
 _STUDY_FIELDS = (

@@ -84,5 +84,10 @@ def test_the_outcome_page_counts_the_trials_still_to_report(
         headers=actors.submitter,
     )
     page = client.get("/outcomes/empowerment").text
-    assert "Still to come: 2 registered trials expected to report by 2028" in page
+    # The plain-language statement ends with them, and links to their list.
+    statement = page.split('id="statement">', 1)[1].split("</p>", 1)[0]
+    assert "2 registered trials are expected to report by 2028." in statement
+    assert '<a href="/v1/outcomes/empowerment/ongoing" id="ongoing">2 ongoing trials</a>' in (
+        statement
+    )
     assert 'id="ongoing"' not in client.get("/outcomes/self-efficacy").text

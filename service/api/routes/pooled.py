@@ -29,6 +29,7 @@ from service.schemas.pooled import (
 from service.schemas.pooled_view import PooledHeadlineRead
 from service.usecases.judgement import answers as pooled
 from service.usecases.judgement.answers import Conditional
+from service.usecases.surveillance import answers as outcome_answers
 
 router = APIRouter(prefix="/v1", tags=["pooled"])
 Outcome = Annotated[str, Path(max_length=64, examples=["empowerment"])]
@@ -55,6 +56,7 @@ async def get_pooled(
     accept: Annotated[str | None, Header(max_length=1000)] = None,
 ) -> Response:
     """The pooled effect of one outcome, or its narrative synthesis below min_k studies."""
+    # Both views count the outcome's ongoing trials (issue 28: service.usecases.surveillance).
     if wants_csv(query.format, accept):
         return await pooled_csv_response(
             session, cache, outcome, query, settings, if_none_match, budget
@@ -62,7 +64,7 @@ async def get_pooled(
     answer: Conditional[PooledRead] | Conditional[PooledHeadlineRead]
     if query.view == "summary":
         answer = await run_and_finish(
-            pooled.pooled_headline,
+            outcome_answers.headline_with_ongoing,
             session,
             cache,
             outcome,
@@ -72,7 +74,7 @@ async def get_pooled(
         )
     else:
         answer = await run_and_finish(
-            pooled.pooled_result,
+            outcome_answers.pooled_with_ongoing,
             session,
             cache,
             outcome,

@@ -62,7 +62,11 @@ def _one_of(column: str, values: tuple[str, ...]) -> str:
 
 
 class EvidenceHead(Base):
-    """The single row holding the newest evidence version (0 before the first write)."""
+    """The single row holding the newest evidence version (0 before the first write).
+
+    ``surveillance_version`` counts the writes to candidates (search runs, screening): they
+    make no evidence version, but change the ongoing trials pooled answers count (issue 28).
+    """
 
     __tablename__ = "evidence_head"
     __table_args__ = (
@@ -72,6 +76,7 @@ class EvidenceHead(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     version: Mapped[int] = mapped_column(Integer)
+    surveillance_version: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class EvidenceVersion(Base):

@@ -111,7 +111,13 @@ class BackupRepository:
             self._session.execute(insert(model), list(rows))
 
     def set_head(self, version: int) -> None:
-        statement = update(EvidenceHead).where(EvidenceHead.id == _HEAD_ID).values(version=version)
+        # The candidates were restored too: their counter moves, so no memo of the ongoing
+        # trials outlives the restore (see service.usecases.surveillance.answers).
+        statement = (
+            update(EvidenceHead)
+            .where(EvidenceHead.id == _HEAD_ID)
+            .values(version=version, surveillance_version=EvidenceHead.surveillance_version + 1)
+        )
         self._session.execute(statement)
 
     def restart_id_sequences(self) -> None:

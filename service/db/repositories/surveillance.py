@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
-from service.db.models import Candidate, SearchRun, StudyRevision
+from service.db.models import Candidate, EvidenceHead, SearchRun, StudyRevision
+
+_HEAD_ID = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,15 +129,52 @@ class SurveillanceRepository:
         return {(d, r): int(n) for d, r, n in self._session.execute(query)}
 
     def ongoing(self, outcome: str | None = None) -> list[Candidate]:
-        """Registered trials without posted results that no curator excluded."""
+        """Registered trials without posted results that no curator excluded, and that are
+        not in the review as a study (made from the candidate, matched to one when found, or
+        registered under the same NCT id by a current, not withdrawn study)."""
         query = (
             select(Candidate)
             .where(
                 Candidate.nct_id.is_not(None),
                 Candidate.has_results.is_(False),
                 Candidate.decision.not_in(["exclude"]),
+                Candidate.study_id.is_(None),
+                Candidate.duplicate_of_study_id.is_(None),
             )
             .order_by(Candidate.completion_date, Candidate.id)
         )
-        rows = self._session.scalars(query).all()
-        return [row for row in rows if outcome is None or outcome in row.outcomes]
+        rows = [
+            row
+            for row in self._session.scalars(query).all()
+            if outcome is None or outcome in row.outcomes
+        ]
+        studied = self._registered({row.nct_id for row in rows if row.nct_id})
+        return [row for row in rows if row.nct_id not in studied]
+
+    def _registered(self, nct_ids: set[str]) -> set[str]:
+        """Those of ``nct_ids`` a current, not withdrawn study is registered under (by the
+        registration id's index: only the few ongoing trials' ids are looked up)."""
+        if not nct_ids:
+            return set()
+        query = select(StudyRevision.registration_id).where(
+            StudyRevision.registration_id.in_(sorted(nct_ids)),
+            StudyRevision.valid_to.is_(None),
+            StudyRevision.status != "withdrawn",
+        )
+        return {str(value) for value in self._session.scalars(query)}
+
+    def touch(self) -> None:
+        """Count a write to the candidates (``evidence_head.surveillance_version``)."""
+        self._session.execute(
+            update(EvidenceHead)
+            .where(EvidenceHead.id == _HEAD_ID)
+            .values(surveillance_version=EvidenceHead.surveillance_version + 1)
+        )
+
+    def state(self) -> tuple[int, int]:
+        """The newest evidence version and the candidates' write counter, in one read."""
+        query = select(EvidenceHead.version, EvidenceHead.surveillance_version).where(
+            EvidenceHead.id == _HEAD_ID
+        )
+        version, surveillance = self._session.execute(query).one()
+        return int(version), int(surveillance)

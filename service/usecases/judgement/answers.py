@@ -4,6 +4,8 @@ Every answer is a :class:`Conditional`: the evidence version is read first (one 
 which with the canonical specification and the engine version gives the ETag. A client that
 already holds that ETag gets nothing more computed; otherwise the result comes from the
 cache (:mod:`service.usecases.pooled.cache`) or is computed from a single evidence query.
+What an answer adds beyond its evidence (an outcome's ongoing trials) is an addendum applied
+to the cached answer, its stamp part of the key and ETag (:mod:`service.usecases.pooled.addenda`).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from service.usecases.analyses.cost import (
 )
 from service.usecases.judgement.assessment import with_assessment
 from service.usecases.judgement.cells import CellAssessor, answer_assessment
+from service.usecases.pooled.addenda import Addendum, with_stamp
 from service.usecases.pooled.analysis import (
     analyse_outcome,
     section_names,
@@ -72,13 +75,16 @@ ALL_OUTCOMES = "*"
 class AnswerKey:
     """What an answer is looked up by, apart from the version: its kind and specification.
 
-    ``outcomes``: whose evidence it depends on (``None``: every outcome's).
+    ``outcomes``: whose evidence it depends on (``None``: every outcome's). ``addendum``: the
+    name of what is added after the cache (:mod:`service.usecases.pooled.addenda`), whose
+    stamp is part of the key, or ``None``.
     """
 
     kind: str
     canonical: str
     outcomes: tuple[str, ...] | None
     as_of: int | None
+    addendum: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,21 +277,33 @@ def _answer(
     outcomes: Collection[str] | None,
     as_of: int | None,
     if_none_match: str | None,
+    addendum: Addendum | None = None,
 ) -> Conditional[M]:
     """The effective version, the ETag, then the body: cached, or ``compute(version)``.
 
     ``outcomes``: the outcomes whose evidence the answer depends on (``None``: all).
+    ``addendum``: applied to the cached answer; its stamp is part of the key and ETag.
     """
     head = current_version(session)
     checked = requested_version(as_of, head)
     version = cache.outcome_versions.effective(session, outcomes, checked, head=head)
-    key = cache_key(*key_parts, version)
+    kind, canonical = key_parts
+    stamp = addendum.stamp if addendum is not None else ""
+    key = cache_key(kind, with_stamp(canonical, stamp), version)
     etag = strong_etag(key)
     pinned = as_of is not None
-    looked_up = AnswerKey(*key_parts, tuple(outcomes) if outcomes is not None else None, as_of)
+    looked_up = AnswerKey(
+        kind,
+        canonical,
+        tuple(outcomes) if outcomes is not None else None,
+        as_of,
+        addendum.name if addendum is not None else None,
+    )
     if none_match(if_none_match, etag):
         return Conditional(etag, version, pinned, None, checked_version=checked, key=looked_up)
-    entry = cache.entry(key) or _put_once(cache, key, compute(version))
+    entry = cache.entry(key) or _with_addendum(
+        cache, cache_key(kind, canonical, version), key, lambda: compute(version), addendum
+    )
     return Conditional(
         etag,
         version,
@@ -296,6 +314,21 @@ def _answer(
         entry=entry,
         key=looked_up,
     )
+
+
+def _with_addendum(
+    cache: ResultCache,
+    base_key: Key,
+    key: Key,
+    compute: Callable[[], ReadModel],
+    addendum: Addendum | None,
+) -> Entry:
+    """The entry under ``key``: the cached (or computed) answer under ``base_key``, with the
+    addendum applied and stored apart (the analysis stays cached, whatever the addendum)."""
+    base = cache.entry(base_key) or _put_once(cache, base_key, compute())
+    if key == base_key or addendum is None:
+        return base
+    return cache.put(key, addendum.apply(base.value))
 
 
 def _put_once(cache: ResultCache, key: Key, value: ReadModel) -> Entry:
@@ -312,12 +345,14 @@ def pooled_result(
     *,
     if_none_match: str | None = None,
     budget: ComputeBudget = UNLIMITED,
+    addendum: Addendum | None = None,
 ) -> Conditional[PooledRead]:
     """One outcome's pooled result (or narrative synthesis) at ``query.as_of`` or now.
 
     The full answer, whatever ``query.view`` says (:func:`pooled_headline` is the summary).
     404 for an unknown outcome; 422 for unknown vocabulary, a future version, or an analysis
     that would cost more than ``budget`` allows (503 when it runs past its deadline).
+    ``addendum``: what is added after the cache (:mod:`service.usecases.pooled.addenda`).
     """
     return _outcome_answer(
         session,
@@ -328,6 +363,7 @@ def pooled_result(
         _Reader.result,
         if_none_match=if_none_match,
         budget=budget,
+        addendum=addendum,
     )
 
 
@@ -339,6 +375,7 @@ def pooled_headline(
     *,
     if_none_match: str | None = None,
     budget: ComputeBudget = UNLIMITED,
+    addendum: Addendum | None = None,
 ) -> Conditional[PooledHeadlineRead]:
     """``view=summary``: the headline of :func:`pooled_result` (:mod:`.summary_view`)."""
 
@@ -354,6 +391,7 @@ def pooled_headline(
         build,
         if_none_match=if_none_match,
         budget=budget,
+        addendum=addendum,
     )
 
 
@@ -367,6 +405,7 @@ def _outcome_answer(
     *,
     if_none_match: str | None,
     budget: ComputeBudget,
+    addendum: Addendum | None = None,
 ) -> Conditional[M]:
     """An answer about one outcome, of ``kind``, made by ``build`` on a miss."""
     spec = spec_from_options(
@@ -386,6 +425,7 @@ def _outcome_answer(
         outcomes=[spec.outcome],
         as_of=query.as_of,
         if_none_match=if_none_match,
+        addendum=addendum,
     )
 
 

@@ -21,6 +21,7 @@ from typing import TypeVar
 from service.metrics import CACHE_LOOKUPS
 from service.schemas.common import ReadModel
 from service.stats import ENGINE_VERSION
+from service.usecases.pooled.addenda import AddendumStamps
 from service.usecases.pooled.effects import SelectionMemo
 from service.usecases.pooled.outcome_versions import OutcomeVersions
 from service.usecases.pooled.sizing import deep_size
@@ -103,6 +104,8 @@ class ResultCache:
         """The selected effects behind the answers (see :mod:`service.usecases.pooled.effects`)."""
         self.outcome_versions = OutcomeVersions()
         """The versions answers are keyed by (see :mod:`.outcome_versions`)."""
+        self.addenda = AddendumStamps()
+        """The stamps of what answers add after the cache (see :mod:`.addenda`)."""
 
     def entry(self, key: Key) -> Entry | None:
         """The entry under ``key``, now the most recently used."""

@@ -115,6 +115,8 @@ def submit(
             )
         )
     publish(session, drafts, at=now)
+    if records:
+        repository.touch()  # the ongoing trials may have changed: see .answers
     session.flush()
     return run, outcomes
 

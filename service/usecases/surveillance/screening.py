@@ -77,6 +77,7 @@ def screen(
     candidate.exclusion_reason = body.reason if body.decision == "exclude" else None
     candidate.note = body.note if body.note is not None else candidate.note
     candidate.screened_by, candidate.screened_at = context.actor[:200], utc_now()
+    SurveillanceRepository(session).touch()  # the ongoing trials may have changed: see .answers
     session.flush()
     return Screened(candidate, version)
 
