@@ -84,6 +84,16 @@ def main() -> None:
         run(app, key_file.read_text(), args, seed=not seeded)
 
 
+def _write(app: Any, body: dict[str, Any]) -> None:
+    from service.schemas.studies import StudyCreate
+    from service.usecases.studies.evidence import WriteContext
+    from service.usecases.studies.service import create_study
+
+    context = WriteContext(actor="b", request_id=None, may_curate=False, trusted=True)
+    with app.state.database.session(write=True) as session:
+        create_study(session, StudyCreate.model_validate(body), context)
+
+
 def run(app: Any, key: str, args: argparse.Namespace, *, seed: bool) -> None:
     headers = {"Authorization": f"Bearer {key}"}
     factory = StudyFactory(seed=time.time_ns() % 1000, prefix=f"inproc{time.time_ns()}")
@@ -109,6 +119,12 @@ def run(app: Any, key: str, args: argparse.Namespace, *, seed: bool) -> None:
                     _timed(lambda b=body: client.post("/v1/studies", json=b, headers=headers))
                 )
         print(f"POST /v1/studies: {_ms(posts)}")
+        writes = []
+        with _profiled("write", args.profile):
+            for _ in range(args.posts):
+                body = factory.study(outcome=OUTCOME)
+                writes.append(_timed(lambda b=body: _write(app, b)))
+        print(f"create_study in its own transaction: {_ms(writes)}")
         with _profiled("worker", args.profile):
             start = time.perf_counter()
             done = worker.drain()
