@@ -94,6 +94,17 @@ def _write(app: Any, body: dict[str, Any]) -> None:
         create_study(session, StudyCreate.model_validate(body), context)
 
 
+def _write_batch(app: Any, bodies: list[dict[str, Any]]) -> None:
+    from service.schemas.studies import StudyCreate
+    from service.usecases.studies.evidence import WriteContext
+    from service.usecases.studies.service import create_studies
+
+    context = WriteContext(actor="b", request_id=None, may_curate=False, trusted=True)
+    studies = [StudyCreate.model_validate(body) for body in bodies]
+    with app.state.database.session(write=True) as session:
+        create_studies(session, studies, context)
+
+
 def run(app: Any, key: str, args: argparse.Namespace, *, seed: bool) -> None:
     headers = {"Authorization": f"Bearer {key}"}
     factory = StudyFactory(seed=time.time_ns() % 1000, prefix=f"inproc{time.time_ns()}")
@@ -125,6 +136,10 @@ def run(app: Any, key: str, args: argparse.Namespace, *, seed: bool) -> None:
                 body = factory.study(outcome=OUTCOME)
                 writes.append(_timed(lambda b=body: _write(app, b)))
         print(f"create_study in its own transaction: {_ms(writes)}")
+        bodies = factory.batch(1_000)
+        with _profiled("batchwrite", args.profile):
+            seconds = _timed(lambda: _write_batch(app, bodies))
+        print(f"create_studies (1,000) in its own transaction: {1_000 / seconds:.0f} studies/s")
         with _profiled("worker", args.profile):
             start = time.perf_counter()
             done = worker.drain()

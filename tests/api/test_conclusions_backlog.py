@@ -8,8 +8,11 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from service.usecases.conclusions import worker as concluding
+from service.usecases.conclusions.warm import warm_pooled
+from service.usecases.pooled.cache import ResultCache
 from tests.api.conftest import Auth, MakeKey
 from tests.api.pooled_support import add_batch, outcome_result, pooled, trial
 from tests.api.studies_support import Actors, create
@@ -101,3 +104,18 @@ def test_a_failure_in_a_run_releases_only_the_versions_of_its_outcomes(
     assert status["lag"]["waiting"] == 2  # the failure and the version behind it
     assert client.get("/health").json()["conclusions"]["failing"] == 1
     assert later not in overall_changes(client, actors.admin)  # released, not concluded
+
+
+def test_warming_waits_for_no_version(
+    app: FastAPI, client: TestClient, actors: Actors, session: Session
+) -> None:
+    add_batch(client, actors.trusted, [trial(0.2 + 0.1 * i, n=50) for i in range(4)])
+    app.state.conclude_inline = False
+    create(client, actors.trusted, trial(0.4, n=60))
+    cache = ResultCache()
+    # A version waits: concluding it comes first, its answer would be stale at once.
+    assert warm_pooled(session, cache, ["empowerment"]) is False
+    assert len(cache) == 0
+    app.state.conclusions.drain()
+    assert warm_pooled(session, cache, ["empowerment"]) is True
+    assert len(cache) >= 1
