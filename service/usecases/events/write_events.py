@@ -33,7 +33,7 @@ from service.usecases.events.judged_reasons import (
     monitoring_reasons,
 )
 from service.usecases.events.outbox import publish_locked
-from service.usecases.pooled.changes import remembered_headline
+from service.usecases.pooled.changes import known_headline, remembered_headline
 from service.usecases.pooled.effects import Effects, SelectionMemo, effects_at
 from service.usecases.pooled.spec import PooledSpec
 
@@ -190,8 +190,10 @@ def _category_cell(
     spec = PooledSpec(outcome=outcome, category=category)
 
     def cell_headline(every: Effects, at: int) -> Headline:
-        subset = tuple(effect for effect in every if effect.category == category)
-        fields = remembered_headline(memo, subset, spec, at, remember=True)  # committed
+        fields = known_headline(memo, spec, at)  # before filtering ~6,000 effects again
+        if fields is None:
+            subset = tuple(effect for effect in every if effect.category == category)
+            fields = remembered_headline(memo, subset, spec, at, remember=True)  # committed
         return _plain(PooledSummaryRead.model_validate(fields))
 
     before, after = cell_headline(effects[0], version - 1), cell_headline(effects[1], version)

@@ -68,7 +68,7 @@ def remembered_headline(
     ``memo`` when an earlier version's changes computed it; remembered when ``remember``
     (``version`` is committed). A copy: the caller may change it."""
     canonical = spec.canonical()
-    known = memo.headlines.get(canonical, version) if remember else None
+    known = known_headline(memo, spec, version) if remember else None
     if known is None:
         known = headline(effects, spec)
         if remember:
@@ -123,3 +123,9 @@ def previewed_changes(
     finally:
         savepoint.rollback()
     return tuple(change.model_copy(update={"counted": False}) for change in changes)
+
+
+def known_headline(memo: SelectionMemo, spec: PooledSpec, version: int) -> dict[str, Any] | None:
+    """The headline of the cell ``spec`` at committed ``version`` when remembered (a copy)."""
+    known = memo.headlines.get(spec.canonical(), version)
+    return dict(known) if known is not None else None
