@@ -56,6 +56,7 @@ def test_a_backlog_is_one_run_with_every_versions_events_and_looks(
     other = create(client, actors.trusted, trial(results=[outcome_result(0.4, **SELF_EFFICACY)]))
     versions.append(create(client, actors.trusted, trial(0.7, n=90))["evidence_version"])
     lag_monitoring = monitoring(client)  # computed on demand: the worker has not run
+    monkeypatch.setattr(concluding, "RUN_SECONDS", 600.0)  # one run, however slow the machine
     worker = app.state.conclusions
     claims, warmed = [], []
     claim = worker._claim
@@ -119,3 +120,18 @@ def test_warming_waits_for_no_version(
     app.state.conclusions.drain()
     assert warm_pooled(session, cache, ["empowerment"]) is True
     assert len(cache) >= 1
+
+
+def test_a_run_stores_what_it_computed_after_its_time_and_releases_the_rest(
+    app: FastAPI, client: TestClient, actors: Actors, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app.state.conclude_inline = False
+    versions = [
+        create(client, actors.trusted, trial(0.1 * i))["evidence_version"] for i in range(3)
+    ]
+    monkeypatch.setattr(concluding, "RUN_SECONDS", 0.0)  # every version is past the run's time
+    worker = app.state.conclusions
+    assert worker.conclude_next() == versions[:1]  # one at least, the others released
+    assert client.get("/health").json()["conclusions"]["waiting"] == 2
+    assert worker.drain() == versions[1:]
+    assert sorted(overall_changes(client, actors.admin)) == versions

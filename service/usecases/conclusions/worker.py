@@ -57,6 +57,9 @@ logger = logging.getLogger(__name__)
 Sessions = Callable[[], AbstractContextManager[Session]]
 CANDIDATES = 500  # waiting versions looked at per claim
 RUN = 25  # versions concluded per claim under a backlog (a run; well within one lease)
+# A run stores what it computed after about this long, so that under a backlog events still
+# reach the feed every second or so (each store and claim costs a few milliseconds).
+RUN_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 300.0
 
 
@@ -171,13 +174,13 @@ class ConclusionsWorker:
     ) -> tuple[list[Concluded], dict[int, BaseException], list[int]]:
         """The run's conclusions in version order, its failures, and the versions left
         (behind a failure of one of their outcomes, whose events must follow its, or once
-        a third of the lease is spent)."""
+        :data:`RUN_SECONDS` or a third of the lease is spent)."""
         concluded: list[Concluded] = []
         failed: dict[int, BaseException] = {}
         left: list[int] = []
         broken: set[str] = set()
-        # Store well before the lease ends: the rest of a long run goes back to the outbox.
-        until = time.monotonic() + self.timing.lease / 3
+        # Store soon, and well before the lease ends: the rest of a run goes back to the outbox.
+        until = time.monotonic() + min(RUN_SECONDS, self.timing.lease / 3)
         with self._read() as session:
             for version, outcomes in run:
                 if broken & set(outcomes) or (concluded and time.monotonic() > until):
