@@ -46,7 +46,7 @@ from service.delivery.runner import BackgroundDelivery
 from service.logs import configure_logging
 from service.settings import Settings, get_settings
 from service.usecases.conclusions.runner import BackgroundConclusions, worker_for
-from service.usecases.conclusions.warm import caught_up, warm_pooled
+from service.usecases.conclusions.warm import warm_pooled
 from service.usecases.events.sealing import has_plain_secrets, seal_plain_secrets
 from service.usecases.pooled.cache import ResultCache
 from service.web import pages
@@ -69,10 +69,10 @@ def _operation_id(route: APIRoute) -> str:
 def _warm(database: Database, cache: ResultCache, outcomes: tuple[str, ...]) -> None:
     # Best effort: a failure here only means the first GET computes the answer itself.
     try:
-        with database.session() as session:
-            if not caught_up(session):
-                return  # a newer version waits: warming this one's answer would be wasted
-            warm_pooled(session, cache, outcomes)
+        for outcome in sorted(outcomes):  # stops when a newer version waits: it comes first
+            with database.session() as session:
+                if not warm_pooled(session, cache, [outcome]):
+                    return
     except Exception:
         logging.getLogger(__name__).exception("warming the pooled cache failed")
 

@@ -126,13 +126,14 @@ def test_each_side_is_computed_once_and_never_for_a_pending_write(
     preview = client.post("/v1/studies/preview", json=trial(0.3, n=60), headers=actors.submitter)
     assert preview.status_code == 200, preview.text  # the same write, rolled back: no events
     assert counts == Counter()
-    # The pending version carried the batch's looks forward: before is a status from those
-    # looks, after one more fit; no write selects every version's evidence again.
+    # The pending version changed nothing: before is what the batch's version derived (its
+    # level and status, remembered), after one more fit; no write selects every version's
+    # evidence again.
     create(client, actors.trusted, trial(0.5, n=60))
-    assert counts == Counter({"monitoring_of": 2, "certainty_level_at": 2})
+    assert counts == Counter({"monitoring_of": 1, "certainty_level_at": 1})
     # Before: the previous write's after.
     create(client, actors.trusted, trial(0.4, n=60))
-    assert counts == Counter({"monitoring_of": 3, "certainty_level_at": 3})
+    assert counts == Counter({"monitoring_of": 2, "certainty_level_at": 2})
 
 
 def test_a_writes_monitoring_equals_the_monitoring_answer_at_its_version(

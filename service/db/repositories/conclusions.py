@@ -113,6 +113,19 @@ class ConclusionRepository:
         )
         self._session.execute(statement)
 
+    def release(self, versions: Sequence[int], owner: str) -> None:
+        """Give back the leases of ``versions`` held by ``owner``, untouched (not attempted)."""
+        statement = (
+            update(ConclusionJob)
+            .where(
+                ConclusionJob.evidence_version.in_(list(versions)),
+                ConclusionJob.lease_owner == owner,
+            )
+            .values(leased_until=None, lease_owner=None)
+            .execution_options(synchronize_session=False)
+        )
+        self._session.execute(statement)
+
     def attempts(self, version: int) -> int:
         """How many attempts to conclude ``version`` failed so far."""
         found = self._session.scalar(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from service.db.models import (
@@ -22,6 +22,17 @@ class VocabularyRepository:
 
     def __init__(self, session: Session) -> None:
         self._session = session
+
+    def schema_revision(self) -> tuple[str, tuple[str, ...]]:
+        """The database (its URL, password hidden) and its Alembic revision(s).
+
+        The vocabulary is reference data that only migrations write (no route or use case
+        changes a term), so this pair identifies it: a cache keyed by it is invalidated by the
+        next migration, and two databases never share an entry.
+        """
+        url = self._session.get_bind().engine.url.render_as_string(hide_password=True)
+        rows = self._session.execute(text("SELECT version_num FROM alembic_version"))
+        return url, tuple(sorted(str(row[0]) for row in rows))
 
     def outcomes(self) -> Sequence[Outcome]:
         return self._session.scalars(select(Outcome).order_by(Outcome.position)).all()

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from service.db.repositories.evidence import EvidenceRepository
 from service.usecases.events.envelope import EventDraft
-from service.usecases.events.write_events import version_drafts
+from service.usecases.events.write_events import moved_outcomes, version_drafts
 from service.usecases.judgement.looks import LookUpdate, looks_of_version
 from service.usecases.pooled.changes import pooled_changes
 from service.usecases.pooled.effects import SelectionMemo
@@ -36,7 +36,11 @@ def conclude_version(session: Session, number: int, memo: SelectionMemo) -> Conc
     if version is None:  # the job commits with its version: a bug, never user input
         raise LookupError(f"evidence version {number} is not committed")
     outcomes = sorted(o.outcome_slug for o in version.outcomes)
-    pooled = pooled_changes(session, outcomes, version=number, selections=memo, committed=True)
+    # An outcome whose included evidence the version left as it was (a pending submission,
+    # an edit of a pending study) has the same effects, so the same headline in every cell:
+    # no event, no fit. Only the outcomes it moved are compared before and after.
+    moved = sorted(moved_outcomes(session, number) & set(outcomes))
+    pooled = pooled_changes(session, moved, version=number, selections=memo, committed=True)
     looks = tuple(looks_of_version(session, outcome, number, memo) for outcome in outcomes)
     drafts = version_drafts(session, version, pooled, memo)
     return Concluded(number, version.created_at, tuple(drafts), looks)

@@ -18,6 +18,15 @@ A study write records its version and one ``conclusion_job`` row and answers
 4. on an error, records the attempt (``attempts``, ``last_error``) and retries after an
    exponential backoff; a database outage backs the loop off the same way.
 
+A backlog is folded: one claim takes a *run* of up to :data:`RUN` due versions in version
+order (a version whose outcome an earlier version of the run touches may join it: the run
+concludes them in order). The run is computed in one read session by one worker, so each
+version's "before" (effects, headlines, certainty, monitoring looks) is the previous one's
+"after" from this process's memo, and stored in one write transaction; the pooled answers
+are warmed once, at the end of the run, at its newest version. Every version still gets its
+own events and its own monitoring look (a look is one fit of the memo's effects): what is
+folded is the work between versions, never what is promised per version.
+
 It runs in the API process (a thread; ``CONCLUSIONS_IN_API``) or beside webhook delivery in
 ``lma worker``; several workers share the outbox safely.
 """
@@ -28,6 +37,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
@@ -46,6 +56,10 @@ from service.usecases.pooled.effects import SelectionMemo
 logger = logging.getLogger(__name__)
 Sessions = Callable[[], AbstractContextManager[Session]]
 CANDIDATES = 500  # waiting versions looked at per claim
+RUN = 25  # versions concluded per claim under a backlog (a run; well within one lease)
+# A run stores what it computed after about this long, so that under a backlog events still
+# reach the feed every second or so (each store and claim costs a few milliseconds).
+RUN_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 300.0
 
 
@@ -107,13 +121,18 @@ class ConclusionsWorker:
 
     # --- one version ----------------------------------------------------------------
 
-    def _claim(self) -> tuple[int, tuple[str, ...]] | None:
-        """Take the lease of the oldest version that may be concluded now."""
+    def _claim(self) -> list[tuple[int, tuple[str, ...]]]:
+        """Take the lease of a run of the oldest versions that may be concluded now.
+
+        A version joins the run unless an earlier version touching one of its outcomes is
+        neither concluded nor in the run (leased by another worker, or waiting to retry).
+        """
         with self._read() as session:  # idle polls take no write lock (SQLite has one)
             if not ConclusionRepository(session).waiting(1):
-                return None
+                return []
         now = self.clock()
         until = now + timedelta(seconds=self.timing.lease)
+        run: list[tuple[int, tuple[str, ...]]] = []
         with self._write() as session:
             repository = ConclusionRepository(session)
             blocked: set[str] = set()
@@ -121,19 +140,22 @@ class ConclusionsWorker:
                 outcomes = set(job.outcomes)
                 free = _due(job, now) and not outcomes & blocked
                 if free and repository.claim(job.evidence_version, self.name, now, until):
-                    return job.evidence_version, tuple(job.outcomes)
-                blocked |= outcomes
-        return None
+                    run.append((job.evidence_version, tuple(job.outcomes)))
+                    if len(run) == RUN:
+                        break
+                else:
+                    blocked |= outcomes
+        return run
 
-    def _store(self, concluded: Concluded) -> None:
+    def _store(self, run: list[Concluded]) -> None:
         with self._write() as session:
-            publish_locked(session, concluded.drafts, at=concluded.created_at)
-            for update in concluded.looks:
-                store_looks(session, update)
-            if not ConclusionRepository(session).conclude(
-                concluded.version, self.name, self.clock()
-            ):
-                raise LeaseLostError(concluded.version)  # rolls the events back too
+            repository = ConclusionRepository(session)
+            for concluded in run:
+                publish_locked(session, concluded.drafts, at=concluded.created_at)
+                for update in concluded.looks:
+                    store_looks(session, update)
+                if not repository.conclude(concluded.version, self.name, self.clock()):
+                    raise LeaseLostError(concluded.version)  # rolls the run's events back too
 
     def _fail(self, version: int, error: BaseException) -> None:
         with self._write() as session:
@@ -142,44 +164,72 @@ class ConclusionsWorker:
             retry_at = self.clock() + timedelta(seconds=delay)
             repository.fail(version, self.name, repr(error), retry_at)
 
-    def conclude_next(self) -> int | None:
-        """Conclude one waiting version; returns its number, or ``None`` when none is due.
+    def _release(self, versions: list[int]) -> None:
+        if versions:
+            with self._write() as session:
+                ConclusionRepository(session).release(versions, self.name)
 
-        An error while computing is recorded against the version (retried later) and
-        returned as concluded-for-now, so the caller moves on to other versions.
+    def _compute(
+        self, run: list[tuple[int, tuple[str, ...]]]
+    ) -> tuple[list[Concluded], dict[int, BaseException], list[int]]:
+        """The run's conclusions in version order, its failures, and the versions left
+        (behind a failure of one of their outcomes, whose events must follow its, or once
+        :data:`RUN_SECONDS` or a third of the lease is spent)."""
+        concluded: list[Concluded] = []
+        failed: dict[int, BaseException] = {}
+        left: list[int] = []
+        broken: set[str] = set()
+        # Store soon, and well before the lease ends: the rest of a run goes back to the outbox.
+        until = time.monotonic() + min(RUN_SECONDS, self.timing.lease / 3)
+        with self._read() as session:
+            for version, outcomes in run:
+                if broken & set(outcomes) or (concluded and time.monotonic() > until):
+                    broken |= set(outcomes)
+                    left.append(version)
+                    continue
+                try:
+                    concluded.append(conclude_version(session, version, self.memo))
+                except Exception as error:
+                    logger.exception("concluding evidence version %s failed", version)
+                    failed[version] = error
+                    broken |= set(outcomes)
+        return concluded, failed, left
+
+    def conclude_next(self) -> list[int]:
+        """Conclude the next run of waiting versions; their numbers (none when none is due).
+
+        An error while computing a version is recorded against it (retried later) and
+        returned as concluded-for-now, so the caller moves on to other versions; the
+        versions of its outcomes after it in the run are released, untouched.
         """
-        claimed = self._claim()
-        if claimed is None:
-            return None
-        version, outcomes = claimed
+        run = self._claim()
+        if not run:
+            return []
+        concluded, failed, left = self._compute(run)
         try:
-            with self._read() as session:
-                concluded = conclude_version(session, version, self.memo)
             self._store(concluded)
-        except LeaseLostError:
-            logger.warning(
-                "the lease of evidence version %s expired; another worker has it", version
-            )
-            return version
-        except Exception as error:
-            logger.exception("concluding evidence version %s failed", version)
+        except LeaseLostError as lost:
+            logger.warning("the lease of evidence version %s expired; another worker has it", lost)
+            return [version for version, _ in run]
+        for version, error in failed.items():
             self._fail(version, error)
-            return version
-        if self._after is not None:
-            self._after(version, outcomes)
-        return version
+        self._release(left)
+        if self._after is not None and concluded:
+            touched = {o for version, outcomes in run if version not in failed for o in outcomes}
+            self._after(concluded[-1].version, tuple(sorted(touched)))
+        return [version for version, _ in run if version not in left]
 
     def drain(self, limit: int | None = None) -> list[int]:
-        """Conclude versions until none is due (or ``limit`` of them); their numbers.
+        """Conclude versions until none is due (or about ``limit`` of them); their numbers.
 
         A version that fails is tried once per drain, whatever its retry delay.
         """
         done: list[int] = []
         while limit is None or len(done) < limit:
-            version = self.conclude_next()
-            if version is None or version in done:
+            versions = [v for v in self.conclude_next() if v not in done]
+            if not versions:
                 break
-            done.append(version)
+            done.extend(versions)
         return done
 
     # --- the loop -------------------------------------------------------------------

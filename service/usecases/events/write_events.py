@@ -33,7 +33,7 @@ from service.usecases.events.judged_reasons import (
     monitoring_reasons,
 )
 from service.usecases.events.outbox import publish_locked
-from service.usecases.pooled.analysis import headline
+from service.usecases.pooled.changes import known_headline, remembered_headline
 from service.usecases.pooled.effects import Effects, SelectionMemo, effects_at
 from service.usecases.pooled.spec import PooledSpec
 
@@ -110,6 +110,13 @@ def _study_draft(
     )
 
 
+def moved_outcomes(session: Session, number: int) -> set[str]:
+    """The outcomes whose included evidence version ``number`` changed (or judged)."""
+    return {
+        o for o, _ in PooledRepository(session).included_changes(after=number - 1, up_to=number)
+    }
+
+
 def cell_changes(
     session: Session,
     version: EvidenceVersion,
@@ -120,10 +127,14 @@ def cell_changes(
     number = version.number
     versions = JudgedVersions.of_write(session, number, version.created_at, memo)
     categories = [c.slug for c in VocabularyRepository(session).categories()]
-    changed_here = {
-        o for o, _ in PooledRepository(session).included_changes(after=number - 1, up_to=number)
-    }
+    changed_here = moved_outcomes(session, number)
     cells: list[CellChange] = []
+    compared = {change.outcome for change in pooled}
+    for outcome in sorted({o.outcome_slug for o in version.outcomes} - compared):
+        # Not compared (its evidence stayed): its looks carry over to the next version.
+        spec = PooledSpec(outcome=outcome)
+        after = effects_at(session, spec, number, memo=memo, min_rank=None)
+        carry_looks_forward(spec, versions, after, changed=outcome in changed_here)
     for change in pooled:
         spec = PooledSpec(outcome=change.outcome)
         before = effects_at(session, spec, number - 1, memo=memo, min_rank=None)
@@ -132,7 +143,9 @@ def cell_changes(
         if overall.before == overall.after:
             carry_looks_forward(spec, versions, after, changed=change.outcome in changed_here)
         cells.append(_judged(session, overall, spec, versions, (before, after)))
-        cells.extend(_category_cell(change.outcome, c, before, after) for c in categories)
+        cells.extend(
+            _category_cell(memo, change.outcome, c, (before, after), number) for c in categories
+        )
     return [cell for cell in cells if cell.before != cell.after]
 
 
@@ -167,14 +180,24 @@ def _plain(summary: PooledSummaryRead) -> Headline:
     return summary.model_dump(mode="json", include=fields)
 
 
-def _category_cell(outcome: str, category: str, before: Effects, after: Effects) -> CellChange:
+def _category_cell(
+    memo: SelectionMemo,
+    outcome: str,
+    category: str,
+    effects: tuple[Effects, Effects],
+    version: int,
+) -> CellChange:
     spec = PooledSpec(outcome=outcome, category=category)
 
-    def cell_headline(effects: Effects) -> Headline:
-        subset = [effect for effect in effects if effect.category == category]
-        return _plain(PooledSummaryRead.model_validate(headline(subset, spec)))
+    def cell_headline(every: Effects, at: int) -> Headline:
+        fields = known_headline(memo, spec, at)  # before filtering ~6,000 effects again
+        if fields is None:
+            subset = tuple(effect for effect in every if effect.category == category)
+            fields = remembered_headline(memo, subset, spec, at, remember=True)  # committed
+        return _plain(PooledSummaryRead.model_validate(fields))
 
-    return CellChange(outcome, category, cell_headline(before), cell_headline(after))
+    before, after = cell_headline(effects[0], version - 1), cell_headline(effects[1], version)
+    return CellChange(outcome, category, before, after)
 
 
 def _link(outcome: str, category: str | None) -> str:

@@ -71,7 +71,7 @@ def import_in_batches(
     if options.batch_size is None:
         raise ValueError("import_in_batches needs options.batch_size")
     with database.session() as session:
-        vocabulary = Vocabulary.load(session)
+        vocabulary = Vocabulary.cached(session)
     parsed, checked = check_file(text, options, vocabulary, progress)
     if options.dry_run:
         with database.session() as session:

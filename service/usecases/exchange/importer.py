@@ -121,7 +121,7 @@ def import_file(
 ) -> ImportReport:
     """Check ``text`` row by row and, unless ``options.dry_run``, store its new studies (in
     ``session``'s transaction: one version)."""
-    parsed, checked = check_file(text, options, Vocabulary.load(session), progress)
+    parsed, checked = check_file(text, options, Vocabulary.cached(session), progress)
     match_stored(session, checked, options.source)
     parsed.problems.extend(repeated_trials(checked))
     report = summary(parsed, checked, options)

@@ -78,7 +78,12 @@ def _basis(
     ci = interval_or_none(core.get("ci_lower"), core.get("ci_upper"))
     if fit is None or ci is None:
         return None
-    intervals = effect_intervals([e.yi for e in effects], [e.vi for e in effects], level=spec.level)
+    pairs = [(e.yi, e.vi) for e in effects]
+    yi, vi = zip(*pairs, strict=True)
+    intervals = effect_intervals(yi, vi, level=spec.level)
+    # tolist(): Python floats at once; iterating the arrays boxes a numpy scalar per study
+    # (a third of a certainty assessment at 6,000 studies). The same values.
+    lower, upper = intervals.lower.tolist(), intervals.upper.tolist()
     return CertaintyBasis(
         k=fit.k,
         participants=fitted.summary["participants"],
@@ -87,16 +92,13 @@ def _basis(
         pi=interval_or_none(core.get("pi_lower"), core.get("pi_upper")),
         i2=core.get("i2"),
         egger_p=_egger_p(effects, spec, fit),
-        weights=[finite(w) or 0.0 for w in fit.weights_percent],
+        weights=[finite(w) or 0.0 for w in fit.weights_percent.tolist()],
         qualities=[e.quality for e in effects],
-        study_intervals=[
-            Interval(float(lo), float(hi))
-            for lo, hi in zip(intervals.lower, intervals.upper, strict=True)
-        ],
+        study_intervals=list(map(Interval, lower, upper)),
         risks_of_bias=[e.risk_of_bias for e in effects],
         egger=spec.egger,
         pi_distribution=pi_distribution(str(spec.ci_method), fit.k),
-        effects=[(e.yi, e.vi) for e in effects],
+        effects=pairs,
     )
 
 

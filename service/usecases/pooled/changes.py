@@ -10,6 +10,7 @@ transaction rolled back).
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -20,7 +21,7 @@ from service.schemas.pooled_summary import PooledChangeRead, PooledSnapshotRead
 from service.schemas.studies import StudyCreate
 from service.schemas.versions import VersionChangesRead
 from service.usecases.pooled.analysis import headline
-from service.usecases.pooled.effects import SelectionMemo, effects_at
+from service.usecases.pooled.effects import Effects, SelectionMemo, effects_at
 from service.usecases.pooled.spec import PooledSpec
 from service.usecases.studies import service as studies
 from service.usecases.studies.evidence import WriteContext, lock_evidence
@@ -47,14 +48,32 @@ def pooled_changes(
         spec = PooledSpec(outcome=outcome)  # the review's method: every default
         before = effects_at(session, spec, version - 1, memo=memo, min_rank=None)
         after = effects_at(session, spec, version, memo=memo, min_rank=None, committed=committed)
+        # "before" is committed (the write holds the evidence lock); "after" when said so.
+        earlier = remembered_headline(memo, before, spec, version - 1, remember=True)
+        later = remembered_headline(memo, after, spec, version, remember=committed)
         changes.append(
             PooledChangeRead(
                 outcome=outcome,
-                before=PooledSnapshotRead(evidence_version=version - 1, **headline(before, spec)),
-                after=PooledSnapshotRead(evidence_version=version, **headline(after, spec)),
+                before=PooledSnapshotRead(evidence_version=version - 1, **earlier),
+                after=PooledSnapshotRead(evidence_version=version, **later),
             )
         )
     return changes
+
+
+def remembered_headline(
+    memo: SelectionMemo, effects: Effects, spec: PooledSpec, version: int, *, remember: bool
+) -> dict[str, Any]:
+    """:func:`.analysis.headline` of ``effects`` (the cell ``spec`` at ``version``), from
+    ``memo`` when an earlier version's changes computed it; remembered when ``remember``
+    (``version`` is committed). A copy: the caller may change it."""
+    canonical = spec.canonical()
+    known = known_headline(memo, spec, version) if remember else None
+    if known is None:
+        known = headline(effects, spec)
+        if remember:
+            memo.headlines.put(canonical, version, known)
+    return dict(known)
 
 
 def version_changes(
@@ -104,3 +123,9 @@ def previewed_changes(
     finally:
         savepoint.rollback()
     return tuple(change.model_copy(update={"counted": False}) for change in changes)
+
+
+def known_headline(memo: SelectionMemo, spec: PooledSpec, version: int) -> dict[str, Any] | None:
+    """The headline of the cell ``spec`` at committed ``version`` when remembered (a copy)."""
+    known = memo.headlines.get(spec.canonical(), version)
+    return dict(known) if known is not None else None

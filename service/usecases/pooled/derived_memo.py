@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from cachetools import LRUCache
 
 MAX_DERIVED = 512
 MAX_LOOK_LISTS = 16
+MAX_HEADLINES = 256
 V = TypeVar("V")
 DerivedKey = tuple[str, str, int, datetime]
 """(what was derived, the canonical specification, version number, version created_at)."""
@@ -63,3 +64,27 @@ class DerivedMemo(Generic[V]):
     def __len__(self) -> int:
         with self._lock:
             return len(self._entries)
+
+
+class HeadlineMemo:
+    """Each cell's default-specification headline at a committed version, for the next one.
+
+    A version's "after" is the next version's "before" (:mod:`.changes` and the events'
+    cells): remembering it halves the fits of a backlog. Keyed by the cell's canonical
+    specification and the version number: only committed versions are put, and the evidence
+    at a committed version never changes (as for the selection memo). Values are the
+    headline dicts; callers copy before changing one.
+    """
+
+    def __init__(self, max_entries: int = MAX_HEADLINES) -> None:
+        self._entries: LRUCache[tuple[str, int], dict[str, Any]] = LRUCache(maxsize=max_entries)
+        self._lock = threading.Lock()
+
+    def get(self, canonical: str, version: int) -> dict[str, Any] | None:
+        with self._lock:
+            found: dict[str, Any] | None = self._entries.get((canonical, version))
+            return found
+
+    def put(self, canonical: str, version: int, headline: dict[str, Any]) -> None:
+        with self._lock:
+            self._entries[(canonical, version)] = headline

@@ -27,7 +27,7 @@ from service.db.repositories.pooled import PooledRepository
 from service.stats import ENGINE_VERSION
 from service.stats.estimators import CiMethod, Tau2Estimator
 from service.usecases.pooled.cumulative import CumulativeAnalysis
-from service.usecases.pooled.derived_memo import MAX_LOOK_LISTS, DerivedMemo
+from service.usecases.pooled.derived_memo import MAX_LOOK_LISTS, DerivedMemo, HeadlineMemo
 from service.usecases.pooled.selection import StudyEffect, select_effects
 from service.usecases.pooled.sizing import sample_size
 from service.usecases.pooled.spec import PooledSpec
@@ -74,6 +74,8 @@ class SelectionMemo:
         """What writes derive from the effects at a version (see :mod:`.derived_memo`)."""
         self.looks: DerivedMemo[tuple[CumulativeAnalysis, ...]] = DerivedMemo(MAX_LOOK_LISTS)
         """Each version's cumulative analyses for sequential monitoring, for the next write."""
+        self.headlines = HeadlineMemo()
+        """Each cell's headline at a committed version (one's "after", the next's "before")."""
 
     @property
     def bytes(self) -> int:

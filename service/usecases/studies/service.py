@@ -90,7 +90,7 @@ def _repeated_keys(bodies: Sequence[StudyCreate], errors: FieldErrors) -> None:
 def _prepare_all(
     session: Session, bodies: Sequence[StudyCreate], *, batch: bool
 ) -> list[PreparedStudy]:
-    vocabulary = Vocabulary.load(session)
+    vocabulary = Vocabulary.cached(session)
     errors = FieldErrors()
     at = [f"studies.{i}." if batch else "" for i in range(len(bodies))]
     prepared = prepare_studies(bodies, vocabulary, errors, at=at)
