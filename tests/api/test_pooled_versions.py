@@ -109,9 +109,9 @@ def test_history_has_one_point_per_version_that_changed_the_evidence(
     loads: list[Any] = []
     evidence = PooledRepository.evidence
 
-    def counted(self: PooledRepository, outcomes: Any, *, at_versions: Any) -> Any:
+    def counted(self: PooledRepository, outcomes: Any, *, at_versions: Any, **more: Any) -> Any:
         loads.append(at_versions)
-        return evidence(self, outcomes, at_versions=at_versions)
+        return evidence(self, outcomes, at_versions=at_versions, **more)
 
     monkeypatch.setattr(PooledRepository, "evidence", counted)
     client.app.state.pooled_cache = ResultCache()  # nothing known: every point is computed
