@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, StringConstraints
 
 from service.schemas.common import ReadModel, RequestModel
-from service.schemas.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from service.schemas.pagination import DEFAULT_LIMIT, MAX_LIMIT, Cursor
 
 EventTypeName = Literal[
     "study.submitted",
@@ -49,7 +49,7 @@ class EventListQuery(RequestModel):
 
     type: list[EventTypeName] = Field(default_factory=list, max_length=10)
     outcome: list[Slug] = Field(default_factory=list, max_length=10)
-    after: str | None = Field(default=None, max_length=64, description="A cursor from a page.")
+    after: Cursor | None = Field(default=None, description="A page's next_cursor.")
     limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
     wait: float = Field(
         default=0,

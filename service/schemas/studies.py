@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, field_validator
+from pydantic.json_schema import WithJsonSchema
 
-from service.schemas.common import ReadModel, RequestModel
-from service.schemas.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from service.schemas.common import MAX_ID, ReadModel, RequestModel
+from service.schemas.pagination import DEFAULT_LIMIT, MAX_LIMIT, Cursor
 from service.schemas.pooled_summary import PooledChangeRead
 from service.schemas.reported import ReportedData, ReportedModel
 from service.schemas.risk_of_bias import RiskOfBiasCreate, RiskOfBiasRead
@@ -87,15 +88,26 @@ def _plausible_year(year: int) -> int:
     return year
 
 
+# Pydantic leaves a pattern out of the JSON schema when a BeforeValidator runs first, so the
+# spec said "any string up to 64 characters" of ids the validator refuses (issue 25). The
+# spec's patterns describe what a caller may send before normalisation, a subset of what is
+# accepted: a DOI without its resolver prefix (no U+0130, the one character whose lower case
+# is longer, so no spec-valid DOI outgrows 255), a registry id in either case, without spaces.
 Doi = Annotated[
     str,
     BeforeValidator(normalize_doi),
     StringConstraints(max_length=255, pattern=r"^10\.\d{4,9}/\S+$"),
+    WithJsonSchema(
+        {"type": "string", "maxLength": 255, "pattern": r"^10\.[0-9]{4,9}/[^\s\u0130]+$"}
+    ),
 ]
 RegistrationId = Annotated[
     str,
     BeforeValidator(normalize_registration_id),
     StringConstraints(max_length=64, pattern=r"^[A-Z][A-Z0-9./-]{3,63}$"),
+    WithJsonSchema(
+        {"type": "string", "maxLength": 64, "pattern": r"^[A-Za-z][A-Za-z0-9./-]{3,63}$"}
+    ),
 ]
 Pmid = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,9}$")]
 Year = Annotated[int, AfterValidator(_plausible_year)]
@@ -429,6 +441,8 @@ class StudyListQuery(RequestModel):
     )
     registration_id: RegistrationId | None = None
     doi: Doi | None = None
-    as_of: int | None = Field(default=None, ge=0, description="An evidence version number.")
-    cursor: str | None = Field(default=None, max_length=64)
+    as_of: int | None = Field(
+        default=None, ge=0, le=MAX_ID, description="An evidence version number."
+    )
+    cursor: Cursor | None = Field(default=None, description="A page's next_cursor.")
     limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
