@@ -28,9 +28,7 @@ PooledSectionName = Literal[
 # weeks=N with N <= 520 (MAX_WEEKS in service.usecases.pooled.spec) said in the pattern
 # itself, so a value the spec allows is one the parser takes (issue 25): up to three digits
 # below 500, 500-519, or 520 with only zeros after the point.
-TIMEPOINT_PATTERN = (
-    r"^(post|follow-up|weeks=(([0-4]?\d{1,2}|5[01]\d)(\.\d{1,3})?|520(\.0{1,3})?))$"
-)
+TIMEPOINT_PATTERN = r"^(post|follow-up|weeks=(([0-4]?\d{1,2}|5[01]\d)(\.\d{1,3})?|520(\.0{1,3})?))$"
 
 
 class SpecOptions(RequestModel):
