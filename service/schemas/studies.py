@@ -60,6 +60,12 @@ Reason = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=3, max_length=2000, pattern=REASON_PATTERN),
 ]
+# min_length=1 after stripping, said the same way: a character that is neither whitespace nor
+# NUL somewhere, and no NUL anywhere.
+NONBLANK_PATTERN = f"^[^\\x00]*[^{_SPACE}\\x00][^\\x00]*$"
+NonBlank = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, pattern=NONBLANK_PATTERN)
+]
 Tag = Annotated[
     str,
     StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z0-9][a-z0-9-]{0,49}$"),
