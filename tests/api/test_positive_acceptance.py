@@ -11,8 +11,8 @@ characters, and redeliver refused both or neither of event_id and since, all of 
 spec allowed. Its follow-up took 7 of 33 operations off the list: cursors have a pattern
 that every cursor and nothing else matches, an ``as_of`` past the newest version is a 404
 (the check allows 404: the request is well formed, the version is not there), registry ids,
-DOIs and timepoints have their patterns in the spec; the 26 left, and one that had passed by
-the luck of its examples (judgements: vocabulary), refuse only as stated.
+DOIs and timepoints have their patterns in the spec; the 26 left, and two that had passed by
+the luck of their examples (judgements: vocabulary), refuse only as stated.
 """
 
 from __future__ import annotations
@@ -54,9 +54,9 @@ VOCABULARY = Refusal(
 NUL = "NUL (U+0000) in free text or a free-form object"
 STUDY = Refusal(
     "year up to next year (a bound that moves with the clock; the committed spec is "
-    "static); rules relating fields of reported data (events within total, a CI around its "
-    "effect, df within n - 2, ordered quartiles, 'either se or a CI'); RoB domains by tool; "
-    f"text stripped before min_length; {NUL}"
+    "static); vocabulary terms; rules relating fields of reported data (events within "
+    "total, a CI around its effect, df within n - 2, ordered quartiles, 'either se or a "
+    f"CI'); RoB domains by tool; text stripped before min_length; {NUL}"
 )
 WEBHOOK = Refusal(
     "a URL the delivery rules refuse (http without its setting, a host that is not public: "
@@ -77,8 +77,10 @@ REFUSES: dict[str, Refusal] = {
     "GET /v1/outcomes/{outcome}/risk-of-bias.png": VOCABULARY,
     "GET /v1/outcomes/{outcome}/risk-of-bias-summary.svg": VOCABULARY,
     "GET /v1/outcomes/{outcome}/risk-of-bias-summary.png": VOCABULARY,
-    # Passed before by the luck of its 25 examples; an unknown category is refused here too.
+    # Passed before by the luck of their examples (a drawn outcome is a 404 first); an
+    # unknown category is refused here too, in the query and in the body.
     "GET /v1/outcomes/{outcome}/judgements": VOCABULARY,
+    "POST /v1/outcomes/{outcome}/judgements": VOCABULARY,
     "PATCH /v1/studies/{study_id}": Refusal(
         "as POST /v1/studies; null for a field every study has (the schema's null means "
         "'remove' for the others); If-Match is required (428, allowed)"
