@@ -15,7 +15,13 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, field_validator
 from pydantic.json_schema import WithJsonSchema
 
-from service.schemas.common import MAX_ID, ReadModel, RequestModel
+from service.schemas.common import (
+    MAX_ID,
+    NONBLANK_PATTERN,
+    SPACE_CLASS,
+    ReadModel,
+    RequestModel,
+)
 from service.schemas.pagination import DEFAULT_LIMIT, MAX_LIMIT, Cursor
 from service.schemas.pooled_summary import PooledChangeRead
 from service.schemas.reported import ReportedData, ReportedModel
@@ -54,15 +60,14 @@ Label = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 # The pattern says in the schema what stripping then min_length=3 checks: a character that is
 # not whitespace (as pydantic strips it: Unicode White_Space) at each end of at least three;
 # and no NUL, which every request model refuses (service.schemas.common.reject_nul).
-_SPACE = "\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+_SPACE = SPACE_CLASS
 REASON_PATTERN = f"^[{_SPACE}]*[^{_SPACE}\\x00][^\\x00]+[^{_SPACE}\\x00][{_SPACE}]*$"
 Reason = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=3, max_length=2000, pattern=REASON_PATTERN),
 ]
-# min_length=1 after stripping, said the same way: a character that is neither whitespace nor
-# NUL somewhere, and no NUL anywhere.
-NONBLANK_PATTERN = f"^[^\\x00]*[^{_SPACE}\\x00][^\\x00]*$"
+# min_length=2 after stripping, said the same way (the search text of GET /v1/studies).
+SEARCH_PATTERN = f"^[{_SPACE}]*[^{_SPACE}\\x00][^\\x00]*[^{_SPACE}\\x00][{_SPACE}]*$"
 NonBlank = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, pattern=NONBLANK_PATTERN)
 ]
@@ -443,7 +448,11 @@ class StudyListQuery(RequestModel):
     year_from: int | None = Field(default=None, ge=1900, le=2200)
     year_to: int | None = Field(default=None, ge=1900, le=2200)
     q: str | None = Field(
-        default=None, min_length=2, max_length=200, description="Text in the title or authors."
+        default=None,
+        min_length=2,
+        max_length=200,
+        pattern=SEARCH_PATTERN,
+        description="Text in the title or authors.",
     )
     registration_id: RegistrationId | None = None
     doi: Doi | None = None
