@@ -30,6 +30,26 @@ class NotFoundError(ServiceError):
     title = "Resource not found"
 
 
+class FutureVersionError(NotFoundError):
+    """``as_of`` past the newest evidence version: that state of the review does not exist yet.
+
+    A 404 (issue 25), as GitHub answers a ``?ref=`` that names no commit: the URL names a
+    resource that is not there, and the request is well formed, so it is no 422. Not a clamp
+    to the newest version either: an ``as_of`` answer is cached as immutable, and the state
+    at a version yet to come would then be cached as the present one.
+    """
+
+    def __init__(self, as_of: int, newest: int) -> None:
+        super().__init__(
+            f"Evidence version {as_of} does not exist yet; the newest is {newest}. "
+            "Ask for a version up to the newest, or leave as_of out for the newest.",
+            extra={
+                "errors": [{"field": "as_of", "message": f"must be at most {newest}"}],
+                "newest_version": newest,
+            },
+        )
+
+
 class ConflictError(ServiceError):
     status = 409
     slug = "conflict"

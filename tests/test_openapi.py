@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+from service.api.documentation import NUL_FREE_PATTERN
 from service.openapi import openapi_document, render
 
 COMMITTED = Path(__file__).resolve().parents[1] / "openapi" / "openapi.json"
@@ -46,3 +50,29 @@ def test_the_readme_scope_table_is_the_spec() -> None:
         for method, operation in item.items()
     }
     assert listed == spec
+
+
+def _strings(schema: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    if schema.get("type") == "string":
+        yield schema
+    for branch in (*schema.get("anyOf", ()), *schema.get("oneOf", ())):
+        yield from _strings(branch)
+    if isinstance(schema.get("items"), dict):
+        yield from _strings(schema["items"])
+
+
+def test_every_url_string_says_nul_is_refused() -> None:
+    """Issue 25: a URL with NUL is a 400, so no path or query string may promise to take it."""
+    document = openapi_document()
+    unbounded = [
+        f"{method.upper()} {path} {parameter['name']}"
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        for parameter in operation.get("parameters", ())
+        if parameter["in"] in ("path", "query")
+        for schema in _strings(parameter["schema"])
+        if not {"pattern", "enum", "const", "format"} & schema.keys()
+    ]
+    assert unbounded == []
+    assert re.fullmatch(NUL_FREE_PATTERN, "peer support") is not None
+    assert re.fullmatch(NUL_FREE_PATTERN, "peer\x00support") is None

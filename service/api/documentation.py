@@ -17,6 +17,11 @@ scheme as required wherever a key is merely read):
   without credentials; ``x-api-key: optional`` marks those where a key changes something (a
   higher cost ceiling, unreviewed studies shown to curators), and a key that is sent must be
   valid (401 otherwise).
+
+URL text: a URL holding NUL is refused with 400 before any route sees it
+(:class:`~service.api.security.BodySizeLimitMiddleware`), so every path and query string
+parameter that no pattern, enum or format already bounds says so with the pattern
+``^[^\x00]*$`` (issue 25: the spec promises no more than the service keeps).
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from service.schemas.common import Problem
 from service.usecases.operations.keys import Scope
 
 PROBLEM_REF = "#/components/schemas/Problem"
+NUL_FREE_PATTERN = "^[^\\x00]*$"
 API_KEY_SCHEME = "ApiKey"
 _FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
 _DEFAULT = {
@@ -65,6 +71,27 @@ def document_problems(document: dict[str, Any]) -> dict[str, Any]:
     schemas.setdefault("Problem", Problem.model_json_schema(ref_template=PROBLEM_REF))
     for name in _FASTAPI_VALIDATION_SCHEMAS:
         schemas.pop(name, None)
+    return document
+
+
+def _nul_free(schema: dict[str, Any]) -> None:
+    """A string that no pattern, enum or format bounds takes the NUL-free pattern."""
+    bounded = {"pattern", "enum", "const", "format", "$ref"}
+    if schema.get("type") == "string" and not bounded & schema.keys():
+        schema["pattern"] = NUL_FREE_PATTERN
+    for branch in (*schema.get("anyOf", ()), *schema.get("oneOf", ()), *schema.get("allOf", ())):
+        _nul_free(branch)
+    if isinstance(schema.get("items"), dict):
+        _nul_free(schema["items"])
+
+
+def document_url_text(document: dict[str, Any]) -> dict[str, Any]:
+    """Say in each path and query parameter's schema that NUL is refused (in place)."""
+    for path in document.get("paths", {}).values():
+        for operation in path.values():
+            for parameter in operation.get("parameters", ()):
+                if parameter.get("in") in ("path", "query"):
+                    _nul_free(parameter.get("schema", {}))
     return document
 
 
@@ -119,6 +146,6 @@ def install_documentation(app: FastAPI, *, keys_required_for_reads: bool) -> Non
     def openapi() -> dict[str, Any]:
         document = document_problems(generate())
         _document_access(app, document, keys_required=keys_required_for_reads)
-        return name_components(document)
+        return document_url_text(name_components(document))
 
     app.openapi = openapi  # type: ignore[method-assign]

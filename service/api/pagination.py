@@ -1,35 +1,46 @@
-"""Opaque cursors and ``Link: rel="next"`` headers for paginated lists."""
+"""Opaque cursors and ``Link: rel="next"`` headers for paginated lists.
+
+A cursor is a position (an id) as four big-endian bytes in unpadded base64url, six
+characters that :data:`service.schemas.pagination.CURSOR_PATTERN` describes exactly: every
+string of that form decodes to a position from 0 to 2**31 - 1, so the spec's pattern and
+this decoder agree (issue 25). A cursor is not signed: any position is a fair question ("the
+studies after id 41" answers what a page boundary there would), and a list that runs
+newest first answers an empty page before position 0.
+"""
 
 from __future__ import annotations
 
 import base64
-import binascii
+import re
 
 from fastapi import Request, Response
 
 from service.errors import InvalidInputError
-from service.schemas.common import MAX_ID
+from service.schemas.pagination import CURSOR_PATTERN
+
+_CURSOR = re.compile(CURSOR_PATTERN)
+_POSITION_BYTES = 4
 
 
 def encode_cursor(position: int) -> str:
     """The cursor that continues a list after (or before) ``position``."""
-    return base64.urlsafe_b64encode(str(position).encode()).decode().rstrip("=")
+    raw = position.to_bytes(_POSITION_BYTES, "big")
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None) -> int | None:
-    """The position a cursor names; 422 for anything this service did not hand out."""
+def decode_cursor(cursor: str | None, field: str = "cursor") -> int | None:
+    """The position a cursor names; 422 naming ``field`` for a string of another form.
+
+    The routes declare the pattern, so a request reaches here only with a well-formed
+    cursor; the check stays for callers that do not."""
     if cursor is None:
         return None
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if text.isdigit() and 0 < int(text) <= MAX_ID:
-            return int(text)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        pass
-    raise InvalidInputError(
-        "The cursor is not one this list handed out.",
-        errors=[{"field": "cursor", "message": "invalid cursor", "type": "value_error"}],
-    )
+    if not _CURSOR.fullmatch(cursor):
+        raise InvalidInputError(
+            "The cursor is not one this list hands out: pass a page's next_cursor unchanged.",
+            errors=[{"field": field, "message": "invalid cursor", "type": "value_error"}],
+        )
+    return int.from_bytes(base64.urlsafe_b64decode(cursor + "=="), "big")
 
 
 def next_page(request: Request, response: Response, position: int | None) -> str | None:

@@ -6,7 +6,8 @@
 - a value outside an enumeration (a ``Literal`` or an enum): the allowed values and the
   nearest one (``difflib``'s ratio, the standard library's close-match rule);
 - a misspelled data ``form`` (pydantic's "Input tag ... does not match any of the expected
-  tags"): the forms and the nearest.
+  tags"): the forms and the nearest;
+- a cursor of another form: what a cursor is, in place of the pattern (issue 25).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import difflib
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from service.schemas.pagination import CURSOR_PATTERN
 
 _QUOTED = re.compile(r"'([^']*)'")
 
@@ -60,6 +63,8 @@ def friendly(error: Mapping[str, Any], body: object) -> tuple[str, str] | None:
         allowed = _QUOTED.findall(str(ctx.get("expected_tags", "")))
         tag_name = str(ctx.get("discriminator", "'form'")).strip("'")
         return field + f".{tag_name}", _choice(ctx.get("tag"), allowed, f"a {tag_name}")
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") == CURSOR_PATTERN:
+        return field, "not a cursor this list hands out: pass a page's next_cursor unchanged."
     if kind in ("literal_error", "enum"):
         allowed = _QUOTED.findall(str(ctx.get("expected", "")))
         if allowed:

@@ -9,6 +9,14 @@ from pydantic import BaseModel, ConfigDict, field_validator
 MAX_ID = 2**31 - 1
 """The largest id or version number: they are 32-bit integer columns."""
 
+# Whitespace as pydantic strips it (Unicode White_Space), as a character class's inside, so
+# that a pattern can say what stripping then min_length checks (issue 25).
+SPACE_CLASS = (
+    "\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+)
+NONBLANK_PATTERN = f"^[^\\x00]*[^{SPACE_CLASS}\\x00][^\\x00]*$"
+"""Not blank once stripped (min_length=1 after stripping), and no NUL."""
+
 
 def reject_nul(value: Any) -> Any:
     """``value`` unchanged, unless a string in it holds NUL, which PostgreSQL cannot store."""

@@ -6,8 +6,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StringConstraints
 
-from service.schemas.common import ReadModel, RequestModel
-from service.schemas.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from service.schemas.common import NONBLANK_PATTERN, ReadModel, RequestModel
+from service.schemas.pagination import DEFAULT_LIMIT, MAX_LIMIT, Cursor
 
 EventTypeName = Literal[
     "study.submitted",
@@ -22,7 +22,10 @@ EventTypeName = Literal[
     "candidate.found",
 ]
 MAX_WAIT_SECONDS = 30
-Slug = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+# An outcome to filter by: any text but blank (it is stripped first) or NUL, as checked.
+OutcomeFilter = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=NONBLANK_PATTERN)
+]
 
 
 class EventRead(ReadModel):
@@ -48,8 +51,8 @@ class EventListQuery(RequestModel):
     """Filters of ``GET /v1/events``."""
 
     type: list[EventTypeName] = Field(default_factory=list, max_length=10)
-    outcome: list[Slug] = Field(default_factory=list, max_length=10)
-    after: str | None = Field(default=None, max_length=64, description="A cursor from a page.")
+    outcome: list[OutcomeFilter] = Field(default_factory=list, max_length=10)
+    after: Cursor | None = Field(default=None, description="A page's next_cursor.")
     limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
     wait: float = Field(
         default=0,

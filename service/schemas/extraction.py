@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field, JsonValue, model_validator
+from pydantic import ConfigDict, Field, JsonValue, model_validator
 
 from service.schemas.common import ReadModel, RequestModel
+from service.schemas.studies import NonBlank
 
 TOLERANCE = (
     "Numbers agree within 0.005 absolute or 0.1% relative; vocabulary, identifiers and RoB "
@@ -52,12 +53,21 @@ class ExtractionListRead(ReadModel):
     open_discrepancies: int = Field(description="While above 0 the study cannot be included.")
 
 
+def _value_with_other_only(schema: dict[str, Any]) -> None:
+    """In the JSON schema too (issue 25): a non-null value with choice=other, none otherwise."""
+    schema["if"] = {"properties": {"choice": {"const": "other"}}, "required": ["choice"]}
+    schema["then"] = {"required": ["value"], "properties": {"value": {"not": {"type": "null"}}}}
+    schema["else"] = {"properties": {"value": {"type": "null"}}}
+
+
 class ResolutionCreate(RequestModel):
     """A curator's resolution of one discrepancy: the first value, the second, or a third."""
 
+    model_config = ConfigDict(json_schema_extra=_value_with_other_only)
+
     choice: Literal["first", "second", "other"]
     value: JsonValue = Field(default=None, description="The value to keep, for choice=other.")
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: NonBlank = Field(max_length=2000)
 
     @model_validator(mode="after")
     def _value_for_other(self) -> ResolutionCreate:

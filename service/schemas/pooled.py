@@ -13,7 +13,7 @@ from pydantic import Field
 
 from service.schemas.analyses import AnalysisResult, CiMethodName, EstimatorName, Interval
 from service.schemas.certainty import CellCertaintyRead, CertaintyRead, StatementRead
-from service.schemas.common import ReadModel, RequestModel
+from service.schemas.common import MAX_ID, ReadModel, RequestModel
 from service.schemas.dependence import BayesRead, DependenceName, DependenceRead
 from service.schemas.pooled_summary import (
     ONGOING_DESCRIPTION,
@@ -31,7 +31,10 @@ TauPriorChoice = Literal["half_normal", "half_cauchy", "cochrane_smd", "rhodes_m
 PooledSectionName = Literal[
     "egger", "begg", "trim_and_fill", "failsafe", "leave_one_out", "influence", "cumulative"
 ]
-TIMEPOINT_PATTERN = r"^(post|follow-up|weeks=\d{1,3}(\.\d{1,3})?)$"
+# weeks=N with N <= 520 (MAX_WEEKS in service.usecases.pooled.spec) said in the pattern
+# itself, so a value the spec allows is one the parser takes (issue 25): up to three digits
+# below 500, 500-519, or 520 with only zeros after the point.
+TIMEPOINT_PATTERN = r"^(post|follow-up|weeks=(([0-4]?\d{1,2}|5[01]\d)(\.\d{1,3})?|520(\.0{1,3})?))$"
 
 
 class SpecOptions(RequestModel):
@@ -90,7 +93,9 @@ class SpecOptions(RequestModel):
         "the dependence models correlate comparisons sharing a control as metafor's vcalc "
         "does with grp1/grp2/w1/w2).",
     )
-    as_of: int | None = Field(default=None, ge=0, description="An evidence version number.")
+    as_of: int | None = Field(
+        default=None, ge=0, le=MAX_ID, description="An evidence version number."
+    )
 
 
 class BayesQuery(RequestModel):

@@ -13,9 +13,16 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, field_validator
+from pydantic.json_schema import WithJsonSchema
 
-from service.schemas.common import ReadModel, RequestModel
-from service.schemas.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from service.schemas.common import (
+    MAX_ID,
+    NONBLANK_PATTERN,
+    SPACE_CLASS,
+    ReadModel,
+    RequestModel,
+)
+from service.schemas.pagination import DEFAULT_LIMIT, MAX_LIMIT, Cursor
 from service.schemas.pooled_summary import PooledChangeRead
 from service.schemas.reported import ReportedData, ReportedModel
 from service.schemas.risk_of_bias import RiskOfBiasCreate, RiskOfBiasRead
@@ -53,11 +60,16 @@ Label = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 # The pattern says in the schema what stripping then min_length=3 checks: a character that is
 # not whitespace (as pydantic strips it: Unicode White_Space) at each end of at least three;
 # and no NUL, which every request model refuses (service.schemas.common.reject_nul).
-_SPACE = "\\t\\n\\x0b\\x0c\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+_SPACE = SPACE_CLASS
 REASON_PATTERN = f"^[{_SPACE}]*[^{_SPACE}\\x00][^\\x00]+[^{_SPACE}\\x00][{_SPACE}]*$"
 Reason = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=3, max_length=2000, pattern=REASON_PATTERN),
+]
+# min_length=2 after stripping, said the same way (the search text of GET /v1/studies).
+SEARCH_PATTERN = f"^[{_SPACE}]*[^{_SPACE}\\x00][^\\x00]*[^{_SPACE}\\x00][{_SPACE}]*$"
+NonBlank = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, pattern=NONBLANK_PATTERN)
 ]
 Tag = Annotated[
     str,
@@ -87,15 +99,26 @@ def _plausible_year(year: int) -> int:
     return year
 
 
+# Pydantic leaves a pattern out of the JSON schema when a BeforeValidator runs first, so the
+# spec said "any string up to 64 characters" of ids the validator refuses (issue 25). The
+# spec's patterns describe what a caller may send before normalisation, a subset of what is
+# accepted: a DOI without its resolver prefix (no U+0130, the one character whose lower case
+# is longer, so no spec-valid DOI outgrows 255), a registry id in either case, without spaces.
 Doi = Annotated[
     str,
     BeforeValidator(normalize_doi),
     StringConstraints(max_length=255, pattern=r"^10\.\d{4,9}/\S+$"),
+    WithJsonSchema(
+        {"type": "string", "maxLength": 255, "pattern": r"^10\.[0-9]{4,9}/[^\s\u0130]+$"}
+    ),
 ]
 RegistrationId = Annotated[
     str,
     BeforeValidator(normalize_registration_id),
     StringConstraints(max_length=64, pattern=r"^[A-Z][A-Z0-9./-]{3,63}$"),
+    WithJsonSchema(
+        {"type": "string", "maxLength": 64, "pattern": r"^[A-Za-z][A-Za-z0-9./-]{3,63}$"}
+    ),
 ]
 Pmid = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,9}$")]
 Year = Annotated[int, AfterValidator(_plausible_year)]
@@ -425,10 +448,16 @@ class StudyListQuery(RequestModel):
     year_from: int | None = Field(default=None, ge=1900, le=2200)
     year_to: int | None = Field(default=None, ge=1900, le=2200)
     q: str | None = Field(
-        default=None, min_length=2, max_length=200, description="Text in the title or authors."
+        default=None,
+        min_length=2,
+        max_length=200,
+        pattern=SEARCH_PATTERN,
+        description="Text in the title or authors.",
     )
     registration_id: RegistrationId | None = None
     doi: Doi | None = None
-    as_of: int | None = Field(default=None, ge=0, description="An evidence version number.")
-    cursor: str | None = Field(default=None, max_length=64)
+    as_of: int | None = Field(
+        default=None, ge=0, le=MAX_ID, description="An evidence version number."
+    )
+    cursor: Cursor | None = Field(default=None, description="A page's next_cursor.")
     limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)

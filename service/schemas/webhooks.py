@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 
 from service.schemas.common import ReadModel, RequestModel
-from service.schemas.events import EventTypeName, Slug
+from service.schemas.events import EventTypeName, OutcomeFilter
 
 # What check_url (service.delivery.targets) demands of its form: an http(s) scheme, a host,
 # no credentials. Whether http is allowed and where the host resolves are checked when it is
@@ -31,7 +31,7 @@ class WebhookCreate(RequestModel):
         examples=["https://example.org/hooks/lma"],
     )
     event_types: list[EventTypeName] = Field(min_length=1, max_length=20)
-    outcomes: list[Slug] | None = Field(default=None, max_length=10)
+    outcomes: list[OutcomeFilter] | None = Field(default=None, max_length=10)
     description: str | None = Field(default=None, max_length=500)
 
 
@@ -42,7 +42,7 @@ class WebhookUpdate(RequestModel):
         default=None, min_length=8, max_length=2000, pattern=WEBHOOK_URL_PATTERN
     )
     event_types: list[EventTypeName] | None = Field(default=None, min_length=1, max_length=20)
-    outcomes: list[Slug] | None = Field(default=None, max_length=10)
+    outcomes: list[OutcomeFilter] | None = Field(default=None, max_length=10)
     description: str | None = Field(default=None, max_length=500)
     enabled: bool | None = None
 

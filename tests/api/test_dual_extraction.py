@@ -8,12 +8,13 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import jsonschema_rs
 import pytest
 from fastapi.testclient import TestClient
 
 from service.settings import get_settings
 from tests.api.conftest import Auth, MakeKey
-from tests.api.studies_support import Actors, action, create
+from tests.api.studies_support import Actors, action, create, patch
 from tests.factories import peer_group_trial
 
 pytestmark = pytest.mark.db
@@ -166,3 +167,52 @@ def test_the_curation_queue_shows_open_discrepancies_side_by_side(
         assert row is not None, d["field"]
         cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row.group(1))
         assert cells == [d["field"], str(d["first_value"]), str(d["second_value"])]
+
+
+@pytest.mark.parametrize(
+    ("body", "valid"),
+    [
+        ({"choice": "second", "reason": "Table 2"}, True),
+        ({"choice": "other", "value": 0.4, "reason": "consensus"}, True),
+        ({"choice": "first", "value": 0.4, "reason": "consensus"}, False),  # value with first
+        ({"choice": "other", "reason": "consensus"}, False),  # other without a value
+        ({"choice": "other", "value": None, "reason": "consensus"}, False),
+        ({"choice": "first", "reason": " \t "}, False),  # blank once stripped
+    ],
+)
+def test_the_spec_states_the_resolution_rules(
+    client: TestClient, actors: Actors, body: dict[str, Any], valid: bool
+) -> None:
+    """Issue 25: the spec's schema and the validator agree on which resolutions are valid."""
+    components = client.get("/openapi.json").json()["components"]
+    schema = {"$ref": "#/components/schemas/ResolutionCreate", "components": components}
+    assert jsonschema_rs.is_valid(schema, body) is valid
+    first, second = _bodies()
+    study_id = create(client, actors.submitter, first)["study"]["id"]
+    extraction = client.post(f"/v1/studies/{study_id}/extractions", json=second,
+                             headers=actors.trusted).json()  # fmt: skip
+    sd = _discrepancies(extraction)["outcome_results.0.data.intervention.sd"]
+    url = f"/v1/studies/{study_id}/discrepancies/{sd['id']}/resolve"
+    answer = client.post(url, json=body, headers=actors.curator)
+    assert answer.status_code == (200 if valid else 422), answer.text
+
+
+def test_a_field_the_study_no_longer_has_is_a_conflict(client: TestClient, actors: Actors) -> None:
+    """The request is well formed; the study's current state cannot take it: 409, not 422."""
+    first, second = _bodies()
+    study_id = create(client, actors.submitter, first)["study"]["id"]
+    extraction = client.post(f"/v1/studies/{study_id}/extractions", json=second,
+                             headers=actors.trusted).json()  # fmt: skip
+    d3 = _discrepancies(extraction)["outcome_results.0.risk_of_bias.domains.D3.judgement"]
+    results = copy.deepcopy(first["outcome_results"])
+    results[0]["risk_of_bias"] = None
+    changed = patch(client, actors.submitter, study_id, {"outcome_results": results})
+    assert changed.status_code == 200, changed.text
+    answer = client.post(
+        f"/v1/studies/{study_id}/discrepancies/{d3['id']}/resolve",
+        json={"choice": "second", "reason": "consensus"}, headers=actors.curator,
+    )  # fmt: skip
+    assert answer.status_code == 409, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert [e["field"] for e in answer.json()["errors"]] == ["choice"]
+    assert "change it with PATCH" in answer.json()["detail"]

@@ -142,7 +142,7 @@ def test_history_has_a_point_per_changing_version(client: TestClient, actors: Ac
     ("path", "status"),
     [
         ("/v1/outcomes/nothing/forest.svg", 404),
-        ("/v1/outcomes/empowerment/forest.svg?as_of=999", 422),
+        ("/v1/outcomes/empowerment/forest.svg?as_of=999", 404),
         ("/v1/outcomes/empowerment/funnel.svg?estimator=XX", 422),
     ],
 )

@@ -145,10 +145,18 @@ def test_bad_list_parameters_are_422(
     assert problem_fields(client.get("/v1/studies", params=params)) == {field}
 
 
-def test_as_of_beyond_the_newest_version_is_422(client: TestClient, who: Actors) -> None:
+def test_as_of_beyond_the_newest_version_is_404(client: TestClient, who: Actors) -> None:
+    """Not there yet (issue 25): a 404 naming as_of and the newest version, not a 422."""
     study = create(client, who.trusted, peer_group_trial())["study"]
-    assert problem_fields(client.get("/v1/studies", params={"as_of": 2})) == {"as_of"}
-    assert problem_fields(client.get(f"/v1/studies/{study['id']}?as_of=2")) == {"as_of"}
+    for response in (
+        client.get("/v1/studies", params={"as_of": 2}),
+        client.get(f"/v1/studies/{study['id']}?as_of=2"),
+    ):
+        assert response.status_code == 404
+        assert response.headers["content-type"] == "application/problem+json"
+        assert [e["field"] for e in response.json()["errors"]] == ["as_of"]
+        assert response.json()["newest_version"] == 1
+        assert "the newest is 1" in response.json()["detail"]
 
 
 def test_as_of_zero_is_the_empty_review(client: TestClient, who: Actors) -> None:

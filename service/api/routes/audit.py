@@ -12,7 +12,7 @@ from service.api.pagination import decode_cursor, next_page
 from service.api.summaries import summaries_from_docstrings
 from service.schemas.audit import AuditEntryRead
 from service.schemas.common import MAX_ID, problem_responses
-from service.schemas.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from service.schemas.pagination import DEFAULT_LIMIT, MAX_LIMIT, Cursor, Page
 from service.usecases.studies import versions
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
@@ -28,7 +28,7 @@ async def list_audit_entries(
         int | None, Query(ge=1, le=MAX_ID, description="Only this study's.")
     ] = None,
     actor: Annotated[str | None, Query(max_length=100, description="Only this key's.")] = None,
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: Annotated[Cursor | None, Query(description="A page's next_cursor.")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[AuditEntryRead]:
     """Every write, newest first: actor, time, request id, and the study before and after."""

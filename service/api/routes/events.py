@@ -49,7 +49,7 @@ async def list_feed(
     """Events oldest first, after a cursor; wait= long-polls up to 30 s for the next one."""
     audience = _audience(principal)
     filters = EventFilters(types=tuple(query.type), outcomes=tuple(query.outcome))
-    after = decode_cursor(query.after) or 0
+    after = decode_cursor(query.after, "after") or 0
     page = await run_and_finish(
         list_events, session, audience, filters, after=after, limit=query.limit
     )

@@ -26,7 +26,7 @@ from service.api.writes import (
     write_context,
 )
 from service.db.repositories.studies import StudyFilters
-from service.schemas.common import problem_responses
+from service.schemas.common import MAX_ID, problem_responses
 from service.schemas.exchange import StudyListExportQuery
 from service.schemas.pagination import Page
 from service.schemas.studies import (
@@ -52,7 +52,7 @@ IfMatch = Annotated[
         description="The study's ETag, as GET returned it (optimistic concurrency).",
     ),
 ]
-AsOf = Annotated[int | None, Query(ge=0, description="An evidence version number.")]
+AsOf = Annotated[int | None, Query(ge=0, le=MAX_ID, description="An evidence version number.")]
 WRITE_PROBLEMS = problem_responses(401, 403, 409, 422)
 
 
@@ -138,7 +138,7 @@ refuse_other_methods(router, "/batch", ["POST"])
 @router.get(
     "",
     response_model=Page[StudyRead],
-    responses={**problem_responses(401, 403, 422), **CSV_RESPONSE},
+    responses={**problem_responses(401, 403, 404, 422), **CSV_RESPONSE},
 )
 async def list_studies(
     query: Annotated[StudyListExportQuery, Query()],

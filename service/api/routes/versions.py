@@ -12,7 +12,7 @@ from service.api.pagination import decode_cursor, next_page
 from service.api.params import VersionNumber
 from service.api.summaries import summaries_from_docstrings
 from service.schemas.common import problem_responses
-from service.schemas.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from service.schemas.pagination import DEFAULT_LIMIT, MAX_LIMIT, Cursor, Page
 from service.schemas.versions import (
     EvidenceVersionDetail,
     EvidenceVersionRead,
@@ -35,7 +35,7 @@ async def list_versions(
     outcome: Annotated[
         str | None, Query(max_length=64, description="Only versions that touched it.")
     ] = None,
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: Annotated[Cursor | None, Query(description="A page's next_cursor.")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
 ) -> Page[EvidenceVersionRead]:
     """Evidence versions, newest first."""

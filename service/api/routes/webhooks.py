@@ -11,7 +11,7 @@ from service.api.deps import SessionDep, SettingsDep, WriteSessionDep, run_and_f
 from service.api.pagination import decode_cursor, next_page
 from service.api.summaries import summaries_from_docstrings
 from service.schemas.common import MAX_ID, problem_responses
-from service.schemas.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
+from service.schemas.pagination import DEFAULT_LIMIT, MAX_LIMIT, Cursor, Page
 from service.schemas.webhooks import (
     DeliveryAttemptRead,
     RedeliverRead,
@@ -32,7 +32,7 @@ router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 SubscriberDep = Annotated[Principal, Depends(require_scopes(Scope.SUBSCRIBE))]
 WebhookId = Annotated[int, Path(ge=1, le=MAX_ID, description="The webhook's id.")]
 PROBLEMS = problem_responses(401, 403, 404, 422)
-Cursor = Annotated[str | None, Query(max_length=64, description="From a page's next_cursor.")]
+PageCursor = Annotated[Cursor | None, Query(description="A page's next_cursor.")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
 
@@ -74,7 +74,7 @@ async def list_webhooks(
     response: Response,
     session: SessionDep,
     principal: SubscriberDep,
-    cursor: Cursor = None,
+    cursor: PageCursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[WebhookRead]:
     """Your endpoints (every endpoint for admin keys), by id."""
@@ -155,7 +155,7 @@ def list_deliveries(
     response: Response,
     session: SessionDep,
     principal: SubscriberDep,
-    cursor: Cursor = None,
+    cursor: PageCursor = None,
     limit: Limit = DEFAULT_LIMIT,
 ) -> Page[DeliveryAttemptRead]:
     """Delivery attempts, newest first: status code, duration, error, the answer's start."""

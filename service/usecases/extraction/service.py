@@ -17,7 +17,7 @@ from service.db.models import ExtractionDiscrepancy, StudyExtraction, StudyRevis
 from service.db.repositories.evidence import AuditRepository
 from service.db.repositories.extraction import ExtractionRepository
 from service.db.repositories.studies import StudyRepository
-from service.errors import ConflictError, InvalidInputError, NotFoundError
+from service.errors import ConflictError, NotFoundError
 from service.schemas.extraction import (
     AgreementRead,
     DiscrepancyRead,
@@ -157,9 +157,11 @@ def _apply(
     try:
         old = _set(fields, field, value)
     except (KeyError, IndexError, TypeError) as exc:
-        raise InvalidInputError(
+        # A well-formed request that the study's current state cannot take: a 409 (RFC 9110,
+        # 15.5.10), not a 422 (issue 25).
+        raise ConflictError(
             f"The study no longer has the field {field}; change it with PATCH instead.",
-            errors=[{"field": "choice", "message": f"no field {field} in the study"}],
+            extra={"errors": [{"field": "choice", "message": f"no field {field} in the study"}]},
         ) from exc
     if old == value:
         return None

@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar, cast
 from sqlalchemy.orm import Session
 
 from service.db.repositories.pooled import EvidenceRow, PooledRepository
-from service.errors import InvalidInputError
+from service.errors import FutureVersionError
 from service.schemas.common import ReadModel
 from service.schemas.pooled import (
     HistoryPointRead,
@@ -112,19 +112,16 @@ class Conditional(Generic[T]):
 
 
 def resolve_version(session: Session, as_of: int | None) -> int:
-    """``as_of``, or the newest committed version; 422 for a version that does not exist."""
+    """``as_of``, or the newest committed version; 404 for a version that does not exist."""
     return requested_version(as_of, current_version(session))
 
 
 def requested_version(as_of: int | None, newest: int) -> int:
-    """``as_of``, or ``newest``; 422 for a version that does not exist yet."""
+    """``as_of``, or ``newest``; 404 for a version that does not exist yet."""
     if as_of is None:
         return newest
     if as_of > newest:
-        raise InvalidInputError(
-            f"Evidence version {as_of} does not exist yet; the newest is {newest}.",
-            errors=[{"field": "as_of", "message": f"must be at most {newest}"}],
-        )
+        raise FutureVersionError(as_of, newest)
     return as_of
 
 
@@ -350,7 +347,7 @@ def pooled_result(
     """One outcome's pooled result (or narrative synthesis) at ``query.as_of`` or now.
 
     The full answer, whatever ``query.view`` says (:func:`pooled_headline` is the summary).
-    404 for an unknown outcome; 422 for unknown vocabulary, a future version, or an analysis
+    404 for an unknown outcome or a future version; 422 for unknown vocabulary, or an analysis
     that would cost more than ``budget`` allows (503 when it runs past its deadline).
     ``addendum``: what is added after the cache (:mod:`service.usecases.pooled.addenda`).
     """

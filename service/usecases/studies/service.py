@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from service.db.models import StudyRevision
 from service.db.repositories.studies import StudyFilters, StudyRepository
-from service.errors import InvalidInputError, NotFoundError, fields_detail
+from service.errors import FutureVersionError, InvalidInputError, NotFoundError, fields_detail
 from service.schemas.pooled_summary import PooledChangeRead
 from service.schemas.required_fields import field_message
 from service.schemas.studies import StudyCreate, StudyRead, StudyUpdate
@@ -256,10 +256,7 @@ def _known_version(session: Session, as_of: int | None) -> None:
         return
     newest = current_version(session)
     if as_of > newest:
-        raise InvalidInputError(
-            f"Evidence version {as_of} does not exist yet; the newest is {newest}.",
-            errors=[{"field": "as_of", "message": f"must be at most {newest}"}],
-        )
+        raise FutureVersionError(as_of, newest)
 
 
 def get_study(
