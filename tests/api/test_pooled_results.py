@@ -177,7 +177,6 @@ def test_unknown_outcome_is_404(client: TestClient) -> None:
         ({"comparator": "placebo-pill"}, "comparator"),
         ({"min_quality": "excellent"}, "min_quality"),
         ({"timepoint": "weeks=600"}, "timepoint"),
-        ({"as_of": 99}, "as_of"),
     ],
 )
 def test_unknown_options_are_422_naming_the_field(
@@ -186,6 +185,16 @@ def test_unknown_options_are_422_naming_the_field(
     response = client.get("/v1/outcomes/empowerment/pooled", params=params)
     assert response.status_code == 422, response.text
     assert field in {error["field"] for error in response.json()["errors"]}
+
+
+def test_an_as_of_past_the_newest_version_is_404_naming_it(client: TestClient) -> None:
+    """That state does not exist yet (issue 25): not a 422, and not clamped to the newest."""
+    response = client.get("/v1/outcomes/empowerment/pooled", params={"as_of": 99})
+    assert response.status_code == 404, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["newest_version"] == 0
+    assert [error["field"] for error in problem["errors"]] == ["as_of"]
 
 
 @pytest.mark.parametrize(
