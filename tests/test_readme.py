@@ -45,7 +45,6 @@ pytestmark = pytest.mark.db
 ROOT = Path(__file__).parents[1]
 README = ROOT / "README.md"
 SHIM = ROOT / "tests/support/curl_shim.py"
-SHARED_PATH = "../shared/data"  # beside the repository; absent in a worktree
 _ASSIGNMENT = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)=", re.MULTILINE)
 
 
@@ -112,18 +111,10 @@ def _shim_directory(tmp_path: Path) -> Path:
     return bin_dir
 
 
-def _shared_data() -> Path | None:
-    """``../shared/data`` beside the repository, or where SHARED_DATA_DIR says (a worktree)."""
-    found = Path(os.environ.get("SHARED_DATA_DIR") or ROOT / SHARED_PATH)
-    return found if found.is_dir() else None
-
-
 def _script(block: Block, state: Path) -> str:
     names = sorted(set(_ASSIGNMENT.findall(block.text)))
     keep = "".join(f"declare -p {name} >> {state}\n" for name in names)
-    shared = _shared_data()
-    text = block.text.replace(SHARED_PATH, str(shared)) if shared else block.text
-    return f"set -euo pipefail\nsource {state}\n{text}\n{keep}"
+    return f"set -euo pipefail\nsource {state}\n{block.text}\n{keep}"
 
 
 def _work_directory(tmp_path: Path) -> Path:
@@ -132,6 +123,7 @@ def _work_directory(tmp_path: Path) -> Path:
     work = tmp_path / "work"
     work.mkdir()
     (work / ".venv").symlink_to(ROOT / ".venv")
+    (work / "service").symlink_to(ROOT / "service")  # the bundled data the examples import
     return work
 
 
@@ -185,12 +177,9 @@ def test_every_readme_example_runs(
     }
     state = tmp_path / "state.sh"
     state.write_text("")
-    ran, need_shared = 0, []
+    ran = 0
     for block in blocks(README):
         if block.skip_reason is not None:
-            continue
-        if SHARED_PATH in block.text and _shared_data() is None:
-            need_shared.append(block.line)
             continue
         if block.language == "json":
             _check_json(block)
@@ -199,8 +188,6 @@ def test_every_readme_example_runs(
             _check_block(block, _run(block, env, state), list(recorder.statuses))
             ran += 1
     assert ran >= 4  # the tour, submitting trials, analyses and pooled results at least
-    if need_shared:  # the one skip the project allows: ../shared absent
-        pytest.skip(f"README blocks at lines {need_shared} need {SHARED_PATH}, absent here")
 
 
 def test_the_readme_needs_nothing_debian_lacks_and_marks_skips_with_a_reason() -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +20,11 @@ from service.usecases.operations.keys import create_api_key
 from tests.api.studies_support import Headers
 from tests.support.databases import migrated_database
 
-# The shared Metapsy data lives beside the repository (../shared/data); SHARED_DATA_DIR points
-# elsewhere (a worktree one level deeper, say).
-SHARED_DATA = Path(
-    os.environ.get("SHARED_DATA_DIR") or Path(__file__).resolve().parents[3] / "shared" / "data"
+# The published Metapsy peer-support database, as the package ships it (byte for byte the
+# release file: tests/test_starter_evidence.py checks its SHA-256 against ATTRIBUTION.md).
+METAPSY_FILE = Path(
+    str(resources.files("service.data.metapsy").joinpath("metapsy-peer-support.csv"))
 )
-METAPSY_FILE = SHARED_DATA / "metapsy-peer-support.csv"
 
 
 def post_import(

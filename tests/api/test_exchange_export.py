@@ -3,9 +3,6 @@ the study list as CSV, and the round trip of a study set through CSV into an emp
 
 from __future__ import annotations
 
-import re
-import shutil
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +20,7 @@ from tests.api.exchange_support import (
     without_ids,
 )
 from tests.api.pooled_support import BASE, SD, add_batch, outcome_result, pooled, trial
+from tests.api.rscript_support import run_r
 from tests.api.studies_support import Actors
 from tests.factories import one_to_one_stigma_trial, result
 
@@ -113,22 +111,6 @@ def test_a_pooled_answer_as_csv_has_one_row_per_study_in_both_dialects(
     assert {r["data_warnings"] for r in semi} >= {"NA"}
 
 
-def _run_r(script: str, tmp_path: Path) -> dict[str, float]:
-    rscript = shutil.which("Rscript")
-    if rscript is None:
-        pytest.fail("Rscript is required (Debian r-base-core and r-cran-metafor; make system-deps)")
-    path = tmp_path / "pooled.R"
-    path.write_text(script, encoding="utf-8")
-    run = subprocess.run(
-        [rscript, str(path)], capture_output=True, text=True, timeout=120, check=False
-    )
-    assert run.returncode == 0, run.stderr
-    return {
-        name: float(value)
-        for name, value in re.findall(r"^(\w+) = (\S+)$", run.stdout, flags=re.MULTILINE)
-    }
-
-
 @pytest.mark.usefixtures("stored")
 @pytest.mark.parametrize(
     "params",
@@ -153,7 +135,7 @@ def test_the_r_script_reproduces_the_answer_with_metafor(
         "/v1/outcomes/empowerment/pooled/script.R", params=params, headers={"If-None-Match": etag}
     )
     assert cached.status_code == 304
-    printed = _run_r(script, tmp_path)
+    printed = run_r(script, tmp_path)
     expected = headline(answer["result"])
     assert set(printed) == set(expected)
     for name, value in expected.items():
@@ -171,7 +153,7 @@ def test_the_r_script_reproduces_the_dependence_model(
     model = answer["dependence"]
     assert (model["k_effects"], model["k_studies"]) == (answer["k"] + 1, answer["k"])
     script = client.get("/v1/outcomes/empowerment/pooled/script.R", params=params).text
-    printed = _run_r(script, tmp_path)
+    printed = run_r(script, tmp_path)
     assert printed["dependence_estimate"] == pytest.approx(model["estimate"], rel=1e-6)
     assert printed["dependence_se"] == pytest.approx(model["se"], rel=1e-6)
     if dependence == "che":

@@ -86,8 +86,6 @@ def test_the_mapping_rules_on_a_constructed_file(
 
 @pytest.fixture(scope="module")
 def metapsy() -> str:
-    if not METAPSY_FILE.exists():
-        pytest.skip(f"the shared Metapsy data is not available at {METAPSY_FILE}")
     return METAPSY_FILE.read_text(encoding="utf-8")
 
 

@@ -1,10 +1,9 @@
 """The Metapsy peer-support database, imported through the API, pooled as the engine pools it.
 
-Reads ``../shared/data/metapsy-peer-support.csv`` (Metapsy data standard: ``;``-separated,
-decimal commas, ``NA`` for missing; DOI 10.5281/zenodo.7687898) without copying it into the
-repository, imports it through ``POST /v1/imports?format=metapsy`` (which keeps the
-empowerment and self-efficacy rows) and checks the result against the engine on the same rows.
-Skipped when ``../shared`` is not there.
+Reads the bundled ``service/data/metapsy/metapsy-peer-support.csv`` (the published file; Metapsy
+data standard: ``;``-separated, decimal commas, ``NA`` for missing; DOI 10.5281/zenodo.7687898),
+imports it through ``POST /v1/imports?format=metapsy`` (which keeps the empowerment and
+self-efficacy rows) and checks the result against the engine on the same rows.
 """
 
 from __future__ import annotations
@@ -51,8 +50,6 @@ def _number(text: str) -> float:
 
 @pytest.fixture(scope="module")
 def rows() -> list[dict[str, str]]:
-    if not DATA.exists():
-        pytest.skip(f"the shared Metapsy data is not available at {DATA}")
     with DATA.open(encoding="utf-8", newline="") as handle:
         selected = [
             row
