@@ -20,7 +20,6 @@ and the rest of the API tests, which run on both. This keeps the run within its 
 
 from __future__ import annotations
 
-import json
 import os
 from collections import Counter
 from pathlib import Path
@@ -41,6 +40,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.api.conftest import Auth, MakeKey
+from tests.support.spec import spec_operations
 
 pytestmark = pytest.mark.db
 
@@ -79,19 +79,7 @@ def _fuzz_operation(
     run()
 
 
-def _spec_operations() -> list[str]:
-    """The operations of the committed spec (tests/test_openapi.py holds it equal to the app's)."""
-    spec = json.loads((Path(__file__).parents[2] / "openapi" / "openapi.json").read_text())
-    methods = {"get", "put", "post", "patch", "delete", "head", "options"}
-    return sorted(
-        f"{method.upper()} {path}"
-        for path, item in spec["paths"].items()
-        for method in item
-        if method in methods
-    )
-
-
-OPERATIONS = _spec_operations()
+OPERATIONS = spec_operations()
 
 
 @pytest.fixture(scope="session")
