@@ -187,6 +187,9 @@ def test_a_database_outage_backs_off_then_resumes(backend: str, tmp_path: Path) 
         database.dispose()
 
 
+# no_cover (pytest-cov): a scale test, run without coverage's tracer (2-3 times slower under it);
+# the lines it runs are run by the smaller tests beside it.
+@pytest.mark.no_cover
 def test_a_burst_of_writes_shows_lag_and_the_worker_catches_up(
     backend: str, tmp_path: Path
 ) -> None:

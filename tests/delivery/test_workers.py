@@ -101,6 +101,9 @@ def test_kill_9_mid_delivery_redelivers_with_the_same_id(backend: str, tmp_path:
 SIZES = {"postgresql": (20, 1000), "sqlite": (8, 100)}
 
 
+# no_cover (pytest-cov): a scale test, run without coverage's tracer (2-3 times slower under it);
+# the lines it runs are run by the smaller tests beside it.
+@pytest.mark.no_cover
 def test_two_workers_deliver_each_event_to_each_endpoint_once(backend: str, tmp_path: Path) -> None:
     endpoints, studies = SIZES[backend]
     secrets: dict[str, str] = {}

@@ -192,6 +192,9 @@ def servers(backend: str, tmp_path: Path) -> Iterator[tuple[list[Server], dict[s
         yield started, keys
 
 
+# no_cover (pytest-cov): a scale test, run without coverage's tracer (2-3 times slower under it);
+# the lines it runs are run by the smaller tests beside it.
+@pytest.mark.no_cover
 def test_concurrent_clients_with_retries_and_disconnects_store_each_study_once(
     servers: tuple[list[Server], dict[str, str]],
 ) -> None:
