@@ -135,3 +135,19 @@ def test_a_run_stores_what_it_computed_after_its_time_and_releases_the_rest(
     assert client.get("/health").json()["conclusions"]["waiting"] == 2
     assert worker.drain() == versions[1:]
     assert sorted(overall_changes(client, actors.admin)) == versions
+
+
+def test_a_backlog_longer_than_a_run_is_concluded_in_runs_of_at_most_run_versions(
+    app: FastAPI, client: TestClient, actors: Actors, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RUN at 2 (25 in service): five waiting versions are claimed 2, 2 and 1 at a time."""
+    app.state.conclude_inline = False
+    versions = [
+        create(client, actors.trusted, trial(0.1 * i, n=40 + 10 * i))["evidence_version"]
+        for i in range(5)
+    ]
+    monkeypatch.setattr(concluding, "RUN", 2)
+    monkeypatch.setattr(concluding, "RUN_SECONDS", 600.0)
+    worker = app.state.conclusions
+    runs = [worker.conclude_next() for _ in range(4)]
+    assert runs == [versions[0:2], versions[2:4], versions[4:], []]

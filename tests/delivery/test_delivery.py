@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from service.delivery import worker as delivery_worker
 from service.delivery.schedule import DELAYS_SECONDS
 from service.delivery.worker import DeliveryWorker
 from tests.api.pooled_support import trial
@@ -349,3 +350,19 @@ def test_retry_after_is_capped_and_bounded_by_the_window(backend: str, tmp_path:
         # Free deferrals for the window, then the schedule's attempts, an hour apart each.
         assert WINDOW <= elapsed <= WINDOW + timedelta(hours=len(DELAYS_SECONDS))
         assert len(rx.received) == len(attempts(world, hook["id"]))
+
+
+def test_an_endpoint_with_more_than_a_batch_pending_is_served_in_batches_up_to_the_claims_cap(
+    backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """BATCH and MAX_PER_CLAIM at 2 and 4 (100 and 500 in service): 9 deliveries pending for
+    one endpoint take three claims of at most 4, each in batches of 2, in order."""
+    monkeypatch.setattr(delivery_worker, "BATCH", 2)
+    monkeypatch.setattr(delivery_worker, "MAX_PER_CLAIM", 4)
+    with committed_world(backend, tmp_path) as world, running_receiver() as receiver:
+        subscribe(world, receiver.url(), ["study.submitted", "pooled.changed"])
+        submit(world, 3)
+        served = [worker(world).run_once() for _ in range(4)]
+        assert served == [4, 4, 1, 0]
+        ids = [int(i.removeprefix("evt_")) for i in receiver.ids()]
+        assert ids == list(range(1, 10))
