@@ -28,8 +28,8 @@ from service.schemas.pooled import (
 )
 from service.schemas.pooled_view import PooledHeadlineRead
 from service.usecases.judgement import answers as pooled
-from service.usecases.judgement.answers import Conditional
-from service.usecases.surveillance import answers as outcome_answers
+from service.usecases.judgement.answers import pooled_headline, pooled_result
+from service.usecases.surveillance.answers import OutcomeReader, counting_ongoing
 
 router = APIRouter(prefix="/v1", tags=["pooled"])
 Outcome = Annotated[str, Path(max_length=64, examples=["empowerment"])]
@@ -61,27 +61,19 @@ async def get_pooled(
         return await pooled_csv_response(
             session, cache, outcome, query, settings, if_none_match, budget
         )
-    answer: Conditional[PooledRead] | Conditional[PooledHeadlineRead]
-    if query.view == "summary":
-        answer = await run_and_finish(
-            outcome_answers.headline_with_ongoing,
-            session,
-            cache,
-            outcome,
-            query,
-            if_none_match=if_none_match,
-            budget=budget,
-        )
-    else:
-        answer = await run_and_finish(
-            outcome_answers.pooled_with_ongoing,
-            session,
-            cache,
-            outcome,
-            query,
-            if_none_match=if_none_match,
-            budget=budget,
-        )
+    reader: OutcomeReader[PooledRead | PooledHeadlineRead] = (
+        pooled_headline if query.view == "summary" else pooled_result
+    )
+    answer = await run_and_finish(
+        counting_ongoing,
+        session,
+        cache,
+        outcome,
+        query,
+        if_none_match=if_none_match,
+        budget=budget,
+        reader=reader,
+    )
     # Vary: Accept too, since the same URL answers CSV to Accept: text/csv.
     request.app.state.known_urls.learn(request, answer, vary_accept=True)
     return await conditional_response(

@@ -68,6 +68,8 @@ from service.usecases.studies.evidence import current_version
 
 T = TypeVar("T")
 M = TypeVar("M", bound=ReadModel)
+# Covariant: a Conditional is read-only (frozen), so one of a PooledRead is one of a ReadModel.
+T_co = TypeVar("T_co", covariant=True)
 ALL_OUTCOMES = "*"
 
 
@@ -88,7 +90,7 @@ class AnswerKey:
 
 
 @dataclass(frozen=True, slots=True)
-class Conditional(Generic[T]):
+class Conditional(Generic[T_co]):
     """An answer with its ETag; ``body`` is ``None`` when the client's copy is current.
 
     ``json`` is ``body`` as the API sends it (serialized once, when it was cached), and
@@ -104,7 +106,7 @@ class Conditional(Generic[T]):
     etag: str
     evidence_version: int
     pinned: bool
-    body: T | None
+    body: T_co | None
     json: bytes | None = None
     checked_version: int | None = None
     entry: Entry | None = None

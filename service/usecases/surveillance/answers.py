@@ -18,15 +18,16 @@ version; the count is always today's, in answers at the newest version.
 
 from __future__ import annotations
 
+from typing import Protocol, TypeVar
+
 from sqlalchemy.orm import Session
 
 from service.db.repositories.surveillance import SurveillanceRepository
 from service.schemas.common import ReadModel
 from service.schemas.pooled import PooledQuery, PooledRead
 from service.schemas.pooled_summary import OngoingCountRead
-from service.schemas.pooled_view import PooledHeadlineRead
 from service.usecases.analyses.cost import UNLIMITED, ComputeBudget
-from service.usecases.judgement.answers import Conditional, pooled_headline, pooled_result
+from service.usecases.judgement.answers import Conditional, pooled_result
 from service.usecases.pooled.addenda import Addendum
 from service.usecases.pooled.cache import ResultCache
 from service.usecases.surveillance.ongoing import (
@@ -37,6 +38,8 @@ from service.usecases.surveillance.ongoing import (
 )
 
 ONGOING = "ongoing"
+AnswerT = TypeVar("AnswerT")
+AnswerT_co = TypeVar("AnswerT_co", covariant=True)
 
 
 def ongoing_addendum(
@@ -82,45 +85,47 @@ def with_ongoing(answer: ReadModel, outcome: str, count: OngoingCount) -> ReadMo
     return answer.model_copy(update=update)
 
 
+class OutcomeReader(Protocol[AnswerT_co]):
+    """:func:`~service.usecases.judgement.answers.pooled_result` or ``pooled_headline``."""
+
+    def __call__(
+        self,
+        session: Session,
+        cache: ResultCache,
+        outcome: str,
+        query: PooledQuery,
+        *,
+        if_none_match: str | None = None,
+        budget: ComputeBudget = UNLIMITED,
+        addendum: Addendum | None = None,
+    ) -> Conditional[AnswerT_co]: ...
+
+
+def counting_ongoing(
+    session: Session,
+    cache: ResultCache,
+    outcome: str,
+    query: PooledQuery,
+    *,
+    reader: OutcomeReader[AnswerT],
+    if_none_match: str | None = None,
+    budget: ComputeBudget = UNLIMITED,
+) -> Conditional[AnswerT]:
+    """``reader``'s answer (the full one or the headline), counting ongoing trials."""
+    addendum = ongoing_addendum(session, cache, outcome, pinned=query.as_of is not None)
+    return reader(
+        session,
+        cache,
+        outcome,
+        query,
+        if_none_match=if_none_match,
+        budget=budget,
+        addendum=addendum,
+    )
+
+
 def pooled_with_ongoing(
-    session: Session,
-    cache: ResultCache,
-    outcome: str,
-    query: PooledQuery,
-    *,
-    if_none_match: str | None = None,
-    budget: ComputeBudget = UNLIMITED,
+    session: Session, cache: ResultCache, outcome: str, query: PooledQuery
 ) -> Conditional[PooledRead]:
-    """:func:`~service.usecases.judgement.answers.pooled_result`, counting ongoing trials."""
-    addendum = ongoing_addendum(session, cache, outcome, pinned=query.as_of is not None)
-    return pooled_result(
-        session,
-        cache,
-        outcome,
-        query,
-        if_none_match=if_none_match,
-        budget=budget,
-        addendum=addendum,
-    )
-
-
-def headline_with_ongoing(
-    session: Session,
-    cache: ResultCache,
-    outcome: str,
-    query: PooledQuery,
-    *,
-    if_none_match: str | None = None,
-    budget: ComputeBudget = UNLIMITED,
-) -> Conditional[PooledHeadlineRead]:
-    """:func:`~service.usecases.judgement.answers.pooled_headline`, counting ongoing trials."""
-    addendum = ongoing_addendum(session, cache, outcome, pinned=query.as_of is not None)
-    return pooled_headline(
-        session,
-        cache,
-        outcome,
-        query,
-        if_none_match=if_none_match,
-        budget=budget,
-        addendum=addendum,
-    )
+    """The full answer, counting ongoing trials (the dashboard's)."""
+    return counting_ongoing(session, cache, outcome, query, reader=pooled_result)
