@@ -5,6 +5,12 @@ A test touches storage through the fixtures parametrized over ``backend`` (``cli
 and a test that requests them without the marker fails (``pytest_runtest_setup`` below), so the
 split between storage tests (both databases) and pure tests (run once) cannot rot.
 
+A db module whose behaviour cannot depend on the SQL dialect (validation answered before any
+query, scope checks, statistics behind the API, spec walks) adds ``pytest.mark.dialect_free``:
+it runs on one backend only, :data:`DIALECT_FREE_BACKEND` (issue 24: "run each test where it
+means something"). ``--all-backends`` (``make test PYTEST_ARGS=--all-backends``) runs those on
+every backend too, to check that a module so marked really is dialect-free.
+
 Each backend gets, per xdist worker, a copy of a database migrated once per run
 (tests/support/databases.py). Each test runs inside a
 transaction that is rolled back at the end; the application's sessions join it through
@@ -50,6 +56,8 @@ from tests.support.databases import (
 )
 
 BACKENDS = ("sqlite", "postgresql")
+# PostgreSQL is the production store, so a test that runs once runs there.
+DIALECT_FREE_BACKEND = "postgresql"
 
 
 @pytest.fixture(autouse=True)
@@ -105,6 +113,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=",".join(BACKENDS),
         help="comma-separated database backends for the db tests (make test-fast: sqlite)",
     )
+    parser.addoption(
+        "--all-backends",
+        action="store_true",
+        help="run the dialect_free tests on every chosen backend, not only on one",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -144,6 +157,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             "marked db: add `pytestmark = pytest.mark.db` to its module",
             pytrace=False,
         )
+    if item.get_closest_marker("dialect_free") and item.get_closest_marker("db") is None:
+        pytest.fail(f"{item.nodeid} is marked dialect_free but not db", pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -317,16 +332,29 @@ def pytest_collection_modifyitems(
     order = {name: rank for rank, name in enumerate(BACKENDS)}
     items.sort(key=lambda item: order.get(_backend_of(item) or "", -1))
     chosen = chosen_backends(config)
+    once = _dialect_free_backend(config, chosen)
     kept, dropped = [], []
     for item in items:
         on = _backend_of(item)
-        (dropped if on is not None and on not in chosen else kept).append(item)
+        wanted = on is None or (on in chosen and _runs_on(item, on, once))
+        (kept if wanted else dropped).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
     for item in items:
         if (on := _backend_of(item)) is not None:
             item.user_properties.append(("backend", on))
+
+
+def _dialect_free_backend(config: pytest.Config, chosen: list[str]) -> str | None:
+    """The one backend dialect_free tests run on (``None``: every chosen backend)."""
+    if config.getoption("--all-backends"):
+        return None
+    return DIALECT_FREE_BACKEND if DIALECT_FREE_BACKEND in chosen else chosen[0]
+
+
+def _runs_on(item: pytest.Item, backend: str, once: str | None) -> bool:
+    return once is None or item.get_closest_marker("dialect_free") is None or backend == once
 
 
 def _backend_of(item: pytest.Item) -> str | None:

@@ -1,5 +1,6 @@
 """The storage/pure split cannot rot: a test that reaches the database fixtures without the
-``db`` marker fails (tests/conftest.py's ``pytest_runtest_setup``)."""
+``db`` marker fails (tests/conftest.py's ``pytest_runtest_setup``); a ``dialect_free`` one runs
+on one backend, PostgreSQL, unless ``--all-backends`` asks for every one."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from tests.conftest import (
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "db: storage")
+    config.addinivalue_line("markers", "dialect_free: one backend")
 """
 
 
@@ -46,3 +48,38 @@ def test_backends_option_narrows_the_storage_tests(pytester: pytest.Pytester) ->
     result = pytester.runpytest_inprocess("-p", "no:randomly", "--backends=sqlite", "-v")
     result.assert_outcomes(passed=1, deselected=1)
     result.stdout.fnmatch_lines(["*test_reads?sqlite?*PASSED*"])
+
+
+DIALECT_FREE = (
+    "import pytest\npytestmark = [pytest.mark.db, pytest.mark.dialect_free]\n"
+    "def test_reads(backend):\n    pass\n"
+)
+
+
+def _run_verbose(pytester: pytest.Pytester, module: str, *args: str) -> pytest.RunResult:
+    pytester.makeconftest(CONFTEST)
+    pytester.makepyfile(test_sample=module)
+    return pytester.runpytest_inprocess("-p", "no:randomly", "-p", "no:cacheprovider", "-v", *args)
+
+
+def test_a_dialect_free_test_runs_on_postgresql_only(pytester: pytest.Pytester) -> None:
+    result = _run_verbose(pytester, DIALECT_FREE)
+    result.assert_outcomes(passed=1, deselected=1)
+    result.stdout.fnmatch_lines(["*test_reads?postgresql?*PASSED*"])
+
+
+def test_all_backends_runs_a_dialect_free_test_everywhere(pytester: pytest.Pytester) -> None:
+    _run_verbose(pytester, DIALECT_FREE, "--all-backends").assert_outcomes(passed=2)
+
+
+def test_a_dialect_free_test_runs_on_the_one_backend_chosen(pytester: pytest.Pytester) -> None:
+    result = _run_verbose(pytester, DIALECT_FREE, "--backends=sqlite")
+    result.assert_outcomes(passed=1, deselected=1)
+    result.stdout.fnmatch_lines(["*test_reads?sqlite?*PASSED*"])
+
+
+def test_dialect_free_without_db_fails(pytester: pytest.Pytester) -> None:
+    module = "import pytest\npytestmark = pytest.mark.dialect_free\ndef test_adds():\n    pass\n"
+    result = _run_verbose(pytester, module)
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*marked dialect_free but not db*"])

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from tests.api.conftest import Auth, MakeKey
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.dialect_free]
 SCOPES = ("read", "submit", "curate", "subscribe", "admin")
 PATH_VALUES = {
     "study_id": "1",

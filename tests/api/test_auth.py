@@ -24,7 +24,7 @@ from service.api.idempotency import IdempotencyDep
 from service.usecases.operations.keys import revoke_api_key
 from tests.api.conftest import Auth, MakeKey
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.dialect_free]
 
 PROBLEM = "application/problem+json"
 

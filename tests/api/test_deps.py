@@ -18,7 +18,7 @@ from service.db.engine import Database
 from service.main import create_app
 from service.settings import Settings
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.dialect_free]
 
 
 @pytest.fixture

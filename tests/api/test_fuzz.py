@@ -4,8 +4,10 @@ For each operation of the spec (one test each), schemathesis generates requests 
 fit the documented schema (positive) and requests that break it (negative), sends them with
 an admin key through the ASGI app, and checks that no answer is a 5xx and that every answer
 has a documented status, content type and headers and matches its documented schema.
-Generation is derandomized, so every run sends the same requests; ``FUZZ_EXAMPLES`` raises
-the number per operation and mode for a longer run.
+Generation is derandomized, so every run sends the same requests: 10 per operation and mode in
+``make test`` (about 1,600 requests), which reach the same lines and branches as 35 did (issue
+24 measured both) in a third of the time; ``make fuzz`` sends ``FUZZ_EXAMPLES`` (100) each, for
+the longer hunt that a change to the schemas or validators deserves.
 
 schemathesis' ``negative_data_rejection`` check is left out: its negative cases include
 unknown query parameters, which the read routes ignore as HTTP allows, and a removed
@@ -44,7 +46,7 @@ from tests.support.spec import spec_operations
 
 pytestmark = pytest.mark.db
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "35"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
 REPORT = Path(os.environ.get("FUZZ_REPORT", "var/fuzz-report"))
 CHECKS = [
     not_a_server_error,

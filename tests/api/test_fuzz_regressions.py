@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from service.openapi import openapi_document
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.dialect_free]
 
 PROBLEM = "application/problem+json"
 

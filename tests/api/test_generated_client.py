@@ -27,7 +27,7 @@ from tests.api.pooled_support import add_batch, trial
 from tests.api.studies_support import Actors
 from tests.api.test_exchange_import import CSV
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.dialect_free]
 CONFIG = Path(__file__).resolve().parents[1] / "support" / "client-config.yml"
 PACKAGE = "lma_generated_client"
 

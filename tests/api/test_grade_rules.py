@@ -18,7 +18,7 @@ from tests.api.pooled_support import add_batch, outcome_result, pooled, trial
 from tests.api.studies_support import Actors
 from tests.stats.conftest import load_reference
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.dialect_free]
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from tests.api.conftest import Auth, MakeKey
 from tests.api.studies_support import head_version
 from tests.factories import peer_group_trial
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.dialect_free]
 
 ANALYSIS = {
     "effects": [{"label": "A", "yi": 0.1, "vi": 0.01}, {"label": "B", "yi": 0.3, "vi": 0.02}]

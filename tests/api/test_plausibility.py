@@ -16,7 +16,7 @@ from tests.api.conftest import Auth, MakeKey
 from tests.api.studies_support import Actors, changes_of, create
 from tests.factories import Body, means, one_to_one_stigma_trial, peer_group_trial, result
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.dialect_free]
 
 R0 = "outcome_results.0"
 

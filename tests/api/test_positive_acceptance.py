@@ -18,6 +18,7 @@ the luck of their examples (judgements: vocabulary), refuse only as stated.
 from __future__ import annotations
 
 import contextlib
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,7 +111,8 @@ REFUSES: dict[str, Refusal] = {
     "PATCH /v1/webhooks/{webhook_id}": WEBHOOK,
     "POST /v1/imports": Refusal("the file's content (a CSV or Metapsy file the body carries)"),
 }
-EXAMPLES = 25
+# 10 requests per operation in make test, FUZZ_EXAMPLES (100) in make fuzz (tests/api/test_fuzz.py).
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
 OPERATIONS = spec_operations()
 
 

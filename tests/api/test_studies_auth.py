@@ -19,7 +19,7 @@ from tests.api.conftest import Auth, MakeKey
 from tests.api.studies_support import Actors, Headers, create, etag, head_version
 from tests.factories import peer_group_trial
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.dialect_free]
 
 Send = Callable[[TestClient, Headers, int], Response]
 

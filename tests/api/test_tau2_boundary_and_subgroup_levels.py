@@ -24,7 +24,7 @@ from tests.api.conftest import Auth, MakeKey
 from tests.api.pooled_support import add_batch, pooled, trial
 from tests.api.studies_support import Actors
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.dialect_free]
 
 YI = [0.26, 0.43, -0.18, 0.54, 0.27, 0.23, 0.19, 0.43]
 VI = [0.035, 0.03, 0.056, 0.064, 0.03, 0.039, 0.062, 0.05]

@@ -23,7 +23,12 @@ from tests.web.browser import PHONE, console_errors, copy_to_docs, screenshot
 from tests.web.support import HOSTILE_AUTHORS, HOSTILE_TITLE, pending_body, post_study, seed
 
 # One xdist worker runs them all: one browser (tests/web/conftest.py) and one server a database.
-pytestmark = [pytest.mark.db, pytest.mark.slow, pytest.mark.xdist_group("browser")]
+pytestmark = [
+    pytest.mark.db,
+    pytest.mark.dialect_free,
+    pytest.mark.slow,
+    pytest.mark.xdist_group("browser"),
+]
 WAIT_SECONDS = 20
 
 

@@ -17,7 +17,7 @@ from tests.api.pooled_support import add_batch, pooled, trial
 from tests.api.studies_support import Actors, create
 from tests.web.support import HOSTILE_AUTHORS, HOSTILE_TITLE
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.dialect_free]
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
