@@ -164,6 +164,7 @@ def _check_json(block: Block) -> None:
         _RESULT.validate_python(document)
 
 
+@pytest.mark.slow  # a server per backend and every README block: 20-30 s each
 def test_every_readme_example_runs(
     exchanges: tuple[_Exchanges, str], readme_database: str, tmp_path: Path
 ) -> None:

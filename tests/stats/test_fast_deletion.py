@@ -164,6 +164,7 @@ def _assert_equal(fast: Rows, slow: Rows, jitter: Rows, floors: Rows) -> None:
             assert abs(actual - expected) <= tolerance, f"{name}[{i}]: {actual!r} != {expected!r}"
 
 
+@pytest.mark.slow  # 200 examples, 40 s on a quiet machine: make test, not test-fast
 @settings(max_examples=200, deadline=None, print_blob=True)
 @given(
     data_sets(),
