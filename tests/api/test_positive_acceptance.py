@@ -12,7 +12,10 @@ spec allowed. Its follow-up took 7 of 33 operations off the list: cursors have a
 that every cursor and nothing else matches, an ``as_of`` past the newest version is a 404
 (the check allows 404: the request is well formed, the version is not there), registry ids,
 DOIs and timepoints have their patterns in the spec; the 26 left, and two that had passed by
-the luck of their examples (judgements: vocabulary), refuse only as stated.
+the luck of their examples (judgements: vocabulary), refuse only as stated. A second
+follow-up took 15 more off: the vocabulary (outcomes, categories, comparators, designs,
+quality ratings) is written by migrations alone, so the spec enumerates it; every plain
+string of a body states that NUL is refused.
 """
 
 from __future__ import annotations
@@ -45,19 +48,21 @@ class Refusal:
     fields: frozenset[str] | None = None
 
 
-# U+0000 is refused in every string (PostgreSQL cannot store it), which no request schema
-# says yet; a schema-valid body can carry it in free text or a free-form object.
-NUL = "NUL (U+0000) in free text or a free-form object"
+# U+0000 is refused in every string (PostgreSQL cannot store it). Each plain string of a
+# body says so with a pattern (service.schemas.common.FreeText); a free-form object's keys
+# and values cannot, so a schema-valid body can still carry it there.
+NUL = "NUL (U+0000) in a free-form object"
 STUDY = Refusal(
     "year up to next year (a bound that moves with the clock; the committed spec is "
-    "static); vocabulary terms; rules relating fields of reported data (events within "
-    "total, a CI around its effect, df within n - 2, ordered quartiles, 'either se or a "
-    f"CI'); RoB domains by tool; text stripped before min_length; {NUL}"
+    "static); instrument slugs (the other vocabulary terms are in the spec); rules "
+    "relating fields of reported data (events within total, a CI around its effect, df "
+    "within n - 2, ordered quartiles, 'either se or a CI'); RoB domains by tool; text "
+    f"stripped before min_length; {NUL} (RoB domains)"
 )
 WEBHOOK = Refusal(
     "a URL the delivery rules refuse (http without its setting, a host that is not public: "
-    f"resolved when stored); {NUL}",
-    frozenset({"url", "outcomes", "description"}),
+    "resolved when stored)",
+    frozenset({"url"}),
 )
 REFUSES: dict[str, Refusal] = {
     "PATCH /v1/studies/{study_id}": Refusal(
@@ -69,15 +74,18 @@ REFUSES: dict[str, Refusal] = {
     "POST /v1/studies/preview": STUDY,
     "POST /v1/studies/{study_id}/extractions": STUDY,
     "POST /v1/candidates/{candidate_id}/screening": STUDY,
-    "POST /v1/search-runs/{run_id}/candidates": Refusal(NUL),
+    "POST /v1/search-runs/{run_id}/candidates": Refusal(
+        f"{NUL} (draft, a study body prefilled from the source)", frozenset({"candidates"})
+    ),
     "POST /v1/studies/{study_id}/discrepancies/{discrepancy_id}/resolve": Refusal(
         "a value for choice=other that the discrepant field does not take (the stored "
         "discrepancy decides which field; the choice/value rule itself is in the spec)"
     ),
     "POST /v1/analyses": Refusal(
-        "exactly one of effects and comparisons (not yet in the spec); labels unique within "
+        "exactly one of effects and comparisons (a model-level oneOf made openapi-python-client "
+        "drop the operation); labels unique within "
         "the list (uniqueItems compares whole items, not one property); numbers too extreme "
-        f"for double precision; {NUL}"
+        "for double precision"
     ),
     "POST /v1/sequential/boundaries": Refusal(
         "information fractions strictly increasing (JSON Schema cannot order array items)",
