@@ -9,6 +9,7 @@ from typing import Any
 
 from service.api.documentation import NUL_FREE_PATTERN
 from service.openapi import openapi_document, render
+from service.schemas import vocabulary
 
 COMMITTED = Path(__file__).resolve().parents[1] / "openapi" / "openapi.json"
 
@@ -76,3 +77,24 @@ def test_every_url_string_says_nul_is_refused() -> None:
     assert unbounded == []
     assert re.fullmatch(NUL_FREE_PATTERN, "peer support") is not None
     assert re.fullmatch(NUL_FREE_PATTERN, "peer\x00support") is None
+
+
+def test_each_vocabulary_kind_is_one_named_component() -> None:
+    """Issue 25: each kind of term is one ``$ref`` component, used wherever the kind is; its
+    values are not inlined anywhere else (tests/db/test_vocabulary_constants.py holds them
+    equal to the migrated database's)."""
+    document = openapi_document()
+    schemas = document["components"]["schemas"]
+    elsewhere = str(document["paths"]) + str(
+        {name: schema for name, schema in schemas.items() if not name.endswith("Slug")}
+    )
+    for name, stated in (
+        ("OutcomeSlug", vocabulary.OUTCOMES),
+        ("CategorySlug", vocabulary.CATEGORIES),
+        ("ComparatorSlug", vocabulary.COMPARATORS),
+        ("DesignSlug", vocabulary.DESIGNS),
+        ("QualityRatingSlug", vocabulary.QUALITY_RATINGS),
+    ):
+        assert tuple(schemas[name]["enum"]) == stated
+        assert f"#/components/schemas/{name}" in elsewhere, name
+        assert str(list(stated)) not in elsewhere, name

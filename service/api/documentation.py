@@ -37,11 +37,10 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from service.api.auth import authenticated_principal, optional_principal, read_access
 from service.api.problems import PROBLEM_MEDIA_TYPE
 from service.api.spec_components import name_components
-from service.schemas.common import Problem
+from service.schemas.common import NUL_FREE_PATTERN, Problem
 from service.usecases.operations.keys import Scope
 
 PROBLEM_REF = "#/components/schemas/Problem"
-NUL_FREE_PATTERN = "^[^\\x00]*$"
 API_KEY_SCHEME = "ApiKey"
 _FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
 _DEFAULT = {

@@ -26,6 +26,7 @@ BODY_TOO_LARGE_TITLE = "Request body too large"
 MAX_ECHOED_CHARS = 300
 MAX_ECHOED_ITEMS = 100
 MAX_DETAIL_CHARS = 4_000
+_ENUM_ERRORS = frozenset({"literal_error", "enum"})
 OWN_TEXT = frozenset({"message", "suggestion", "plausible", "hint"})  # the service's words
 DATABASE_RETRY_AFTER_SECONDS = 5
 DATABASE_UNAVAILABLE: dict[str, Any] = {
@@ -172,11 +173,26 @@ async def _on_service_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def path_not_found(request: Request, errors: list[dict[str, Any]]) -> JSONResponse | None:
+    """404 when a path parameter is outside its enumeration (``/v1/outcomes/happiness``):
+    the path names no resource, whatever else the request gets wrong. The message lists the
+    allowed values and the nearest (:mod:`service.api.validation_messages`), as the use
+    cases' own 404 did before the spec stated the vocabulary (issue 25)."""
+    missing = [e for e in errors if e["location"][:1] == ["path"] and e["type"] in _ENUM_ERRORS]
+    if not missing:
+        return None
+    detail = " ".join(f"No such {e['field']}: {e['message']}" for e in missing)
+    return problem_response(404, detail=detail, request=request, errors=missing)
+
+
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     # Under /v1/studies a body is a study (or a batch of them, a patch, a preview): a missing
     # key is explained, not just "Field required".
     errors = _field_errors(exc, study_body=request.url.path.startswith(STUDIES_PATH))
+    not_found = path_not_found(request, errors)
+    if not_found is not None:
+        return not_found
     prefix = _content_type_hint(request, errors)
     return problem_response(
         422,

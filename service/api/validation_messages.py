@@ -31,7 +31,7 @@ def nearest(value: object, allowed: Sequence[str]) -> str | None:
 def _choice(value: object, allowed: Sequence[str], what: str) -> str:
     listed = ", ".join(f"'{a}'" for a in allowed)
     close = nearest(value, allowed)
-    hint = f"; did you mean '{close}'?" if close else ""
+    hint = f"; did you mean '{close}'?" if close else "."
     shown = str(value)
     shown = shown if len(shown) <= 80 else f"{shown[:80]}... (shortened)"
     return f"'{shown}' is not {what}{hint} Allowed: {listed}."

@@ -9,7 +9,8 @@ from pydantic import Field
 
 from service.schemas.common import ReadModel, RequestModel
 from service.schemas.pooled_summary import PooledChangeRead, PooledSummaryRead
-from service.schemas.studies import Reason, Slug
+from service.schemas.studies import Reason
+from service.schemas.vocabulary import CategorySlug
 
 CertaintyLevel = Literal["high", "moderate", "low", "very_low"]
 DomainName = Literal[
@@ -82,7 +83,7 @@ class StatementRead(ReadModel):
 class JudgementCreate(RequestModel):
     """A curator's judgement of one GRADE domain of one outcome (and category)."""
 
-    category: Slug | None = Field(
+    category: CategorySlug | None = Field(
         default=None, description="One intervention category; null: the outcome overall."
     )
     domain: DomainName

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler, field_validator
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 MAX_ID = 2**31 - 1
 """The largest id or version number: they are 32-bit integer columns."""
@@ -16,6 +19,51 @@ SPACE_CLASS = (
 )
 NONBLANK_PATTERN = f"^[^\\x00]*[^{SPACE_CLASS}\\x00][^\\x00]*$"
 """Not blank once stripped (min_length=1 after stripping), and no NUL."""
+NUL_FREE_PATTERN = "^[^\\x00]*$"
+"""No NUL (U+0000): what :func:`reject_nul` refuses in every request string."""
+
+
+@dataclass(frozen=True, slots=True)
+class StatedPattern:
+    """A pattern the JSON Schema states for a rule that a validator enforces elsewhere.
+
+    The spec then says what the service refuses (issue 25: schemathesis' positive data
+    acceptance), while the refusal keeps the validator's own message ("text must not
+    contain NUL") instead of pydantic's "String should match pattern". A pattern already
+    there (a field's own) is kept: the validator still refuses what this one would.
+    """
+
+    pattern: str
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        schema.setdefault("pattern", self.pattern)
+        return schema
+
+
+@dataclass(frozen=True, slots=True)
+class StatedEnum:
+    """The values a validator elsewhere allows, stated in the JSON Schema as an enum (a
+    ``Literal``'s schema, so that the spec names it as that ``Literal``'s component).
+
+    For a study's vocabulary terms: the use case refuses others with the nearest slug found
+    by normalising and abbreviations, among every other rule's errors (service.usecases.
+    studies.suggestions), which a ``Literal`` would cut short.
+    """
+
+    values: tuple[str, ...]
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {"enum": list(self.values), "type": "string"}
+
+
+FreeText = Annotated[str, StatedPattern(NUL_FREE_PATTERN)]
+"""A free-text string of a request body: any text but NUL, which every
+:class:`RequestModel` refuses (:func:`reject_nul`; PostgreSQL cannot store it)."""
 
 
 def reject_nul(value: Any) -> Any:

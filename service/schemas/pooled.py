@@ -22,7 +22,13 @@ from service.schemas.pooled_summary import (
     PooledSummaryRead,
 )
 from service.schemas.pooled_view import PooledView
-from service.schemas.studies import DataWarningRead, Slug
+from service.schemas.studies import DataWarningRead
+from service.schemas.vocabulary import (
+    CategorySlug,
+    ComparatorSlug,
+    DesignSlug,
+    QualityRatingSlug,
+)
 
 MultipleName = Literal["average", "first"]
 MultiArmName = Literal["separate", "combine", "shared_control"]
@@ -40,16 +46,16 @@ TIMEPOINT_PATTERN = r"^(post|follow-up|weeks=(([0-4]?\d{1,2}|5[01]\d)(\.\d{1,3})
 class SpecOptions(RequestModel):
     """The options shared by every pooled endpoint; the defaults are the review's method."""
 
-    design: list[Slug] = Field(
+    design: list[DesignSlug] = Field(
         default_factory=list,
         max_length=10,
         description="Designs to include (repeat to allow several). "
         "Default: randomized and cluster-randomized.",
     )
-    comparator: list[Slug] = Field(
+    comparator: list[ComparatorSlug] = Field(
         default_factory=list, max_length=10, description="Comparators to include. Default: all."
     )
-    min_quality: Slug | None = Field(
+    min_quality: QualityRatingSlug | None = Field(
         default=None, description="Drop studies rated below this (e.g. 'moderate' drops weak)."
     )
     timepoint: str = Field(
@@ -121,7 +127,7 @@ class BayesQuery(RequestModel):
 class PooledQuery(SpecOptions, BayesQuery):
     """The analysis of one outcome."""
 
-    category: Slug | None = Field(
+    category: CategorySlug | None = Field(
         default=None,
         description="One intervention category; omitted: all, with a per-category subgroup block.",
     )
@@ -142,7 +148,7 @@ class PooledQuery(SpecOptions, BayesQuery):
 class HistoryQuery(SpecOptions):
     """The analysis of one outcome after each version that changed its evidence."""
 
-    category: Slug | None = None
+    category: CategorySlug | None = None
     mid: float | None = Field(
         default=None,
         ge=0.01,

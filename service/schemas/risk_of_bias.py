@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from service.schemas.common import ReadModel, RequestModel
+from service.schemas.common import FreeText, ReadModel, RequestModel
 from service.stats import risk_of_bias as rob
 
 ToolName = Literal["rob2", "rob1"]
@@ -28,8 +28,8 @@ DOMAINS_DESCRIPTION = (
 class DomainJudgement(RequestModel):
     """One domain's judgement and the text that supports it."""
 
-    judgement: str = Field(examples=["low"])
-    support: str | None = Field(default=None, max_length=2000)
+    judgement: FreeText = Field(examples=["low"])
+    support: FreeText | None = Field(default=None, max_length=2000)
 
 
 class RiskOfBiasCreate(RequestModel):
@@ -42,13 +42,13 @@ class RiskOfBiasCreate(RequestModel):
         "or of adherence (per protocol). Not used by RoB 1.",
     )
     domains: dict[str, DomainJudgement] = Field(description=DOMAINS_DESCRIPTION)
-    raised_to_high: str | None = Field(
+    raised_to_high: FreeText | None = Field(
         default=None,
         max_length=2000,
         description="A reason to judge some concerns in two or more domains as high overall "
         "(RoB 2 guidance); null keeps the algorithm's judgement.",
     )
-    reported_overall: str | None = Field(
+    reported_overall: FreeText | None = Field(
         default=None,
         max_length=32,
         description="An overall judgement reported by the source (e.g. an imported database) "

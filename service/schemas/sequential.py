@@ -8,7 +8,7 @@ from pydantic import Field
 
 from service.schemas.common import ReadModel, RequestModel
 from service.schemas.pooled import PooledSpecRead, SpecOptions
-from service.schemas.studies import Slug
+from service.schemas.vocabulary import CategorySlug
 
 SpendingName = Literal["obf", "pocock"]
 Fraction = Annotated[float, Field(gt=0, le=100)]
@@ -57,7 +57,7 @@ class BoundariesRead(ReadModel):
 class MonitoringQuery(SpecOptions):
     """The pooled specification, and the sequential design."""
 
-    category: Slug | None = None
+    category: CategorySlug | None = None
     mid: Mid | None = Field(
         default=None,
         description="Anticipated effect (SMD) for the required information size; default: "

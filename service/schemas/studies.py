@@ -19,13 +19,16 @@ from service.schemas.common import (
     MAX_ID,
     NONBLANK_PATTERN,
     SPACE_CLASS,
+    FreeText,
     ReadModel,
     RequestModel,
+    StatedEnum,
 )
 from service.schemas.pagination import DEFAULT_LIMIT, MAX_LIMIT, Cursor
 from service.schemas.pooled_summary import PooledChangeRead
 from service.schemas.reported import ReportedData, ReportedModel
 from service.schemas.risk_of_bias import RiskOfBiasCreate, RiskOfBiasRead
+from service.schemas.vocabulary import CATEGORIES, COMPARATORS, DESIGNS, OUTCOMES, QUALITY_RATINGS
 
 StudyStatus = Literal["pending", "included", "excluded", "withdrawn"]
 ArmRole = Literal["intervention", "control"]
@@ -52,11 +55,14 @@ REQUIRED_FIELDS = (
 Slug = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")]
 # A slug of the review's vocabulary in a study: any short text here, so that the use case can
 # answer an unknown one with the valid slugs and the nearest ("Internalized stigma" ->
-# internalized-stigma) instead of a pattern.
+# internalized-stigma) instead of a pattern. The spec states each kind's slugs (StatedEnum,
+# the same component as the query parameters'); instruments are only bounded text.
 TermSlug = Annotated[
-    str, StringConstraints(min_length=1, max_length=64), Field(examples=["empowerment"])
+    FreeText,
+    StringConstraints(min_length=1, max_length=64),
+    Field(examples=["empowerment"]),
 ]
-Label = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+Label = Annotated[FreeText, StringConstraints(min_length=1, max_length=100)]
 # The pattern says in the schema what stripping then min_length=3 checks: a character that is
 # not whitespace (as pydantic strips it: Unicode White_Space) at each end of at least three;
 # and no NUL, which every request model refuses (service.schemas.common.reject_nul).
@@ -103,13 +109,14 @@ def _plausible_year(year: int) -> int:
 # spec said "any string up to 64 characters" of ids the validator refuses (issue 25). The
 # spec's patterns describe what a caller may send before normalisation, a subset of what is
 # accepted: a DOI without its resolver prefix (no U+0130, the one character whose lower case
-# is longer, so no spec-valid DOI outgrows 255), a registry id in either case, without spaces.
+# is longer, so no spec-valid DOI outgrows 255; no NUL, refused in a URL and a body alike),
+# a registry id in either case, without spaces.
 Doi = Annotated[
     str,
     BeforeValidator(normalize_doi),
     StringConstraints(max_length=255, pattern=r"^10\.\d{4,9}/\S+$"),
     WithJsonSchema(
-        {"type": "string", "maxLength": 255, "pattern": r"^10\.[0-9]{4,9}/[^\s\u0130]+$"}
+        {"type": "string", "maxLength": 255, "pattern": r"^10\.[0-9]{4,9}/[^\s\u0130\x00]+$"}
     ),
 ]
 RegistrationId = Annotated[
@@ -166,7 +173,7 @@ class ArmCreate(RequestModel):
 class OutcomeResultCreate(RequestModel):
     """One outcome at one time point, comparing an intervention arm with a control arm."""
 
-    outcome: TermSlug = Field(examples=["empowerment"])
+    outcome: Annotated[TermSlug, StatedEnum(OUTCOMES)] = Field(examples=["empowerment"])
     instrument: TermSlug = Field(examples=["empowerment-scale"])
     timepoint: Timepoint
     intervention_arm: Label | None = Field(
@@ -177,7 +184,7 @@ class OutcomeResultCreate(RequestModel):
     )
     data: ReportedData
     cluster: ClusterDesign | None = None
-    source_location: str | None = Field(default=None, max_length=200, examples=["Table 2"])
+    source_location: FreeText | None = Field(default=None, max_length=200, examples=["Table 2"])
     risk_of_bias: RiskOfBiasCreate | None = Field(
         default=None,
         description="This result's risk of bias (RoB 2, or RoB 1 for older trials); null: not "
@@ -188,32 +195,36 @@ class OutcomeResultCreate(RequestModel):
 class SourceCreate(RequestModel):
     """Who extracted the data, and from what."""
 
-    extracted_by: str = Field(min_length=1, max_length=200)
-    document: str | None = Field(default=None, max_length=500, examples=["Full text, 2014"])
-    location: str | None = Field(default=None, max_length=200, examples=["p. 6, Tables 2-3"])
+    extracted_by: FreeText = Field(min_length=1, max_length=200)
+    document: FreeText | None = Field(default=None, max_length=500, examples=["Full text, 2014"])
+    location: FreeText | None = Field(default=None, max_length=200, examples=["p. 6, Tables 2-3"])
 
 
 class StudyFields(RequestModel):
     """The descriptive fields of a study, shared by creation and the stored representation."""
 
-    title: str = Field(min_length=1, max_length=500)
-    authors: str = Field(min_length=1, max_length=2000, examples=["Boevink W, Kroon H, et al."])
+    title: FreeText = Field(min_length=1, max_length=500)
+    authors: FreeText = Field(
+        min_length=1, max_length=2000, examples=["Boevink W, Kroon H, et al."]
+    )
     year: Year
     doi: Doi | None = None
     pmid: Pmid | None = None
     registration_id: RegistrationId | None = Field(default=None, examples=["NCT01234567"])
-    country: str | None = Field(default=None, min_length=2, max_length=100)
-    design: TermSlug = Field(examples=["randomized"])
-    category: TermSlug = Field(examples=["peer-group"])
-    intervention_name: str = Field(min_length=1, max_length=300)
-    intervention_description: str | None = Field(default=None, max_length=5000)
-    comparator: TermSlug = Field(examples=["treatment-as-usual"])
-    comparator_description: str | None = Field(default=None, max_length=2000)
-    population: str = Field(min_length=1, max_length=2000)
-    setting: str | None = Field(default=None, max_length=500)
+    country: FreeText | None = Field(default=None, min_length=2, max_length=100)
+    design: Annotated[TermSlug, StatedEnum(DESIGNS)] = Field(examples=["randomized"])
+    category: Annotated[TermSlug, StatedEnum(CATEGORIES)] = Field(examples=["peer-group"])
+    intervention_name: FreeText = Field(min_length=1, max_length=300)
+    intervention_description: FreeText | None = Field(default=None, max_length=5000)
+    comparator: Annotated[TermSlug, StatedEnum(COMPARATORS)] = Field(
+        examples=["treatment-as-usual"]
+    )
+    comparator_description: FreeText | None = Field(default=None, max_length=2000)
+    population: FreeText = Field(min_length=1, max_length=2000)
+    setting: FreeText | None = Field(default=None, max_length=500)
     total_randomized: int = Field(ge=4, le=2_000_000)
-    quality_rating: TermSlug = Field(examples=["moderate"])
-    quality_appraisal: str | None = Field(default=None, max_length=5000)
+    quality_rating: Annotated[TermSlug, StatedEnum(QUALITY_RATINGS)] = Field(examples=["moderate"])
+    quality_appraisal: FreeText | None = Field(default=None, max_length=5000)
     source: SourceCreate
     tags: Tags = Field(default_factory=list)
 
@@ -250,24 +261,24 @@ class StudyUpdate(RequestModel):
     whole. Fields that a study must have cannot be set to null.
     """
 
-    title: str | None = Field(default=None, min_length=1, max_length=500)
-    authors: str | None = Field(default=None, min_length=1, max_length=2000)
+    title: FreeText | None = Field(default=None, min_length=1, max_length=500)
+    authors: FreeText | None = Field(default=None, min_length=1, max_length=2000)
     year: Year | None = None
     doi: Doi | None = None
     pmid: Pmid | None = None
     registration_id: RegistrationId | None = None
-    country: str | None = Field(default=None, min_length=2, max_length=100)
-    design: TermSlug | None = None
-    category: TermSlug | None = None
-    intervention_name: str | None = Field(default=None, min_length=1, max_length=300)
-    intervention_description: str | None = Field(default=None, max_length=5000)
-    comparator: TermSlug | None = None
-    comparator_description: str | None = Field(default=None, max_length=2000)
-    population: str | None = Field(default=None, min_length=1, max_length=2000)
-    setting: str | None = Field(default=None, max_length=500)
+    country: FreeText | None = Field(default=None, min_length=2, max_length=100)
+    design: Annotated[TermSlug, StatedEnum(DESIGNS)] | None = None
+    category: Annotated[TermSlug, StatedEnum(CATEGORIES)] | None = None
+    intervention_name: FreeText | None = Field(default=None, min_length=1, max_length=300)
+    intervention_description: FreeText | None = Field(default=None, max_length=5000)
+    comparator: Annotated[TermSlug, StatedEnum(COMPARATORS)] | None = None
+    comparator_description: FreeText | None = Field(default=None, max_length=2000)
+    population: FreeText | None = Field(default=None, min_length=1, max_length=2000)
+    setting: FreeText | None = Field(default=None, max_length=500)
     total_randomized: int | None = Field(default=None, ge=4, le=2_000_000)
-    quality_rating: TermSlug | None = None
-    quality_appraisal: str | None = Field(default=None, max_length=5000)
+    quality_rating: Annotated[TermSlug, StatedEnum(QUALITY_RATINGS)] | None = None
+    quality_appraisal: FreeText | None = Field(default=None, max_length=5000)
     source: SourceCreate | None = None
     tags: Tags | None = None
     arms: list[ArmCreate] | None = Field(default=None, min_length=2, max_length=20)

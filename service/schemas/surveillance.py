@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, Field, StringConstraints
 
-from service.schemas.common import ReadModel, RequestModel
+from service.schemas.common import FreeText, ReadModel, RequestModel
 from service.schemas.studies import StudyCreate
 
 SourceName = Annotated[
@@ -37,7 +37,7 @@ class SearchRunCreate(RequestModel):
     """A bot starts a search of ``source``; the window starts at the last successful run's end."""
 
     source: SourceName = Field(examples=["ctgov"])
-    query: str = Field(min_length=1, max_length=2000, examples=["peer support"])
+    query: FreeText = Field(min_length=1, max_length=2000, examples=["peer support"])
     window_end: AwareDatetime | None = Field(
         default=None, description="The end of the window searched (default: now), with its offset."
     )
@@ -47,7 +47,7 @@ class SearchRunFinish(RequestModel):
     """How the run ended; only a succeeded run moves the watermark."""
 
     status: Literal["succeeded", "failed"]
-    note: str | None = Field(default=None, max_length=2000)
+    note: FreeText | None = Field(default=None, max_length=2000)
 
 
 class SearchRunRead(ReadModel):
@@ -71,21 +71,21 @@ class SearchRunRead(ReadModel):
 class CandidateCreate(RequestModel):
     """One record as the source gives it; every field but ``source`` may be missing."""
 
-    nct_id: str | None = Field(default=None, max_length=200, examples=["NCT01234567"])
-    pmid: str | None = Field(default=None, max_length=200)
-    doi: str | None = Field(default=None, max_length=500)
-    title: str | None = Field(default=None, max_length=10_000)
-    authors: str | None = Field(default=None, max_length=10_000)
+    nct_id: FreeText | None = Field(default=None, max_length=200, examples=["NCT01234567"])
+    pmid: FreeText | None = Field(default=None, max_length=200)
+    doi: FreeText | None = Field(default=None, max_length=500)
+    title: FreeText | None = Field(default=None, max_length=10_000)
+    authors: FreeText | None = Field(default=None, max_length=10_000)
     year: int | None = None
-    abstract: str | None = Field(default=None, max_length=200_000)
-    publication_types: list[str] = Field(default_factory=list, max_length=50)
-    registry_status: str | None = Field(default=None, max_length=200)
-    completion_date: str | None = Field(default=None, max_length=200)
+    abstract: FreeText | None = Field(default=None, max_length=200_000)
+    publication_types: list[FreeText] = Field(default_factory=list, max_length=50)
+    registry_status: FreeText | None = Field(default=None, max_length=200)
+    completion_date: FreeText | None = Field(default=None, max_length=200)
     has_results: bool = False
     draft: dict[str, Any] | None = Field(
         default=None, description="A study body prefilled from the source, as far as it goes."
     )
-    warnings: list[str] = Field(default_factory=list, max_length=50)
+    warnings: list[FreeText] = Field(default_factory=list, max_length=50)
 
 
 class CandidateBatch(RequestModel):
@@ -142,7 +142,7 @@ class ScreeningCreate(RequestModel):
 
     decision: Decision
     reason: ExclusionReason | None = Field(default=None, description="Required with exclude: why.")
-    note: str | None = Field(default=None, max_length=2000)
+    note: FreeText | None = Field(default=None, max_length=2000)
     study: StudyCreate | None = None
 
 

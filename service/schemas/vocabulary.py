@@ -1,14 +1,38 @@
-"""Vocabulary terms as the API shows them."""
+"""Vocabulary terms as the API shows them, and the slugs the spec states (issue 25).
+
+The vocabulary (outcomes, categories, comparators, designs, quality ratings) is written by
+the Alembic migrations alone: no route writes it (:mod:`service.api.routes.vocabulary` only
+reads). So the request schemas can state it, each kind once, as a named ``$ref`` component
+(``OutcomeSlug``, ``CategorySlug``... named by :mod:`service.api.spec_components` after these
+aliases), and a schema-valid request names only terms the database holds. A migration that
+adds, renames or removes a term must change the alias here too:
+``tests/db/test_vocabulary_constants.py`` holds the two equal on both databases. The order
+is the migrations' (``position``, then slug), which the vocabulary routes list.
+"""
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import Generic, Literal, TypeVar, get_args
 
 from pydantic import Field
 
 from service.schemas.common import ReadModel
 
 T = TypeVar("T", bound=ReadModel)
+
+OutcomeSlug = Literal["empowerment", "self-efficacy", "internalized-stigma"]
+CategorySlug = Literal["peer-group", "one-to-one", "peer-run-service"]
+ComparatorSlug = Literal["treatment-as-usual", "waiting-list", "active-control", "other"]
+DesignSlug = Literal[
+    "randomized", "cluster-randomized", "non-randomized-controlled", "single-group-pre-post"
+]
+QualityRatingSlug = Literal["strong", "moderate", "weak"]
+
+OUTCOMES: tuple[str, ...] = get_args(OutcomeSlug)
+CATEGORIES: tuple[str, ...] = get_args(CategorySlug)
+COMPARATORS: tuple[str, ...] = get_args(ComparatorSlug)
+DESIGNS: tuple[str, ...] = get_args(DesignSlug)
+QUALITY_RATINGS: tuple[str, ...] = get_args(QualityRatingSlug)
 
 
 class TermRead(ReadModel):

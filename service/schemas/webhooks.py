@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 
-from service.schemas.common import ReadModel, RequestModel
+from service.schemas.common import FreeText, ReadModel, RequestModel
 from service.schemas.events import EventTypeName, OutcomeFilter
 
 # What check_url (service.delivery.targets) demands of its form: an http(s) scheme, a host,
@@ -24,7 +24,7 @@ WEBHOOK_URL_PATTERN = rf"^[Hh][Tt][Tt][Pp][Ss]?://{_HOST}{_PORT}(?:[/?#][^\s\x85
 class WebhookCreate(RequestModel):
     """A new endpoint: where to send, which event types, optionally which outcomes."""
 
-    url: str = Field(
+    url: FreeText = Field(
         min_length=8,
         max_length=2000,
         pattern=WEBHOOK_URL_PATTERN,
@@ -32,18 +32,18 @@ class WebhookCreate(RequestModel):
     )
     event_types: list[EventTypeName] = Field(min_length=1, max_length=20)
     outcomes: list[OutcomeFilter] | None = Field(default=None, max_length=10)
-    description: str | None = Field(default=None, max_length=500)
+    description: FreeText | None = Field(default=None, max_length=500)
 
 
 class WebhookUpdate(RequestModel):
     """Fields to change; omitted ones stay."""
 
-    url: str | None = Field(
+    url: FreeText | None = Field(
         default=None, min_length=8, max_length=2000, pattern=WEBHOOK_URL_PATTERN
     )
     event_types: list[EventTypeName] | None = Field(default=None, min_length=1, max_length=20)
     outcomes: list[OutcomeFilter] | None = Field(default=None, max_length=10)
-    description: str | None = Field(default=None, max_length=500)
+    description: FreeText | None = Field(default=None, max_length=500)
     enabled: bool | None = None
 
 

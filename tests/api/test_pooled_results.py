@@ -169,6 +169,23 @@ def test_unknown_outcome_is_404(client: TestClient) -> None:
     assert "empowerment" in response.json()["detail"]
 
 
+def test_an_unknown_slug_is_answered_with_the_nearest(client: TestClient) -> None:
+    """Issue 25: the spec enumerates the vocabulary, and FastAPI's own validation of it keeps
+    the answer's advice: a misspelt outcome is still a 404 naming it, a misspelt option a 422,
+    each with the nearest slug and the valid ones."""
+    response = client.get("/v1/outcomes/empowerent/pooled", params={"category": "peer-grop"})
+    assert response.status_code == 404, response.text
+    problem = response.json()
+    assert [error["field"] for error in problem["errors"]] == ["outcome"]
+    assert "did you mean 'empowerment'?" in problem["detail"]
+    assert "'internalized-stigma'" in problem["detail"]
+    response = client.get("/v1/outcomes/empowerment/pooled", params={"category": "peer-grop"})
+    assert response.status_code == 422, response.text
+    [error] = response.json()["errors"]
+    assert error["field"] == "category"
+    assert "did you mean 'peer-group'?" in error["message"]
+
+
 @pytest.mark.parametrize(
     ("params", "field"),
     [
@@ -184,7 +201,8 @@ def test_unknown_options_are_422_naming_the_field(
 ) -> None:
     response = client.get("/v1/outcomes/empowerment/pooled", params=params)
     assert response.status_code == 422, response.text
-    assert field in {error["field"] for error in response.json()["errors"]}
+    # A repeated parameter's item is named with its index (design.0), as a body's list items.
+    assert field in {error["field"].split(".")[0] for error in response.json()["errors"]}
 
 
 def test_an_as_of_past_the_newest_version_is_404_naming_it(client: TestClient) -> None:

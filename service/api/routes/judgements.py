@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from service.api.auth import CuratePrincipalDep, ReadAccessDep
 from service.api.deps import SessionDep, WriteSessionDep, run_and_finish
 from service.api.idempotency import IdempotencyDep
+from service.api.paths import Outcome
 from service.api.writes import write_context
 from service.schemas.certainty import JudgementCreate, JudgementListRead, JudgementWriteRead
 from service.schemas.common import problem_responses
-from service.schemas.studies import Slug
+from service.schemas.vocabulary import CategorySlug
 from service.usecases.judgement import judgements
 
 router = APIRouter(prefix="/v1/outcomes", tags=["certainty"])
-Outcome = Annotated[str, Path(max_length=64, examples=["empowerment"])]
 
 
 @router.post(
@@ -53,7 +53,7 @@ async def get_judgements(
     outcome: Outcome,
     session: SessionDep,
     _: ReadAccessDep,
-    category: Annotated[Slug | None, Query()] = None,
+    category: Annotated[CategorySlug | None, Query()] = None,
 ) -> JudgementListRead:
     """Every certainty judgement of an outcome (and category), oldest first."""
     result: JudgementListRead = await run_and_finish(

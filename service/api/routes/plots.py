@@ -11,7 +11,7 @@ from service.api.auth import ReadAccessDep
 from service.api.budget import ComputeBudgetDep
 from service.api.conditional import NOT_MODIFIED, IfNoneMatch, ResultCacheDep, cache_control
 from service.api.deps import SessionDep, SettingsDep, run_and_finish
-from service.api.routes.pooled import Outcome
+from service.api.paths import Outcome
 from service.api.summaries import summaries_from_docstrings
 from service.plots.render import ImageFormat
 from service.schemas.common import problem_responses

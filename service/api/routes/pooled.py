@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 
 from service.api.auth import ReadAccessDep
 from service.api.budget import ComputeBudgetDep
@@ -16,6 +16,7 @@ from service.api.conditional import (
 )
 from service.api.deps import SessionDep, SettingsDep, run_and_finish
 from service.api.exports import CSV_RESPONSE, pooled_csv_response, wants_csv
+from service.api.paths import Outcome
 from service.api.summaries import summaries_from_docstrings
 from service.schemas.common import problem_responses
 from service.schemas.exchange import PooledExportQuery
@@ -32,7 +33,6 @@ from service.usecases.judgement.answers import pooled_headline, pooled_result
 from service.usecases.surveillance.answers import OutcomeReader, counting_ongoing
 
 router = APIRouter(prefix="/v1", tags=["pooled"])
-Outcome = Annotated[str, Path(max_length=64, examples=["empowerment"])]
 PROBLEMS = {**NOT_MODIFIED, **problem_responses(401, 403, 404, 422)}
 
 

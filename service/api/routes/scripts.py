@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from service.api.auth import ReadAccessDep
 from service.api.budget import ComputeBudgetDep
 from service.api.conditional import NOT_MODIFIED, IfNoneMatch, ResultCacheDep
 from service.api.deps import SessionDep, SettingsDep, run_and_finish
 from service.api.exports import R_MEDIA_TYPE, file_response
+from service.api.paths import Outcome
 from service.api.summaries import summaries_from_docstrings
 from service.schemas.common import problem_responses
 from service.schemas.pooled import PooledQuery
 from service.usecases.exchange import answers as exports
 
 router = APIRouter(prefix="/v1", tags=["pooled"])
-Outcome = Annotated[str, Path(max_length=64, examples=["empowerment"])]
 R_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "An R script (metafor) with the data inline.",

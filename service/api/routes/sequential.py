@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
 from service.api.auth import ReadAccessDep
 from service.api.budget import ComputeBudgetDep
 from service.api.conditional import ResultCacheDep
 from service.api.deps import SessionDep, run_and_finish
+from service.api.paths import Outcome
 from service.schemas.common import problem_responses
 from service.schemas.sequential import (
     BoundariesRead,
@@ -21,7 +22,6 @@ from service.usecases.judgement.monitoring import monitoring
 from service.usecases.judgement.sequential import sequential_boundaries
 
 router = APIRouter(prefix="/v1", tags=["sequential"])
-Outcome = Annotated[str, Path(max_length=64, examples=["empowerment"])]
 
 
 # A plain ``def``: the numerical integration runs in the thread pool, off the event loop.

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from service.api.auth import CuratePrincipalDep, ReadAccessDep, SubmitPrincipalDep
 from service.api.deps import SessionDep, WriteSessionDep
+from service.api.paths import Outcome
 from service.api.summaries import summaries_from_docstrings
 from service.api.writes import write_context
 from service.plots.prisma import PrismaData, prisma_diagram
@@ -36,7 +37,6 @@ from service.usecases.surveillance.prisma import prisma_counts
 router = APIRouter(prefix="/v1", tags=["surveillance"])
 RunId = Annotated[int, Path(ge=1, le=MAX_ID)]
 CandidateId = Annotated[int, Path(ge=1, le=MAX_ID)]
-Outcome = Annotated[str, Path(max_length=64, examples=["empowerment"])]
 WRITE_PROBLEMS = problem_responses(401, 403, 404, 409, 422)
 
 
