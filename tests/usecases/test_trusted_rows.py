@@ -1,7 +1,7 @@
 """Rows built without validation (service.schemas.common.trusted) equal validated ones.
 
-A pooled answer's study list and effect rows are built with :func:`trusted` for speed; these
-tests build the same rows the way they were built before (validated from the engine's values,
+A pooled answer's study list is built with :func:`trusted` for speed; these tests build the
+same rows the way they were built before (validated from the engine's values,
 numpy numbers and all) and compare them field by field, type by type and byte by byte.
 """
 
@@ -16,10 +16,7 @@ import pytest
 from service.schemas.analyses import EffectRead
 from service.schemas.common import trusted
 from service.schemas.pooled import PooledStudyRead
-from service.stats.models import fit_random_effects
 from service.stats.narrative import effect_intervals
-from service.usecases.analyses.numbers import finite
-from service.usecases.analyses.service import effect_rows
 from service.usecases.pooled.analysis import analyse_outcome
 from service.usecases.pooled.selection import StudyEffect
 from service.usecases.pooled.spec import PooledSpec
@@ -118,18 +115,6 @@ def test_a_pooled_answers_studies_are_the_validated_rows(k: int) -> None:
         assert_same(built, wanted)
         for warning, wanted_warning in zip(built.data_warnings, wanted.data_warnings, strict=True):
             assert_same(warning, wanted_warning)
-
-
-def test_effect_rows_are_the_validated_rows() -> None:
-    rows = effects()
-    fit = fit_random_effects([e.yi for e in rows], [e.vi for e in rows])
-    labels = [e.label for e in rows]
-    expected = [
-        EffectRead(label=label, yi=float(y), vi=float(v), weight=finite(w))
-        for label, y, v, w in zip(labels, fit.yi, fit.vi, fit.weights_percent, strict=True)
-    ]
-    for built, wanted in zip(effect_rows(labels, fit), expected, strict=True):
-        assert_same(built, wanted)
 
 
 def test_trusted_needs_every_field() -> None:
