@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler, field_validator
 from pydantic.json_schema import JsonSchemaValue
@@ -66,8 +66,23 @@ FreeText = Annotated[str, StatedPattern(NUL_FREE_PATTERN)]
 :class:`RequestModel` refuses (:func:`reject_nul`; PostgreSQL cannot store it)."""
 
 
+_NO_TEXT = frozenset({int, float, bool, type(None)})
+
+
 def reject_nul(value: Any) -> Any:
-    """``value`` unchanged, unless a string in it holds NUL, which PostgreSQL cannot store."""
+    """``value`` unchanged, unless a string in it holds NUL, which PostgreSQL cannot store.
+
+    Called on every field of every request model (a batch of 1,000 studies: some 70,000
+    values), so the common cases are answered by exact type first; subclasses (a str enum)
+    take the general path.
+    """
+    kind = type(value)
+    if kind is str:
+        if "\x00" in value:
+            raise ValueError("text must not contain NUL (U+0000) characters")
+        return value
+    if kind in _NO_TEXT or isinstance(value, BaseModel):  # not looked into, as before
+        return value
     if isinstance(value, str):
         if "\x00" in value:
             raise ValueError("text must not contain NUL (U+0000) characters")
@@ -85,6 +100,35 @@ class ReadModel(BaseModel):
     """Base of response models: built from ORM objects or dicts."""
 
     model_config = ConfigDict(from_attributes=True, frozen=True)
+
+
+M = TypeVar("M", bound=ReadModel)
+_FIELD_NAMES: dict[type[BaseModel], frozenset[str]] = {}
+
+
+def trusted(model: type[M], values: dict[str, Any]) -> M:
+    """``model(**values)`` without validation, for values the engine made of the fields' types.
+
+    For response rows built by the thousand (a pooled answer lists every study): pydantic
+    validates a row of twenty fields in about 7 us, and ``model_construct`` loops over the
+    fields in Python, which costs as much; this takes about 3 us (a row of a few fields gains
+    nothing). It sets what ``model_construct`` sets when every field is given (no aliases, no
+    private attributes, ``extra`` ignored): the values as they are and every name as explicitly
+    set, so ``exclude_unset`` serializes the row exactly as a validated one. The caller
+    converts to the exact types (``float(...)`` for a numpy number, models for nested models);
+    tests compare both ways of building, byte for byte.
+    """
+    names = _FIELD_NAMES.get(model)
+    if names is None:
+        names = _FIELD_NAMES.setdefault(model, frozenset(model.__pydantic_fields__))
+    if values.keys() != names:
+        raise TypeError(f"{model.__name__} needs exactly its fields, got {sorted(values)}")
+    instance = model.__new__(model)
+    object.__setattr__(instance, "__dict__", values)
+    object.__setattr__(instance, "__pydantic_fields_set__", set(values))
+    object.__setattr__(instance, "__pydantic_extra__", None)
+    object.__setattr__(instance, "__pydantic_private__", None)
+    return instance
 
 
 class RequestModel(BaseModel):

@@ -78,3 +78,27 @@ def test_a_batch_is_matched_with_stored_studies_and_within_itself() -> None:
         "title_similarity": 100.0, "first_author": "jansen", "years": [2016, 2016],
         "same_arm_sizes": True, "arm_sizes": [[70, 68], [70, 68]],
     }  # fmt: skip
+
+
+def _every_pair(new: list[TrialRecord]) -> list[tuple[int, int]]:
+    """Each record's likely duplicates among the records before it, in batch order: what
+    find_near_duplicates reports within a batch, found by comparing every pair."""
+    return [
+        (index, earlier)
+        for index, record in enumerate(new)
+        for earlier in range(index)
+        if likely_duplicate(record, new[earlier]) is not None
+    ]
+
+
+def test_within_a_batch_matches_come_in_batch_order_whatever_the_years() -> None:
+    years = [2016, 2018, 2015, 2017, 2016, 2019, 2014, 2017, 2016, 2018]
+    authors = ["Jansen A", "Bakker L"]
+    new = [
+        _copy(year=year, authors=authors[index % 3 == 0], arm_sizes=(70 + index % 2, 68))
+        for index, year in enumerate(years)
+    ]
+    found = find_near_duplicates(new, [])
+    reported = [(d.index, new.index(d.existing)) for d in found]
+    assert reported == _every_pair(new)
+    assert len(reported) >= 5  # years within the window, out of order, two first authors

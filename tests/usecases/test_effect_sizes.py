@@ -214,12 +214,37 @@ def _one_by_one(request: EffectRequest) -> object:
 wide = st.one_of(finite, st.floats(min_value=-1e300, max_value=1e300, allow_nan=False))
 tiny_or_wide = st.one_of(spread, st.floats(min_value=1e-3, max_value=1e3))
 means_data = st.builds(_means, wide, tiny_or_wide, size, wide, tiny_or_wide, size)
-t_data = st.builds(lambda t: _data(form="t", t=t, **NS), finite)
+t_data = st.builds(
+    lambda t, n1, n2: _data(form="t", t=t, n_intervention=n1, n_control=n2),
+    st.one_of(finite, wide),
+    size,
+    size,
+)
+change_data = st.builds(
+    lambda m1, s1, n1, m2, s2, n2: _data(
+        form="change_scores",
+        intervention={"mean_change": m1, "sd_change": s1, "n": n1},
+        control={"mean_change": m2, "sd_change": s2, "n": n2},
+    ),
+    wide,
+    tiny_or_wide,
+    size,
+    wide,
+    tiny_or_wide,
+    size,
+)
 clusters = st.one_of(
-    st.none(), st.builds(ClusterDesign, icc=st.just(0.05), mean_cluster_size=st.just(8.0))
+    st.none(),
+    st.builds(
+        ClusterDesign,
+        icc=st.sampled_from([0.0, 0.05, 0.3]),
+        mean_cluster_size=st.sampled_from([1.0, 8.0, 25.5]),
+        reported_accounts_for_clustering=st.booleans(),
+    ),
 )
 requests = st.lists(
-    st.builds(EffectRequest, st.one_of(means_data, t_data), st.booleans(), clusters), max_size=12
+    st.builds(EffectRequest, st.one_of(means_data, t_data, change_data), st.booleans(), clusters),
+    max_size=12,
 )
 
 

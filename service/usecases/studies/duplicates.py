@@ -28,6 +28,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 
 from rapidfuzz import fuzz, process
 from sqlalchemy.orm import Session
@@ -133,17 +134,21 @@ def find_near_duplicates(
     stored_by: dict[tuple[int, str], list[TrialRecord]] = defaultdict(list)
     for record in stored:
         stored_by[record.year, record.first_author].append(record)
-    earlier_by: dict[str, list[TrialRecord]] = defaultdict(list)
+    # The batch's earlier records by year too, with their index: looked up as the stored ones
+    # are (a batch by one first author scanned every earlier record for each: quadratic),
+    # then put back in batch order, the order the matches are reported in.
+    earlier_by: dict[tuple[int, str], list[tuple[int, TrialRecord]]] = defaultdict(list)
     found: list[NearDuplicate] = []
     for index, record in enumerate(new):
         author = record.first_author
-        pool = [
-            r for y in range(record.year - YEAR_WINDOW, record.year + YEAR_WINDOW + 1)
-            for r in stored_by.get((y, author), ())
-        ]  # fmt: skip
-        pool += [r for r in earlier_by[author] if abs(r.year - record.year) <= YEAR_WINDOW]
+        years = range(record.year - YEAR_WINDOW, record.year + YEAR_WINDOW + 1)
+        pool = [r for y in years for r in stored_by.get((y, author), ())]
+        earlier = sorted(
+            (pair for y in years for pair in earlier_by.get((y, author), ())), key=itemgetter(0)
+        )
+        pool += [r for _, r in earlier]
         found += _matches(index, record, [r for r in pool if _may_be_one(record, r)])
-        earlier_by[author].append(record)
+        earlier_by[record.year, author].append((index, record))
     return found
 
 

@@ -26,19 +26,20 @@ stored with ``estimated`` true and their conversion's name.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from service.schemas.reported import MeansData, ReportedData
+from service.schemas.reported import ChangeScoreData, MeansData, ReportedData, TStatisticData
 from service.schemas.studies import ClusterDesign
 from service.stats import ENGINE_VERSION
-from service.stats.conversions import harmonize_direction
-from service.stats.effect_sizes import smd_from_means
+from service.stats.conversions import harmonize_direction, smd_from_t
+from service.stats.effect_sizes import EffectSizes, smd_from_change_scores, smd_from_means
 from service.stats.errors import StatsInputError
-from service.usecases.studies.forms import convert
+from service.stats.reported_forms import inflate_for_clustering
+from service.usecases.studies.forms import Scale, cluster_scale, convert
 
 # Plausibility bounds on a stored effect. Standardized mean differences in trials of psychosocial
 # interventions rarely exceed 2; |g| > 20 or a variance outside these bounds is an extraction
@@ -128,23 +129,67 @@ def _alone(request: EffectRequest) -> Derived:
         return exc
 
 
-def _means_together(items: list[tuple[MeansData, bool]]) -> list[Derived] | None:
-    """Effects from means in one engine call; ``None`` when the engine refuses the inputs."""
-    arms = [(d.intervention, d.control) for d, _ in items]
-    columns = np.array(
-        [[a.n, a.mean, a.sd, c.n, c.mean, c.sd] for a, c in arms], dtype=np.float64
-    ).T
-    flips = np.array([not higher_is_better for _, higher_is_better in items], dtype=np.bool_)
+Item = tuple[Any, bool, Scale]
+"""A result's reported data, whether higher is better, and its cluster scale."""
+
+
+def _means_columns(items: Sequence[Item]) -> list[list[float]]:
+    return [
+        [a.n, a.mean, a.sd, c.n, c.mean, c.sd]
+        for a, c in ((d.intervention, d.control) for d, _, _ in items)
+    ]
+
+
+def _change_columns(items: Sequence[Item]) -> list[list[float]]:
+    return [
+        [a.n, a.mean_change, a.sd_change, c.n, c.mean_change, c.sd_change]
+        for a, c in ((d.intervention, d.control) for d, _, _ in items)
+    ]
+
+
+def _t_columns(items: Sequence[Item]) -> list[list[float]]:
+    # t back on the individual scale, as forms._t computes it: the same float.
+    return [[d.t * scale.t_factor, d.n_intervention, d.n_control] for d, _, scale in items]
+
+
+@dataclass(frozen=True, slots=True)
+class _Together:
+    """A form the engine converts many at a time (without a cluster design): its columns, in
+    the order of the engine's arguments, the engine's conversion and its name (as in forms)."""
+
+    columns: Callable[[Sequence[Item]], list[list[float]]]
+    engine: Callable[..., EffectSizes]
+    conversion: str
+
+
+# The signed forms that are most of what is reported; each converts exactly as forms.convert
+# does (in the instrument's direction, nothing estimated, the variance times the design effect
+# of a cluster design), so only the call is shared.
+_TOGETHER: dict[type[Any], _Together] = {
+    MeansData: _Together(_means_columns, smd_from_means, "smd_from_means"),
+    ChangeScoreData: _Together(_change_columns, smd_from_change_scores, "smd_from_change_scores"),
+    TStatisticData: _Together(_t_columns, smd_from_t, "smd_from_t"),
+}
+
+
+def _derived_together(form: _Together, items: list[Item]) -> list[Derived] | None:
+    """Effects of one form in one engine call; ``None`` when the engine refuses the inputs."""
+    columns = np.array(form.columns(items), dtype=np.float64).T
+    flips = np.array([not higher_is_better for _, higher_is_better, _ in items], dtype=np.bool_)
+    clustered = any(scale.design_effect != 1.0 for _, _, scale in items)
     try:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
-            estimate = smd_from_means(*columns)
+            estimate = form.engine(*columns)
+            if clustered:  # as forms.convert inflates each (times 1.0 leaves a float as it is)
+                deff = np.array([scale.design_effect for _, _, scale in items], dtype=np.float64)
+                estimate = inflate_for_clustering(estimate, deff)
             yi = harmonize_direction(estimate.yi, lower_is_better=flips)
     except StatsInputError:
         return None
     derived: list[Derived] = []
     for g, v, flip in zip(yi.tolist(), estimate.vi.tolist(), flips.tolist(), strict=True):
         try:
-            derived.append(_accepted(g, v, flip, "smd_from_means"))
+            derived.append(_accepted(g, v, flip, form.conversion))
         except StatsInputError as exc:
             derived.append(exc)
     return derived
@@ -153,20 +198,28 @@ def _means_together(items: list[tuple[MeansData, bool]]) -> list[Derived] | None
 def derive_effects(requests: Sequence[EffectRequest]) -> list[Derived]:
     """:func:`derive_effect` of each request, or the error it raises, in the order given.
 
-    Results reported as means without a cluster design (most of them) go to the engine in one
-    vectorised call: a batch of 1,000 studies has some 2,000 results, and checking the inputs
-    of one scalar call after another cost more than the arithmetic. Elementwise, the numbers
-    and the errors are those of :func:`derive_effect`; it derives the other forms one by one.
+    Results reported as means, change scores or t (most of them, cluster designs included) go
+    to the engine in one vectorised call per form: a batch of 1,000 studies has some 2,000
+    results, and checking the inputs of one scalar call after another cost more than the
+    arithmetic. Elementwise, the numbers and the errors are those of :func:`derive_effect`
+    (a form whose call the engine refuses is derived one by one, as are the other forms).
     """
     derived: list[Derived | None] = [None] * len(requests)
-    means = [
-        (index, r.data, r.higher_is_better)
-        for index, r in enumerate(requests)
-        if isinstance(r.data, MeansData) and r.cluster is None
-    ]
-    together = _means_together([(d, h) for _, d, h in means]) if means else None
-    for (index, _, _), effect in zip(means, together or [], strict=False):
-        derived[index] = effect
+    groups: dict[type[Any], list[tuple[int, Item]]] = {}
+    for index, request in enumerate(requests):
+        if type(request.data) in _TOGETHER:
+            try:
+                scale = cluster_scale(request.cluster)
+            except StatsInputError:
+                continue  # derived alone, which raises the same error
+            item = (request.data, request.higher_is_better, scale)
+            groups.setdefault(type(request.data), []).append((index, item))
+    for kind, members in groups.items():
+        indices = [index for index, _ in members]
+        items = [item for _, item in members]
+        together = _derived_together(_TOGETHER[kind], items)
+        for index, effect in zip(indices, together or [], strict=together is not None):
+            derived[index] = effect
     return [
         effect if effect is not None else _alone(requests[index])
         for index, effect in enumerate(derived)

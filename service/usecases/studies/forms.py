@@ -55,7 +55,7 @@ class Converted:
 
 
 @dataclass(frozen=True, slots=True)
-class _Scale:
+class Scale:
     """How a cluster design enters: the factor on t statistics and on the variance."""
 
     t_factor: float = 1.0  # sqrt(design effect) for statistics that accounted for clustering
@@ -67,20 +67,20 @@ def _sign(favours: str) -> float:
     return 1.0 if favours == "intervention" else -1.0
 
 
-def _means(data: MeansData, _: _Scale) -> Converted:
+def _means(data: MeansData, _: Scale) -> Converted:
     a, c = data.intervention, data.control
     estimate = smd_from_means(a.n, a.mean, a.sd, c.n, c.mean, c.sd)
     return Converted(estimate, "smd_from_means", in_instrument_direction=True)
 
 
-def _means_se(data: MeansSeData, _: _Scale) -> Converted:
+def _means_se(data: MeansSeData, _: Scale) -> Converted:
     a, c = data.intervention, data.control
     sd_a, sd_c = sd_from_se(a.se, a.n), sd_from_se(c.se, c.n)
     estimate = smd_from_means(a.n, a.mean, sd_a, c.n, c.mean, sd_c)
     return Converted(estimate, "smd_from_means_se", in_instrument_direction=True)
 
 
-def _change_scores(data: ChangeScoreData, _: _Scale) -> Converted:
+def _change_scores(data: ChangeScoreData, _: Scale) -> Converted:
     a, c = data.intervention, data.control
     estimate = smd_from_change_scores(
         a.n, a.mean_change, a.sd_change, c.n, c.mean_change, c.sd_change
@@ -88,7 +88,7 @@ def _change_scores(data: ChangeScoreData, _: _Scale) -> Converted:
     return Converted(estimate, "smd_from_change_scores", in_instrument_direction=True)
 
 
-def _medians(data: MediansData, _: _Scale) -> Converted:
+def _medians(data: MediansData, _: Scale) -> Converted:
     arms = []
     for arm in (data.intervention, data.control):
         quantiles = {"q1": arm.q1, "q3": arm.q3, "minimum": arm.minimum, "maximum": arm.maximum}
@@ -99,41 +99,41 @@ def _medians(data: MediansData, _: _Scale) -> Converted:
     return Converted(estimate, "smd_from_medians", in_instrument_direction=True, estimated=True)
 
 
-def _dichotomous(data: DichotomousData, _: _Scale) -> Converted:
+def _dichotomous(data: DichotomousData, _: Scale) -> Converted:
     a, c = data.intervention, data.control
     estimate = smd_from_dichotomous(a.events, a.total, c.events, c.total)
     return Converted(estimate, "smd_from_or2dl", in_instrument_direction=True, estimated=True)
 
 
-def _t(data: TStatisticData, scale: _Scale) -> Converted:
+def _t(data: TStatisticData, scale: Scale) -> Converted:
     estimate = smd_from_t(data.t * scale.t_factor, data.n_intervention, data.n_control)
     return Converted(estimate, "smd_from_t", in_instrument_direction=True)
 
 
-def _f(data: FStatisticData, scale: _Scale) -> Converted:
+def _f(data: FStatisticData, scale: Scale) -> Converted:
     # F(1, df) = t^2 (Lipsey and Wilson 2001, table B10); F carries no sign.
     t = _sign(data.favours) * math.sqrt(data.f) * scale.t_factor
     estimate = smd_from_t(t, data.n_intervention, data.n_control)
     return Converted(estimate, "smd_from_f", in_instrument_direction=False)
 
 
-def _t_of_p(p: float, favours: str, n1: int, n2: int, scale: _Scale) -> EffectSizes:
+def _t_of_p(p: float, favours: str, n1: int, n2: int, scale: Scale) -> EffectSizes:
     t = _sign(favours) * float(t_from_p(p, n1, n2)[0]) * scale.t_factor
     return smd_from_t(t, n1, n2)
 
 
-def _p(data: PValueData, scale: _Scale) -> Converted:
+def _p(data: PValueData, scale: Scale) -> Converted:
     estimate = _t_of_p(data.p, data.favours, data.n_intervention, data.n_control, scale)
     return Converted(estimate, "smd_from_p", in_instrument_direction=False)
 
 
-def _p_bound(data: PBoundData, scale: _Scale) -> Converted:
+def _p_bound(data: PBoundData, scale: Scale) -> Converted:
     # Converted at the bound: the true p is smaller, so the true effect is larger (understated).
     estimate = _t_of_p(data.p_below, data.favours, data.n_intervention, data.n_control, scale)
     return Converted(estimate, "smd_from_p_bound", in_instrument_direction=False, estimated=True)
 
 
-def _mean_difference(data: MeanDifferenceData, scale: _Scale) -> Converted:
+def _mean_difference(data: MeanDifferenceData, scale: Scale) -> Converted:
     n1, n2 = data.n_intervention, data.n_control
     se: Any = data.se
     if se is None:
@@ -146,25 +146,25 @@ def _mean_difference(data: MeanDifferenceData, scale: _Scale) -> Converted:
     return Converted(estimate, "smd_from_mean_difference", in_instrument_direction=True)
 
 
-def _ancova(data: AncovaData, scale: _Scale) -> Converted:
+def _ancova(data: AncovaData, scale: Scale) -> Converted:
     t = t_from_mean_difference(data.adjusted_mean_difference, data.se) * scale.t_factor
     estimate = smd_from_t(t, data.n_intervention, data.n_control)
     return Converted(estimate, "smd_from_ancova", in_instrument_direction=True, estimated=True)
 
 
-def _effect_se(data: EffectSeData, _: _Scale) -> Converted:
+def _effect_se(data: EffectSeData, _: Scale) -> Converted:
     estimate = smd_from_se(data.effect, data.se)
     oriented = data.positive_favours_intervention
     return Converted(estimate, "smd_from_se", in_instrument_direction=not oriented)
 
 
-def _effect_ci(data: EffectCiData, _: _Scale) -> Converted:
+def _effect_ci(data: EffectCiData, _: Scale) -> Converted:
     estimate = smd_from_ci(data.effect, data.ci_lower, data.ci_upper, level=data.ci_level)
     oriented = data.positive_favours_intervention
     return Converted(estimate, "smd_from_ci", in_instrument_direction=not oriented)
 
 
-_CONVERTERS: dict[type[Any], Callable[[Any, _Scale], Converted]] = {
+_CONVERTERS: dict[type[Any], Callable[[Any, Scale], Converted]] = {
     MeansData: _means,
     MeansSeData: _means_se,
     ChangeScoreData: _change_scores,
@@ -182,17 +182,18 @@ _CONVERTERS: dict[type[Any], Callable[[Any, _Scale], Converted]] = {
 _EFFECT_TYPES = (EffectSeData, EffectCiData)
 
 
-def _scale(cluster: ClusterDesign | None) -> _Scale:
+def cluster_scale(cluster: ClusterDesign | None) -> Scale:
+    """How ``cluster`` enters a conversion (the identity without one)."""
     if cluster is None:
-        return _Scale()
+        return Scale()
     deff = float(design_effect(cluster.mean_cluster_size, cluster.icc)[0])
     accounted = cluster.reported_accounts_for_clustering
-    return _Scale(math.sqrt(deff) if accounted else 1.0, deff, accounted)
+    return Scale(math.sqrt(deff) if accounted else 1.0, deff, accounted)
 
 
 def convert(data: ReportedData, cluster: ClusterDesign | None) -> Converted:
     """The engine's effect of ``data``, corrected for ``cluster`` as Handbook 23.1.4 says."""
-    scale = _scale(cluster)
+    scale = cluster_scale(cluster)
     converted = _CONVERTERS[type(data)](data, scale)
     if cluster is None or (scale.accounted and isinstance(data, _EFFECT_TYPES)):
         return converted
