@@ -55,6 +55,8 @@ from tests.support.databases import (
     start_run,
 )
 
+pytest_plugins = ["tests.support.coverage_twins"]
+
 BACKENDS = ("sqlite", "postgresql")
 # PostgreSQL is the production store, so a test that runs once runs there.
 DIALECT_FREE_BACKEND = "postgresql"
