@@ -4,6 +4,8 @@ on one backend, PostgreSQL, unless ``--all-backends`` asks for every one."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 pytest_plugins = ["pytester"]
@@ -83,3 +85,17 @@ def test_dialect_free_without_db_fails(pytester: pytest.Pytester) -> None:
     result = _run_verbose(pytester, module)
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*marked dialect_free but not db*"])
+
+
+def test_no_module_parametrizes_the_backend_directly() -> None:
+    """``@pytest.mark.parametrize("backend", [...])`` makes a second fixture definition of
+    ``backend``: the session fixtures built on it (the database, the shared app) are then not
+    rebuilt when the next test switches backend, and a SQLite test ran on PostgreSQL (seen in a
+    run that ordered tests by duration). One backend only: ``pytest.mark.dialect_free``."""
+    tests = Path(__file__).parent
+    direct = [
+        str(path.relative_to(tests))
+        for path in tests.rglob("test_*.py")
+        if 'parametrize("backend"' in path.read_text() and path.name != Path(__file__).name
+    ]
+    assert direct == []

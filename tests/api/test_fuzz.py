@@ -44,7 +44,7 @@ from schemathesis.specs.openapi.checks import (
 from tests.api.conftest import Auth, MakeKey
 from tests.support.spec import spec_operations
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.dialect_free]
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
 REPORT = Path(os.environ.get("FUZZ_REPORT", "var/fuzz-report"))
@@ -92,7 +92,6 @@ def fuzzed_schema(shared_app: FastAPI) -> Any:
 # One test per operation, so that pytest-xdist spreads the ~4,000 requests over its workers
 # (as one test it was the suite's longest, 4-9 minutes on one worker).
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["postgresql"], scope="session")
 @pytest.mark.parametrize("label", OPERATIONS)
 def test_every_operation_honours_its_contract(
     app: FastAPI, fuzzed_schema: Any, make_key: MakeKey, auth: Auth, label: str
@@ -115,7 +114,6 @@ def test_every_operation_honours_its_contract(
     assert sent[f"{label} [{GenerationMode.POSITIVE.value}]"] >= 1, sent
 
 
-@pytest.mark.parametrize("backend", ["postgresql"], scope="session")
 def test_the_fuzzed_operations_are_the_apps(fuzzed_schema: Any) -> None:
     labels = {result.ok().label for result in fuzzed_schema.get_all_operations()}
     assert set(OPERATIONS) == labels

@@ -37,7 +37,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from tests.api.conftest import Auth, MakeKey
 from tests.support.spec import spec_operations
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.dialect_free]
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,6 @@ def accepted_schema(shared_app: FastAPI) -> Any:
     return schemathesis.openapi.from_asgi("/openapi.json", shared_app)
 
 
-@pytest.mark.parametrize("backend", ["postgresql"], scope="session")
 def test_the_operations_checked_are_the_apps(accepted_schema: Any) -> None:
     labels = {result.ok().label for result in accepted_schema.get_all_operations()}
     assert set(OPERATIONS) == labels
@@ -115,7 +114,6 @@ def test_the_operations_checked_are_the_apps(accepted_schema: Any) -> None:
 
 # One test per operation (the operations of the committed spec, which tests/test_openapi.py
 # holds equal to the app's), so that pytest-xdist spreads them over its workers.
-@pytest.mark.parametrize("backend", ["postgresql"], scope="session")
 @pytest.mark.parametrize("label", OPERATIONS)
 def test_schema_valid_requests_are_accepted(
     app: FastAPI, accepted_schema: Any, make_key: MakeKey, auth: Auth, label: str
