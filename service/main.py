@@ -48,6 +48,11 @@ from service.settings import Settings, get_settings
 from service.usecases.conclusions.runner import BackgroundConclusions, worker_for
 from service.usecases.conclusions.warm import warm_pooled
 from service.usecases.events.sealing import has_plain_secrets, seal_plain_secrets
+from service.usecases.operations.metrics import (
+    check_multiprocess_setting,
+    forget_this_process,
+    watch_pools,
+)
 from service.usecases.pooled.cache import ResultCache
 from service.web import pages
 
@@ -98,7 +103,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application for ``settings`` (the environment's when omitted)."""
     settings = settings or get_settings()
     configure_logging(settings.log_level)
+    check_multiprocess_setting(settings.prometheus_multiproc_dir)
     database = Database.from_settings(settings)
+    watch_pools(database)
 
     head_probe = head_probe_for(settings.database_url)
 
@@ -129,6 +136,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if head_probe is not None:
             await head_probe.close()
         database.dispose()
+        forget_this_process(settings.prometheus_multiproc_dir)
 
     app = FastAPI(
         title="Living meta-analysis of peer support",

@@ -30,6 +30,14 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL: the embedded SQLite file, or postgresql+psycopg://...",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    prometheus_multiproc_dir: Path | None = Field(
+        default=None,
+        description=(
+            "With several worker processes: where prometheus-client keeps each process's "
+            'metrics, so that GET /metrics sums them (README "Operating it"). It must be in '
+            "the environment when the process starts, and emptied before the server starts."
+        ),
+    )
     database_pool_size: int = Field(default=10, ge=1, le=200)
     sqlite_busy_timeout_ms: int = Field(default=30_000, ge=0)
     require_api_key_for_reads: bool = False

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -114,3 +115,25 @@ def test_metrics_show_the_conclusions_backlog(
     caught_up = _scrape(client, admin)
     assert _value(caught_up["lma_outbox_pending_events"], worker="conclusions") == 0
     assert _value(caught_up["lma_worker_lag_seconds"], worker="conclusions") == 0
+
+
+def test_one_process_exports_its_own_registry(
+    client: TestClient, make_key: MakeKey, auth: Auth
+) -> None:
+    """Without PROMETHEUS_MULTIPROC_DIR (``make run``): this process's registry as before, its
+    CPU and memory collectors included, and the database's gauges once."""
+    samples = _scrape(client, auth(make_key(["admin"])))
+    assert "process_cpu_seconds_total" in samples
+    assert "python_gc_collections_total" in samples
+    assert len(samples["lma_outbox_pending_events"]) == 1
+    assert _value(samples["lma_db_pool_connections"], engine="read", state="size") >= 1
+
+
+def test_the_multiprocess_directory_must_come_from_the_environment(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """prometheus-client reads PROMETHEUS_MULTIPROC_DIR when it is imported: a setting it did
+    not see would make every scrape merge files that no process writes."""
+    given = settings.model_copy(update={"prometheus_multiproc_dir": tmp_path})
+    with pytest.raises(RuntimeError, match="PROMETHEUS_MULTIPROC_DIR"):
+        create_app(given)

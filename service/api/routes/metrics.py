@@ -6,7 +6,8 @@ from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from service.api.auth import AdminPrincipalDep
-from service.api.deps import DatabaseDep, SessionDep
+from service.api.deps import SessionDep, SettingsDep
+from service.metrics import MULTIPROCESS
 from service.schemas.common import problem_responses
 from service.usecases.operations.metrics import exposition
 
@@ -21,7 +22,9 @@ router = APIRouter(tags=["operations"])
         **problem_responses(401, 403),
     },
 )
-def metrics(database: DatabaseDep, session: SessionDep, _: AdminPrincipalDep) -> Response:
+def metrics(settings: SettingsDep, session: SessionDep, _: AdminPrincipalDep) -> Response:
     """The service's Prometheus metrics (README "Operating it"); needs the admin scope."""
-    body = exposition(database, session)
+    # Every worker's metrics when prometheus-client keeps them in files, this process's else.
+    directory = settings.prometheus_multiproc_dir if MULTIPROCESS else None
+    body = exposition(session, directory)
     return Response(body, media_type=CONTENT_TYPE_LATEST)
