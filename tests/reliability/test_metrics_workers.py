@@ -19,7 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from service.settings import Settings
 from tests.reliability.servers import Server, fresh_database, migrated_with_keys
 
-pytestmark = [pytest.mark.db, pytest.mark.slow]
+pytestmark = [pytest.mark.db, pytest.mark.dialect_free, pytest.mark.slow]
 
 REQUESTS = 40
 SCRAPES = 6
