@@ -30,8 +30,8 @@ def untraced(item: pytest.Item) -> bool:
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    """Marked after the items are ordered (tests/conftest.py orders ``no_cover`` tests first:
-    there the marker means a scale test)."""
+    """Marked once the items are chosen and ordered (tests/conftest.py), on the worker that
+    runs them."""
     for item in session.items:
         if untraced(item):
             item.add_marker(pytest.mark.no_cover)
