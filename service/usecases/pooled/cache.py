@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import sys
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -22,6 +21,7 @@ from service.metrics import CACHE_LOOKUPS
 from service.schemas.common import ReadModel
 from service.stats import ENGINE_VERSION
 from service.usecases.pooled.addenda import AddendumStamps
+from service.usecases.pooled.byte_lru import ByteLRU
 from service.usecases.pooled.effects import SelectionMemo
 from service.usecases.pooled.outcome_versions import OutcomeVersions
 from service.usecases.pooled.sizing import deep_size
@@ -86,19 +86,23 @@ class Entry:
             self.owner.add_encoding(self, encoding, body)
 
 
+def _held_bytes(entry: Entry) -> int:
+    """What ``entry`` holds: its measured weight, its compressed copies and their dict."""
+    copies = sum(sys.getsizeof(body) for body in entry.encoded.values())
+    return entry.weight + sys.getsizeof(entry.encoded) + copies
+
+
 class ResultCache:
     """A thread-safe LRU map of immutable answers, bounded by their approximate size.
 
     Bounded in bytes, not entries: one answer can hold a thousand studies with their
-    leave-one-out rows, another a handful of numbers. Route handlers run in a thread pool,
-    hence the lock. Values must be immutable (frozen response models): requests share them.
+    leave-one-out rows, another a handful of numbers (a :class:`~.byte_lru.ByteLRU`: the
+    newest entry is kept even when larger than the budget). Route handlers run in a thread
+    pool, hence the lock. Values must be immutable (frozen response models): requests share them.
     """
 
     def __init__(self, max_bytes: int = DEFAULT_BYTES) -> None:
-        self._entries: OrderedDict[Key, Entry] = OrderedDict()
-        self._weights: dict[Key, int] = {}
-        self._max_bytes = max_bytes
-        self._bytes = 0
+        self._entries: ByteLRU[Key, Entry] = ByteLRU(max_bytes, _held_bytes)
         self._lock = threading.Lock()
         self.selections = SelectionMemo()
         """The selected effects behind the answers (see :mod:`service.usecases.pooled.effects`)."""
@@ -111,8 +115,6 @@ class ResultCache:
         """The entry under ``key``, now the most recently used."""
         with self._lock:
             found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
         CACHE_LOOKUPS.labels(result="miss" if found is None else "hit").inc()
         return found
 
@@ -125,7 +127,7 @@ class ResultCache:
     def total_bytes(self) -> int:
         """The measured bytes of every entry held: answers, JSON, compressed copies, keys."""
         with self._lock:
-            return self._bytes
+            return self._entries.bytes
 
     def put(self, key: Key, value: ReadModel) -> Entry:
         """Store ``value`` (serialized as the API sends it) and evict the least recently used."""
@@ -133,11 +135,7 @@ class ResultCache:
         weight = ENTRY_OVERHEAD + deep_size(value) + sys.getsizeof(json) + deep_size(key)
         entry = Entry(value, json, key, weight=weight, owner=self)
         with self._lock:
-            self._drop(key)
             self._entries[key] = entry
-            self._weights[key] = weight + sys.getsizeof(entry.encoded)
-            self._bytes += self._weights[key]
-            self._evict()
         return entry
 
     def add_encoding(self, entry: Entry, encoding: str, body: bytes) -> None:
@@ -148,23 +146,12 @@ class ResultCache:
         with self._lock:
             if encoding in entry.encoded:
                 return
-            before = sys.getsizeof(entry.encoded)
             entry.encoded[encoding] = body
-            if entry.key is None or self._entries.get(entry.key) is not entry:
+            if entry.key is None or self._entries.peek(entry.key) is not entry:
                 return  # evicted meanwhile: it goes when its last reader lets it go
-            grown = sys.getsizeof(body) + sys.getsizeof(entry.encoded) - before
-            self._weights[entry.key] += grown
-            self._bytes += grown
-            self._evict()
-
-    def _drop(self, key: Key) -> None:
-        if self._entries.pop(key, None) is not None:
-            self._bytes -= self._weights.pop(key)
-
-    def _evict(self) -> None:
-        """Least recently used first, until within the budget; the newest entry always stays."""
-        while self._bytes > self._max_bytes and len(self._entries) > 1:
-            self._drop(next(iter(self._entries)))
+            # Stored again so that cachetools charges the copy, evicting the least recently used
+            # to make room; it becomes the most recently used, as it is: it is being sent.
+            self._entries[entry.key] = entry
 
     def __len__(self) -> int:
         with self._lock:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import bisect
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -26,6 +25,7 @@ from sqlalchemy.orm import Session
 from service.db.repositories.pooled import PooledRepository
 from service.stats import ENGINE_VERSION
 from service.stats.estimators import CiMethod, Tau2Estimator
+from service.usecases.pooled.byte_lru import ByteLRU
 from service.usecases.pooled.cumulative import CumulativeAnalysis
 from service.usecases.pooled.derived_memo import MAX_LOOK_LISTS, DerivedMemo, HeadlineMemo
 from service.usecases.pooled.selection import StudyEffect, select_effects
@@ -39,6 +39,8 @@ MAX_DELTA_VERSIONS = 200
 MAX_SELECTIONS = 24
 SELECTION_BYTES = 64 * 1024 * 1024
 Effects = tuple[StudyEffect, ...]
+Measured = tuple[Effects, int]
+"""Effects with their bytes, measured before taking the lock (sampling them is not free)."""
 
 
 def selection_key(spec: PooledSpec) -> str:
@@ -54,6 +56,32 @@ def selection_key(spec: PooledSpec) -> str:
     return f"{plain.canonical()}&engine={ENGINE_VERSION}"
 
 
+class _Selections(ByteLRU[tuple[str, int], Measured]):
+    """(selection key, version) -> effects: a :class:`~.byte_lru.ByteLRU` also bounded in
+    entries, with each selection's versions indexed (sorted) for :meth:`SelectionMemo.newest`."""
+
+    def __init__(self, max_entries: int, max_bytes: int) -> None:
+        super().__init__(max_bytes, lambda measured: measured[1])
+        self._max_entries = max(max_entries, 1)  # the newest entry always stays
+        self.versions: dict[str, list[int]] = {}
+
+    def __setitem__(self, key: tuple[str, int], value: Measured) -> None:
+        super().__setitem__(key, value)  # may evict, and so forget, ``key`` itself on the way
+        held = self.versions.setdefault(key[0], [])
+        if key[1] not in held:
+            bisect.insort(held, key[1])
+        while len(self) > self._max_entries:
+            self.popitem()  # the least recently used, never ``key``
+
+    def __delitem__(self, key: tuple[str, int]) -> None:
+        # cachetools evicts through popitem(), which deletes: the index forgets every removal.
+        super().__delitem__(key)
+        held = self.versions[key[0]]
+        held.remove(key[1])
+        if not held:
+            del self.versions[key[0]]
+
+
 class SelectionMemo:
     """The selected effects of the most recently used (selection, version) pairs.
 
@@ -64,11 +92,7 @@ class SelectionMemo:
     """
 
     def __init__(self, max_entries: int = MAX_SELECTIONS, max_bytes: int = SELECTION_BYTES) -> None:
-        self._entries: OrderedDict[tuple[str, int], Effects] = OrderedDict()
-        self._sizes: dict[tuple[str, int], int] = {}
-        self._max_entries = max_entries
-        self._max_bytes = max_bytes
-        self._bytes = 0
+        self._entries = _Selections(max_entries, max_bytes)
         self._lock = threading.Lock()
         self.derived: DerivedMemo[str | None] = DerivedMemo()
         """What writes derive from the effects at a version (see :mod:`.derived_memo`)."""
@@ -80,30 +104,23 @@ class SelectionMemo:
     @property
     def bytes(self) -> int:
         """The measured bytes of every entry held."""
-        return self._bytes
+        with self._lock:
+            return self._entries.bytes
 
     def newest(self, key: str, version: int) -> tuple[int, Effects] | None:
         """The entry of ``key`` with the highest version not above ``version``."""
         with self._lock:
-            versions = [v for (k, v) in self._entries if k == key and v <= version]
-            if not versions:
+            held = self._entries.versions.get(key, [])
+            below = bisect.bisect_right(held, version)
+            if below == 0:
                 return None
-            best = (key, max(versions))
-            self._entries.move_to_end(best)
-            return best[1], self._entries[best]
+            best = held[below - 1]
+            return best, self._entries[(key, best)][0]  # now the most recently used
 
     def put(self, key: str, version: int, effects: Effects) -> None:
-        size = sample_size(effects)
+        measured = (effects, sample_size(effects))
         with self._lock:
-            self._bytes += size - self._sizes.get((key, version), 0)
-            self._sizes[(key, version)] = size
-            self._entries[(key, version)] = effects
-            self._entries.move_to_end((key, version))
-            while len(self._entries) > 1 and (
-                len(self._entries) > self._max_entries or self._bytes > self._max_bytes
-            ):
-                evicted, _ = self._entries.popitem(last=False)
-                self._bytes -= self._sizes.pop(evicted)
+            self._entries[(key, version)] = measured
 
     def __len__(self) -> int:
         with self._lock:
