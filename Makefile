@@ -23,7 +23,7 @@ BENCH_STAMP := $(VENV)/.stamp-bench
 # pytest-xdist processes for make test and make test-fast (auto: one per core)
 PYTEST_WORKERS ?= auto
 
-.PHONY: run test test-steps test-fast fuzz lint typecheck pytest system-deps openapi lock bench audit clean
+.PHONY: run test test-steps test-fast fuzz scale lint typecheck pytest system-deps openapi lock bench audit clean
 
 # Debian packages the tests use for real: R with metafor (reference numbers and the exported R
 # scripts), chromium and its driver (browser tests), wrk (make bench). Installed with apt when
@@ -100,6 +100,12 @@ fuzz: $(DEV_STAMP)
 	url=$$($(BIN)/python -m tests.support.postgres) && \
 	TEST_DATABASE_URL="$$url" FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest -n $(PYTEST_WORKERS) \
 	 tests/api/test_fuzz.py tests/api/test_positive_acceptance.py $(PYTEST_ARGS)
+
+## scale: the scale tests (marked scale) at the sizes their issues name, one at a time so that
+## none slows another (make test runs them smaller; tests/support/scale.py)
+scale: $(DEV_STAMP) system-deps
+	url=$$($(BIN)/python -m tests.support.postgres) && \
+	TEST_DATABASE_URL="$$url" TEST_SCALE=full $(BIN)/pytest -m scale $(PYTEST_ARGS)
 
 ## bench: engine and service benchmarks (under 10 minutes), written to bench/RESULTS.md.
 # Not part of `make test`. PostgreSQL is found as for the tests; without it only SQLite is run.

@@ -3,7 +3,8 @@
 - killed with SIGKILL mid-version: a restarted worker concludes every version, and no event
   is lost or doubled;
 - the database goes away while it runs: it backs off and resumes;
-- a burst of 1,000 writes: the lag shows in /health, and the worker catches up.
+- a burst of writes (1,000 in ``make scale``, 250 in ``make test``): the lag shows in /health,
+  and the worker catches up.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from service.usecases.studies.service import create_study
 from tests.api.pooled_support import trial
 from tests.api.studies_support import committed_key
 from tests.delivery.support import committed_database
+from tests.support.scale import scaled
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("backend"), pytest.mark.slow]
 CONTEXT = WriteContext(actor="bot", request_id=None, may_curate=True, trusted=True)
@@ -188,12 +190,14 @@ def test_a_database_outage_backs_off_then_resumes(backend: str, tmp_path: Path) 
 
 
 # no_cover (pytest-cov): a scale test, run without coverage's tracer (2-3 times slower under it);
-# the lines it runs are run by the smaller tests beside it.
+# the lines it runs are run by the smaller tests beside it. The issue's 1,000 writes run in
+# `make scale` (tests/support/scale.py).
 @pytest.mark.no_cover
+@pytest.mark.scale
 def test_a_burst_of_writes_shows_lag_and_the_worker_catches_up(
     backend: str, tmp_path: Path
 ) -> None:
-    burst = 1_000
+    burst = scaled(full=1_000, quick=250)
     with committed_database(backend, tmp_path) as url:
         settings = Settings(
             database_url=url, conclusions_in_api=False, webhooks_deliver_in_api=False

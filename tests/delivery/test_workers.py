@@ -24,6 +24,7 @@ from tests.delivery.support import (
     running_receiver,
     subscribe,
 )
+from tests.support.scale import scaled
 
 pytestmark = [pytest.mark.db, pytest.mark.usefixtures("backend")]
 LMA = str(Path(sys.executable).parent / "lma")
@@ -98,12 +99,18 @@ def test_kill_9_mid_delivery_redelivers_with_the_same_id(backend: str, tmp_path:
 # The size on PostgreSQL, where workers claim disjoint endpoints with SKIP LOCKED;
 # SQLite serialises every writer (its workers race on one guarded UPDATE): a smaller size
 # exercises the same claims there. Ten threads a worker: every endpoint is served at once.
-SIZES = {"postgresql": (20, 1000), "sqlite": (8, 100)}
+# The 20 endpoints x 1,000 events run in `make scale` (tests/support/scale.py); make test
+# runs 10 x 150, which still keeps both workers and every endpoint's ten threads busy at once.
+SIZES = {
+    "postgresql": (scaled(full=20, quick=10), scaled(full=1000, quick=150)),
+    "sqlite": (scaled(full=8, quick=4), scaled(full=100, quick=50)),
+}
 
 
 # no_cover (pytest-cov): a scale test, run without coverage's tracer (2-3 times slower under it);
 # the lines it runs are run by the smaller tests beside it.
 @pytest.mark.no_cover
+@pytest.mark.scale
 def test_two_workers_deliver_each_event_to_each_endpoint_once(backend: str, tmp_path: Path) -> None:
     endpoints, studies = SIZES[backend]
     secrets: dict[str, str] = {}
