@@ -221,12 +221,15 @@ def shared_app(settings: Settings) -> FastAPI:
 
 
 @pytest.fixture
-def app(shared_app: FastAPI, settings: Settings, connection: Connection) -> Iterator[FastAPI]:
+def app(
+    shared_app: FastAPI, settings: Settings, connection: Connection, request: pytest.FixtureRequest
+) -> Iterator[FastAPI]:
     """The application, its sessions joined to the test's transaction, its state fresh.
 
     Everything ``create_app`` keeps per application and a request can change (the pooled
     cache, the rate limiter, the known URLs, the settings) is new for each test; what a test
-    changes (``app.state``, overrides, probe routes it adds) is put back after it.
+    changes (``app.state``, overrides, probe routes it adds) is put back after it. Each write
+    is concluded when its request returns, unless the test is marked ``unconcluded``.
     """
     app = shared_app
     saved_state, saved_routes = dict(app.state._state), list(app.router.routes)
@@ -261,7 +264,10 @@ def app(shared_app: FastAPI, settings: Settings, connection: Connection) -> Iter
         return session
 
     app.state.conclusions = joined_worker(connection, app.state.pooled_cache.selections)
-    app.state.conclude_inline = True
+    # Concluding a write (pooled changes, looks, events) is about a fifth of an API test's
+    # time; a module that reads none of it says so with ``unconcluded`` (issue 24; the guard
+    # in tests/test_unconcluded.py keeps the mark honest).
+    app.state.conclude_inline = request.node.get_closest_marker("unconcluded") is None
     app.dependency_overrides[get_read_session] = shared_session
     app.dependency_overrides[get_write_session] = shared_session
     app.state.head_probe = JoinedHeadProbe(connection)

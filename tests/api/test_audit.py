@@ -11,7 +11,7 @@ from tests.api.conftest import Auth, MakeKey
 from tests.api.studies_support import Actors, action, create, etag
 from tests.factories import cluster_peer_service_trial, one_to_one_stigma_trial, peer_group_trial
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.unconcluded]
 
 
 @pytest.fixture

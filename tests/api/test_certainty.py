@@ -15,7 +15,7 @@ from tests.api.conftest import Auth, MakeKey
 from tests.api.pooled_support import add_batch, outcome_result, pooled, trial
 from tests.api.studies_support import Actors
 
-pytestmark = [pytest.mark.db, pytest.mark.dialect_free]
+pytestmark = [pytest.mark.db, pytest.mark.dialect_free, pytest.mark.unconcluded]
 
 DOMAINS = ["risk_of_bias", "inconsistency", "indirectness", "imprecision", "publication_bias"]
 

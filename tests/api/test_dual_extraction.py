@@ -17,7 +17,7 @@ from tests.api.conftest import Auth, MakeKey
 from tests.api.studies_support import Actors, action, create, patch
 from tests.factories import peer_group_trial
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.unconcluded]
 
 CODES = ("D1", "D2", "D3", "D4", "D5")
 

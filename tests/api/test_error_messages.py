@@ -12,7 +12,7 @@ from tests.api.conftest import Auth, MakeKey
 from tests.api.studies_support import Actors, create
 from tests.factories import one_to_one_stigma_trial, peer_group_trial
 
-pytestmark = [pytest.mark.db, pytest.mark.dialect_free]
+pytestmark = [pytest.mark.db, pytest.mark.dialect_free, pytest.mark.unconcluded]
 
 R0 = "outcome_results.0"
 

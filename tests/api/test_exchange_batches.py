@@ -16,7 +16,7 @@ from httpx import Response
 from tests.api.exchange_support import empty_app, newest_version, without_ids
 from tests.api.pooled_support import pooled
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.unconcluded]
 
 HEADER = "study,year,category,quality,outcome,instrument,weeks,m1i,sd1i,n1i,m2i,sd2i,n2i"
 STUDIES = 10

@@ -24,7 +24,7 @@ from tests.api.rscript_support import run_r
 from tests.api.studies_support import Actors
 from tests.factories import one_to_one_stigma_trial, result
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.unconcluded]
 
 
 def _evidence() -> list[dict[str, Any]]:

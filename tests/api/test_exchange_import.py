@@ -12,7 +12,7 @@ from tests.api.conftest import Auth, MakeKey
 from tests.api.exchange_support import newest_version, post_import
 from tests.api.studies_support import Actors
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.unconcluded]
 
 CSV_HEADER = (
     "study,year,doi,category,design,comparator,quality,outcome,instrument,timepoint,weeks,"

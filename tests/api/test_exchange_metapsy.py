@@ -19,7 +19,7 @@ from tests.api.exchange_support import METAPSY_FILE, headline, newest_version, p
 from tests.api.pooled_support import pooled
 from tests.api.studies_support import Actors
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.unconcluded]
 REFERENCE = json.loads(
     (Path(__file__).parent / "reference" / "metapsy_empowerment.json").read_text("utf-8")
 )

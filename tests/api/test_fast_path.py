@@ -11,7 +11,7 @@ from tests.api.conftest import Auth, MakeKey
 from tests.api.pooled_support import add_batch, trial
 from tests.api.studies_support import Actors, create
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.unconcluded]
 
 URL = "/v1/outcomes/empowerment/pooled"
 PER_REQUEST = {"x-request-id", "date"}

@@ -13,7 +13,7 @@ from tests.api.conftest import Auth, MakeKey
 from tests.api.pooled_support import add_batch, pooled, trial
 from tests.api.studies_support import Actors
 
-pytestmark = [pytest.mark.db, pytest.mark.usefixtures("backend")]
+pytestmark = [pytest.mark.db, pytest.mark.usefixtures("backend"), pytest.mark.unconcluded]
 HISTORY = "/v1/outcomes/empowerment/history"
 
 

@@ -21,7 +21,7 @@ from tests.api.conftest import Auth, MakeKey
 from tests.api.hostile_support import database_dumper
 from tests.factories import peer_group_trial
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.unconcluded]
 
 PROBLEM = "application/problem+json"
 STUDY = "{study_id}"

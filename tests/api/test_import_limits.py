@@ -17,7 +17,7 @@ from tests.api.exchange_support import newest_version, post_import
 from tests.api.studies_support import Actors
 from tests.api.test_exchange_import import CSV
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.unconcluded]
 
 
 @pytest.fixture

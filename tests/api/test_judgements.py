@@ -11,7 +11,7 @@ from tests.api.conftest import Auth, MakeKey
 from tests.api.pooled_support import add_batch, pooled, trial
 from tests.api.studies_support import Actors
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.unconcluded]
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from tests.api.conftest import Auth, MakeKey
 from tests.api.exchange_support import METAPSY_FILE, post_import
 from tests.api.studies_support import Actors
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.unconcluded]
 
 WORDS = {"Low risk": "low", "Some concerns": "some_concerns", "High risk": "high"}
 COLUMNS = (

@@ -14,7 +14,7 @@ from tests.api.exchange_support import post_import
 from tests.api.studies_support import Actors, create
 from tests.factories import Body, peer_group_trial
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.unconcluded]
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from tests.api.conftest import Auth, MakeKey
 from tests.api.studies_support import Actors, Headers, create, head_version
 from tests.factories import peer_group_trial
 
-pytestmark = [pytest.mark.db, pytest.mark.dialect_free]
+pytestmark = [pytest.mark.db, pytest.mark.dialect_free, pytest.mark.unconcluded]
 
 WHO = ("owner", "other submitter", "other trusted submitter", "curator", "admin", "no key")
 # route -> who -> status, for a pending study submitted by "owner".

@@ -21,7 +21,7 @@ from tests.api.conftest import Auth, MakeKey
 from tests.api.pooled_support import add_batch, trial
 from tests.api.studies_support import Actors, create
 
-pytestmark = [pytest.mark.db, pytest.mark.dialect_free]
+pytestmark = [pytest.mark.db, pytest.mark.dialect_free, pytest.mark.unconcluded]
 
 SVG = "{http://www.w3.org/2000/svg}"
 NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.])")

@@ -16,7 +16,7 @@ from tests.api.conftest import Auth, MakeKey
 from tests.api.pooled_support import add_batch, outcome_result, pooled, trial
 from tests.api.studies_support import Actors
 
-pytestmark = [pytest.mark.db, pytest.mark.dialect_free]
+pytestmark = [pytest.mark.db, pytest.mark.dialect_free, pytest.mark.unconcluded]
 
 SHIFTS = (0.5, 0.2, 0.7, 0.35, 0.6)
 

@@ -20,7 +20,7 @@ from tests.api.pooled_support import add_batch, outcome_result, pooled, trial
 from tests.api.rscript_support import run_r
 from tests.api.studies_support import Actors
 
-pytestmark = [pytest.mark.db, pytest.mark.dialect_free]
+pytestmark = [pytest.mark.db, pytest.mark.dialect_free, pytest.mark.unconcluded]
 
 
 @pytest.fixture

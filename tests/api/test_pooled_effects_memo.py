@@ -24,7 +24,7 @@ from tests.api.conftest import Auth, MakeKey
 from tests.api.pooled_support import add_batch, outcome_result, trial
 from tests.api.studies_support import Actors, action, create, head_version, patch
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.unconcluded]
 
 QUALITY_RANK = {"weak": 1, "moderate": 2, "strong": 3}
 SPECS = [

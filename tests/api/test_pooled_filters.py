@@ -10,7 +10,7 @@ from tests.api.conftest import Auth, MakeKey
 from tests.api.pooled_support import add_batch, outcome_result, pooled, study_ids, trial
 from tests.api.studies_support import Actors
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.unconcluded]
 
 
 @pytest.fixture

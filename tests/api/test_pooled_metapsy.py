@@ -25,7 +25,7 @@ from tests.api.exchange_support import METAPSY_FILE, post_import
 from tests.api.pooled_support import pooled
 from tests.api.studies_support import Actors
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.unconcluded]
 
 DATA = METAPSY_FILE
 SUBCATEGORIES = {"Empowerment/Self-efficacy", "Self-efficacy"}

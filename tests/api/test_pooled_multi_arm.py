@@ -21,7 +21,7 @@ from tests.api.rscript_support import run_r
 from tests.api.studies_support import Actors
 from tests.factories import means, result
 
-pytestmark = [pytest.mark.db, pytest.mark.dialect_free]
+pytestmark = [pytest.mark.db, pytest.mark.dialect_free, pytest.mark.unconcluded]
 
 REFERENCE = json.loads((Path(__file__).parent / "reference" / "multi_arm.json").read_text())
 

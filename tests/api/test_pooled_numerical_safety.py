@@ -21,7 +21,7 @@ from tests.api.pooled_support import add_batch, trial
 from tests.api.studies_support import Actors
 from tests.factories import result
 
-pytestmark = [pytest.mark.db, pytest.mark.dialect_free]
+pytestmark = [pytest.mark.db, pytest.mark.dialect_free, pytest.mark.unconcluded]
 
 SECTIONS = [
     "egger", "begg", "trim_and_fill", "failsafe", "leave_one_out", "influence", "cumulative",

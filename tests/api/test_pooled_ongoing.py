@@ -18,7 +18,7 @@ from tests.api.pooled_support import add_batch, trial
 from tests.api.studies_support import Actors, Headers, create
 from tests.factories import fresh, peer_group_trial
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.unconcluded]
 
 URL = "/v1/outcomes/empowerment/pooled"
 NCT_A, NCT_B, NCT_C = "NCT06000001", "NCT06000002", "NCT06000003"

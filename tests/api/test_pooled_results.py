@@ -13,7 +13,7 @@ from tests.api.pooled_support import add_batch, pooled, trial
 from tests.api.studies_support import Actors
 from tests.factories import means, one_to_one_stigma_trial, result
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.unconcluded]
 
 CATEGORIES = ("peer-group", "one-to-one", "peer-run-service")
 SHIFTS = (0.1, 0.45, -0.2, 0.3, 0.6, 0.05, 0.25, 0.8, -0.05, 0.35, 0.15)

@@ -12,7 +12,7 @@ from tests.api.conftest import Auth, MakeKey
 from tests.api.pooled_support import add_batch, pooled, trial
 from tests.api.studies_support import Actors, create
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.unconcluded]
 
 URL = "/v1/outcomes/empowerment/pooled"
 SHARED = ("outcome", "status", "k", "participants", "evidence_version", "engine_version")

@@ -17,7 +17,7 @@ from tests.api.conftest import Auth, MakeKey
 from tests.api.pooled_support import add_batch, trial
 from tests.api.studies_support import Actors
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.unconcluded]
 
 QUALITIES = ("strong", "moderate", "weak")
 OPTIONS: list[dict[str, Any]] = [{}, {"estimator": "DL", "min_k": 3}]

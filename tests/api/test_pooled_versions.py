@@ -13,7 +13,7 @@ from tests.api.conftest import Auth, MakeKey
 from tests.api.pooled_support import add_batch, headline, outcome_result, pooled, trial
 from tests.api.studies_support import Actors, action, create, patch
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.unconcluded]
 
 URL = "/v1/outcomes/empowerment/pooled"
 

@@ -16,7 +16,7 @@ from service.api.problems import MAX_ECHOED_CHARS, bounded
 from tests.api.conftest import Auth, MakeKey
 from tests.factories import peer_group_trial
 
-pytestmark = [pytest.mark.db, pytest.mark.dialect_free]
+pytestmark = [pytest.mark.db, pytest.mark.dialect_free, pytest.mark.unconcluded]
 
 HUGE = "x" * 100_000
 

@@ -14,7 +14,7 @@ from service.main import create_app
 from service.settings import Settings
 from tests.api.conftest import Auth, MakeKey
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.unconcluded]
 
 
 class FakeClock:

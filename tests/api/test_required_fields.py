@@ -19,7 +19,7 @@ from tests.api.exchange_support import post_import
 from tests.api.studies_support import Actors
 from tests.factories import peer_group_trial
 
-pytestmark = [pytest.mark.db, pytest.mark.dialect_free]
+pytestmark = [pytest.mark.db, pytest.mark.dialect_free, pytest.mark.unconcluded]
 
 R0 = "outcome_results.0"
 Body = dict[str, Any]

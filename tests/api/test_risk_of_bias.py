@@ -11,7 +11,7 @@ from tests.api.conftest import Auth, MakeKey
 from tests.api.pooled_support import add_batch, outcome_result, pooled, trial
 from tests.api.studies_support import Actors, patch
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.unconcluded]
 
 FIVE = ("D1", "D2", "D3", "D4", "D5")
 

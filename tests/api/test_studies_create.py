@@ -26,7 +26,7 @@ from tests.factories import (
     result,
 )
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.unconcluded]
 
 
 @pytest.fixture

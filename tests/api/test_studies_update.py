@@ -21,7 +21,7 @@ from tests.api.studies_support import (
 )
 from tests.factories import means, one_to_one_stigma_trial, peer_group_trial, result
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.unconcluded]
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from tests.api.conftest import Auth, MakeKey
 from tests.api.studies_support import Actors, head_version, listed_ids, problem_fields
 from tests.factories import Body, means, peer_group_trial, result
 
-pytestmark = [pytest.mark.db, pytest.mark.dialect_free]
+pytestmark = [pytest.mark.db, pytest.mark.dialect_free, pytest.mark.unconcluded]
 
 Mutation = Callable[[Body], None]
 R0 = "outcome_results.0"

@@ -11,7 +11,7 @@ from tests.api.conftest import Auth, MakeKey
 from tests.api.studies_support import Actors, action, create, patch, problem_fields
 from tests.factories import one_to_one_stigma_trial, peer_group_trial
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.unconcluded]
 
 
 @pytest.fixture

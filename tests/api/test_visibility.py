@@ -18,7 +18,11 @@ from tests.api.conftest import Auth, MakeKey
 from tests.api.studies_support import Actors, Headers, create
 from tests.factories import one_to_one_stigma_trial, peer_group_trial
 
-pytestmark = [pytest.mark.db, pytest.mark.usefixtures("default_visibility")]
+pytestmark = [
+    pytest.mark.db,
+    pytest.mark.usefixtures("default_visibility"),
+    pytest.mark.unconcluded,
+]
 SECRET_TITLE = "Unreviewed: the submitter's own words"
 
 

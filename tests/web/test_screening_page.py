@@ -9,7 +9,7 @@ from tests.api.conftest import Auth, MakeKey
 from tests.api.studies_support import Actors
 from tests.web.test_pages import _csrf, _sign_in
 
-pytestmark = pytest.mark.db
+pytestmark = [pytest.mark.db, pytest.mark.unconcluded]
 HOSTILE = '<script>alert("x")</script> Peer support & empowerment'
 
 
