@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 
 from bench.timing import fmt_seconds, markdown_table, median, repeat
 from service.plots.forest import forest_plot
-from service.plots.render import ImageFormat
+from service.plots.formats import ImageFormat
 from tests.plots.cases import grouped_forest
 
 SIZES = (10, 100, 300)

@@ -1,8 +1,13 @@
-"""What the plots draw: plain frozen dataclasses, built by the use cases."""
+"""What the plots draw: plain frozen dataclasses, built by the use cases.
+
+Nothing here imports matplotlib: the modules that build these import the drawing modules (and
+so matplotlib) only when a plot is first rendered, not at start-up (issue 24).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,3 +119,39 @@ class HistoryData:
     points: tuple[HistoryPoint, ...]
     sequential: SequentialLimits | None = None
     method: str | None = None  # estimator and CI method of every point
+
+
+@dataclass(frozen=True, slots=True)
+class RobRow:
+    """One study's judgements by domain code (``None``: not assessed), and its weight (%)."""
+
+    label: str
+    judgements: tuple[tuple[str, str], ...]
+    overall: str | None
+    weight: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RobPlotData:
+    """The studies of one analysis and the domains (codes and names) to draw."""
+
+    caption: Caption
+    tool: str
+    domains: tuple[tuple[str, str], ...]
+    rows: tuple[RobRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PrismaData:
+    """The flow counts (see :mod:`service.usecases.surveillance.prisma`)."""
+
+    identified: int
+    duplicates_removed: int
+    screened: int
+    awaiting: int
+    excluded: int
+    included: int
+    studies_in_review: int
+    ongoing: int
+    identified_by_source: Mapping[str, int] = field(default_factory=dict)
+    excluded_by_reason: Mapping[str, int] = field(default_factory=dict)

@@ -30,7 +30,8 @@ from matplotlib.patches import Polygon
 from matplotlib.transforms import Transform, blended_transform_factory
 
 from service.plots.data import Diamond, ForestData, PooledStats, StudyPoint
-from service.plots.render import ImageFormat, figure_bytes, new_figure
+from service.plots.formats import ImageFormat
+from service.plots.render import figure_bytes, new_figure
 from service.plots.risk_of_bias import COLOURS, NO_INFORMATION
 from service.plots.text import effect_with_interval, number, p_value
 

@@ -15,7 +15,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from service.plots.data import FunnelData
-from service.plots.render import ImageFormat, figure_bytes, new_figure
+from service.plots.formats import ImageFormat
+from service.plots.render import figure_bytes, new_figure
 from service.plots.text import number
 
 # Outside z * SE of 0 a study's two-sided test has p below 0.01, 0.05, 0.10 (normal quantiles):

@@ -15,7 +15,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from service.plots.data import HistoryData, HistoryPoint, SequentialLimits
-from service.plots.render import ImageFormat, figure_bytes, new_figure
+from service.plots.formats import ImageFormat
+from service.plots.render import figure_bytes, new_figure
 from service.plots.text import effect_with_interval
 
 ESTIMATE_COLOUR = "#1f4e79"

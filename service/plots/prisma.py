@@ -6,36 +6,21 @@ templates at https://www.prisma-statement.org/prisma-2020-flow-diagram): records
 (by source), duplicates removed, records screened, records excluded (by reason), awaiting
 screening, reports included, and the studies in the review. Drawn with matplotlib's
 object-oriented API on a figure of its own (:mod:`.render`); the counts come in a plain
-dataclass, so this module knows nothing of storage.
+dataclass (:class:`.data.PrismaData`), so this module knows nothing of storage.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 from matplotlib.axes import Axes
 
-from service.plots.render import ImageFormat, figure_bytes, new_figure
+from service.plots.data import PrismaData
+from service.plots.formats import ImageFormat
+from service.plots.render import figure_bytes, new_figure
 
 TITLE = "PRISMA 2020 flow diagram (living review searches)"
-
-
-@dataclass(frozen=True, slots=True)
-class PrismaData:
-    """The flow counts (see :mod:`service.usecases.surveillance.prisma`)."""
-
-    identified: int
-    duplicates_removed: int
-    screened: int
-    awaiting: int
-    excluded: int
-    included: int
-    studies_in_review: int
-    ongoing: int
-    identified_by_source: Mapping[str, int] = field(default_factory=dict)
-    excluded_by_reason: Mapping[str, int] = field(default_factory=dict)
 
 
 def _box(axes: Axes, x: float, y: float, text: str) -> None:

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import io
 import re
-from enum import StrEnum
 from xml.sax.saxutils import escape
 
 import matplotlib
 from matplotlib.figure import Figure
+
+from service.plots.formats import ImageFormat
 
 matplotlib.rcParams.update(
     {
@@ -33,17 +34,6 @@ matplotlib.rcParams.update(
 FONT = "DejaVu Sans"
 CREATOR = "living-meta-analysis plots"
 _SVG_OPEN = re.compile(r"<svg\b[^>]*>")
-
-
-class ImageFormat(StrEnum):
-    """The formats a plot route answers in."""
-
-    SVG = "svg"
-    PNG = "png"
-
-    @property
-    def media_type(self) -> str:
-        return "image/svg+xml" if self is ImageFormat.SVG else "image/png"
 
 
 def new_figure(width: float, height: float) -> Figure:

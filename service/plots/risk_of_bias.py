@@ -12,13 +12,12 @@ domain a study does not have (D1b outside cluster trials) is left empty.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, Rectangle
 
-from service.plots.data import Caption
-from service.plots.render import ImageFormat, figure_bytes, new_figure
+from service.plots.data import RobPlotData, RobRow
+from service.plots.formats import ImageFormat
+from service.plots.render import figure_bytes, new_figure
 
 COLOURS = {
     "low": "#02C100",
@@ -38,26 +37,6 @@ WORDS = {
 ORDER = ("low", "some_concerns", "unclear", "high", "no_information")
 NO_INFORMATION = "no_information"
 OVERALL = "Overall"
-
-
-@dataclass(frozen=True, slots=True)
-class RobRow:
-    """One study's judgements by domain code (``None``: not assessed), and its weight (%)."""
-
-    label: str
-    judgements: tuple[tuple[str, str], ...]
-    overall: str | None
-    weight: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RobPlotData:
-    """The studies of one analysis and the domains (codes and names) to draw."""
-
-    caption: Caption
-    tool: str
-    domains: tuple[tuple[str, str], ...]
-    rows: tuple[RobRow, ...]
 
 
 def cell(row: RobRow, domain: str) -> str | None:

@@ -16,9 +16,9 @@ import pytest
 
 from service.plots.data import HistoryData
 from service.plots.forest import forest_plot
+from service.plots.formats import ImageFormat
 from service.plots.funnel import funnel_plot
 from service.plots.history import history_plot
-from service.plots.render import ImageFormat
 from tests.plots import cases
 
 GOLDEN = Path(__file__).parent / "golden"

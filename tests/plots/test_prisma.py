@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from service.plots.prisma import PrismaData, description, prisma_diagram
-from service.plots.render import ImageFormat
+from service.plots.data import PrismaData
+from service.plots.formats import ImageFormat
+from service.plots.prisma import description, prisma_diagram
 
 DATA = PrismaData(
     identified=8,

@@ -7,15 +7,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from service.plots.data import Caption
-from service.plots.render import ImageFormat
-from service.plots.risk_of_bias import (
-    RobPlotData,
-    RobRow,
-    summary_plot,
-    summary_shares,
-    traffic_light_plot,
-)
+from service.plots.data import Caption, RobPlotData, RobRow
+from service.plots.formats import ImageFormat
+from service.plots.risk_of_bias import summary_plot, summary_shares, traffic_light_plot
 from service.stats.risk_of_bias import ROB2_DOMAINS
 
 SVG = "{http://www.w3.org/2000/svg}"

@@ -13,7 +13,7 @@ from service.api.conditional import NOT_MODIFIED, IfNoneMatch, ResultCacheDep, c
 from service.api.deps import SessionDep, SettingsDep, run_and_finish
 from service.api.paths import Outcome
 from service.api.summaries import summaries_from_docstrings
-from service.plots.render import ImageFormat
+from service.plots.formats import ImageFormat
 from service.schemas.common import problem_responses
 from service.schemas.pooled import HistoryQuery, PooledQuery
 from service.usecases.judgement import figures

@@ -12,8 +12,8 @@ from service.api.deps import SessionDep, WriteSessionDep
 from service.api.paths import Outcome
 from service.api.summaries import summaries_from_docstrings
 from service.api.writes import write_context
-from service.plots.prisma import PrismaData, prisma_diagram
-from service.plots.render import ImageFormat
+from service.plots.data import PrismaData
+from service.plots.formats import ImageFormat
 from service.schemas.common import MAX_ID, problem_responses
 from service.schemas.surveillance import (
     CandidateBatch,
@@ -143,6 +143,10 @@ def prisma(session: SessionDep, _: ReadAccessDep) -> PrismaRead:
 )
 def prisma_svg(session: SessionDep, _: ReadAccessDep) -> Response:
     """The PRISMA 2020 flow diagram of the living review's searches (SVG)."""
+    # Imported here, not at the top: the drawing module loads matplotlib (over a second),
+    # which only a plot needs, and this module is imported at every start (issue 24).
+    from service.plots.prisma import prisma_diagram
+
     counts = prisma_counts(session)
     data = PrismaData(
         identified=counts.identified,

@@ -24,10 +24,7 @@ from service.plots.data import (
     SequentialLimits,
     StudyPoint,
 )
-from service.plots.forest import forest_plot
-from service.plots.funnel import funnel_plot
-from service.plots.history import history_plot
-from service.plots.render import ImageFormat
+from service.plots.formats import ImageFormat
 from service.schemas.analyses import AnalysisResult
 from service.schemas.pooled import HistoryQuery, PooledQuery, PooledRead
 from service.schemas.sequential import MonitoringQuery
@@ -286,6 +283,11 @@ def pooled_figure(
     )
 
     def render(version: int) -> bytes:
+        # Imported here, not at the top: the drawing modules load matplotlib (over a second),
+        # which only a plot needs, and this module is imported at every start (issue 24).
+        from service.plots.forest import forest_plot
+        from service.plots.funnel import funnel_plot
+
         pinned = query.model_copy(update={"as_of": version})
         answer = pooled_result(session, cache, outcome, pinned, budget=budget).body
         assert answer is not None  # no If-None-Match was sent
@@ -335,6 +337,9 @@ def history_figure(
     spec = spec_from_options(outcome, query, category=query.category, mid=query.mid)
 
     def render(version: int) -> bytes:
+        # Deferred like pooled_figure's: matplotlib loads with the first plot, not at start.
+        from service.plots.history import history_plot
+
         pinned = query.model_copy(update={"as_of": version})
         answer = pooled_history(session, cache, outcome, pinned, budget=budget).body
         assert answer is not None

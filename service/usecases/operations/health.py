@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from sqlalchemy.exc import SQLAlchemyError
 
 from service.db.engine import Database
-from service.db.migrate import current_revision, head_revision
 from service.errors import ServiceUnavailableError
 
 
@@ -19,6 +18,11 @@ class Readiness:
 
 def check_readiness(database: Database) -> Readiness:
     """Raise 503 unless the database answers and sits at the newest migration."""
+    # Imported here, not at the top: Alembic (with Mako and Pygments) takes about 0.3 s to
+    # import and only this probe needs it, so a process loads it on its first /ready, not at
+    # start-up (issue 24); `lma` defers it the same way.
+    from service.db.migrate import current_revision, head_revision
+
     try:
         revision = current_revision(database.read_engine)
     except SQLAlchemyError as exc:

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from service.plots.data import Caption
-from service.plots.render import ImageFormat
-from service.plots.risk_of_bias import RobPlotData, RobRow, summary_plot, traffic_light_plot
+from service.plots.data import Caption, RobPlotData, RobRow
+from service.plots.formats import ImageFormat
 from service.schemas.pooled import PooledRead, PooledStudyRead
 from service.stats import risk_of_bias as rob
 
@@ -47,6 +46,10 @@ def rob_plot_data(answer: PooledRead, caption: Caption) -> RobPlotData:
 
 def rob_figure(answer: PooledRead, caption: Caption, kind: str, fmt: ImageFormat) -> bytes:
     """The traffic-light (``risk-of-bias``) or weighted summary plot of ``answer``."""
+    # Imported here, not at the top: the drawing module loads matplotlib (over a second),
+    # which only a plot needs, and this module is imported at every start (issue 24).
+    from service.plots.risk_of_bias import summary_plot, traffic_light_plot
+
     data = rob_plot_data(answer, caption)
     if kind == "risk-of-bias":
         return traffic_light_plot(data, fmt)

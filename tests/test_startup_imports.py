@@ -1,0 +1,36 @@
+"""What a server process imports when it starts (issue 24: every test server pays for it).
+
+No timing assertions (they flake): the test checks which modules a fresh process has loaded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from service.plots.prisma import prisma_diagram
+from tests.plots.test_prisma import DATA
+
+# Start the app, say whether matplotlib loaded, then draw a plot (which loads it) to stdout.
+CODE = """\
+import sys
+import service.main
+print("matplotlib" in sys.modules, flush=True)
+from service.plots.data import PrismaData
+from service.plots.prisma import prisma_diagram
+sys.stdout.buffer.write(prisma_diagram(PrismaData(**{fields!r})))
+"""
+
+
+def test_starting_the_app_leaves_matplotlib_to_the_first_plot(tmp_path: Path) -> None:
+    """``import service.main`` loads no matplotlib (over a second); a plot drawn afterwards,
+    in the same process, is the same bytes as one drawn where matplotlib loaded first."""
+    code = CODE.format(fields=dataclasses.asdict(DATA))
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'startup.sqlite3'}"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, env=env, check=True)
+    loaded, _, svg = done.stdout.partition(b"\n")
+    assert loaded == b"False"
+    assert svg == prisma_diagram(DATA)
