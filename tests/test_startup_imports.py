@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from service.plots.prisma import prisma_diagram
 from tests.plots.test_prisma import DATA
 
@@ -25,6 +27,7 @@ sys.stdout.buffer.write(prisma_diagram(PrismaData(**{fields!r})))
 """
 
 
+@pytest.mark.slow  # a new interpreter importing the app: seconds, so not in make test-fast
 def test_starting_the_app_leaves_matplotlib_to_the_first_plot(tmp_path: Path) -> None:
     """``import service.main`` loads no matplotlib (over a second); a plot drawn afterwards,
     in the same process, is the same bytes as one drawn where matplotlib loaded first."""
