@@ -87,7 +87,7 @@ typecheck: $(DEV_STAMP)
 # The suite runs in PYTEST_WORKERS pytest-xdist processes (each with its own databases, copied
 # from one migrated template), in a random order (pytest-randomly; the seed is printed, rerun
 # with PYTEST_ARGS=--randomly-seed=N), with Hypothesis' derandomized `ci` profile.
-COVERAGE := --cov=service --cov-branch --cov-report=term:skip-covered
+COVERAGE := --cov=service --cov-branch --cov-report=term-missing:skip-covered
 pytest: $(DEV_STAMP)
 	url=$$($(BIN)/python -m tests.support.postgres) && \
 	TEST_DATABASE_URL="$$url" $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadgroup -p randomly \

@@ -148,3 +148,15 @@ def test_a_selection_larger_than_the_budget_is_kept_alone() -> None:
     assert len(memo) == 1
     assert memo.newest("c", 1) is None
     assert memo.bytes == sample_size(small)
+
+
+def test_storing_a_version_again_replaces_it_once() -> None:
+    memo = SelectionMemo(max_entries=2)
+    memo.put("a", 1, _effects(1))
+    memo.put("a", 1, _effects(3))  # a second request computed the same selection
+    assert len(memo) == 1
+    assert memo.bytes == sample_size(_effects(3))
+    assert memo.newest("a", 1) == (1, _effects(3))
+    memo.put("a", 2, _effects(2))
+    memo.put("a", 3, _effects(2))  # evicts version 1, indexed once
+    assert memo.newest("a", 1) is None

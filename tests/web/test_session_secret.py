@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import stat
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -76,3 +77,21 @@ def test_without_a_shared_folder_each_process_has_its_own_key(
     with caplog.at_level(logging.WARNING, logger="service.web.session_secret"):
         assert session_signing_key(settings) != session_signing_key(settings)
     assert "set SESSION_SECRET" in caplog.text
+
+
+def test_a_key_file_still_being_written_is_read_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another worker made the file but has not written the key yet: read until it has."""
+    settings = _sqlite(tmp_path / "lma.sqlite3")
+    key_file = tmp_path / SECRET_FILE_NAME
+    key_file.touch(mode=0o600)
+    yields: list[int] = []
+
+    def other_worker_writes() -> None:  # what happens while this one yields the CPU
+        yields.append(1)
+        key_file.write_text("written-by-the-other-worker")
+
+    monkeypatch.setattr(os, "sched_yield", other_worker_writes)
+    assert session_signing_key(settings) == "written-by-the-other-worker"
+    assert yields == [1]
