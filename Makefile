@@ -66,7 +66,7 @@ test:
 
 test-steps: $(DEV_STAMP) system-deps lint typecheck pytest
 
-## test-fast: the inner loop (about a minute and a half on a quiet 2-core machine): ruff, mypy,
+## test-fast: the inner loop (under a minute on a quiet 2-core machine): ruff, mypy,
 ## and the tests that need no server process, browser or PostgreSQL (those not marked db or slow)
 test-fast: $(DEV_STAMP) lint typecheck
 	$(BIN)/pytest -n $(PYTEST_WORKERS) -m "not db and not slow" -q --durations=10 $(PYTEST_ARGS)
