@@ -11,7 +11,6 @@ answer to its ``pooled.changed`` in ``GET /v1/events``.
 from __future__ import annotations
 
 import argparse
-import base64
 import os
 import tempfile
 import time
@@ -30,6 +29,7 @@ from bench.server import (
 )
 from bench.studies import StudyFactory
 from bench.timing import fmt_seconds, percentile
+from service.api.pagination import encode_cursor
 
 OUTCOME = "empowerment"
 BATCH = 1_000
@@ -47,7 +47,9 @@ TARGETS = {
 
 
 def _cursor(event_id: int) -> str:
-    return base64.urlsafe_b64encode(str(event_id).encode()).decode().rstrip("=")
+    # The feed's own encoding (any position is a fair cursor): a hand-made copy of an older
+    # form made every poll a 422 once the cursors became four bytes (issue 25).
+    return encode_cursor(event_id)
 
 
 class Writes:
@@ -98,15 +100,17 @@ class Writes:
             response = self.client.post("/v1/studies", json=body, headers=self.trusted)
             answered = time.perf_counter()
             version = response.json()["evidence_version"]
-            found = False
-            while not found and time.perf_counter() - answered < 30:
-                params = {"after": _cursor(after), "type": "pooled.changed", "limit": 200}
-                items = self.client.get("/v1/events", params=params).json()["items"]
-                found = any(e["data"]["evidence_version"] == version for e in items)
-                if not found:
-                    time.sleep(0.005)
+            while not self.published(after, version) and time.perf_counter() - answered < 30:
+                time.sleep(0.005)
             lags.append(time.perf_counter() - answered)
         return lags
+
+    def published(self, after: int, version: int) -> bool:
+        """Whether the feed holds ``version``'s pooled.changed after event ``after``."""
+        params = {"after": _cursor(after), "type": "pooled.changed", "limit": 200}
+        response = self.client.get("/v1/events", params=params)
+        response.raise_for_status()  # a refused poll fails the run, not a KeyError later
+        return any(e["data"]["evidence_version"] == version for e in response.json()["items"])
 
     def misses(self) -> list[float]:
         times = []
