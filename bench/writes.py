@@ -29,6 +29,9 @@ from bench.server import (
 )
 from bench.studies import StudyFactory
 from bench.timing import fmt_seconds, percentile
+
+# The feed's own encoding (any position is a fair cursor): a hand-made copy of an older form
+# made every poll a 422 once the cursors became four bytes (issue 25).
 from service.api.pagination import encode_cursor
 
 OUTCOME = "empowerment"
@@ -44,12 +47,6 @@ TARGETS = {
     "lag_p50": 1.0,
     "lag_p99": 5.0,
 }
-
-
-def _cursor(event_id: int) -> str:
-    # The feed's own encoding (any position is a fair cursor): a hand-made copy of an older
-    # form made every poll a 422 once the cursors became four bytes (issue 25).
-    return encode_cursor(event_id)
 
 
 class Writes:
@@ -89,7 +86,7 @@ class Writes:
             if not page["items"]:
                 return newest
             newest = int(page["items"][-1]["id"].removeprefix("evt_"))
-            after = page.get("next_cursor") or _cursor(newest)
+            after = page.get("next_cursor") or encode_cursor(newest)
 
     def lag(self) -> list[float]:
         """From a write's answer to its pooled.changed in the feed (polled every 5 ms)."""
@@ -107,7 +104,7 @@ class Writes:
 
     def published(self, after: int, version: int) -> bool:
         """Whether the feed holds ``version``'s pooled.changed after event ``after``."""
-        params = {"after": _cursor(after), "type": "pooled.changed", "limit": 200}
+        params = {"after": encode_cursor(after), "type": "pooled.changed", "limit": 200}
         response = self.client.get("/v1/events", params=params)
         response.raise_for_status()  # a refused poll fails the run, not a KeyError later
         return any(e["data"]["evidence_version"] == version for e in response.json()["items"])

@@ -266,7 +266,7 @@ def app(
     app.state.conclusions = joined_worker(connection, app.state.pooled_cache.selections)
     # Concluding a write (pooled changes, looks, events) is about a fifth of an API test's
     # time; a module that reads none of it says so with ``unconcluded`` (issue 24; the guard
-    # in tests/test_unconcluded.py keeps the mark honest).
+    # in tests/api/test_unconcluded.py keeps the mark honest).
     app.state.conclude_inline = request.node.get_closest_marker("unconcluded") is None
     app.dependency_overrides[get_read_session] = shared_session
     app.dependency_overrides[get_write_session] = shared_session

@@ -38,20 +38,18 @@ def waiting(client: TestClient) -> int:
 
 
 @pytest.mark.db
-def test_a_write_is_concluded_when_its_request_returns(
-    client: TestClient, make_key: MakeKey, auth: Auth
+@pytest.mark.parametrize(
+    "waiting_after",
+    [
+        pytest.param(0, id="concluded"),
+        pytest.param(1, id="unconcluded", marks=pytest.mark.unconcluded),
+    ],
+)
+def test_a_write_is_concluded_when_its_request_returns_unless_unconcluded(
+    client: TestClient, make_key: MakeKey, auth: Auth, waiting_after: int
 ) -> None:
     create(client, auth(make_key(["submit", "curate"], trusted=True)), peer_group_trial())
-    assert waiting(client) == 0
-
-
-@pytest.mark.db
-@pytest.mark.unconcluded
-def test_an_unconcluded_write_waits_for_the_worker(
-    client: TestClient, make_key: MakeKey, auth: Auth
-) -> None:
-    create(client, auth(make_key(["submit", "curate"], trusted=True)), peer_group_trial())
-    assert waiting(client) == 1
+    assert waiting(client) == waiting_after
 
 
 def marked_modules() -> list[Path]:
