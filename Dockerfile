@@ -21,7 +21,10 @@ RUN mkdir service && touch service/__init__.py \
 COPY alembic.ini ./
 COPY migrations ./migrations
 COPY service ./service
-RUN pip install --no-deps -e . && mkdir -p /app/var && chown lma:lma /app/var
+# pip compiled the dependencies' bytecode; the service's own is compiled here, since
+# PYTHONDONTWRITEBYTECODE (and a read-only /app) would make every start compile it again.
+RUN pip install --no-deps -e . && python -m compileall -q service migrations \
+    && mkdir -p /app/var && chown lma:lma /app/var
 
 USER lma
 EXPOSE 8000
