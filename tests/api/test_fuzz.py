@@ -7,7 +7,9 @@ has a documented status, content type and headers and matches its documented sch
 Generation is derandomized, so every run sends the same requests: 10 per operation and mode in
 ``make test`` (about 1,600 requests), which reach the same lines and branches as 35 did (issue
 24 measured both) in a third of the time; ``make fuzz`` sends ``FUZZ_EXAMPLES`` (100) each, for
-the longer hunt that a change to the schemas or validators deserves.
+the longer hunt that a change to the schemas or validators deserves. The positive requests
+also get schemathesis' positive-data-acceptance check: a schema-valid request is not refused
+(what it allows, and why: tests/api/test_positive_acceptance.py).
 
 schemathesis' ``negative_data_rejection`` check is left out: its negative cases include
 unknown query parameters, which the read routes ignore as HTTP allows, and a removed
@@ -42,6 +44,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.api.conftest import Auth, MakeKey
+from tests.api.test_positive_acceptance import check_acceptance, fresh_idempotency_key
 from tests.support.spec import spec_operations
 
 pytestmark = [pytest.mark.db, pytest.mark.dialect_free]
@@ -62,6 +65,7 @@ def _fuzz_operation(
     operation: Any, mode: GenerationMode, headers: dict[str, str], sent: Counter[str]
 ) -> None:
     label = f"{operation.label} [{mode.value}]"
+    positive = mode is GenerationMode.POSITIVE
 
     @settings(
         max_examples=EXAMPLES,
@@ -75,8 +79,12 @@ def _fuzz_operation(
     @given(case=operation.as_strategy(generation_mode=mode))
     def run(case: Any) -> None:
         sent[label] += 1
+        if positive:
+            fresh_idempotency_key(case)
         response = case.call(headers=headers)
         case.validate_response(response, checks=CHECKS, headers=headers)
+        if positive:  # schema-valid, so not refused (tests/api/test_positive_acceptance.py)
+            check_acceptance(case, response, headers, operation.label)
 
     run()
 
