@@ -17,8 +17,10 @@ def openapi_document() -> dict[str, Any]:
     return document
 
 
-def render() -> str:
-    return json.dumps(openapi_document(), indent=2, sort_keys=False) + "\n"
+def render(document: dict[str, Any] | None = None) -> str:
+    """The document as committed (``document``: one already built)."""
+    built = openapi_document() if document is None else document
+    return json.dumps(built, indent=2, sort_keys=False) + "\n"
 
 
 if __name__ == "__main__":
