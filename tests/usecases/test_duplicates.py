@@ -102,3 +102,34 @@ def test_within_a_batch_matches_come_in_batch_order_whatever_the_years() -> None
     reported = [(d.index, new.index(d.existing)) for d in found]
     assert reported == _every_pair(new)
     assert len(reported) >= 5  # years within the window, out of order, two first authors
+
+
+def test_registration_ids_keep_apart_only_two_different_ids_in_stored_and_batch_order() -> None:
+    # Matches as comparing every pair finds them: stored records by year then as given, then
+    # the batch's earlier records in batch order; none between two different registration ids
+    # (none, "", the same id and another id on either side, across the year window).
+    ids = [None, "", "NCT1", "NCT2", "NCT1", None, "NCT2", "", "NCT3", None]
+    years = [2016, 2017, 2015, 2016, 2017, 2016, 2015, 2016, 2017, 2016]
+    stored = [
+        _copy(year=year, registration_id=reg, study_id=position + 1)
+        for position, (year, reg) in enumerate(zip(years[:6], ids[:6], strict=True))
+    ]
+    new = [
+        _copy(year=year, registration_id=reg)
+        for year, reg in zip(reversed(years), reversed(ids), strict=True)
+    ]
+    found = find_near_duplicates(new, stored)
+    in_order = sorted(enumerate(stored), key=lambda pair: (pair[1].year, pair[0]))
+    expected = [
+        (index, existing)
+        for index, record in enumerate(new)
+        for existing in [r for _, r in in_order] + new[:index]
+        if likely_duplicate(record, existing) is not None
+    ]
+    assert [(d.index, d.existing) for d in found] == expected
+    assert any(d.existing.study_id is None for d in found)  # within the batch too
+    assert all(
+        not (new[d.index].registration_id and d.existing.registration_id)
+        or new[d.index].registration_id == d.existing.registration_id
+        for d in found
+    )

@@ -121,12 +121,14 @@ def create_studies(
             )
         read = StudyBatchWriteRead(
             evidence_version=version,
-            studies=list(result.studies),
+            studies=[],
             pooled_changes=None if changes is None else list(changes),
             changes=changes_path(version),
         )
+        content = read.model_dump(mode="json")
+        content["studies"] = list(result.studies_json)  # dumped once, as the audit has them
         headers = {"Location": f"/v1/versions/{version}", "Link": changes_link(version)}
-        return JSONResponse(read.model_dump(mode="json"), status_code=201, headers=headers)
+        return JSONResponse(content, status_code=201, headers=headers)
 
     return idempotency.execute(produce)
 

@@ -131,32 +131,52 @@ def find_near_duplicates(
     first author, the years in the window, no different registration id. So a batch of a
     thousand against ten thousand stored studies stays a matter of milliseconds.
     """
-    stored_by: dict[tuple[int, str], list[TrialRecord]] = defaultdict(list)
-    for record in stored:
-        stored_by[record.year, record.first_author].append(record)
-    # The batch's earlier records by year too, with their index: looked up as the stored ones
-    # are (a batch by one first author scanned every earlier record for each: quadratic),
-    # then put back in batch order, the order the matches are reported in.
-    earlier_by: dict[tuple[int, str], list[tuple[int, TrialRecord]]] = defaultdict(list)
+    # Stored records in reach come in the order of their years, then as given; the batch's
+    # earlier records in batch order (the order matches are reported in), whatever their years.
+    stored_reach = _Reach()
+    for position, record in enumerate(stored):
+        stored_reach.add((record.year, position), record)
+    earlier_reach = _Reach()
     found: list[NearDuplicate] = []
     for index, record in enumerate(new):
-        author = record.first_author
-        years = range(record.year - YEAR_WINDOW, record.year + YEAR_WINDOW + 1)
-        pool = [r for y in years for r in stored_by.get((y, author), ())]
-        earlier = sorted(
-            (pair for y in years for pair in earlier_by.get((y, author), ())), key=itemgetter(0)
-        )
-        pool += [r for _, r in earlier]
-        found += _matches(index, record, [r for r in pool if _may_be_one(record, r)])
-        earlier_by[record.year, author].append((index, record))
+        pool = stored_reach.of(record) + earlier_reach.of(record)
+        found += _matches(index, record, pool)
+        earlier_reach.add((index,), record)
     return found
 
 
-def _may_be_one(new: TrialRecord, old: TrialRecord) -> bool:
-    """Not registered under two different ids (which are two trials)."""
-    return not (new.registration_id and old.registration_id) or (
-        new.registration_id == old.registration_id
-    )
+_Ordered = tuple[tuple[int, ...], TrialRecord]
+
+
+class _Reach:
+    """Records by year and first author, and within those by registration id, so that the
+    records a new one may be (rules 1 and 2, and no different registration id) are looked up,
+    not scanned for: a batch of 1,000 by a few first authors compared each record with every
+    earlier one of its author, ~50,000 checks, to keep almost none (each trial its own id)."""
+
+    def __init__(self) -> None:
+        self._by: defaultdict[tuple[int, str], defaultdict[str, list[_Ordered]]] = defaultdict(
+            lambda: defaultdict(list)
+        )
+
+    def add(self, order: tuple[int, ...], record: TrialRecord) -> None:
+        """Add ``record``; :meth:`of` lists records in the order of ``order``."""
+        by_id = self._by[record.year, record.first_author]
+        by_id[record.registration_id or ""].append((order, record))
+
+    def of(self, record: TrialRecord) -> list[TrialRecord]:
+        """The records ``record`` may be one trial with (rules 1 and 2, the ids), in order."""
+        found: list[_Ordered] = []
+        for year in range(record.year - YEAR_WINDOW, record.year + YEAR_WINDOW + 1):
+            by_id = self._by.get((year, record.first_author))
+            if not by_id:
+                continue
+            if record.registration_id:  # unregistered ones, and the same id: never another id
+                found += by_id.get("", []) + by_id.get(record.registration_id, [])
+            else:
+                found += (pair for pairs in by_id.values() for pair in pairs)
+        found.sort(key=itemgetter(0))
+        return [r for _, r in found]
 
 
 def _matches(index: int, record: TrialRecord, pool: list[TrialRecord]) -> list[NearDuplicate]:

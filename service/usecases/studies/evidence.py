@@ -50,11 +50,22 @@ class WriteContext:
 
 @dataclass(frozen=True, slots=True)
 class StudyChange:
-    """One study's state before (``None`` when new) and after a write."""
+    """One study's state before (``None`` when new) and after a write.
+
+    ``after_json`` is ``after.model_dump(mode="json")`` when the caller has made it already
+    (a batch answers with the same dump), so that it is made once; ``None`` otherwise.
+    """
 
     action: str
     before: StudyRead | None
     after: StudyRead
+    after_json: dict[str, Any] | None = None
+
+    def after_as_json(self) -> dict[str, Any]:
+        """``after`` as JSON-ready values (the audit entry's and the API's shape)."""
+        if self.after_json is not None:
+            return self.after_json
+        return self.after.model_dump(mode="json")
 
 
 def changed_fields(before: StudyRead | None, after: StudyRead) -> list[str]:
@@ -105,7 +116,7 @@ def _audit_entry(version: EvidenceVersion, change: StudyChange) -> dict[str, Any
         "resource_id": change.after.id,
         "request_id": version.request_id,
         "before": change.before.model_dump(mode="json") if change.before else None,
-        "after": change.after.model_dump(mode="json"),
+        "after": change.after_as_json(),
     }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -57,12 +58,18 @@ LISTED_BY_DEFAULT = ("pending", "included", "excluded")
 @dataclass(frozen=True, slots=True)
 class BatchWriteResult:
     """Every study of a batch, all current in one new evidence version, and the outcomes it
-    touched (``pooled_changes``: as for :class:`.writes.StudyWriteResult`)."""
+    touched (``pooled_changes``: as for :class:`.writes.StudyWriteResult`).
+
+    ``studies_json`` holds each study as ``model_dump(mode="json")`` gives it, made once for
+    the audit entries and the answer alike (dumping 1,000 studies twice cost ~50 ms). The
+    audit's rows are already written from them: read them, never change them.
+    """
 
     evidence_version: int
     studies: tuple[StudyRead, ...]
     outcomes: tuple[str, ...] = ()
     pooled_changes: tuple[PooledChangeRead, ...] | None = None
+    studies_json: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +77,7 @@ class _Stored:
     number: int
     reads: list[StudyRead]
     outcomes: tuple[str, ...]
+    dumped: list[dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,9 +140,10 @@ def _store_rows(
         for r, i in zip(rows, ids, strict=True)
     ]
     summary = _creation_summary(reads, status) + confirmation_note(bodies)
-    created = [StudyChange("create", None, r) for r in reads]
+    dumped = [r.model_dump(mode="json") for r in reads]
+    created = [StudyChange("create", None, r, d) for r, d in zip(reads, dumped, strict=True)]
     touched = record_changes(session, version, created, summary)
-    return _Stored(version.number, reads, tuple(touched))
+    return _Stored(version.number, reads, tuple(touched), dumped)
 
 
 def initial_status(prepared: PreparedStudy, context: WriteContext) -> str:
@@ -183,6 +192,7 @@ def create_studies(
         evidence_version=stored.number,
         studies=tuple(stored.reads),
         outcomes=stored.outcomes,
+        studies_json=tuple(stored.dumped),
     )
 
 
