@@ -93,8 +93,20 @@ def _wait_for_the_write(url: str, sender: threading.Thread) -> None:
         time.sleep(0.02)
 
 
+def _wait_until_concluded(target: Crashable, key: str) -> None:
+    """The in-API conclusions worker has concluded every version, so that the only writer
+    seen afterwards is the batch (the worker's short transactions take the same write lock:
+    seen once as "the batch's transaction ended before the kill" under load)."""
+    deadline = time.monotonic() + IN_FLIGHT_TIMEOUT
+    with target.client(key) as client:
+        while client.get("/health").json()["conclusions"]["waiting"] > 0:
+            assert time.monotonic() < deadline, "the conclusions worker never caught up"
+            time.sleep(0.05)
+
+
 def _kill_mid_batch(target: Crashable, key: str, crash: int) -> dict[str, Any]:
     """Send a 1,000-study batch and kill the server while it writes; what the client got."""
+    _wait_until_concluded(target, key)
     body = {
         "studies": [peer_group_trial(title=f"Crash {crash} study {i}") for i in range(BATCH_SIZE)]
     }
