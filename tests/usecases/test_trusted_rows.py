@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from service.schemas.analyses import EffectRead
 from service.schemas.common import trusted
@@ -145,3 +146,16 @@ def test_effect_rows_without_a_defined_weight_are_null() -> None:
     rows = effect_rows(("a", "b", "c"), fit)
     assert [r.weight for r in rows] == [None, None, None]
     assert_same(rows[0], EffectRead(label="a", yi=0.1, vi=0.01, weight=None))
+
+
+def test_a_trusted_row_behaves_as_a_validated_one() -> None:
+    fields = {"label": "a", "yi": 0.1, "vi": 0.2, "weight": 50.0}
+    row, validated = trusted(EffectRead, dict(fields)), EffectRead(**fields)
+    assert row.__pydantic_extra__ is None
+    assert row.__pydantic_private__ is None
+    with pytest.raises(ValidationError, match="frozen"):
+        row.yi = 0.3  # type: ignore[misc]
+    copied = row.model_copy(update={"weight": None})
+    assert copied == validated.model_copy(update={"weight": None})
+    assert copied.model_fields_set == validated.model_fields_set
+    assert row.model_dump() == fields
