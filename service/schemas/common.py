@@ -123,20 +123,12 @@ def trusted(model: type[M], values: dict[str, Any]) -> M:
         names = _FIELD_NAMES.setdefault(model, frozenset(model.__pydantic_fields__))
     if values.keys() != names:
         raise TypeError(f"{model.__name__} needs exactly its fields, got {sorted(values)}")
-    instance = object.__new__(model)  # what model.__new__ is (BaseModel defines none)
-    _set_dict(instance, values)
-    _set_fields_set(instance, set(values))
-    _set_extra(instance, None)
-    _set_private(instance, None)
+    instance = model.__new__(model)
+    object.__setattr__(instance, "__dict__", values)
+    object.__setattr__(instance, "__pydantic_fields_set__", set(values))
+    object.__setattr__(instance, "__pydantic_extra__", None)
+    object.__setattr__(instance, "__pydantic_private__", None)
     return instance
-
-
-# BaseModel's slots, set through their descriptors: what object.__setattr__ ends up calling,
-# without looking each name up along the model's MRO (2.2 -> 0.8 us of the 4 us of a row).
-_set_dict = BaseModel.__dict__["__dict__"].__set__
-_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
-_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
-_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
 class RequestModel(BaseModel):
