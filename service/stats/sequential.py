@@ -32,7 +32,7 @@ from enum import StrEnum
 import numpy as np
 from scipy import optimize, stats
 
-from service.stats._recursion import GRID_SDS, Density, first_density, next_density
+from service.stats._recursion import GRID_SDS, Density, first_density, next_density, normal_sf
 
 MAX_LOOKS = 200
 NEVER = 40.0  # a boundary no Z reaches: the look spends nothing
@@ -82,7 +82,7 @@ def _upper_crossing(previous: Density | None, t: float, step: float, z: float) -
     """P(no crossing before, S_k > z sqrt(t_k)) under the null."""
     if previous is None:
         return float(stats.norm.sf(z))
-    tail = stats.norm.sf((z * math.sqrt(t) - previous.points) / math.sqrt(step))
+    tail = normal_sf((z * math.sqrt(t) - previous.points) / math.sqrt(step))
     return float(tail @ previous.mass)
 
 

@@ -12,11 +12,15 @@ from typing import Any
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from service.schemas.analyses import EffectRead
 from service.schemas.common import trusted
 from service.schemas.pooled import PooledStudyRead
+from service.stats.models import fit_random_effects
 from service.stats.narrative import effect_intervals
+from service.usecases.analyses.numbers import finite
+from service.usecases.analyses.service import effect_rows
 from service.usecases.pooled.analysis import analyse_outcome
 from service.usecases.pooled.selection import StudyEffect
 from service.usecases.pooled.spec import PooledSpec
@@ -120,3 +124,38 @@ def test_a_pooled_answers_studies_are_the_validated_rows(k: int) -> None:
 def test_trusted_needs_every_field() -> None:
     with pytest.raises(TypeError, match="EffectRead needs exactly its fields"):
         trusted(EffectRead, {"label": "a", "yi": 0.1, "vi": 0.2})
+
+
+def test_an_answers_effect_rows_are_the_validated_rows() -> None:
+    rows = effects()
+    fit = fit_random_effects([e.yi for e in rows], [e.vi for e in rows])
+    labels = tuple(e.label for e in rows)
+    built = effect_rows(labels, fit)
+    expected = [
+        EffectRead(label=label, yi=float(y), vi=float(v), weight=finite(w))
+        for label, y, v, w in zip(labels, fit.yi, fit.vi, fit.weights_percent, strict=True)
+    ]
+    for row, wanted in zip(built, expected, strict=True):
+        assert_same(row, wanted)
+
+
+def test_effect_rows_without_a_defined_weight_are_null() -> None:
+    fit = replace(
+        fit_random_effects([0.1, 0.2, 0.3], [0.01, 0.02, 0.03]), weights=np.array([np.nan] * 3)
+    )
+    rows = effect_rows(("a", "b", "c"), fit)
+    assert [r.weight for r in rows] == [None, None, None]
+    assert_same(rows[0], EffectRead(label="a", yi=0.1, vi=0.01, weight=None))
+
+
+def test_a_trusted_row_behaves_as_a_validated_one() -> None:
+    fields = {"label": "a", "yi": 0.1, "vi": 0.2, "weight": 50.0}
+    row, validated = trusted(EffectRead, dict(fields)), EffectRead(**fields)
+    assert row.__pydantic_extra__ is None
+    assert row.__pydantic_private__ is None
+    with pytest.raises(ValidationError, match="frozen"):
+        row.yi = 0.3  # type: ignore[misc]
+    copied = row.model_copy(update={"weight": None})
+    assert copied == validated.model_copy(update={"weight": None})
+    assert copied.model_fields_set == validated.model_fields_set
+    assert row.model_dump() == fields

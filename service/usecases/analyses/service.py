@@ -13,6 +13,7 @@ import numpy as np
 
 from service.errors import InvalidInputError
 from service.schemas.analyses import AnalysisRequest, AnalysisResult, EffectRead
+from service.schemas.common import trusted
 from service.stats import ENGINE_VERSION
 from service.stats.effect_sizes import VarianceType, smd_from_means
 from service.stats.errors import StatsInputError
@@ -167,8 +168,12 @@ def core_fields(fit: RandomEffectsFit, intervals: HeterogeneityIntervals | None)
 
 
 def effect_rows(labels: Sequence[str], fit: RandomEffectsFit) -> list[EffectRead]:
-    weights = fit.weights_percent
+    """One row per study, built without validating each (:func:`trusted`): a pooled answer at
+    10,000 studies has 6,500 of them (18-23 ms of CPU validated, 13-15 ms so, on the loaded
+    2-core development machine). ``tolist()`` gives Python floats (what validation would make
+    of numpy's), and :func:`finite` maps NaN and infinity to ``None`` as before."""
+    weights = fit.weights_percent.tolist()
     return [
-        EffectRead(label=label, yi=float(y), vi=float(v), weight=finite(w))
-        for label, y, v, w in zip(labels, fit.yi, fit.vi, weights, strict=True)
+        trusted(EffectRead, {"label": str(label), "yi": y, "vi": v, "weight": finite(w)})
+        for label, y, v, w in zip(labels, fit.yi.tolist(), fit.vi.tolist(), weights, strict=True)
     ]

@@ -40,8 +40,8 @@ from service.usecases.judgement.certainty import (
 from service.usecases.judgement.statements import OutcomeWords, PooledNumbers, pooled_statement
 from service.usecases.pooled.analysis import (
     FittedHeadline,
-    analysis_input,
     fitted_headline,
+    fitted_input,
     section_names,
 )
 from service.usecases.pooled.selection import StudyEffect
@@ -61,12 +61,12 @@ def answer_assessment(answer: PooledRead) -> dict[str, Any]:
     return {"certainty": cell_certainty(answer.certainty), "statement": answer.statement}
 
 
-def _egger_p(
-    effects: Sequence[StudyEffect], spec: PooledSpec, fit: RandomEffectsFit
-) -> float | None:
+def _egger_p(spec: PooledSpec, fit: RandomEffectsFit) -> float | None:
+    """The full answer's Egger p-value: its section, on the fit's own arrays (the same
+    values as the effects'), without building the labels and groups it does not read."""
     if "egger" not in section_names(spec, fit.k):
         return None
-    fields = analysis_sections.compute("egger", analysis_input(effects, spec), fit, [])
+    fields = analysis_sections.compute("egger", fitted_input(fit, spec), fit, [])
     egger = fields["egger_classic" if spec.egger == "classic" else "egger"]
     return egger.p_value if egger is not None else None
 
@@ -78,11 +78,10 @@ def _basis(
     ci = interval_or_none(core.get("ci_lower"), core.get("ci_upper"))
     if fit is None or ci is None:
         return None
-    pairs = [(e.yi, e.vi) for e in effects]
-    yi, vi = zip(*pairs, strict=True)
-    intervals = effect_intervals(yi, vi, level=spec.level)
+    # The fit holds the effects' yi and vi as arrays (the same values, in the same order).
     # tolist(): Python floats at once; iterating the arrays boxes a numpy scalar per study
     # (a third of a certainty assessment at 6,000 studies). The same values.
+    intervals = effect_intervals(fit.yi, fit.vi, level=spec.level)
     lower, upper = intervals.lower.tolist(), intervals.upper.tolist()
     return CertaintyBasis(
         k=fit.k,
@@ -91,14 +90,14 @@ def _basis(
         ci=ci,
         pi=interval_or_none(core.get("pi_lower"), core.get("pi_upper")),
         i2=core.get("i2"),
-        egger_p=_egger_p(effects, spec, fit),
+        egger_p=_egger_p(spec, fit),
         weights=[finite(w) or 0.0 for w in fit.weights_percent.tolist()],
         qualities=[e.quality for e in effects],
         study_intervals=list(map(Interval, lower, upper)),
         risks_of_bias=[e.risk_of_bias for e in effects],
         egger=spec.egger,
         pi_distribution=pi_distribution(str(spec.ci_method), fit.k),
-        effects=pairs,
+        effects=list(zip(fit.yi.tolist(), fit.vi.tolist(), strict=True)),
     )
 
 

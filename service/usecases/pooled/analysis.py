@@ -172,6 +172,21 @@ def analysis_input(
     )
 
 
+def fitted_input(fit: RandomEffectsFit, spec: PooledSpec) -> AnalysisInput:
+    """The engine's view of a fit's effects for sections that read only ``yi`` and ``vi``
+    (Egger's tests): the fit's arrays, with blank labels and no groups or moderators."""
+    return AnalysisInput(
+        labels=("",) * fit.k,
+        yi=fit.yi,
+        vi=fit.vi,
+        groups=(None,) * fit.k,
+        moderators=(None,) * fit.k,
+        estimator=spec.estimator,
+        ci_method=spec.ci_method,
+        level=spec.level,
+    )
+
+
 def _fit_effects(effects: Sequence[StudyEffect], spec: PooledSpec) -> RandomEffectsFit:
     """The same fit as ``_fit(analysis_input(...))``, without labels and groups."""
     yi = np.fromiter((e.yi for e in effects), dtype=float, count=len(effects))
