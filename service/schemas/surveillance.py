@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, Field, StringConstraints
 
-from service.schemas.common import FreeText, ReadModel, RequestModel
+from service.schemas.common import FreeJsonObject, FreeText, ReadModel, RequestModel
 from service.schemas.studies import StudyCreate
 
 SourceName = Annotated[
@@ -82,7 +82,7 @@ class CandidateCreate(RequestModel):
     registry_status: FreeText | None = Field(default=None, max_length=200)
     completion_date: FreeText | None = Field(default=None, max_length=200)
     has_results: bool = False
-    draft: dict[str, Any] | None = Field(
+    draft: FreeJsonObject | None = Field(
         default=None, description="A study body prefilled from the source, as far as it goes."
     )
     warnings: list[FreeText] = Field(default_factory=list, max_length=50)

@@ -50,8 +50,9 @@ class Refusal:
 
 
 # U+0000 is refused in every string (PostgreSQL cannot store it). Each plain string of a
-# body says so with a pattern (service.schemas.common.FreeText); a free-form object's keys
-# and values cannot, so a schema-valid body can still carry it there.
+# body says so with a pattern (service.schemas.common.FreeText), and so does a free-form
+# object's schema, at any depth (NulFreeJsonObject, a candidate's draft); the keys of a map
+# of models (RoB domains) do not, so a schema-valid body can still carry it there.
 NUL = "NUL (U+0000) in a free-form object"
 STUDY = Refusal(
     "year up to next year (a bound that moves with the clock; the committed spec is "
@@ -75,9 +76,6 @@ REFUSES: dict[str, Refusal] = {
     "POST /v1/studies/preview": STUDY,
     "POST /v1/studies/{study_id}/extractions": STUDY,
     "POST /v1/candidates/{candidate_id}/screening": STUDY,
-    "POST /v1/search-runs/{run_id}/candidates": Refusal(
-        f"{NUL} (draft, a study body prefilled from the source)", frozenset({"candidates"})
-    ),
     "POST /v1/studies/{study_id}/discrepancies/{discrepancy_id}/resolve": Refusal(
         "a value for choice=other that the discrepant field does not take (the stored "
         "discrepancy decides which field; the choice/value rule itself is in the spec)"
