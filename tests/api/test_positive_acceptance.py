@@ -81,10 +81,10 @@ REFUSES: dict[str, Refusal] = {
         "discrepancy decides which field; the choice/value rule itself is in the spec)"
     ),
     "POST /v1/analyses": Refusal(
-        "exactly one of effects and comparisons (a model-level oneOf made openapi-python-client "
-        "drop the operation); labels unique within "
-        "the list (uniqueItems compares whole items, not one property); numbers too extreme "
-        "for double precision"
+        "labels unique within the list (uniqueItems compares whole items, not one property); "
+        "numbers each within range whose results overflow double precision (an SD of 5e-324 "
+        "makes the SMD infinite: a rule on the arithmetic, not on one value)",
+        frozenset({"effects", "comparisons"}),
     ),
     "POST /v1/sequential/boundaries": Refusal(
         "information fractions strictly increasing (JSON Schema cannot order array items)",
