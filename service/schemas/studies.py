@@ -128,7 +128,23 @@ RegistrationId = Annotated[
     ),
 ]
 Pmid = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,9}$")]
-Year = Annotated[int, AfterValidator(_plausible_year)]
+# The year's upper bound is next year by the service's clock, which a committed spec cannot
+# state: it states the fixed outer bound the clock's stays under until 2099 (LATEST_STATED_YEAR),
+# and says the rest in words. A year past next year within it is refused with a 422 naming
+# ``year`` (issue 25).
+LATEST_STATED_YEAR = 2100
+Year = Annotated[
+    int,
+    AfterValidator(_plausible_year),
+    Field(
+        json_schema_extra={
+            "minimum": EARLIEST_YEAR,
+            "maximum": LATEST_STATED_YEAR,
+            "description": f"Publication year, from {EARLIEST_YEAR} to next year by the "
+            "service's clock (the spec's maximum is a fixed outer bound; a later year is a 422).",
+        }
+    ),
+]
 
 
 def _distinct(tags: list[str]) -> list[str]:

@@ -51,15 +51,14 @@ class Refusal:
 
 # U+0000 is refused in every string (PostgreSQL cannot store it). Each plain string of a
 # body says so with a pattern (service.schemas.common.FreeText), and so does a free-form
-# object's schema, at any depth (NulFreeJsonObject, a candidate's draft); the keys of a map
-# of models (RoB domains) do not, so a schema-valid body can still carry it there.
-NUL = "NUL (U+0000) in a free-form object"
+# object's schema, at any depth (NulFreeJsonObject, a candidate's draft); RoB domain codes
+# are an enum of each tool's.
 STUDY = Refusal(
-    "year up to next year (a bound that moves with the clock; the committed spec is "
-    "static); instrument slugs (the other vocabulary terms are in the spec); rules "
+    "a year after next year (the bound moves with the clock: the committed spec states "
+    "1950 to 2100); instrument slugs (the other vocabulary terms are in the spec); rules "
     "relating fields of reported data (events within total, a CI around its effect, df "
-    "within n - 2, ordered quartiles, 'either se or a CI'); RoB domains by tool; text "
-    f"stripped before min_length; {NUL} (RoB domains)"
+    "within n - 2, ordered quartiles, 'either se or a CI'); text stripped before min_length "
+    "(RoB domains, their judgements and the raise to high are in the spec, by tool)"
 )
 WEBHOOK = Refusal(
     "a URL the delivery rules refuse (http without its setting, a host that is not public: "
