@@ -10,9 +10,16 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 from pydantic.json_schema import WithJsonSchema
 
 from service.schemas.common import (
@@ -28,7 +35,14 @@ from service.schemas.pagination import DEFAULT_LIMIT, MAX_LIMIT, Cursor
 from service.schemas.pooled_summary import PooledChangeRead
 from service.schemas.reported import ReportedData, ReportedModel
 from service.schemas.risk_of_bias import RiskOfBiasCreate, RiskOfBiasRead
-from service.schemas.vocabulary import CATEGORIES, COMPARATORS, DESIGNS, OUTCOMES, QUALITY_RATINGS
+from service.schemas.vocabulary import (
+    CATEGORIES,
+    COMPARATORS,
+    DESIGNS,
+    INSTRUMENTS,
+    OUTCOMES,
+    QUALITY_RATINGS,
+)
 
 StudyStatus = Literal["pending", "included", "excluded", "withdrawn"]
 ArmRole = Literal["intervention", "control"]
@@ -56,7 +70,7 @@ Slug = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^
 # A slug of the review's vocabulary in a study: any short text here, so that the use case can
 # answer an unknown one with the valid slugs and the nearest ("Internalized stigma" ->
 # internalized-stigma) instead of a pattern. The spec states each kind's slugs (StatedEnum,
-# the same component as the query parameters'); instruments are only bounded text.
+# the same component as the query parameters'), and an instrument's by its outcome.
 TermSlug = Annotated[
     FreeText,
     StringConstraints(min_length=1, max_length=64),
@@ -186,8 +200,24 @@ class ArmCreate(RequestModel):
     n_randomized: int = Field(ge=2, le=1_000_000)
 
 
+def _instrument_of(outcomes: list[str]) -> dict[str, Any]:
+    """An if/then/else chain, one link per outcome: the instrument is one of its outcome's
+    (openapi-python-client leaves if/then/else alone; the use case refuses any other with
+    the nearest slug, which an enum on the property would cut short: see StatedEnum)."""
+    if not outcomes:
+        return {}
+    outcome, rest = outcomes[0], outcomes[1:]
+    return {
+        "if": {"required": ["outcome"], "properties": {"outcome": {"const": outcome}}},
+        "then": {"properties": {"instrument": {"enum": list(INSTRUMENTS[outcome])}}},
+        "else": _instrument_of(rest),
+    }
+
+
 class OutcomeResultCreate(RequestModel):
     """One outcome at one time point, comparing an intervention arm with a control arm."""
+
+    model_config = ConfigDict(json_schema_extra=_instrument_of(list(INSTRUMENTS)))
 
     outcome: Annotated[TermSlug, StatedEnum(OUTCOMES)] = Field(examples=["empowerment"])
     instrument: TermSlug = Field(examples=["empowerment-scale"])

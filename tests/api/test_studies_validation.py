@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import jsonschema_rs
 import pytest
 from fastapi.testclient import TestClient
 
@@ -221,3 +222,31 @@ def test_a_cluster_design_cannot_say_arm_summaries_account_for_clustering(
     response = client.post("/v1/studies", json=body, headers=who.trusted)
     assert problem_fields(response) == {f"{R0}.cluster.reported_accounts_for_clustering"}
     assert "cannot account for clustering" in response.text
+
+
+@pytest.mark.parametrize(
+    ("outcome", "instrument", "valid"),
+    [
+        ("empowerment", "empowerment-scale", True),
+        ("internalized-stigma", "ismi-10", True),
+        ("empowerment", "ismi", False),  # another outcome's
+        ("self-efficacy", "phq-9", False),  # no instrument of the review
+    ],
+)
+def test_the_spec_states_each_outcomes_instruments(
+    client: TestClient, who: Actors, outcome: str, instrument: str, valid: bool
+) -> None:
+    """Issue 25: an instrument is one of its outcome's, in the spec (if/then/else on the
+    outcome) as in the use case, which names the instrument when it refuses one."""
+    body = peer_group_trial()
+    body["outcome_results"] = [{**body["outcome_results"][0], "outcome": outcome,
+                                "instrument": instrument}]  # fmt: skip
+    components = client.get("/openapi.json").json()["components"]
+    schema = {"$ref": "#/components/schemas/OutcomeResultCreate", "components": components}
+    assert jsonschema_rs.is_valid(schema, body["outcome_results"][0]) is valid
+    response = client.post("/v1/studies/preview", json=body, headers=who.trusted)
+    if valid:  # the data may break another rule on this scale, never the instrument's
+        named = problem_fields(response) if response.status_code == 422 else set()
+        assert f"{R0}.instrument" not in named, response.text
+    else:
+        assert problem_fields(response) == {f"{R0}.instrument"}
