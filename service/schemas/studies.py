@@ -30,6 +30,7 @@ from service.schemas.common import (
     ReadModel,
     RequestModel,
     StatedEnum,
+    TermSlug,
 )
 from service.schemas.pagination import DEFAULT_LIMIT, MAX_LIMIT, Cursor
 from service.schemas.pooled_summary import PooledChangeRead
@@ -67,15 +68,9 @@ REQUIRED_FIELDS = (
 )
 
 Slug = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")]
-# A slug of the review's vocabulary in a study: any short text here, so that the use case can
-# answer an unknown one with the valid slugs and the nearest ("Internalized stigma" ->
-# internalized-stigma) instead of a pattern. The spec states each kind's slugs (StatedEnum,
-# the same component as the query parameters'), and an instrument's by its outcome.
-TermSlug = Annotated[
-    FreeText,
-    StringConstraints(min_length=1, max_length=64),
-    Field(examples=["empowerment"]),
-]
+# A slug of the review's vocabulary in a study (service.schemas.common.TermSlug): the spec
+# states each kind's slugs (StatedEnum, the same component as the query parameters'), and an
+# instrument's by its outcome.
 Label = Annotated[FreeText, StringConstraints(min_length=1, max_length=100)]
 # The pattern says in the schema what stripping then min_length=3 checks: a character that is
 # not whitespace (as pydantic strips it: Unicode White_Space) at each end of at least three;

@@ -55,10 +55,11 @@ class Refusal:
 # are an enum of each tool's.
 STUDY = Refusal(
     "a year after next year (the bound moves with the clock: the committed spec states "
-    "1950 to 2100); rules relating fields of reported data (events within total, a CI "
-    "around its effect, df within n - 2, ordered quartiles, 'either se or a CI'); text "
-    "stripped before min_length (the vocabulary, each outcome's instruments, and RoB "
-    "domains, judgements and the raise to high by tool are in the spec)"
+    "1950 to 2100); numeric rules relating fields of reported data (events within "
+    "total, a CI around its effect, df within n - 2, ordered quartiles). The vocabulary, "
+    "each outcome's instruments, which reported fields go together, RoB domains, "
+    "judgements and the raise to high by tool, and text's length once stripped are in the "
+    "spec."
 )
 WEBHOOK = Refusal(
     "a URL the delivery rules refuse (http without its setting, a host that is not public: "

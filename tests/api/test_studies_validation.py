@@ -48,6 +48,11 @@ def _data(data: dict[str, Any]) -> Mutation:
     return _set(f"{R0}.data", data)
 
 
+def _medians(**quantiles: float) -> dict[str, Any]:
+    arm = {"median": 2.5, "n": 30, **quantiles}
+    return {"form": "medians", "intervention": arm, "control": arm}
+
+
 EFFECT_CI = {"form": "effect_ci", "effect": 0.3, "positive_favours_intervention": True}
 NS = {"n_intervention": 30, "n_control": 30}
 TWO_INTERVENTION_ARMS = [
@@ -250,3 +255,42 @@ def test_the_spec_states_each_outcomes_instruments(
         assert f"{R0}.instrument" not in named, response.text
     else:
         assert problem_fields(response) == {f"{R0}.instrument"}
+
+
+MD = {"form": "mean_difference", "mean_difference": 0.3, **NS}
+
+
+@pytest.mark.parametrize(
+    ("data", "valid"),
+    [
+        ({**MD, "se": 0.1}, True),
+        ({**MD, "ci_lower": 0.1, "ci_upper": 0.5, "se": None}, True),
+        ({**MD, "se": 0.1, "ci_lower": 0.1, "ci_upper": 0.5}, False),  # both
+        ({**MD, "ci_lower": 0.1}, False),  # half an interval
+        (MD, False),  # neither
+        (_medians(q1=2.0, q3=3.0), True),
+        (_medians(minimum=1.0, maximum=4.0), True),
+        (_medians(q1=2.0, q3=3.0, minimum=1.0, maximum=4.0), True),
+        (_medians(q1=2.0), False),  # half the quartiles
+        (_medians(q1=2.0, q3=3.0, minimum=1.0), False),  # half the range
+        (_medians(), False),  # neither
+    ],
+)
+def test_the_spec_states_which_reported_fields_go_together(
+    client: TestClient, who: Actors, data: dict[str, Any], valid: bool
+) -> None:
+    """Issue 25: 'either se or a CI' and 'quartiles, range or both, each pair whole', in the
+    spec (if/then/else) as in the validators, whose refusal names the data."""
+    components = client.get("/openapi.json").json()["components"]
+    name = "MeanDifferenceData" if data["form"] == "mean_difference" else "MediansData"
+    schema = {"$ref": f"#/components/schemas/{name}", "components": components}
+    assert jsonschema_rs.is_valid(schema, data) is valid
+    body = peer_group_trial()
+    body["outcome_results"][0]["data"] = data
+    response = client.post("/v1/studies/preview", json=body, headers=who.trusted)
+    named = problem_fields(response) if response.status_code == 422 else set()
+    if valid:
+        assert not any(field.startswith(f"{R0}.data") for field in named), response.text
+    else:
+        assert named, response.text
+        assert all(field.startswith(f"{R0}.data") for field in named), named

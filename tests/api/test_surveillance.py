@@ -264,6 +264,21 @@ def test_the_spec_states_the_rules_of_a_draft(
         assert fields == ["candidates.0.draft"], answer.json()
 
 
+@pytest.mark.parametrize(("query", "valid"), [(" q ", True), (" \t\u3000", False), ("", False)])
+def test_the_spec_states_a_minimum_length_once_stripped(
+    client: TestClient, actors: Actors, query: str, valid: bool
+) -> None:
+    """Issue 25: free text is stripped before its min_length counts, and its pattern says so."""
+    components = client.get("/openapi.json").json()["components"]
+    schema = {"$ref": "#/components/schemas/SearchRunCreate", "components": components}
+    body = {"source": "ctgov", "query": query}
+    assert jsonschema_rs.is_valid(schema, body) is valid
+    answer = client.post("/v1/search-runs", json=body, headers=actors.submitter)
+    assert answer.status_code == (201 if valid else 422), answer.text
+    if not valid:
+        assert [error["field"] for error in answer.json()["errors"]] == ["query"]
+
+
 def test_the_watermark_moves_only_after_a_successful_run(
     client: TestClient, actors: Actors
 ) -> None:
