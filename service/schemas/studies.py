@@ -295,12 +295,27 @@ class StudyBatchCreate(RequestModel):
     studies: list[StudyCreate] = Field(min_length=1, max_length=MAX_BATCH)
 
 
+def _not_nullable(schema: dict[str, Any]) -> None:
+    """The spec says what ``StudyUpdate._not_null`` refuses: a field every study has may be
+    omitted, never null (null means 'remove' for the others) (issue 25)."""
+    for name in REQUIRED_FIELDS:
+        field = schema["properties"][name]
+        field.pop("default", None)
+        branches = [b for b in field.pop("anyOf", []) if b != {"type": "null"}]
+        if len(branches) == 1:
+            field.update(branches[0])
+        elif branches:
+            field["anyOf"] = branches
+
+
 class StudyUpdate(RequestModel):
     """The fields to change; omitted fields keep their value.
 
     Objects and lists (``source``, ``tags``, ``arms``, ``outcome_results``) are replaced as a
     whole. Fields that a study must have cannot be set to null.
     """
+
+    model_config = ConfigDict(json_schema_extra=_not_nullable)
 
     title: FreeText | None = Field(default=None, min_length=1, max_length=500)
     authors: FreeText | None = Field(default=None, min_length=1, max_length=2000)

@@ -68,14 +68,17 @@ WEBHOOK = Refusal(
 )
 REFUSES: dict[str, Refusal] = {
     "PATCH /v1/studies/{study_id}": Refusal(
-        "as POST /v1/studies; null for a field every study has (the schema's null means "
-        "'remove' for the others); If-Match is required (428, allowed)"
+        "as POST /v1/studies, and a field the patch leaves as it was may break one of those "
+        "rules together with one it sends (If-Match is required: 428, allowed)"
     ),
     "POST /v1/studies": STUDY,
     "POST /v1/studies/batch": STUDY,
     "POST /v1/studies/preview": STUDY,
     "POST /v1/studies/{study_id}/extractions": STUDY,
-    "POST /v1/candidates/{candidate_id}/screening": STUDY,
+    "POST /v1/candidates/{candidate_id}/screening": Refusal(
+        f"as POST /v1/studies for the study sent ({STUDY.reason}) (a reason with exclude is "
+        "in the spec)"
+    ),
     "POST /v1/studies/{study_id}/discrepancies/{discrepancy_id}/resolve": Refusal(
         "a value for choice=other that the discrepant field does not take (the stored "
         "discrepancy decides which field; the choice/value rule itself is in the spec)"

@@ -135,6 +135,13 @@ def test_a_search_is_deduplicated_screened_and_counted_at_every_step(
 
     refused = screen(client, actors.curator, ids[NCT_B], decision="exclude")
     assert refused.status_code == 422
+    assert [error["field"] for error in refused.json()["errors"]] == ["reason"]
+    components = client.get("/openapi.json").json()["components"]
+    schema = {"$ref": "#/components/schemas/ScreeningCreate", "components": components}
+    assert not jsonschema_rs.is_valid(schema, {"decision": "exclude"})  # the spec says so
+    assert not jsonschema_rs.is_valid(schema, {"decision": "exclude", "reason": None})
+    assert jsonschema_rs.is_valid(schema, {"decision": "exclude", "reason": "other"})
+    assert jsonschema_rs.is_valid(schema, {"decision": "maybe"})
     assert screen(client, actors.submitter, ids[NCT_B], decision="maybe").status_code == 403
     assert (
         screen(
