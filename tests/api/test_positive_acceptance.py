@@ -54,12 +54,17 @@ class Refusal:
 # object's schema, at any depth (NulFreeJsonObject, a candidate's draft); RoB domain codes
 # are an enum of each tool's.
 STUDY = Refusal(
-    "a year after next year (the bound moves with the clock: the committed spec states "
-    "1950 to 2100); numeric rules relating fields of reported data (events within "
-    "total, a CI around its effect, df within n - 2, ordered quartiles). The vocabulary, "
-    "each outcome's instruments, which reported fields go together, RoB domains, "
-    "judgements and the raise to high by tool, and text's length once stripped are in the "
-    "spec."
+    "rules relating fields by value: the arms adding up to total_randomized; each result's "
+    "arms by label and role (a known label, used once, a control and an intervention arm, "
+    "named when its role has several); no more analysed than randomized; one result per "
+    "instrument, time point and arms; a cluster design only in a cluster-randomized study, "
+    "and not 'accounted for' with arm summaries; in reported data, events within total, a "
+    "CI around its effect, df within n - 2, ordered quartiles, means and SDs the "
+    "instrument's scale allows, an effect size that double precision can derive; and a "
+    "year after next year (the bound moves with the clock: the committed spec states 1950 "
+    "to 2100). The vocabulary, each outcome's instruments, which reported fields go "
+    "together, RoB domains, judgements and the raise to high by tool, and text's length "
+    "once stripped are in the spec."
 )
 WEBHOOK = Refusal(
     "a URL the delivery rules refuse (http without its setting, a host that is not public: "
