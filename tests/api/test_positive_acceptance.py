@@ -15,7 +15,12 @@ DOIs and timepoints have their patterns in the spec; the 26 left, and two that h
 the luck of their examples (judgements: vocabulary), refuse only as stated. A second
 follow-up took 15 more off: the vocabulary (outcomes, categories, comparators, designs,
 quality ratings) is written by migrations alone, so the spec enumerates it; every plain
-string of a body states that NUL is refused.
+string of a body states that NUL is refused. A third took the candidates off (a draft is the
+recursive NulFreeJsonObject) and stated with if/then/else, which openapi-python-client leaves
+alone, analyses' "exactly one of effects and comparisons" and tau prior parameters, RoB by
+tool, each outcome's instruments, reported fields that go together, a screening's reason
+with exclude, a PATCH's non-nullable fields, and text's length once stripped; the 12 left
+refuse only by rules relating values, the clock, DNS, stored state or a file's content.
 """
 
 from __future__ import annotations
@@ -85,8 +90,9 @@ REFUSES: dict[str, Refusal] = {
         "in the spec)"
     ),
     "POST /v1/studies/{study_id}/discrepancies/{discrepancy_id}/resolve": Refusal(
-        "a value for choice=other that the discrepant field does not take (the stored "
-        "discrepancy decides which field; the choice/value rule itself is in the spec)"
+        "a value for choice=other that the discrepant field does not take, or that breaks "
+        "a study rule with the fields kept (the stored discrepancy decides which field, and "
+        "the refusal names it; the choice/value rule itself is in the spec)"
     ),
     "POST /v1/analyses": Refusal(
         "labels unique within the list (uniqueItems compares whole items, not one property); "
