@@ -7,12 +7,15 @@ nullable one, ``...Type0``. This pass hoists them into ``components/schemas`` un
 name of their alias in :mod:`service.schemas` (``EstimatorName``, ``Slug``), found by
 importing every schema module: an alias added there later is named without touching this
 file. An enum no alias spells is named after its field's title (``SidesEnum``); a free-form
-JSON object is ``JsonObject``. A reference keeps its use's ``description`` and ``default``
-beside it (OpenAPI 3.1 allows siblings of ``$ref``).
+JSON object is ``JsonObject``, and a request's (NUL in no key or string, at any depth: see
+:data:`service.schemas.common.NUL_FREE_JSON_OBJECT`) ``NulFreeJsonObject``. A reference
+keeps its use's ``description`` and ``default`` beside it (OpenAPI 3.1 allows siblings of
+``$ref``).
 """
 
 from __future__ import annotations
 
+import copy
 import importlib
 import json
 import pkgutil
@@ -23,12 +26,14 @@ from typing import Annotated, Any, Literal, get_origin
 from pydantic import PydanticUserError, TypeAdapter
 
 import service.schemas
+from service.schemas.common import NUL_FREE_JSON_OBJECT, NUL_FREE_KEYS
 
 REF_PREFIX = "#/components/schemas/"
 JSON_OBJECT = {"type": "object", "additionalProperties": True}
 # Keywords of one use of a type, not of the type itself.
 _USE_KEYWORDS = frozenset({"title", "description", "default", "examples", "deprecated"})
 _KEPT_BESIDE_REF = ("description", "default")
+_NUL_FREE_OBJECT = ("NulFreeJsonObject", NUL_FREE_JSON_OBJECT)
 
 
 def _aliases() -> Iterator[tuple[str, Any]]:
@@ -59,6 +64,7 @@ def named_types() -> dict[str, tuple[str, dict[str, Any]]]:
             clean = {k: v for k, v in schema.items() if k not in _USE_KEYWORDS}
             named.setdefault(_type_key(clean), (name, clean))
     named.setdefault(_type_key(JSON_OBJECT), ("JsonObject", dict(JSON_OBJECT)))
+    named.setdefault(_type_key(NUL_FREE_KEYS), _NUL_FREE_OBJECT)
     return named
 
 
@@ -81,7 +87,7 @@ class _Hoister:
             self.fallback[key] = name
         else:
             return None
-        self.components.setdefault(name, clean)
+        self.components.setdefault(name, copy.deepcopy(clean))
         return name
 
     def _fresh(self, name: str) -> str:

@@ -5,9 +5,9 @@ The response field names are a contract that other apps read; do not rename them
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from service.schemas.common import FreeText, ReadModel, RequestModel
 from service.schemas.dependence import BayesInput, BayesRead, DependenceName, DependenceRead
@@ -25,6 +25,14 @@ SectionName = Literal[
     "egger", "begg", "trim_and_fill", "failsafe", "leave_one_out", "influence",
     "cumulative", "subgroups", "meta_regression",
 ]  # fmt: skip
+
+
+_GIVEN = {"type": "array"}  # null or absent is not given
+EXACTLY_ONE_SOURCE: dict[str, Any] = {
+    "if": {"required": ["effects"], "properties": {"effects": _GIVEN}},
+    "then": {"properties": {"comparisons": {"type": "null"}}},
+    "else": {"required": ["comparisons"], "properties": {"comparisons": _GIVEN}},
+}
 
 
 class EffectInput(RequestModel):
@@ -56,9 +64,12 @@ class ComparisonInput(RequestModel):
 class AnalysisRequest(RequestModel):
     """Either ``effects`` or ``comparisons``, and how to analyse them."""
 
-    # "Exactly one of effects and comparisons" is not in the schema: stated as a model-level
-    # oneOf (one branch per list, each "required"), openapi-python-client 0.2x dropped the
-    # analyse operation from the generated client without a word (issue 25).
+    # "Exactly one of effects and comparisons" (null as good as absent), as if/then/else:
+    # stated as a model-level oneOf (one branch per list, each "required"),
+    # openapi-python-client 0.2x dropped the analyse operation from the generated client
+    # without a word; it leaves if/then/else alone, as it does any keyword it does not type
+    # (issue 25).
+    model_config = ConfigDict(json_schema_extra=EXACTLY_ONE_SOURCE)
 
     effects: list[EffectInput] | None = Field(default=None, min_length=1, max_length=MAX_STUDIES)
     comparisons: list[ComparisonInput] | None = Field(
@@ -83,12 +94,21 @@ class AnalysisRequest(RequestModel):
     def _exactly_one_source(self) -> AnalysisRequest:
         if (self.effects is None) == (self.comparisons is None):
             raise ValueError("give exactly one of 'effects' and 'comparisons'")
-        labels = [row.label for row in (self.effects or self.comparisons or [])]
-        if len(set(labels)) != len(labels):
-            raise ValueError("labels must be unique")
         if len(set(self.sections)) != len(self.sections):
             raise ValueError("sections must not repeat")
         return self
+
+    @field_validator("effects", "comparisons")
+    @classmethod
+    def _unique_labels(
+        cls, rows: list[EffectInput] | list[ComparisonInput] | None
+    ) -> list[EffectInput] | list[ComparisonInput] | None:
+        # A field's rule, so that a refusal names the list (JSON Schema cannot state it:
+        # uniqueItems compares whole items, not one property).
+        labels = [row.label for row in rows or []]
+        if len(set(labels)) != len(labels):
+            raise ValueError("labels must be unique")
+        return rows
 
 
 class EffectRead(ReadModel):

@@ -5,8 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler, field_validator
-from pydantic.json_schema import JsonSchemaValue
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    StringConstraints,
+    field_validator,
+)
+from pydantic.json_schema import JsonSchemaValue, WithJsonSchema
 from pydantic_core import CoreSchema
 
 MAX_ID = 2**31 - 1
@@ -61,9 +69,88 @@ class StatedEnum:
         return {"enum": list(self.values), "type": "string"}
 
 
-FreeText = Annotated[str, StatedPattern(NUL_FREE_PATTERN)]
+def stripped_length_pattern(minimum: int) -> str:
+    """A pattern for "at least ``minimum`` characters once stripped, and no NUL": the
+    characters from the first that is not whitespace to the last that is not (issue 25)."""
+    if minimum <= 0:
+        return NUL_FREE_PATTERN
+    if minimum == 1:
+        return NONBLANK_PATTERN
+    inner = f"[^\\x00]{{{minimum - 2},}}" if minimum > 2 else "[^\\x00]*"
+    end = f"[^{SPACE_CLASS}\\x00]"
+    return f"^[{SPACE_CLASS}]*{end}{inner}{end}[{SPACE_CLASS}]*$"
+
+
+@dataclass(frozen=True, slots=True)
+class StatedText:
+    """The pattern of a free-text field in the JSON Schema: no NUL, and, with a
+    ``min_length``, that many characters once stripped, since every :class:`RequestModel`
+    strips before it counts (a field's own pattern is kept, as :class:`StatedPattern`)."""
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        schema.setdefault("pattern", stripped_length_pattern(schema.get("minLength", 0)))
+        return schema
+
+
+FreeText = Annotated[str, StatedText()]
 """A free-text string of a request body: any text but NUL, which every
-:class:`RequestModel` refuses (:func:`reject_nul`; PostgreSQL cannot store it)."""
+:class:`RequestModel` refuses (:func:`reject_nul`; PostgreSQL cannot store it), and at least
+its ``min_length`` once stripped."""
+TermSlug = Annotated[
+    FreeText, StringConstraints(min_length=1, max_length=64), Field(examples=["empowerment"])
+]
+"""A slug of the review's vocabulary: any short text here, so that the use case can answer an
+unknown one with the valid slugs and the nearest ("Internalized stigma" ->
+internalized-stigma) instead of a pattern. Defined here, before the filters spelled alike
+(service.schemas.events.OutcomeFilter), so that the spec names their component after it."""
+
+
+# A free-form JSON object of a request, as the spec states it: NUL in no key and no string, at
+# any depth (JSON Schema 2020-12: ``propertyNames``, and the object's ``$ref`` to itself), as
+# :func:`reject_nul` refuses it. An array in it holds values and objects, not arrays: that is
+# what a generated client can type (openapi-python-client resolves a recursive ``$ref`` to an
+# object, not to an array or a union: it dropped such a schema), and what a study body, the
+# one object sent this way (a candidate's draft), ever has. Validation stays
+# ``dict[str, Any]``, so that values are stored exactly as sent. A model's own JSON schema
+# says only that keys hold no NUL (a ``$ref`` to a component would dangle there);
+# service.api.spec_components names that schema NulFreeJsonObject in the spec, in full.
+NUL_FREE_KEYS = {"type": "object", "propertyNames": {"pattern": NUL_FREE_PATTERN}}
+_SELF = {"$ref": "#/components/schemas/NulFreeJsonObject"}
+_SCALARS = [
+    {"type": "null"},
+    {"type": "boolean"},
+    {"type": "number"},
+    {"type": "string", "pattern": NUL_FREE_PATTERN},
+]
+NUL_FREE_JSON_OBJECT = {
+    **NUL_FREE_KEYS,
+    "description": "A JSON object without NUL (U+0000) in a key or a string, at any depth; "
+    "an array in it holds values and objects, not arrays.",
+    "additionalProperties": {
+        "anyOf": [*_SCALARS, _SELF, {"type": "array", "items": {"anyOf": [*_SCALARS, _SELF]}}]
+    },
+}
+
+
+def _no_array_in_array(value: Any, inside_array: bool = False) -> Any:
+    if isinstance(value, list):
+        if inside_array:
+            raise ValueError("an array here holds values and objects, not arrays")
+        for item in value:
+            _no_array_in_array(item, inside_array=True)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _no_array_in_array(item)
+    return value
+
+
+FreeJsonObject = Annotated[
+    dict[str, Any], AfterValidator(_no_array_in_array), WithJsonSchema(NUL_FREE_KEYS)
+]
+"""A free-form JSON object of a request body: no NUL anywhere in it, no array in an array."""
 
 
 _NO_TEXT = frozenset({int, float, bool, type(None)})

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from service.schemas.common import ReadModel, RequestModel
 
@@ -42,6 +42,37 @@ _TAU_PARAMETERS: dict[str, tuple[tuple[str, ...], dict[str, float]]] = {
 }
 
 
+_TAU_NAMES = ("scale", "shape", "location", "df")
+
+
+def _parameters_schema(kind: str) -> dict[str, Any]:
+    """What ``kind`` reads, in JSON Schema: its required parameters given (a number, not
+    null), the ones it does not read absent or null."""
+    required, defaults = _TAU_PARAMETERS[kind]
+    unread = [name for name in _TAU_NAMES if name not in required and name not in defaults]
+    properties = {name: {"type": "number"} for name in required}
+    properties |= {name: {"type": "null"} for name in unread}
+    return (
+        {"required": list(required), "properties": properties}
+        if required
+        else {"properties": properties}
+    )
+
+
+def _by_kind(kinds: list[str]) -> dict[str, Any]:
+    """An if/then/else chain, one link per kind; the last, for ``kind`` omitted, is the
+    default's (a model-level oneOf or allOf would upset openapi-python-client, which leaves
+    if/then/else alone: see AnalysisRequest)."""
+    if not kinds:
+        return _parameters_schema("half_normal")
+    kind, rest = kinds[0], kinds[1:]
+    return {
+        "if": {"required": ["kind"], "properties": {"kind": {"const": kind}}},
+        "then": _parameters_schema(kind),
+        "else": _by_kind(rest),
+    }
+
+
 class TauPriorInput(RequestModel):
     """The prior of tau, by name or by its parameters.
 
@@ -53,6 +84,9 @@ class TauPriorInput(RequestModel):
     tau = ``scale`` (the conjugate model). A parameter the kind does not read is refused, so that
     no request silently fits a prior other than the one it spelled out.
     """
+
+    # The parameters of each kind, stated in the schema too (issue 25).
+    model_config = ConfigDict(json_schema_extra=_by_kind(list(_TAU_PARAMETERS)))
 
     kind: TauPriorKindName = "half_normal"
     scale: FiniteFloat | None = Field(default=None, ge=0)

@@ -10,7 +10,7 @@ and p values carry no sign: they state which arm the result ``favours`` instead.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
@@ -20,6 +20,41 @@ Finite = Annotated[float, Field(allow_inf_nan=False)]
 PositiveFinite = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 ArmN = Annotated[int, Field(ge=2, le=1_000_000, description="Participants analysed in the arm.")]
 Favours = Literal["intervention", "control"]
+
+
+# Which fields go together, in the JSON Schema too (issue 25; if/then/else, which
+# openapi-python-client leaves alone). Null counts as not given, as in the validators.
+_NUMBER, _NULL = {"type": "number"}, {"type": "null"}
+
+
+def _given(*names: str) -> dict[str, Any]:
+    return {"required": list(names), "properties": {name: dict(_NUMBER) for name in names}}
+
+
+def _absent(*names: str) -> dict[str, Any]:
+    return {"properties": {name: dict(_NULL) for name in names}}
+
+
+SE_OR_INTERVAL: dict[str, Any] = {
+    "if": _given("se"),
+    "then": _absent("ci_lower", "ci_upper"),
+    "else": _given("ci_lower", "ci_upper"),
+}
+"""Either ``se`` or both ends of the interval."""
+QUARTILES_OR_RANGE: dict[str, Any] = {
+    "if": _given("q1"),
+    "then": {
+        **_given("q3"),
+        "if": _given("minimum"),
+        "then": _given("maximum"),
+        "else": _absent("maximum"),
+    },
+    "else": {
+        "required": ["minimum", "maximum"],
+        "properties": {"q3": _NULL, "minimum": _NUMBER, "maximum": _NUMBER},
+    },
+}
+"""The quartiles, the range or both, each pair whole."""
 
 
 class ReportedModel(RequestModel):
@@ -159,6 +194,8 @@ class MeansSeData(ReportedModel):
 class MeanDifferenceData(ReportedModel):
     """A raw mean difference (intervention minus control) with its SE or its CI, and the ns."""
 
+    model_config = ConfigDict(json_schema_extra=SE_OR_INTERVAL)
+
     form: Literal["mean_difference"]
     mean_difference: Finite
     se: PositiveFinite | None = None
@@ -195,6 +232,8 @@ class AncovaData(ReportedModel):
 
 class ArmMedians(ReportedModel):
     """An arm's median with its quartiles and/or its range (minimum and maximum)."""
+
+    model_config = ConfigDict(json_schema_extra=QUARTILES_OR_RANGE)
 
     median: Finite
     q1: Finite | None = None

@@ -5,9 +5,10 @@ The rules live in :mod:`service.stats.risk_of_bias`; these models carry them ove
 
 from __future__ import annotations
 
+from itertools import combinations
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from service.schemas.common import FreeText, ReadModel, RequestModel
 from service.stats import risk_of_bias as rob
@@ -25,6 +26,54 @@ DOMAINS_DESCRIPTION = (
 )
 
 
+def _domains(tool: rob.Tool) -> dict[str, Any]:
+    """``tool``'s domains in JSON Schema: its codes, the required ones, its judgements (as
+    sent: the service strips them first, as the spec's DOIs are the bare form)."""
+    required = rob.ROB2_REQUIRED if tool is rob.Tool.ROB2 else tuple(rob.domains_of(tool))
+    return {
+        "required": list(required),
+        "propertyNames": {"enum": list(rob.domains_of(tool))},
+        "additionalProperties": {
+            "properties": {"judgement": {"enum": list(rob.judgements_of(tool))}}
+        },
+    }
+
+
+_SOME_CONCERNS = {"properties": {"judgement": {"const": "some_concerns"}}}
+
+_RAISED = {"required": ["raised_to_high"], "properties": {"raised_to_high": {"type": "string"}}}
+# RoB 2's raise to high: no domain high and some concerns in two or more (any pair of them).
+_RAISE_RULE = {
+    "properties": {
+        "domains": {
+            "additionalProperties": {"properties": {"judgement": {"not": {"const": "high"}}}},
+            "anyOf": [
+                {"required": [a, b], "properties": {a: _SOME_CONCERNS, b: _SOME_CONCERNS}}
+                for a, b in combinations(rob.ROB2_DOMAINS, 2)
+            ],
+        }
+    }
+}
+BY_TOOL: dict[str, Any] = {
+    "if": {"required": ["tool"], "properties": {"tool": {"const": rob.Tool.ROB1.value}}},
+    "then": {
+        "properties": {
+            "domains": _domains(rob.Tool.ROB1),
+            "effect_of_interest": {"type": "null"},
+            "raised_to_high": {"type": "null"},
+        }
+    },
+    "else": {
+        "properties": {"domains": _domains(rob.Tool.ROB2)},
+        "if": _RAISED,
+        "then": _RAISE_RULE,
+    },
+}
+"""The rules of :func:`service.stats.risk_of_bias.overall`, by tool, in the JSON Schema (issue
+25). As if/then/else, not a discriminated union: ``tool`` may be omitted (RoB 2), and a
+discriminator must be given; openapi-python-client leaves if/then/else alone."""
+
+
 class DomainJudgement(RequestModel):
     """One domain's judgement and the text that supports it."""
 
@@ -34,6 +83,8 @@ class DomainJudgement(RequestModel):
 
 class RiskOfBiasCreate(RequestModel):
     """A risk-of-bias assessment of one result (outcome at a time point)."""
+
+    model_config = ConfigDict(json_schema_extra=BY_TOOL)
 
     tool: ToolName = "rob2"
     effect_of_interest: EffectOfInterest | None = Field(

@@ -10,9 +10,16 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 from pydantic.json_schema import WithJsonSchema
 
 from service.schemas.common import (
@@ -23,12 +30,20 @@ from service.schemas.common import (
     ReadModel,
     RequestModel,
     StatedEnum,
+    TermSlug,
 )
 from service.schemas.pagination import DEFAULT_LIMIT, MAX_LIMIT, Cursor
 from service.schemas.pooled_summary import PooledChangeRead
 from service.schemas.reported import ReportedData, ReportedModel
 from service.schemas.risk_of_bias import RiskOfBiasCreate, RiskOfBiasRead
-from service.schemas.vocabulary import CATEGORIES, COMPARATORS, DESIGNS, OUTCOMES, QUALITY_RATINGS
+from service.schemas.vocabulary import (
+    CATEGORIES,
+    COMPARATORS,
+    DESIGNS,
+    INSTRUMENTS,
+    OUTCOMES,
+    QUALITY_RATINGS,
+)
 
 StudyStatus = Literal["pending", "included", "excluded", "withdrawn"]
 ArmRole = Literal["intervention", "control"]
@@ -53,15 +68,9 @@ REQUIRED_FIELDS = (
 )
 
 Slug = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")]
-# A slug of the review's vocabulary in a study: any short text here, so that the use case can
-# answer an unknown one with the valid slugs and the nearest ("Internalized stigma" ->
-# internalized-stigma) instead of a pattern. The spec states each kind's slugs (StatedEnum,
-# the same component as the query parameters'); instruments are only bounded text.
-TermSlug = Annotated[
-    FreeText,
-    StringConstraints(min_length=1, max_length=64),
-    Field(examples=["empowerment"]),
-]
+# A slug of the review's vocabulary in a study (service.schemas.common.TermSlug): the spec
+# states each kind's slugs (StatedEnum, the same component as the query parameters'), and an
+# instrument's by its outcome.
 Label = Annotated[FreeText, StringConstraints(min_length=1, max_length=100)]
 # The pattern says in the schema what stripping then min_length=3 checks: a character that is
 # not whitespace (as pydantic strips it: Unicode White_Space) at each end of at least three;
@@ -128,7 +137,23 @@ RegistrationId = Annotated[
     ),
 ]
 Pmid = Annotated[str, StringConstraints(pattern=r"^[1-9][0-9]{0,9}$")]
-Year = Annotated[int, AfterValidator(_plausible_year)]
+# The year's upper bound is next year by the service's clock, which a committed spec cannot
+# state: it states the fixed outer bound the clock's stays under until 2099 (LATEST_STATED_YEAR),
+# and says the rest in words. A year past next year within it is refused with a 422 naming
+# ``year`` (issue 25).
+LATEST_STATED_YEAR = 2100
+Year = Annotated[
+    int,
+    AfterValidator(_plausible_year),
+    Field(
+        json_schema_extra={
+            "minimum": EARLIEST_YEAR,
+            "maximum": LATEST_STATED_YEAR,
+            "description": f"Publication year, from {EARLIEST_YEAR} to next year by the "
+            "service's clock (the spec's maximum is a fixed outer bound; a later year is a 422).",
+        }
+    ),
+]
 
 
 def _distinct(tags: list[str]) -> list[str]:
@@ -170,8 +195,24 @@ class ArmCreate(RequestModel):
     n_randomized: int = Field(ge=2, le=1_000_000)
 
 
+def _instrument_of(outcomes: list[str]) -> dict[str, Any]:
+    """An if/then/else chain, one link per outcome: the instrument is one of its outcome's
+    (openapi-python-client leaves if/then/else alone; the use case refuses any other with
+    the nearest slug, which an enum on the property would cut short: see StatedEnum)."""
+    if not outcomes:
+        return {}
+    outcome, rest = outcomes[0], outcomes[1:]
+    return {
+        "if": {"required": ["outcome"], "properties": {"outcome": {"const": outcome}}},
+        "then": {"properties": {"instrument": {"enum": list(INSTRUMENTS[outcome])}}},
+        "else": _instrument_of(rest),
+    }
+
+
 class OutcomeResultCreate(RequestModel):
     """One outcome at one time point, comparing an intervention arm with a control arm."""
+
+    model_config = ConfigDict(json_schema_extra=_instrument_of(list(INSTRUMENTS)))
 
     outcome: Annotated[TermSlug, StatedEnum(OUTCOMES)] = Field(examples=["empowerment"])
     instrument: TermSlug = Field(examples=["empowerment-scale"])
@@ -254,12 +295,27 @@ class StudyBatchCreate(RequestModel):
     studies: list[StudyCreate] = Field(min_length=1, max_length=MAX_BATCH)
 
 
+def _not_nullable(schema: dict[str, Any]) -> None:
+    """The spec says what ``StudyUpdate._not_null`` refuses: a field every study has may be
+    omitted, never null (null means 'remove' for the others) (issue 25)."""
+    for name in REQUIRED_FIELDS:
+        field = schema["properties"][name]
+        field.pop("default", None)
+        branches = [b for b in field.pop("anyOf", []) if b != {"type": "null"}]
+        if len(branches) == 1:
+            field.update(branches[0])
+        elif branches:
+            field["anyOf"] = branches
+
+
 class StudyUpdate(RequestModel):
     """The fields to change; omitted fields keep their value.
 
     Objects and lists (``source``, ``tags``, ``arms``, ``outcome_results``) are replaced as a
     whole. Fields that a study must have cannot be set to null.
     """
+
+    model_config = ConfigDict(json_schema_extra=_not_nullable)
 
     title: FreeText | None = Field(default=None, min_length=1, max_length=500)
     authors: FreeText | None = Field(default=None, min_length=1, max_length=2000)

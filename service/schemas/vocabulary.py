@@ -1,13 +1,14 @@
 """Vocabulary terms as the API shows them, and the slugs the spec states (issue 25).
 
-The vocabulary (outcomes, categories, comparators, designs, quality ratings) is written by
-the Alembic migrations alone: no route writes it (:mod:`service.api.routes.vocabulary` only
-reads). So the request schemas can state it, each kind once, as a named ``$ref`` component
-(``OutcomeSlug``, ``CategorySlug``... named by :mod:`service.api.spec_components` after these
-aliases), and a schema-valid request names only terms the database holds. A migration that
-adds, renames or removes a term must change the alias here too:
-``tests/db/test_vocabulary_constants.py`` holds the two equal on both databases. The order
-is the migrations' (``position``, then slug), which the vocabulary routes list.
+The vocabulary (outcomes, categories, comparators, designs, quality ratings, instruments) is
+written by the Alembic migrations alone: no route writes it
+(:mod:`service.api.routes.vocabulary` only reads). So the request schemas can state it, each
+kind once, as a named ``$ref`` component (``OutcomeSlug``, ``CategorySlug``... named by
+:mod:`service.api.spec_components` after these aliases; an instrument by its outcome), and a
+schema-valid request names only terms the database holds. A migration that adds, renames or
+removes a term must change the constant here too: ``tests/db/test_vocabulary_constants.py``
+holds the two equal on both databases. The order is the migrations' (``position``, then
+slug), which the vocabulary routes list.
 """
 
 from __future__ import annotations
@@ -28,6 +29,18 @@ DesignSlug = Literal[
 ]
 QualityRatingSlug = Literal["strong", "moderate", "weak"]
 
+# Each outcome's instruments (the migrations write them too), in the order GET /v1/instruments
+# lists them: a study's instrument is one of its outcome's.
+INSTRUMENTS: dict[str, tuple[str, ...]] = {
+    "empowerment": (
+        "boston-empowerment-scale",
+        "dutch-empowerment-scale",
+        "empowerment-scale",
+        "empowerment-scale-power",
+    ),
+    "internalized-stigma": ("ismi", "ismi-10", "self-stigma-of-mental-illness-scale"),
+    "self-efficacy": ("general-self-efficacy-scale", "mental-health-confidence-scale"),
+}
 OUTCOMES: tuple[str, ...] = get_args(OutcomeSlug)
 CATEGORIES: tuple[str, ...] = get_args(CategorySlug)
 COMPARATORS: tuple[str, ...] = get_args(ComparatorSlug)

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -26,6 +27,7 @@ ALL_SECTIONS = [
     "subgroups",
     "meta_regression",
 ]
+COMPARISON = {"label": "a", "n1": 10, "mean1": 1, "sd1": 1, "n2": 10, "mean2": 0, "sd2": 1}
 INVARIANT_FIELDS = ["estimate", "se", "tau2", "i2", "h2", "q", "ci_lower", "ci_upper"]
 
 
@@ -107,6 +109,35 @@ def test_bad_input_is_a_422_naming_the_field(
     assert response.status_code == 422, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert field in [error["field"] for error in response.json()["errors"]]
+
+
+@pytest.mark.parametrize(
+    ("body", "valid"),
+    [
+        ({"effects": [effect("a", 0.1, 0.1)]}, True),
+        ({"effects": [effect("a", 0.1, 0.1)], "comparisons": None}, True),
+        ({"effects": None, "comparisons": [COMPARISON]}, True),
+        ({"effects": [effect("a", 0.1, 0.1)], "comparisons": [COMPARISON]}, False),
+        ({"effects": None, "comparisons": None}, False),
+        ({"level": 0.9}, False),
+    ],
+)
+def test_the_spec_states_exactly_one_of_effects_and_comparisons(
+    stateless: TestClient, body: dict[str, Any], valid: bool
+) -> None:
+    """Issue 25: as if/then/else, which openapi-python-client leaves alone (a model-level
+    oneOf made it drop the operation); the schema and the validator agree."""
+    components = stateless.get("/openapi.json").json()["components"]
+    schema = {"$ref": "#/components/schemas/AnalysisRequest", "components": components}
+    assert jsonschema_rs.is_valid(schema, body) is valid
+    post(stateless, body, status=200 if valid else 422)
+
+
+def test_repeated_labels_are_a_422_naming_the_list(stateless: TestClient) -> None:
+    """Labels unique by one property: the one rule of the lists JSON Schema cannot state."""
+    body = {"effects": [effect("a", 0.1, 0.1), effect("a", 0.3, 0.2)]}
+    problem = post(stateless, body, status=422)
+    assert [error["field"] for error in problem["errors"]] == ["effects"], problem
 
 
 def test_non_finite_literals_are_rejected(stateless: TestClient) -> None:

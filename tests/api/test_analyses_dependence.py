@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jsonschema_rs
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -132,6 +133,11 @@ def test_a_tau_prior_is_named_or_spelled_out_in_full(
     stateless: TestClient, prior: dict[str, Any], message: str
 ) -> None:
     # The old default shape (1.71 with scale 0.5) was neither the Cochrane prior nor any other.
+    components = stateless.get("/openapi.json").json()["components"]
+    schema = {"$ref": "#/components/schemas/TauPriorInput", "components": components}
+    assert not jsonschema_rs.is_valid(schema, prior)  # the spec states it too (issue 25)
+    assert jsonschema_rs.is_valid(schema, {"kind": "log_t", "location": 0, "scale": 1, "df": 3})
+    assert jsonschema_rs.is_valid(schema, {"scale": 0.3})  # the default kind, half_normal
     problem = _post(stateless, _body(_case("REML", None), bayes={"tau_prior": prior}), status=422)
     assert message in problem["detail"] or message in str(problem.get("errors")), problem
 

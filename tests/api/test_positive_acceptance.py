@@ -19,7 +19,12 @@ DOIs and timepoints have their patterns in the spec; the 26 left, and two that h
 the luck of their examples (judgements: vocabulary), refuse only as stated. A second
 follow-up took 15 more off: the vocabulary (outcomes, categories, comparators, designs,
 quality ratings) is written by migrations alone, so the spec enumerates it; every plain
-string of a body states that NUL is refused.
+string of a body states that NUL is refused. A third took the candidates off (a draft is the
+recursive NulFreeJsonObject) and stated with if/then/else, which openapi-python-client leaves
+alone, analyses' "exactly one of effects and comparisons" and tau prior parameters, RoB by
+tool, each outcome's instruments, reported fields that go together, a screening's reason
+with exclude, a PATCH's non-nullable fields, and text's length once stripped; the 12 left
+refuse only by rules relating values, the clock, DNS, stored state or a file's content.
 """
 
 from __future__ import annotations
@@ -48,15 +53,21 @@ class Refusal:
 
 
 # U+0000 is refused in every string (PostgreSQL cannot store it). Each plain string of a
-# body says so with a pattern (service.schemas.common.FreeText); a free-form object's keys
-# and values cannot, so a schema-valid body can still carry it there.
-NUL = "NUL (U+0000) in a free-form object"
+# body says so with a pattern (service.schemas.common.FreeText), and so does a free-form
+# object's schema, at any depth (NulFreeJsonObject, a candidate's draft); RoB domain codes
+# are an enum of each tool's.
 STUDY = Refusal(
-    "year up to next year (a bound that moves with the clock; the committed spec is "
-    "static); instrument slugs (the other vocabulary terms are in the spec); rules "
-    "relating fields of reported data (events within total, a CI around its effect, df "
-    "within n - 2, ordered quartiles, 'either se or a CI'); RoB domains by tool; text "
-    f"stripped before min_length; {NUL} (RoB domains)"
+    "rules relating fields by value: the arms adding up to total_randomized; each result's "
+    "arms by label and role (a known label, used once, a control and an intervention arm, "
+    "named when its role has several); no more analysed than randomized; one result per "
+    "instrument, time point and arms; a cluster design only in a cluster-randomized study, "
+    "and not 'accounted for' with arm summaries; in reported data, events within total, a "
+    "CI around its effect, df within n - 2, ordered quartiles, means and SDs the "
+    "instrument's scale allows, an effect size that double precision can derive; and a "
+    "year after next year (the bound moves with the clock: the committed spec states 1950 "
+    "to 2100). The vocabulary, each outcome's instruments, which reported fields go "
+    "together, RoB domains, judgements and the raise to high by tool, and text's length "
+    "once stripped are in the spec."
 )
 WEBHOOK = Refusal(
     "a URL the delivery rules refuse (http without its setting, a host that is not public: "
@@ -65,26 +76,27 @@ WEBHOOK = Refusal(
 )
 REFUSES: dict[str, Refusal] = {
     "PATCH /v1/studies/{study_id}": Refusal(
-        "as POST /v1/studies; null for a field every study has (the schema's null means "
-        "'remove' for the others); If-Match is required (428, allowed)"
+        "as POST /v1/studies, and a field the patch leaves as it was may break one of those "
+        "rules together with one it sends (If-Match is required: 428, allowed)"
     ),
     "POST /v1/studies": STUDY,
     "POST /v1/studies/batch": STUDY,
     "POST /v1/studies/preview": STUDY,
     "POST /v1/studies/{study_id}/extractions": STUDY,
-    "POST /v1/candidates/{candidate_id}/screening": STUDY,
-    "POST /v1/search-runs/{run_id}/candidates": Refusal(
-        f"{NUL} (draft, a study body prefilled from the source)", frozenset({"candidates"})
+    "POST /v1/candidates/{candidate_id}/screening": Refusal(
+        f"as POST /v1/studies for the study sent ({STUDY.reason}) (a reason with exclude is "
+        "in the spec)"
     ),
     "POST /v1/studies/{study_id}/discrepancies/{discrepancy_id}/resolve": Refusal(
-        "a value for choice=other that the discrepant field does not take (the stored "
-        "discrepancy decides which field; the choice/value rule itself is in the spec)"
+        "a value for choice=other that the discrepant field does not take, or that breaks "
+        "a study rule with the fields kept (the stored discrepancy decides which field, and "
+        "the refusal names it; the choice/value rule itself is in the spec)"
     ),
     "POST /v1/analyses": Refusal(
-        "exactly one of effects and comparisons (a model-level oneOf made openapi-python-client "
-        "drop the operation); labels unique within "
-        "the list (uniqueItems compares whole items, not one property); numbers too extreme "
-        "for double precision"
+        "labels unique within the list (uniqueItems compares whole items, not one property); "
+        "numbers each within range whose results overflow double precision (an SD of 5e-324 "
+        "makes the SMD infinite: a rule on the arithmetic, not on one value)",
+        frozenset({"effects", "comparisons"}),
     ),
     "POST /v1/sequential/boundaries": Refusal(
         "information fractions strictly increasing (JSON Schema cannot order array items)",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import jsonschema_rs
 import pytest
 from fastapi.testclient import TestClient
 
@@ -128,6 +129,55 @@ def test_an_invalid_assessment_is_a_422(
     response = client.post("/v1/studies", json=assessed_trial(assessment), headers=actors.trusted)
     assert response.status_code == 422, response.text
     assert field in response.text
+
+
+ROB1 = (
+    "random_sequence_generation", "allocation_concealment", "blinding_participants_personnel",
+    "blinding_outcome_assessment", "incomplete_outcome_data", "selective_reporting", "other_bias",
+)  # fmt: skip
+ROB1_LOW = {"tool": "rob1", "domains": {name: {"judgement": "low"} for name in ROB1}}
+TWO_CONCERNS = ("some_concerns", "low", "some_concerns", "low", "low")
+
+
+def five_low_and(code: str, judgement: str) -> dict[str, Any]:
+    """RoB 2 with the five domains low and one more, ``code``."""
+    assessment = rob2(*["low"] * 5)
+    assessment["domains"][code] = {"judgement": judgement}
+    return assessment
+
+
+@pytest.mark.parametrize(
+    ("assessment", "valid"),
+    [
+        (rob2(*["low"] * 5), True),
+        ({"domains": rob2(*["low"] * 5)["domains"]}, True),  # tool omitted: RoB 2
+        (five_low_and("D1b", "high"), True),  # a cluster trial's domain
+        (rob2(*TWO_CONCERNS, raised_to_high="two concerns"), True),
+        (ROB1_LOW, True),
+        (rob2("low", "low", "low", "low"), False),  # D5 missing
+        (five_low_and("D6", "low"), False),
+        (five_low_and("D1\u0000", "low"), False),
+        (rob2("low", "low", "unclear", "low", "low"), False),  # a RoB 1 judgement
+        (rob2("some_concerns", "low", "low", "low", "low", raised_to_high="one"), False),
+        (rob2(*TWO_CONCERNS[:4], "high", raised_to_high="a high"), False),
+        (ROB1_LOW | {"effect_of_interest": "assignment"}, False),
+        (ROB1_LOW | {"raised_to_high": "why"}, False),
+        ({"tool": "rob1", "domains": rob2(*["low"] * 5)["domains"]}, False),
+    ],
+)
+def test_the_spec_states_the_rules_of_each_tool(
+    client: TestClient, actors: Actors, assessment: dict[str, Any], valid: bool
+) -> None:
+    """Issue 25: the spec states each tool's domains, judgements and the raise to high
+    (if/then/else on ``tool``), and the schema and the service agree."""
+    components = client.get("/openapi.json").json()["components"]
+    schema = {"$ref": "#/components/schemas/RiskOfBiasCreate", "components": components}
+    assert jsonschema_rs.is_valid(schema, assessment) is valid
+    response = client.post("/v1/studies", json=assessed_trial(assessment), headers=actors.trusted)
+    assert response.status_code == (201 if valid else 422), response.text
+    if not valid:
+        fields = {error["field"] for error in response.json()["errors"]}
+        assert {f.split(".risk_of_bias")[0] for f in fields} == {"outcome_results.0"}, fields
 
 
 def test_rob1_is_accepted_and_shown_as_such(client: TestClient, actors: Actors) -> None:

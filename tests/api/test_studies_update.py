@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import jsonschema_rs
 import pytest
 from fastapi.testclient import TestClient
 
@@ -292,3 +293,27 @@ def test_as_of_reconstructs_every_past_state_exactly(client: TestClient, who: Ac
     assert listed_ids(client, as_of=5, outcome="self-efficacy") == []
     assert listed_ids(client, as_of=2, outcome="self-efficacy") == [study_id]
     assert client.get(f"/v1/studies/{other['id']}", params={"as_of": 1}).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("change", "valid"),
+    [
+        ({"title": None}, False),  # a field every study has: omitted, never null
+        ({"year": None}, False),
+        ({"tags": None}, False),
+        ({"doi": None}, True),  # null removes it
+        ({"country": None, "setting": None}, True),
+    ],
+)
+def test_the_spec_states_which_fields_may_be_null(
+    client: TestClient, who: Actors, study: dict[str, Any], change: dict[str, Any], valid: bool
+) -> None:
+    """Issue 25: the spec's StudyUpdate has no null for a field every study has."""
+    components = client.get("/openapi.json").json()["components"]
+    schema = {"$ref": "#/components/schemas/StudyUpdate", "components": components}
+    assert jsonschema_rs.is_valid(schema, change) is valid
+    response = patch(client, who.submitter, study["id"], change)
+    if valid:
+        assert response.status_code == 200, response.text
+    else:
+        assert problem_fields(response) == set(change)

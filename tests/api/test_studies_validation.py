@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import jsonschema_rs
 import pytest
 from fastapi.testclient import TestClient
 
@@ -45,6 +46,11 @@ def _set(path: str, value: Any) -> Mutation:
 
 def _data(data: dict[str, Any]) -> Mutation:
     return _set(f"{R0}.data", data)
+
+
+def _medians(**quantiles: float) -> dict[str, Any]:
+    arm = {"median": 2.5, "n": 30, **quantiles}
+    return {"form": "medians", "intervention": arm, "control": arm}
 
 
 EFFECT_CI = {"form": "effect_ci", "effect": 0.3, "positive_favours_intervention": True}
@@ -221,3 +227,70 @@ def test_a_cluster_design_cannot_say_arm_summaries_account_for_clustering(
     response = client.post("/v1/studies", json=body, headers=who.trusted)
     assert problem_fields(response) == {f"{R0}.cluster.reported_accounts_for_clustering"}
     assert "cannot account for clustering" in response.text
+
+
+@pytest.mark.parametrize(
+    ("outcome", "instrument", "valid"),
+    [
+        ("empowerment", "empowerment-scale", True),
+        ("internalized-stigma", "ismi-10", True),
+        ("empowerment", "ismi", False),  # another outcome's
+        ("self-efficacy", "phq-9", False),  # no instrument of the review
+    ],
+)
+def test_the_spec_states_each_outcomes_instruments(
+    client: TestClient, who: Actors, outcome: str, instrument: str, valid: bool
+) -> None:
+    """Issue 25: an instrument is one of its outcome's, in the spec (if/then/else on the
+    outcome) as in the use case, which names the instrument when it refuses one."""
+    body = peer_group_trial()
+    body["outcome_results"] = [{**body["outcome_results"][0], "outcome": outcome,
+                                "instrument": instrument}]  # fmt: skip
+    components = client.get("/openapi.json").json()["components"]
+    schema = {"$ref": "#/components/schemas/OutcomeResultCreate", "components": components}
+    assert jsonschema_rs.is_valid(schema, body["outcome_results"][0]) is valid
+    response = client.post("/v1/studies/preview", json=body, headers=who.trusted)
+    if valid:  # the data may break another rule on this scale, never the instrument's
+        named = problem_fields(response) if response.status_code == 422 else set()
+        assert f"{R0}.instrument" not in named, response.text
+    else:
+        assert problem_fields(response) == {f"{R0}.instrument"}
+
+
+MD = {"form": "mean_difference", "mean_difference": 0.3, **NS}
+
+
+@pytest.mark.parametrize(
+    ("data", "valid"),
+    [
+        ({**MD, "se": 0.1}, True),
+        ({**MD, "ci_lower": 0.1, "ci_upper": 0.5, "se": None}, True),
+        ({**MD, "se": 0.1, "ci_lower": 0.1, "ci_upper": 0.5}, False),  # both
+        ({**MD, "ci_lower": 0.1}, False),  # half an interval
+        (MD, False),  # neither
+        (_medians(q1=2.0, q3=3.0), True),
+        (_medians(minimum=1.0, maximum=4.0), True),
+        (_medians(q1=2.0, q3=3.0, minimum=1.0, maximum=4.0), True),
+        (_medians(q1=2.0), False),  # half the quartiles
+        (_medians(q1=2.0, q3=3.0, minimum=1.0), False),  # half the range
+        (_medians(), False),  # neither
+    ],
+)
+def test_the_spec_states_which_reported_fields_go_together(
+    client: TestClient, who: Actors, data: dict[str, Any], valid: bool
+) -> None:
+    """Issue 25: 'either se or a CI' and 'quartiles, range or both, each pair whole', in the
+    spec (if/then/else) as in the validators, whose refusal names the data."""
+    components = client.get("/openapi.json").json()["components"]
+    name = "MeanDifferenceData" if data["form"] == "mean_difference" else "MediansData"
+    schema = {"$ref": f"#/components/schemas/{name}", "components": components}
+    assert jsonschema_rs.is_valid(schema, data) is valid
+    body = peer_group_trial()
+    body["outcome_results"][0]["data"] = data
+    response = client.post("/v1/studies/preview", json=body, headers=who.trusted)
+    named = problem_fields(response) if response.status_code == 422 else set()
+    if valid:
+        assert not any(field.startswith(f"{R0}.data") for field in named), response.text
+    else:
+        assert named, response.text
+        assert all(field.startswith(f"{R0}.data") for field in named), named

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import jsonschema_rs
 import pytest
 from fastapi.testclient import TestClient
 
@@ -134,6 +135,13 @@ def test_a_search_is_deduplicated_screened_and_counted_at_every_step(
 
     refused = screen(client, actors.curator, ids[NCT_B], decision="exclude")
     assert refused.status_code == 422
+    assert [error["field"] for error in refused.json()["errors"]] == ["reason"]
+    components = client.get("/openapi.json").json()["components"]
+    schema = {"$ref": "#/components/schemas/ScreeningCreate", "components": components}
+    assert not jsonschema_rs.is_valid(schema, {"decision": "exclude"})  # the spec says so
+    assert not jsonschema_rs.is_valid(schema, {"decision": "exclude", "reason": None})
+    assert jsonschema_rs.is_valid(schema, {"decision": "exclude", "reason": "other"})
+    assert jsonschema_rs.is_valid(schema, {"decision": "maybe"})
     assert screen(client, actors.submitter, ids[NCT_B], decision="maybe").status_code == 403
     assert (
         screen(
@@ -230,6 +238,52 @@ def test_bad_source_records_become_candidates_with_warnings(
         None,
     )
     assert stored["decision"] == "unscreened"  # never excluded automatically
+
+
+@pytest.mark.parametrize(
+    ("draft", "valid"),
+    [
+        ({"title": "T", "arms": [{"label": "A", "n": 20}, "x", 1.5, None, True]}, True),
+        ({"source": {"extracted_by": {"deep": ["list", {"of": "objects"}]}}}, True),
+        ({"arms": [["nested", "array"]]}, False),  # an array directly in an array
+        ({"arms": [{"label": "A\u0000"}]}, False),  # NUL in a string, two levels down
+        ({"source": {"by\u0000": 1}}, False),  # NUL in a key, one level down
+    ],
+)
+def test_the_spec_states_the_rules_of_a_draft(
+    client: TestClient, actors: Actors, draft: dict[str, Any], valid: bool
+) -> None:
+    """Issue 25: the spec's schema of a candidate's draft and the validator agree (NUL in no
+    key or string at any depth, no array in an array), and a refusal names the draft."""
+    components = client.get("/openapi.json").json()["components"]
+    schema = {"$ref": "#/components/schemas/CandidateBatch", "components": components}
+    body = {"candidates": [{"title": "A trial", "draft": draft}]}
+    assert jsonschema_rs.is_valid(schema, body) is valid
+    run = start(client, actors.submitter, "ctgov")
+    url = f"/v1/search-runs/{run['id']}/candidates"
+    answer = client.post(url, json=body, headers=actors.submitter)
+    assert answer.status_code == (200 if valid else 422), answer.text
+    if valid:
+        stored = client.get(f"/v1/candidates/{answer.json()['candidates'][0]['candidate_id']}")
+        assert stored.json()["draft"] == draft  # as sent
+    else:
+        fields = [error["field"] for error in answer.json()["errors"]]
+        assert fields == ["candidates.0.draft"], answer.json()
+
+
+@pytest.mark.parametrize(("query", "valid"), [(" q ", True), (" \t\u3000", False), ("", False)])
+def test_the_spec_states_a_minimum_length_once_stripped(
+    client: TestClient, actors: Actors, query: str, valid: bool
+) -> None:
+    """Issue 25: free text is stripped before its min_length counts, and its pattern says so."""
+    components = client.get("/openapi.json").json()["components"]
+    schema = {"$ref": "#/components/schemas/SearchRunCreate", "components": components}
+    body = {"source": "ctgov", "query": query}
+    assert jsonschema_rs.is_valid(schema, body) is valid
+    answer = client.post("/v1/search-runs", json=body, headers=actors.submitter)
+    assert answer.status_code == (201 if valid else 422), answer.text
+    if not valid:
+        assert [error["field"] for error in answer.json()["errors"]] == ["query"]
 
 
 def test_the_watermark_moves_only_after_a_successful_run(

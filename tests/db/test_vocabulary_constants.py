@@ -33,3 +33,11 @@ def test_the_constants_are_the_migrated_vocabulary(session: Session, kind: str) 
     stated, rows = KINDS[kind]
     # The same slugs in the order GET /v1/<kind> lists them (the migrations' positions).
     assert stated == tuple(term.slug for term in rows(VocabularyRepository(session)))
+
+
+def test_each_outcomes_instruments_are_the_migrated_ones(session: Session) -> None:
+    rows = VocabularyRepository(session).instruments()
+    migrated: dict[str, tuple[str, ...]] = {}
+    for row in rows:
+        migrated[row.outcome_slug] = (*migrated.get(row.outcome_slug, ()), row.slug)
+    assert migrated == vocabulary.INSTRUMENTS
