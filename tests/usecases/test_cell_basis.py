@@ -17,13 +17,9 @@ from service.usecases.judgement.certainty import basis_of
 from service.usecases.pooled.analysis import analyse_outcome, fitted_headline
 from service.usecases.pooled.selection import StudyEffect
 from service.usecases.pooled.spec import PooledSpec
+from tests.usecases.effects_support import STUDY_EFFECT
 
-BASE = StudyEffect(
-    study_id=1, label="Jansen (2016)", year=2016, category="peer-group", design="randomized",
-    randomized=True, comparator="waiting-list", quality="moderate", timepoint_weeks=12.0,
-    timepoint_label="post", instruments=("empowerment-scale",), participants=78, yi=0.3,
-    vi=0.05,
-)  # fmt: skip
+BASE = STUDY_EFFECT
 QUALITIES = ("strong", "moderate", "weak")
 
 
