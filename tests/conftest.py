@@ -53,6 +53,7 @@ from tests.support.databases import (
     migrated_database,
     postgres_server_url,
     start_run,
+    wait_for_drops,
 )
 
 pytest_plugins = ["tests.support.coverage_twins"]
@@ -125,6 +126,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):  # the xdist controller, or pytest without xdist
         start_run()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Each process waits for its databases' background drops, after the session's teardown."""
+    wait_for_drops()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -10,6 +10,14 @@ Under pytest-xdist the workers share the templates: the run's controller names a
 (``LMA_TEST_RUN_DIR``) before it starts them, the first worker to need a template builds it
 under an exclusive ``flock`` and records it there, the others read it; the controller drops the
 PostgreSQL template when the run ends (``finish_run``).
+
+Dropping is the expensive half on PostgreSQL: ``DROP DATABASE`` waits for a checkpoint, 1.5-2.5
+s each on this 2-core machine under the suite's load (measured, issue 24), where ``CREATE
+DATABASE ... TEMPLATE`` takes ~0.2 s. So a test does not wait for its database to go: drops run
+on a background thread of the process (``drop_postgres_database``), each process waits for its
+own at the end of its session (``wait_for_drops``), and the controller, last, drops the
+template and anything of the run still there, together (concurrent drops share checkpoints).
+Every database of a run is named with the run's tag, so that sweep finds exactly the run's.
 """
 
 from __future__ import annotations
@@ -17,11 +25,13 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import shutil
 import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -55,9 +65,15 @@ def _on_server(statement: str) -> None:
 
 
 def _new_postgres_url(*, template: str | None = None) -> str:
-    name = f"lma_test_{uuid.uuid4().hex[:12]}"
+    name = f"{_run_prefix()}{uuid.uuid4().hex[:12]}"
     _on_server(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
     return make_url(postgres_server_url()).set(database=name).render_as_string(hide_password=False)
+
+
+def _run_prefix(run_dir: Path | None = None) -> str:
+    """``lma_test_<run tag>_``: the start of every database name of a run (this one's)."""
+    name = (run_dir or _run_dir()).name.removeprefix("lma-tests-")
+    return f"lma_test_{re.sub(r'[^a-z0-9]', '', name.lower())}_"
 
 
 def create_postgres_database() -> str:
@@ -65,8 +81,25 @@ def create_postgres_database() -> str:
     return _new_postgres_url()
 
 
+_dropper = ThreadPoolExecutor(max_workers=2, thread_name_prefix="drop-database")
+_drops: list[Future[None]] = []
+
+
 def drop_postgres_database(url: str) -> None:
-    _on_server(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+    """Drop a test database in the background: the caller's test need not wait for it."""
+    _drops.append(_dropper.submit(_drop_now, make_url(url).database or ""))
+
+
+def _drop_now(name: str) -> None:
+    _on_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def wait_for_drops() -> None:
+    """Wait for this process's drops; a failed one fails loudly here."""
+    done, _ = wait(_drops)
+    _drops.clear()
+    for future in done:
+        future.result()
 
 
 # --- the run's shared directory and templates ---------------------------------------------
@@ -85,8 +118,22 @@ def finish_run() -> None:
         return
     record = _read_record(run_dir)
     if "postgresql" in record:
-        drop_postgres_database(record["postgresql"])
+        wait_for_drops()
+        for url in _databases_named(_run_prefix(run_dir)):
+            drop_postgres_database(url)
+        wait_for_drops()
     shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _databases_named(prefix: str) -> list[str]:
+    """The URLs of the server's databases whose names start with ``prefix``."""
+    server = postgres_server_url()
+    with psycopg.connect(admin_dsn(server), autocommit=True, connect_timeout=5) as conn:
+        names = conn.execute(
+            "SELECT datname FROM pg_database WHERE starts_with(datname, %s)", (prefix,)
+        ).fetchall()
+    url = make_url(server)
+    return [url.set(database=name).render_as_string(hide_password=False) for (name,) in names]
 
 
 def _run_dir() -> Path:
