@@ -1,4 +1,4 @@
-"""Real servers for the reliability tests: a fresh database, ``lma`` and ``uvicorn`` processes.
+"""Real servers for the reliability tests: a new database, ``lma`` and ``uvicorn`` processes.
 
 Each server is a uvicorn process of its own (optionally with several workers) on a free port,
 in a process group of its own so that it, and only it, can be killed; its output goes to a log
@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 from service.cli import main
 from service.db.migrate import PROJECT_ROOT
 from service.settings import get_settings
-from tests.conftest import create_postgres_database, drop_postgres_database
+from tests.support.databases import migrated_database
 
 # A deadline, not a wait: a loaded CI machine (xdist workers beside other jobs) has taken
 # over 30 s to import and start the service.
@@ -35,15 +35,11 @@ STARTUP_SECONDS = 90
 
 @contextmanager
 def fresh_database(backend: str, folder: Path) -> Iterator[str]:
-    """The URL of a new, empty database (not migrated), dropped afterwards."""
-    if backend == "sqlite":
-        yield f"sqlite:///{folder / 'server.sqlite3'}"
-        return
-    url = create_postgres_database()
-    try:
+    """The URL of a new database at the newest schema, without evidence or keys, dropped
+    afterwards: a copy of the run's migrated template (tests/support/databases.py), since
+    migrating takes seconds that copying does not."""
+    with migrated_database(backend, folder) as url:
         yield url
-    finally:
-        drop_postgres_database(url)
 
 
 def lma(url: str, *argv: str) -> str:
@@ -64,7 +60,10 @@ def lma(url: str, *argv: str) -> str:
 
 
 def migrated_with_keys(url: str, keys: dict[str, str]) -> dict[str, str]:
-    """Migrate ``url`` with ``lma db upgrade``, then ``lma keys create`` each of ``keys``.
+    """``lma db upgrade`` on ``url``, then ``lma keys create`` each of ``keys``.
+
+    The upgrade finds a :func:`fresh_database` at the newest schema already, as the Docker
+    image's ``lma db upgrade`` does at every start after the first: it has nothing to do.
 
     ``keys`` maps a key's name to its ``--scopes``, with ``+trusted`` appended for a trusted
     key; the result maps each name to the key itself.

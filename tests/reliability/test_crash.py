@@ -1,11 +1,12 @@
 """Crash safety: ``kill -9`` a real server in the middle of a 1,000-study batch, twice.
 
-A uvicorn process serves a fresh database (migrated with ``lma db upgrade``, key from ``lma
-keys create``). After some studies are stored, a 1,000-study batch is sent and the server is
-killed with SIGKILL while the batch's write transaction is open (the database shows it
-writing; the client never gets an answer). After each restart ``/ready`` is green, none of the
-batch exists, everything before it does, unchanged, and versions are gapless; a write after the
-last crash takes the next version number.
+A uvicorn process serves a new database (a copy of the run's migrated template, on which ``lma
+db upgrade`` finds nothing to do; key from ``lma keys create``). After some studies are stored,
+a 1,000-study batch is sent and the server is killed with SIGKILL while the batch's write
+transaction is open (the database shows it writing; the client never gets an answer). After
+each restart ``/ready`` is green, none of the batch exists, everything before it does,
+unchanged, and versions are gapless; a write after the last crash takes the next version
+number.
 """
 
 from __future__ import annotations
