@@ -29,6 +29,17 @@ ORDINARY_EFFECT = st.floats(-5, 5, allow_nan=False)
 ORDINARY_VARIANCE = st.floats(1e-3, 2.0)
 EXTREME_VARIANCE = st.sampled_from([5e-324, 1e-300, 1e-150, 1e-12, 1e12, 1e150, 1e300])
 EXTREME_EFFECT = st.sampled_from([0.0, -1e-300, 1e-12, 1e6, -1e150, 1e300])
+# Built once: a strategy made inside a draw is validated anew on each of the ~300 x 12 draws,
+# which cost as much CPU as the draws themselves. The draws, and so the examples, are the same.
+ANY_EFFECT = ORDINARY_EFFECT | EXTREME_EFFECT
+ANY_VARIANCE = ORDINARY_VARIANCE | EXTREME_VARIANCE
+SIZES = st.integers(1, 12) | st.sampled_from([1, 2])
+SHAPES = st.sampled_from(["ordinary", "identical", "equal-variances", "extreme"])
+GROUPS = st.sampled_from(["a", "b"])
+MODERATORS = st.floats(-10, 10, allow_nan=False) | st.just(1.0)
+ESTIMATOR_NAMES = st.sampled_from(ESTIMATORS)
+CI_METHODS = st.sampled_from(["z", "hksj", "t"])
+LEVELS = st.sampled_from([0.95, 0.9, 0.99, 0.5000001])
 
 
 @pytest.fixture(scope="module")
@@ -41,37 +52,40 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
 @st.composite
 def study_sets(draw: st.DrawFn) -> list[tuple[float, float]]:
     """``(yi, vi)`` pairs: ordinary, degenerate or extreme."""
-    k = draw(st.integers(1, 12) | st.sampled_from([1, 2]))
-    shape = draw(st.sampled_from(["ordinary", "identical", "equal-variances", "extreme"]))
+    k = draw(SIZES)
+    shape = draw(SHAPES)
     if shape == "identical":
-        effect, variance = draw(ORDINARY_EFFECT | EXTREME_EFFECT), draw(ORDINARY_VARIANCE)
+        effect, variance = draw(ANY_EFFECT), draw(ORDINARY_VARIANCE)
         return [(effect, variance)] * k
     if shape == "equal-variances":
-        variance = draw(ORDINARY_VARIANCE | EXTREME_VARIANCE)
+        variance = draw(ANY_VARIANCE)
         return [(draw(ORDINARY_EFFECT), variance) for _ in range(k)]
-    effects = ORDINARY_EFFECT if shape == "ordinary" else ORDINARY_EFFECT | EXTREME_EFFECT
-    variances = ORDINARY_VARIANCE if shape == "ordinary" else ORDINARY_VARIANCE | EXTREME_VARIANCE
+    effects = ORDINARY_EFFECT if shape == "ordinary" else ANY_EFFECT
+    variances = ORDINARY_VARIANCE if shape == "ordinary" else ANY_VARIANCE
     return [(draw(effects), draw(variances)) for _ in range(k)]
+
+
+STUDY_SETS = study_sets()
 
 
 @st.composite
 def analysis_requests(draw: st.DrawFn) -> dict[str, Any]:
-    studies = draw(study_sets())
+    studies = draw(STUDY_SETS)
     effects = [
         {
             "label": f"study {i}",
             "yi": yi,
             "vi": vi,
-            "group": draw(st.sampled_from(["a", "b"])),
-            "moderator": draw(st.floats(-10, 10, allow_nan=False) | st.just(1.0)),
+            "group": draw(GROUPS),
+            "moderator": draw(MODERATORS),
         }
         for i, (yi, vi) in enumerate(studies)
     ]
     return {
         "effects": effects,
-        "estimator": draw(st.sampled_from(ESTIMATORS)),
-        "ci_method": draw(st.sampled_from(["z", "hksj", "t"])),
-        "level": draw(st.sampled_from([0.95, 0.9, 0.99, 0.5000001])),
+        "estimator": draw(ESTIMATOR_NAMES),
+        "ci_method": draw(CI_METHODS),
+        "level": draw(LEVELS),
         "sections": SECTIONS,
     }
 
