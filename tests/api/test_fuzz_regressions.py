@@ -1,4 +1,8 @@
-"""Regression tests for what fuzzing found (tests/api/test_fuzz.py, test_numerical_safety.py)."""
+"""Regression tests for what fuzzing found (tests/api/test_fuzz.py, test_numerical_safety.py).
+
+The document's own checks read the committed OpenAPI document, which tests/test_openapi.py
+holds equal to the app's: a regression in the app fails here once the document is refreshed,
+and there until it is."""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from service.openapi import openapi_document
+from tests.support.spec import spec_document
 
 pytestmark = [pytest.mark.db, pytest.mark.dialect_free]
 
@@ -65,26 +69,28 @@ def test_extreme_but_representable_inputs_still_analyse(client: TestClient) -> N
     assert response.json()["estimate"] == pytest.approx(0.15)
 
 
-def _operations() -> list[tuple[str, str, dict[str, Any]]]:
-    paths = openapi_document()["paths"].items()
+def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    paths = document["paths"].items()
     return [(path, method, op) for path, ops in paths for method, op in ops.items()]
 
 
 def test_every_error_is_documented_as_problem_json() -> None:
     """FastAPI documented 422s as application/json HTTPValidationError; they are problems."""
-    for path, method, operation in _operations():
+    document = spec_document()
+    for path, method, operation in _operations(document):
         for status, response in operation["responses"].items():
             if status == "default" or status[0] in "45":
                 assert list(response["content"]) == [PROBLEM], (method, path, status)
         assert "default" in operation["responses"], (method, path)
-    assert "HTTPValidationError" not in openapi_document()["components"]["schemas"]
+    assert "HTTPValidationError" not in document["components"]["schemas"]
 
 
 def test_reads_are_documented_as_open_to_anonymous_clients() -> None:
     """Reads work without a key (unless configured otherwise): no security requirement, so
     that generated clients call them without credentials; writes and audit need one
     (tests/api/test_access_matrix.py checks every operation against the service)."""
-    security = {(method, path): op.get("security") for path, method, op in _operations()}
+    operations = _operations(spec_document())
+    security = {(method, path): op.get("security") for path, method, op in operations}
     assert security[("get", "/v1/studies")] is None
     assert security[("post", "/v1/studies")] == [{"ApiKey": []}]
     assert security[("get", "/v1/audit")] == [{"ApiKey": []}]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import ast
 import importlib
 import io
-import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,11 +20,11 @@ from types import ModuleType
 import pytest
 from fastapi.testclient import TestClient
 
-from service.openapi import openapi_document
 from tests.api.conftest import Auth, MakeKey
 from tests.api.pooled_support import add_batch, trial
 from tests.api.studies_support import Actors
 from tests.api.test_exchange_import import CSV
+from tests.support.spec import SPEC
 
 pytestmark = [pytest.mark.db, pytest.mark.dialect_free]
 CONFIG = Path(__file__).resolve().parents[1] / "support" / "client-config.yml"
@@ -34,12 +33,12 @@ PACKAGE = "lma_generated_client"
 
 @pytest.fixture(scope="module")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The client generated from the committed document, as a user would generate it
+    (tests/test_openapi.py holds it equal to the app's; building it anew costs 1-2 s)."""
     folder = tmp_path_factory.mktemp("client")
-    spec = folder / "openapi.json"
-    spec.write_text(json.dumps(openapi_document()))
     command = [
         str(Path(sys.executable).with_name("openapi-python-client")),
-        "generate", "--path", str(spec), "--meta", "none", "--config", str(CONFIG),
+        "generate", "--path", str(SPEC), "--meta", "none", "--config", str(CONFIG),
         "--output-path", str(folder / PACKAGE),
     ]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
