@@ -253,3 +253,11 @@ def test_a_multipart_import_names_the_part_that_is_wrong(
     assert [e["field"] for e in response.json()["errors"]] == [field]
     assert field in response.json()["detail"]
     assert newest_version(client) == 0
+
+
+def test_the_spec_says_a_multipart_import_takes_no_other_part(client: TestClient) -> None:
+    """A generated request with an extra part would be refused (above): the spec says so."""
+    body = client.get("/openapi.json").json()["paths"]["/v1/imports"]["post"]["requestBody"]
+    schema = body["content"]["multipart/form-data"]["schema"]
+    assert schema["additionalProperties"] is False
+    assert set(schema["properties"]) == {"file", "map"}

@@ -47,6 +47,8 @@ CSV_BODY: dict[str, Any] = {
                 "schema": {
                     "type": "object",
                     "required": ["file"],
+                    # Any other part is refused (422 naming it): the spec says so.
+                    "additionalProperties": False,
                     "properties": {
                         "file": {
                             "type": "string",
