@@ -3,6 +3,9 @@
 The start-up path is run from the outside, as ``make run`` runs it: the Makefile's ``run`` recipe
 is read and its ``lma`` commands are executed as processes on an empty SQLite file; then a
 server reads the file and answers ``GET /v1/outcomes/empowerment/pooled``.
+
+Each ``lma`` command is a process that imports the service (about a second): the first start on
+an empty file is run once for the module, and each test that reads it works on its own copy.
 """
 
 from __future__ import annotations
@@ -11,8 +14,10 @@ import hashlib
 import os
 import re
 import shlex
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from importlib import resources
 from pathlib import Path
 
@@ -48,13 +53,35 @@ def _start(tmp_path: Path, **env: str) -> str:
     return url
 
 
+def _copy(started: Path, directory: Path) -> str:
+    """A copy of the started database file in ``directory`` (SQLite's online backup)."""
+    target = directory / "lma.sqlite3"
+    with closing(sqlite3.connect(started)) as source, closing(sqlite3.connect(target)) as copy:
+        source.backup(copy)
+    return f"sqlite:///{target}"
+
+
+# Both tests start from the first start's file: one xdist worker runs them, so it is made once.
+pytestmark = pytest.mark.xdist_group("starter_evidence")
+
+
+@pytest.fixture(scope="module")
+def started(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The file after the ``run`` recipe's first start on an empty database (left unchanged)."""
+    directory = tmp_path_factory.mktemp("started")
+    _start(directory)
+    return directory / "lma.sqlite3"
+
+
 def _client(url: str) -> TestClient:
     return TestClient(create_app(Settings(database_url=url, webhooks_deliver_in_api=False)))
 
 
 @pytest.mark.slow
-def test_make_run_on_an_empty_database_pools_the_bundled_trials(tmp_path: Path) -> None:
-    url = _start(tmp_path)
+def test_make_run_on_an_empty_database_pools_the_bundled_trials(
+    started: Path, tmp_path: Path
+) -> None:
+    url = _copy(started, tmp_path)
     with _client(url) as client:
         answer = client.get("/v1/outcomes/empowerment/pooled").json()
         assert answer["status"] == "pooled"
@@ -70,9 +97,11 @@ def test_make_run_on_an_empty_database_pools_the_bundled_trials(tmp_path: Path) 
 
 
 @pytest.mark.slow
-def test_a_second_start_imports_nothing_and_the_setting_starts_empty(tmp_path: Path) -> None:
-    url = _start(tmp_path)
-    _start(tmp_path)  # the same file again: studies exist, nothing is added
+def test_a_second_start_imports_nothing_and_the_setting_starts_empty(
+    started: Path, tmp_path: Path
+) -> None:
+    url = _copy(started, tmp_path)
+    assert _start(tmp_path) == url  # the same file again: studies exist, nothing is added
     with _client(url) as client:
         assert len(client.get("/v1/studies", params={"limit": 50}).json()["items"]) == 6
     empty = tmp_path / "empty"
