@@ -45,12 +45,17 @@ pytestmark = [pytest.mark.db, pytest.mark.usefixtures("backend"), pytest.mark.sl
 CONTEXT = WriteContext(actor="bot", request_id=None, may_curate=True, trusted=True)
 PENDING = WriteContext(actor="update-bot", request_id=None, may_curate=False, trusted=False)
 DEADLINE_SECONDS = 240
-# A worker in a process of its own, as `lma worker` runs it (without webhook delivery).
+# A worker in a process of its own, as `lma worker` runs it (without webhook delivery). It
+# imports its code, then waits for a line on stdin before it reads its settings, opens the
+# database or works: the test starts both processes at once, so their imports (a second or
+# more each) overlap the writes, and the restarted worker begins only after the first is dead.
 WORKER_SCRIPT = """
+import sys
 import threading
 from service.db.engine import Database
 from service.settings import get_settings
 from service.usecases.conclusions.runner import worker_for
+sys.stdin.readline()
 settings = get_settings()
 worker_for(Database.from_settings(settings), settings).run(threading.Event())
 """
@@ -108,13 +113,24 @@ def worker_process(url: str) -> Iterator[subprocess.Popen[bytes]]:
         "CONCLUSIONS_LEASE_SECONDS": "1",
         "CONCLUSIONS_POLL_SECONDS": "0.05",
     }
-    process = subprocess.Popen([sys.executable, "-c", WORKER_SCRIPT], env=env)
+    process = subprocess.Popen(
+        [sys.executable, "-c", WORKER_SCRIPT], env=env, stdin=subprocess.PIPE
+    )
     try:
         yield process
     finally:
         if process.poll() is None:
             process.kill()
         process.wait(30)
+        assert process.stdin is not None
+        process.stdin.close()
+
+
+def start(process: subprocess.Popen[bytes]) -> None:
+    """Let a ``worker_process`` begin: read its settings, open the database and work."""
+    assert process.stdin is not None
+    process.stdin.write(b"start\n")
+    process.stdin.flush()
 
 
 def test_a_worker_killed_mid_version_loses_and_doubles_nothing(
@@ -123,14 +139,15 @@ def test_a_worker_killed_mid_version_loses_and_doubles_nothing(
     versions = 40
     with committed_database(backend, tmp_path) as url:
         database = Database.from_settings(Settings(database_url=url))
-        write_studies(database, versions)
-        with worker_process(url) as first:
+        with worker_process(url) as first, worker_process(url) as restarted:
+            write_studies(database, versions)
+            start(first)
             # Killed while it works: some versions concluded, others not yet.
             wait_for(lambda: (backlog(database).newest_concluded or 0) >= 3, "a first conclusion")
             first.send_signal(signal.SIGKILL)
             first.wait(30)
-        assert backlog(database).waiting > 0
-        with worker_process(url):
+            assert backlog(database).waiting > 0
+            start(restarted)
             wait_for(lambda: backlog(database).waiting == 0, "the restarted worker")
         assert_each_version_concluded_once(database, versions)
         database.dispose()
