@@ -78,7 +78,8 @@ def serving(port: int = 0) -> Iterator[tuple[str, FakeSources]]:
     """The fake sources on ``127.0.0.1:port`` (0: any free port): its base URL and state."""
     state = FakeSources()
     server = ThreadingHTTPServer(("127.0.0.1", port), _handler(state))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll interval: shutdown() waits for one, 0.5 s by default, at each test's end.
+    thread = threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}", state
