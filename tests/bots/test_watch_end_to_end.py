@@ -27,7 +27,7 @@ from service.main import create_app
 from service.settings import Settings
 from service.usecases import starter
 from tests.api.studies_support import committed_key
-from tests.delivery.support import committed_database
+from tests.conftest import migrated_database
 from tests.support.fake_sources import EUTILS, serving
 
 pytestmark = pytest.mark.db
@@ -35,9 +35,7 @@ pytestmark = pytest.mark.db
 
 @pytest.fixture
 def settings_of_service(backend: str, tmp_path: Path) -> Iterator[Settings]:
-    # committed_database drops a PostgreSQL database in the background (seconds on a busy
-    # machine), after the test rather than in its teardown.
-    with committed_database(backend, tmp_path) as url:
+    with migrated_database(backend, tmp_path) as url:
         settings = Settings(database_url=url, webhooks_deliver_in_api=False)
         database = Database.from_settings(settings)
         try:
