@@ -15,8 +15,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-# Routes live as long as the app, so their ids stay unique; APIRoute itself is unhashable.
-_DECLARED: dict[int, frozenset[str]] = {}
+# Kept on the route itself (APIRoute is unhashable, so no weak mapping): a cache keyed by
+# id(route) gave a route built after an earlier application was collected the dead route's
+# names whenever Python reused the id (tests/api/test_query_parameter_names.py).
+_DECLARED = "_declared_query_parameters"
 
 
 def _names(field: Any) -> set[str]:
@@ -28,9 +30,10 @@ def _names(field: Any) -> set[str]:
 
 
 def _declared(route: APIRoute) -> frozenset[str]:
-    known = _DECLARED.get(id(route))
+    known: frozenset[str] | None = getattr(route, _DECLARED, None)
     if known is None:
-        known = _DECLARED[id(route)] = _collect(route)
+        known = _collect(route)
+        setattr(route, _DECLARED, known)
     return known
 
 
