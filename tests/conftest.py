@@ -324,30 +324,10 @@ class JoinedHeadProbe:
         return None
 
 
-@pytest.fixture(scope="session")
-def shared_client(shared_app: FastAPI) -> Iterator[TestClient]:
-    """One started client per shared application, which every test's ``client`` reuses.
-
-    Entering a TestClient starts an event loop in a thread and runs the application's
-    start-up (a database connection, the secrets check) and, on leaving, its shutdown: ~12 ms
-    a test, ~1,400 API tests (measured, issue 24). What the application keeps per test is reset
-    by ``app``; what the client keeps (cookies, default headers) by ``client``. A test of
-    start-up or shutdown makes a client of its own (tests/api/test_collector.py).
-    """
-    with TestClient(shared_app, raise_server_exceptions=False) as client:
-        yield client
-
-
 @pytest.fixture
-def client(app: FastAPI, shared_client: TestClient) -> Iterator[TestClient]:
-    """The shared client, for ``app`` as this test set it up: no cookies, its own headers."""
-    headers = shared_client.headers.copy()
-    shared_client.cookies.clear()
-    try:
-        yield shared_client
-    finally:
-        shared_client.cookies.clear()
-        shared_client.headers = headers
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, raise_server_exceptions=False) as client:
+        yield client
 
 
 # --- reporting: how many tests ran on each backend ----------------------------------------
