@@ -3,7 +3,6 @@ where transactions commit, for the delivery tests."""
 
 from __future__ import annotations
 
-import atexit
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -158,23 +157,7 @@ def committed_database(backend: str, tmp_path: Path) -> Iterator[str]:
         yield url
     finally:
         if backend != "sqlite":
-            _drop_later(url)
-
-
-_DROPPING: list[threading.Thread] = []
-
-
-def _drop_later(url: str) -> None:
-    # DROP DATABASE takes seconds on a busy machine; the next test need not wait for it.
-    thread = threading.Thread(target=drop_postgres_database, args=(url,), daemon=True)
-    thread.start()
-    _DROPPING.append(thread)
-
-
-@atexit.register
-def _finish_drops() -> None:
-    for thread in _DROPPING:
-        thread.join(60)
+            drop_postgres_database(url)  # in the background (tests/support/databases.py)
 
 
 @contextmanager
