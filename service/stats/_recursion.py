@@ -16,9 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 from service.stats._inputs import FloatArray
+from service.stats._lazy import scipy_stats
 
 # Odd, for Simpson's rule. 201 points agree with roots of exact multivariate normal
 # probabilities to 5e-8 (401: 1.3e-8, the reference's own precision; tests/stats/
@@ -58,7 +59,7 @@ def _grid(region: Sequence[Interval]) -> tuple[FloatArray, FloatArray]:
 def first_density(t: float, region: Sequence[Interval], drift: float = 0.0) -> Density:
     """The sub-density at the first look (``S(t) ~ N(drift t, t)``) on ``region``."""
     points, weights = _grid(region)
-    density = stats.norm.pdf(points, loc=drift * t, scale=math.sqrt(t))
+    density = scipy_stats().norm.pdf(points, loc=drift * t, scale=math.sqrt(t))
     return Density(points, density * weights)
 
 
@@ -101,10 +102,10 @@ def probability_between(
     root = math.sqrt(t)
     if previous is None:
         mean = drift * root
-        return float(stats.norm.cdf(upper - mean) - stats.norm.cdf(lower - mean))
+        return float(scipy_stats().norm.cdf(upper - mean) - scipy_stats().norm.cdf(lower - mean))
     sd = math.sqrt(step)
     centre = previous.points + drift * step
-    inside = stats.norm.cdf((upper * root - centre) / sd) - stats.norm.cdf(
+    inside = scipy_stats().norm.cdf((upper * root - centre) / sd) - scipy_stats().norm.cdf(
         (lower * root - centre) / sd
     )
     return float(inside @ previous.mass)

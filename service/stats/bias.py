@@ -23,9 +23,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-from scipy import special, stats
+from scipy import special
 
 from service.stats._inputs import FloatArray, as_studies
+from service.stats._lazy import scipy_stats
 from service.stats.errors import ConvergenceError, StatsInputError
 from service.stats.estimators import CiMethod, Tau2Estimator
 from service.stats.models import RandomEffectsFit, fit_random_effects
@@ -177,7 +178,7 @@ def _kendall_s(x: FloatArray, y: FloatArray, denom: float) -> int:
             int(np.sum(np.sign(x[i + 1 :] - x[i]) * np.sign(y[i + 1 :] - y[i])))
             for i in range(x.size - 1)
         )
-    return round(float(stats.kendalltau(x, y).statistic) * denom)
+    return round(float(scipy_stats().kendalltau(x, y).statistic) * denom)
 
 
 def _tie_sizes(x: FloatArray) -> NDArray[np.int64]:

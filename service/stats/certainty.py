@@ -33,7 +33,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from scipy import stats
+from service.stats._lazy import scipy_stats
 
 LEVELS = ("very_low", "low", "moderate", "high")
 JUDGEMENTS = ("not_serious", "serious", "very_serious")
@@ -250,7 +250,7 @@ def optimal_information_size(mid: float, *, alpha: float = 0.05, power: float = 
 
     ``n = 2 (z_{1-alpha/2} + z_{power})^2 / mid^2`` per arm, rounded up (393 for SMD 0.2).
     """
-    z = float(stats.norm.isf(alpha / 2.0) + stats.norm.ppf(power))
+    z = float(scipy_stats().norm.isf(alpha / 2.0) + scipy_stats().norm.ppf(power))
     return math.ceil(2.0 * z * z / (mid * mid))
 
 

@@ -30,8 +30,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scipy import optimize, stats
+from scipy import optimize
 
+from service.stats._lazy import scipy_stats
 from service.stats._recursion import (
     Density,
     Interval,
@@ -69,7 +70,7 @@ class FutilityBoundaries:
 
 def drift_under_alternative(alpha: float, beta: float) -> float:
     """``theta = z_{1-alpha/2} + z_{1-beta}``: the mean of Z at the required information."""
-    return float(stats.norm.isf(alpha / 2.0) + stats.norm.isf(beta))
+    return float(scipy_stats().norm.isf(alpha / 2.0) + scipy_stats().norm.isf(beta))
 
 
 def _wedge_probability(

@@ -30,8 +30,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import optimize
 
+from service.stats._lazy import scipy_stats
 from service.stats._recursion import GRID_SDS, Density, first_density, next_density, normal_sf
 
 MAX_LOOKS = 200
@@ -74,14 +75,14 @@ def spending_function(spending: Spending, tail_alpha: float) -> Callable[[float]
     """The per-tail alpha spent by information fraction ``t`` (capped at 1)."""
     if spending is Spending.POCOCK:
         return lambda t: tail_alpha * math.log(1.0 + (math.e - 1.0) * min(t, 1.0))
-    z = float(stats.norm.isf(tail_alpha / 2.0))
-    return lambda t: float(2.0 * stats.norm.sf(z / math.sqrt(min(t, 1.0))))
+    z = float(scipy_stats().norm.isf(tail_alpha / 2.0))
+    return lambda t: float(2.0 * scipy_stats().norm.sf(z / math.sqrt(min(t, 1.0))))
 
 
 def _upper_crossing(previous: Density | None, t: float, step: float, z: float) -> float:
     """P(no crossing before, S_k > z sqrt(t_k)) under the null."""
     if previous is None:
-        return float(stats.norm.sf(z))
+        return float(scipy_stats().norm.sf(z))
     tail = normal_sf((z * math.sqrt(t) - previous.points) / math.sqrt(step))
     return float(tail @ previous.mass)
 
@@ -90,7 +91,7 @@ def _solve_boundary(previous: Density | None, t: float, step: float, spend: floa
     if spend <= _LOWEST_SPEND:
         return NEVER
     if previous is None:
-        return float(stats.norm.isf(spend))
+        return float(scipy_stats().norm.isf(spend))
     # The crossing probability falls from above ``spend`` at z = 0 (half the remaining mass
     # at least) to 0: one root, bracketed.
     return float(
@@ -158,7 +159,7 @@ def group_sequential_boundaries(
         boundaries=tuple(boundaries),
         cumulative_alpha=tuple(cumulative),
         crossing_probability=tuple(crossing),
-        nominal_p=tuple(float(sides * stats.norm.sf(z)) for z in boundaries),
+        nominal_p=tuple(float(sides * scipy_stats().norm.sf(z)) for z in boundaries),
     )
 
 
@@ -176,7 +177,7 @@ def required_information_size(
         raise SequentialInputError("alpha and power must be between 0 and 1")
     if not 0.0 <= diversity < 1.0:
         raise SequentialInputError("diversity must be in [0, 1)")
-    z = float(stats.norm.isf(alpha / 2.0) + stats.norm.ppf(power))
+    z = float(scipy_stats().norm.isf(alpha / 2.0) + scipy_stats().norm.ppf(power))
     return 4.0 * z * z / (mid * mid) / (1.0 - diversity)
 
 

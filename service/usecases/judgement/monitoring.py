@@ -30,7 +30,6 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
-from scipy import stats
 from sqlalchemy.orm import Session
 
 from service.db.repositories.conclusions import ConclusionRepository
@@ -44,6 +43,7 @@ from service.schemas.sequential import (
     MonitoringQuery,
     MonitoringRead,
 )
+from service.stats._lazy import scipy_stats
 from service.stats.futility import drift_under_alternative
 from service.stats.sequential import Diversity, diversity, required_information_size
 from service.stats.trial_sequential import SequentialLooks, sequential_looks
@@ -268,7 +268,7 @@ def monitoring_of(
     )
     reads = _looks(analyses, looks)
     last = analyses[looks.kept[-1]] if looks.kept else None
-    normal = float(stats.norm.isf(query.alpha / 2))
+    normal = float(scipy_stats().norm.isf(query.alpha / 2))
     boundary = reads[-1].boundary if reads else None
     tsa_lower, tsa_upper = _interval(last, boundary if boundary is not None else normal)
     ci_lower, ci_upper = _interval(last, normal)
