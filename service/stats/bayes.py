@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import optimize, special
+from scipy import special
 
 from service.stats._bayes_priors import (
     NAMED_TAU_PRIORS,
@@ -34,6 +34,7 @@ from service.stats._bayes_priors import (
     TauPriorKind,
 )
 from service.stats._inputs import FloatArray, as_studies
+from service.stats._lazy import scipy_optimize
 from service.stats.errors import StatsInputError
 
 __all__ = [
@@ -226,7 +227,7 @@ def _mixture_quantile(mean: FloatArray, var: FloatArray, weight: FloatArray, p: 
     sd = np.sqrt(var)
     low, high = float((mean - 12.0 * sd).min()), float((mean + 12.0 * sd).max())
     return float(
-        optimize.brentq(
+        scipy_optimize().brentq(
             lambda t: _mixture_cdf(t, mean, var, weight) - p, low, high, xtol=1e-13, rtol=1e-13
         )
     )
@@ -264,6 +265,6 @@ def _tau_summary(
     for p in tails:
         j = int(np.clip(np.searchsorted(below, p) - 1, 0, grid.panel_mass.size - 1))
         low, high = float(grid.edges[j]), float(grid.edges[j + 1])
-        root = optimize.brentq(lambda t, p=p: cdf(t) - p, low, high, xtol=1e-13, rtol=1e-13)
+        root = scipy_optimize().brentq(lambda t, p=p: cdf(t) - p, low, high, xtol=1e-13, rtol=1e-13)
         quantiles.append(math.exp(root))
     return Summary(float(grid.weight @ np.exp(grid.x)), quantiles[1], quantiles[0], quantiles[2])

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
-from scipy import optimize
 
 from service.stats._inputs import FloatArray
 from service.stats._intercept import InterceptProjection, is_intercept, weighted_rss
+from service.stats._lazy import scipy_optimize
 from service.stats._wls import Projection, dot
 from service.stats.errors import StatsInputError
 
@@ -216,7 +216,7 @@ def _score_root(data: _Data, estimator: Tau2Estimator) -> tuple[float, int, bool
     upper = _pm_upper(data)
     while score(upper) > 0.0:
         upper *= 10.0
-    root, result = optimize.brentq(
+    root, result = scipy_optimize().brentq(
         score, 0.0, upper, xtol=data.tol, maxiter=data.max_iter, full_output=True, disp=False
     )
     return max(0.0, float(root)), int(result.iterations), bool(result.converged)
@@ -342,7 +342,7 @@ def _pm_root(data: _Data) -> tuple[float, int, bool]:
     upper = _pm_upper(data)
     while excess(upper) > 0.0:
         upper *= 10.0
-    root, result = optimize.brentq(
+    root, result = scipy_optimize().brentq(
         excess, 0.0, upper, xtol=data.tol, maxiter=data.max_iter, full_output=True, disp=False
     )
     return max(0.0, float(root)), int(result.iterations), bool(result.converged)

@@ -30,9 +30,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scipy import optimize
-
-from service.stats._lazy import scipy_stats
+from service.stats._lazy import scipy_optimize, scipy_stats
 from service.stats._recursion import (
     Density,
     Interval,
@@ -88,7 +86,7 @@ def _solve(
     if _wedge_probability(density, t, step, efficacy, drift) <= spend:
         return efficacy
     return float(
-        optimize.brentq(
+        scipy_optimize().brentq(
             lambda z: _wedge_probability(density, t, step, z, drift) - spend,
             0.0,
             efficacy,

@@ -17,10 +17,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize
 
 from service.stats import _distributions as dist
 from service.stats._inputs import FloatArray
+from service.stats._lazy import scipy_optimize
 from service.stats._wls import Projection
 from service.stats.estimators import Tau2Estimator
 from service.stats.models import RandomEffectsFit
@@ -90,7 +90,7 @@ def _solve(y: FloatArray, v: FloatArray, X: FloatArray, target: float) -> float:
     upper = _UPPER_START
     while excess(upper) > 0.0:
         upper *= 10.0
-    root = optimize.brentq(excess, 0.0, upper, xtol=_ROOT_XTOL, maxiter=_ROOT_MAX_ITER)
+    root = scipy_optimize().brentq(excess, 0.0, upper, xtol=_ROOT_XTOL, maxiter=_ROOT_MAX_ITER)
     return float(root)
 
 

@@ -25,10 +25,10 @@ from enum import StrEnum
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import optimize
 
 from service.stats import _distributions as dist
 from service.stats._blocks import Blocks, make_blocks
+from service.stats._lazy import scipy_optimize
 from service.stats._multilevel_lik import Likelihood, evaluate, sampling_only
 from service.stats.errors import ConvergenceError, StatsInputError
 from service.stats.shared_groups import SharedGroups
@@ -280,12 +280,14 @@ def _profile_ci(
 
     lower = 0.0
     if estimate > 0.0 and excess(0.0) > 0.0:
-        lower = optimize.brentq(excess, 0.0, estimate, xtol=1e-12 * max(estimate, 1e-8), rtol=1e-12)
+        lower = scipy_optimize().brentq(
+            excess, 0.0, estimate, xtol=1e-12 * max(estimate, 1e-8), rtol=1e-12
+        )
     upper: float | None = None
     high = max(estimate, 1e-4) * 2.0
     while high < 1e6:
         if excess(high) > 0.0:
-            upper = optimize.brentq(excess, estimate, high, xtol=1e-14, rtol=1e-12)
+            upper = scipy_optimize().brentq(excess, estimate, high, xtol=1e-14, rtol=1e-12)
             break
         high *= 4.0
     return lower, upper

@@ -30,9 +30,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import numpy as np
-from scipy import optimize
 
-from service.stats._lazy import scipy_stats
+from service.stats._lazy import scipy_optimize, scipy_stats
 from service.stats._recursion import GRID_SDS, Density, first_density, next_density, normal_sf
 
 MAX_LOOKS = 200
@@ -95,7 +94,7 @@ def _solve_boundary(previous: Density | None, t: float, step: float, spend: floa
     # The crossing probability falls from above ``spend`` at z = 0 (half the remaining mass
     # at least) to 0: one root, bracketed.
     return float(
-        optimize.brentq(
+        scipy_optimize().brentq(
             lambda z: _upper_crossing(previous, t, step, z) - spend, 0.0, NEVER, xtol=1e-12
         )
     )
