@@ -22,7 +22,7 @@ from service.main import create_app
 from service.settings import Settings
 from service.usecases.studies.outbox import on_commit
 from tests.api.studies_support import committed_key
-from tests.support.databases import clone, drop_postgres_database
+from tests.support.databases import migrated_database
 
 
 @dataclass
@@ -149,15 +149,9 @@ def delivery_settings(base: Settings, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
-@contextmanager
-def committed_database(backend: str, tmp_path: Path) -> Iterator[str]:
-    """The URL of a fresh, migrated database where transactions really commit."""
-    url = clone(backend, tmp_path)
-    try:
-        yield url
-    finally:
-        if backend != "sqlite":
-            drop_postgres_database(url)  # in the background (tests/support/databases.py)
+# A fresh, migrated database where transactions really commit: a copy of the run's template,
+# dropped afterwards (in the background on PostgreSQL).
+committed_database = migrated_database
 
 
 @contextmanager
