@@ -10,7 +10,11 @@ A probe keeps one connection of its own and answers on the event loop:
   only then; otherwise the probe costs one PRAGMA, microseconds, and never waits (WAL readers
   do not block on the writer).
 - PostgreSQL: the single-row query on an asynchronous psycopg connection (prepared by
-  psycopg after a few runs), awaited on the event loop instead of a worker thread.
+  psycopg after a few runs), awaited on the event loop instead of a worker thread. Concurrent
+  requests share reads (:class:`SharedReads`): one read is in flight at a time, and each
+  request takes the result of the first read that *starts after it arrived*, so it still sees
+  every commit acknowledged before it came, while under load one round trip answers many
+  requests (PostgreSQL runs on the same cores as the service).
 
 Both read the database at the time of the request, as the session did, so several processes
 or replicas stay exactly as correct as before. Any error answers ``None``: the caller then
@@ -22,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 import psycopg
@@ -90,27 +95,70 @@ class SqliteHeadProbe:
             self._reset()
 
 
+class SharedReads:
+    """At most one ``read`` in flight; each caller gets the result of a read begun after its
+    call (group commit's idea, for reads): callers arriving while a read is under way wait
+    for the next one, which all of them share.
+
+    Why not the read in flight: it may have been evaluated before a commit that was
+    acknowledged to this caller's client, which must see its own write (read-your-writes
+    across replicas). A failed read fails every caller that shares it.
+    """
+
+    def __init__(self, read: Callable[[], Awaitable[State]]) -> None:
+        self._read = read
+        self._next: asyncio.Future[State] | None = None  # the read the next callers share
+        self._runner: asyncio.Task[None] | None = None
+
+    async def __call__(self) -> State:
+        if self._next is None:
+            self._next = asyncio.get_running_loop().create_future()
+        future = self._next
+        if self._runner is None or self._runner.done():
+            self._runner = asyncio.ensure_future(self._run())
+        # shield: a caller that goes away (a client disconnects) must not cancel the others' read
+        return await asyncio.shield(future)
+
+    async def _run(self) -> None:
+        while self._next is not None:
+            future, self._next = self._next, None  # later callers wait for the next read
+            try:
+                result = await self._read()
+            except BaseException as error:  # psycopg's and cancellation alike reach the callers
+                future.set_exception(error)
+                if not isinstance(error, Exception):
+                    raise
+            else:
+                future.set_result(result)
+
+
 class PostgresHeadProbe:
-    """One asynchronous connection, one query at a time, on the event loop that opened it."""
+    """One asynchronous connection, one query at a time (shared by the requests waiting for
+    it), on the event loop that opened it."""
 
     def __init__(self, conninfo: str) -> None:
         self._conninfo = conninfo
         self._connection: psycopg.AsyncConnection[tuple[int, int]] | None = None
-        self._lock: asyncio.Lock | None = None
+        self._shared: SharedReads | None = None
 
     async def head(self) -> int | None:
         state = await self.state()
         return None if state is None else state[0]
 
     async def state(self) -> State | None:
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        async with self._lock:
-            try:
-                return await self._read()
-            except psycopg.Error:
-                await self.close()
-                return None
+        if self._shared is None:
+            self._shared = SharedReads(self._read_or_reset)
+        try:
+            return await self._shared()
+        except psycopg.Error:
+            return None
+
+    async def _read_or_reset(self) -> State:
+        try:
+            return await self._read()
+        except psycopg.Error:
+            await self.close()
+            raise
 
     async def _read(self) -> State:
         if self._connection is None:
