@@ -69,5 +69,11 @@ def test_the_memo_keeps_a_few_selections_worth_of_rows() -> None:
     assert len(memo) <= SLACK * len(rows) + 1_000
     many = [replace(rows[0], study_id=100 + i, yi=i * 1e-3) for i in range(2_000)]
     for step in range(6):
-        _answer([replace(e, vi=e.vi + step * 1e-4) for e in many], SPEC, memo)
+        latest = [replace(e, vi=e.vi + step * 1e-4) for e in many]
+        _answer(latest, SPEC, memo)
     assert len(memo) <= SLACK * len(many) + 1_000
+    # A smaller selection (a category of the same effects) evicts none of the larger one's.
+    held = len(memo)
+    _answer(latest[:10], SPEC, memo)
+    assert len(memo) == held
+    assert memo.known(latest, SPEC.level).count(None) == 0

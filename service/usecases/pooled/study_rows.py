@@ -19,8 +19,10 @@ from typing import Any
 from service.usecases.pooled.selection import StudyEffect
 
 Fields = dict[str, Any]
-# Rows are kept for the effects of the answers built since the last pruning: a few
-# selections' worth. Past this many per effect of the answer being built, the rest go.
+# Rows are kept for the effects of the answers built since the last pruning: past this many
+# per effect of the largest answer built (with 1,000 more), only the answer's own stay. So a
+# few selections (other filters, each category's subset) share the memo without evicting one
+# another, and revised studies' old effects go once they add up.
 SLACK = 4
 
 
@@ -36,6 +38,7 @@ class StudyRows:
     def __init__(self) -> None:
         self._rows: dict[int, tuple[StudyEffect, float, Fields]] = {}
         self._lock = threading.Lock()
+        self._largest = 0
 
     def known(self, effects: Sequence[StudyEffect], level: float) -> list[Fields | None]:
         """The fields kept for each of ``effects`` at ``level`` (not to be changed), or ``None``."""
@@ -54,10 +57,11 @@ class StudyRows:
         effects: Sequence[StudyEffect],
     ) -> None:
         """Keep the ``built`` fields at ``level``; past :data:`SLACK` times as many rows as
-        ``effects`` (revised studies' old effects, other selections), keep only theirs."""
+        the largest answer has, keep only those of ``effects``."""
         with self._lock:
             rows = self._rows
-            if len(rows) + len(built) > SLACK * len(effects) + 1_000:
+            self._largest = max(self._largest, len(effects))
+            if len(rows) + len(built) > SLACK * self._largest + 1_000:
                 wanted = {id(effect) for effect in effects}
                 rows = {key: row for key, row in rows.items() if key in wanted}
             for effect, fields in built:
