@@ -22,8 +22,10 @@ Fields = dict[str, Any]
 # Rows are kept for the effects of the answers built since the last pruning: past this many
 # per effect of the largest answer built (with 1,000 more), only the answer's own stay. So a
 # few selections (other filters, each category's subset) share the memo without evicting one
-# another, and revised studies' old effects go once they add up.
-SLACK = 4
+# another, and revised studies' old effects go once they add up. A kept row holds about
+# 0.8 kB of its own (its dict, lists, floats; the strings are the effect's): 6,448 rows
+# about 5 MB, at most 2 x 6,448 + 1,000 about 11 MB (not in the result cache's budget).
+SLACK = 2
 
 
 class StudyRows:
