@@ -158,7 +158,9 @@ class _Reader:
         check_cost(len(effects), names, self._budget, spec.estimator)
         with stopped_at_deadline(self._budget):
             deadline = self._budget.deadline()
-            answer = analyse_outcome(effects, spec, version=version, deadline=deadline)
+            answer = analyse_outcome(
+                effects, spec, version=version, deadline=deadline, rows=self._cache.study_rows
+            )
         answer = with_assessment(self._session, answer, spec)  # certainty and statement
         self._cache.put(cache_key("pooled", spec.canonical(), version), answer)
         return answer

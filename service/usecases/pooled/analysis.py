@@ -38,6 +38,7 @@ from service.usecases.pooled.dependence import dependence_answer
 from service.usecases.pooled.multi_arm import MERGING
 from service.usecases.pooled.selection import AVERAGING, FIRST, StudyEffect
 from service.usecases.pooled.spec import MultiArm, Multiple, PooledSpec
+from service.usecases.pooled.study_rows import StudyRows
 
 # Small-study tests are shown from ten studies on (Cochrane Handbook, section 13.3.5.4).
 SMALL_STUDY_K = 10
@@ -53,10 +54,12 @@ def analyse_outcome(
     *,
     version: int,
     deadline: float | None = None,
+    rows: StudyRows | None = None,
 ) -> PooledRead:
     """The pooled result of ``effects`` under ``spec`` at evidence ``version``.
 
     Sections that refit once per study stop past ``deadline`` (a ``time.monotonic()`` instant).
+    ``rows``: the study rows of earlier answers, to carry (:mod:`.study_rows`).
     """
     k_randomized = sum(e.randomized for e in effects)
     pooled = _poolable(effects, spec)
@@ -72,7 +75,7 @@ def analyse_outcome(
         k=len(effects),
         k_randomized=k_randomized,
         participants=sum(e.participants for e in effects),
-        studies=_studies(effects, weights, spec.level),
+        studies=_studies(effects, weights, spec.level, rows if rows is not None else StudyRows()),
         result=result,
         narrative=None if pooled else _narrative(effects, spec, k_randomized),
         dependence=dependence_answer(effects, spec) if pooled else None,
@@ -247,20 +250,33 @@ def _with_level_status(
 
 
 def _studies(
-    effects: Sequence[StudyEffect], weights: Sequence[float | None], level: float
+    effects: Sequence[StudyEffect],
+    weights: Sequence[float | None],
+    level: float,
+    rows: StudyRows,
 ) -> list[PooledStudyRead]:
     """The study list, built without validating each row (:func:`trusted`): at 10,000 studies
     validation was most of the first answer after a write. Every value is converted to its
-    field's type here, as validation would."""
+    field's type here, as validation would. A row's fields but its weight come from ``rows``
+    when an earlier answer built them for the same effect and level."""
     if not effects:
         return []
     intervals = effect_intervals([e.yi for e in effects], [e.vi for e in effects], level=level)
-    return [
-        trusted(PooledStudyRead, _study_fields(e, weight, lower, upper))
-        for e, weight, lower, upper in zip(
-            effects, weights, intervals.lower.tolist(), intervals.upper.tolist(), strict=True
-        )
-    ]
+    known = rows.known(effects, level)
+    built = []
+    studies = []
+    for e, fields, weight, lower, upper in zip(
+        effects, known, weights, intervals.lower.tolist(), intervals.upper.tolist(), strict=True
+    ):
+        if fields is None:
+            row = _study_fields(e, weight, lower, upper)
+            built.append((e, row))  # read only from now on: copied, its weight replaced
+        else:
+            row = fields.copy()
+            row["weight"] = None if weight is None else float(weight)
+        studies.append(trusted(PooledStudyRead, row))
+    rows.keep(level, built, effects)
+    return studies
 
 
 def _study_fields(

@@ -25,6 +25,7 @@ from service.usecases.pooled.byte_lru import ByteLRU
 from service.usecases.pooled.effects import SelectionMemo
 from service.usecases.pooled.outcome_versions import OutcomeVersions
 from service.usecases.pooled.sizing import deep_size
+from service.usecases.pooled.study_rows import StudyRows
 
 DEFAULT_BYTES = 128 * 1024 * 1024
 ENTRY_OVERHEAD = 1024
@@ -110,6 +111,8 @@ class ResultCache:
         """The versions answers are keyed by (see :mod:`.outcome_versions`)."""
         self.addenda = AddendumStamps()
         """The stamps of what answers add after the cache (see :mod:`.addenda`)."""
+        self.study_rows = StudyRows()
+        """The study rows of the answers computed, for the next version's (:mod:`.study_rows`)."""
 
     def entry(self, key: Key) -> Entry | None:
         """The entry under ``key``, now the most recently used."""
