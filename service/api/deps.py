@@ -17,11 +17,10 @@ from typing import Annotated, Concatenate, ParamSpec, TypeVar
 import anyio.to_thread
 from anyio import CancelScope, CapacityLimiter
 from fastapi import Depends, Request
-from sqlalchemy import event
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from service.db.engine import Database
+from service.db.engine import Database, untouched
 from service.settings import Settings
 
 P = ParamSpec("P")
@@ -29,20 +28,6 @@ T = TypeVar("T")
 
 # Where a session keeps the unit of work that opened it while that unit is still open.
 _UNIT = "service.api.deps.unit"
-# Set on a session once it has begun a transaction on a connection.
-_CONNECTED = "service.api.deps.connected"
-
-
-@event.listens_for(Session, "after_begin")
-def _connected(session: Session, _transaction: SessionTransaction, _connection: object) -> None:
-    session.info[_CONNECTED] = True
-
-
-def _untouched(session: Session) -> bool:
-    """Whether ending ``session`` does no I/O: it never connected and holds no changes."""
-    return not session.info.get(_CONNECTED) and not (
-        session.new or session.dirty or session.deleted
-    )
 
 
 async def get_database(request: Request) -> Database:
@@ -79,7 +64,7 @@ async def _unit_of_work(database: Database, *, write: bool) -> AsyncIterator[Ses
         error = raised
         raise
     finally:
-        if _UNIT in session.info and _untouched(session):
+        if _UNIT in session.info and untouched(session):
             # Nothing to commit or roll back (a write route's read session on PostgreSQL,
             # whose key lookup ran in the write's transaction): ended here, no thread trip.
             _finish(session, error)
