@@ -19,7 +19,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from service.api.deps import SessionDep, SettingsDep
+from service.api.deps import SessionDep, SettingsDep, shared_write_session
 from service.api.rate_limit import RateLimiter
 from service.errors import AuthenticationError, PermissionDeniedError
 from service.settings import Settings
@@ -87,6 +87,7 @@ async def optional_principal(
     """
     if credentials is None:
         return None
+    session = shared_write_session(request) or session
     principal = await run_in_threadpool(_verify, session, credentials.credentials, limiter)
     request.state.key_name = principal.name
     return principal

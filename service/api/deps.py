@@ -20,7 +20,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from service.db.engine import Database
+from service.db.engine import Database, untouched
 from service.settings import Settings
 
 P = ParamSpec("P")
@@ -64,6 +64,10 @@ async def _unit_of_work(database: Database, *, write: bool) -> AsyncIterator[Ses
         error = raised
         raise
     finally:
+        if _UNIT in session.info and untouched(session):
+            # Nothing to commit or roll back (a write route's read session on PostgreSQL,
+            # whose key lookup ran in the write's transaction): ended here, no thread trip.
+            _finish(session, error)
         if _UNIT in session.info:
             # Committing or rolling back may wait on the database: in the thread pool, with a
             # limiter of its own so that it never waits for a worker while holding a
@@ -82,11 +86,26 @@ async def get_read_session(
 
 
 async def get_write_session(
-    database: Annotated[Database, Depends(get_database)],
+    request: Request, database: Annotated[Database, Depends(get_database)]
 ) -> AsyncIterator[Session]:
     """The request's write transaction: committed once at the end, rolled back on any error."""
     async with _unit_of_work(database, write=True) as session:
+        if database.read_engine is database.write_engine:
+            request.state.shared_write_session = session
         yield session
+
+
+def shared_write_session(request: Request) -> Session | None:
+    """The request's write session when reads may use it too (PostgreSQL), else ``None``.
+
+    With one engine for reads and writes, a read made before the write (the API key's lookup)
+    in the write's own transaction saves the second transaction's checkout, ping, BEGIN and
+    COMMIT: four round trips of a POST's ~20 on PostgreSQL (issue 23). On SQLite the write
+    session takes the database's write lock as it begins, so reads keep their own session.
+    Only a write route's dependencies declared after its ``WriteSessionDep`` see it.
+    """
+    session: Session | None = getattr(request.state, "shared_write_session", None)
+    return session
 
 
 def _run_and_finish(

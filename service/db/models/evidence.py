@@ -127,8 +127,14 @@ class StudyRevision(Base):
         CheckConstraint("total_randomized >= 4", name="total_randomized"),
         Index("ix_study_revision_study_id_valid_to", "study_id", "valid_to"),
         Index("ix_study_revision_valid_to", "valid_to"),
-        # Near-duplicate candidates: the current studies of a few years (issue 23 follow-up).
-        Index("ix_study_revision_valid_to_year", "valid_to", "year"),
+        # Near-duplicate candidates: the current studies of a few years, narrowed by their
+        # registration ids without reading their rows (issue 23, migration 0029).
+        Index(
+            "ix_study_revision_valid_to_year_registration_id",
+            "valid_to",
+            "year",
+            "registration_id",
+        ),
         Index("ix_study_revision_doi", "doi"),
         Index("ix_study_revision_registration_id", "registration_id"),
     )

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Table, insert, select, update
+from sqlalchemy.orm import Session, make_transient_to_detached, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from service.db.models import (
     AuditEntry,
@@ -18,6 +19,7 @@ from service.db.models import (
 )
 
 _HEAD_ID = 1
+_VERSION_TABLE: Table = EvidenceVersion.__table__  # type: ignore[assignment]
 _WITH_CHANGES = (selectinload(EvidenceVersion.changes), selectinload(EvidenceVersion.outcomes))
 
 
@@ -54,9 +56,29 @@ class EvidenceRepository:
         return self._session.execute(query).scalar_one()
 
     def add(self, version: EvidenceVersion) -> None:
-        """Add ``version`` and flush it, so that rows inserted in bulk can refer to it."""
+        """Insert ``version`` now, so that rows inserted in bulk can refer to it.
+
+        One Core INSERT, after which the object joins the session as if it had been loaded:
+        the unit of work's flush of this one object cost about a sixth of a single study's
+        write (1.0-1.2 ms of process time, SQLite and PostgreSQL, issue 23). A later change to
+        it (a use case setting ``summary``) is still flushed by the session.
+        """
+        table = _VERSION_TABLE
+        self._session.execute(
+            insert(table).values({c.key: getattr(version, c.key) for c in table.columns})
+        )
+        make_transient_to_detached(version)
         self._session.add(version)
-        self._session.flush()
+
+    def set_summary(self, version: EvidenceVersion, summary: str) -> None:
+        """Store ``summary`` as the version's: one UPDATE now, nothing left for a flush."""
+        statement = (
+            update(_VERSION_TABLE)
+            .where(_VERSION_TABLE.c.number == version.number)
+            .values(summary=summary)
+        )
+        self._session.execute(statement)
+        set_committed_value(version, "summary", summary)
 
     def insert_changes(
         self, changes: Sequence[dict[str, Any]], outcomes: Sequence[dict[str, Any]]

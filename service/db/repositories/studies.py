@@ -7,7 +7,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, Table, and_, exists, func, insert, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    and_,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from service.db.base import Base
@@ -123,6 +134,10 @@ def _visible(hidden: Collection[str], actor: str | None) -> ColumnElement[bool]:
     return shown if actor is None else or_(shown, _submitted_by(actor))
 
 
+# Up to this many new studies, revision and arm ids come back by RETURNING (see insert_new).
+_RETURNING_AT_MOST = 10
+
+
 class StudyRepository:
     """Studies as of any evidence version, loaded with their arms and outcome results."""
 
@@ -135,11 +150,13 @@ class StudyRepository:
         """Insert new studies with their first revisions; their ids, ascending, in the order given.
 
         One bulk INSERT per table instead of the unit of work's per-object bookkeeping, each
-        sending many rows per statement. Only the ``study`` insert uses RETURNING: its rows are
+        sending many rows per statement. The ``study`` insert uses RETURNING: its rows are
         all alike, so any order of the new ids is correct (ascending keeps the batch's order).
-        Revision and arm ids are read back by one indexed query each, because RETURNING there
-        would cost more than the inserts: SQLite then inserts one row per statement to keep the
-        order, and psycopg parses a 30,000-placeholder statement in Python.
+        Revision and arm ids come back with their study id or revision id and position, so
+        their order does not matter either: by RETURNING for a few studies (a statement fewer
+        each, a single write's round trips), and for more by one indexed query each, because
+        RETURNING there would cost more than the inserts (psycopg parses a 30,000-placeholder
+        statement in Python).
         """
         if not studies:
             return []
@@ -149,20 +166,18 @@ class StudyRepository:
                 [{"created_at": created_at, "created_version": created_version} for _ in studies],
             )
         )
-        self._insert(
-            StudyRevision,
-            [{**new.revision, "study_id": i} for new, i in zip(studies, study_ids, strict=True)],
-        )
-        revision_ids = self._new_revision_ids(study_ids)
-        self._insert(
-            StudyArm,
-            [
-                {**arm, "revision_id": revision_id}
-                for new, revision_id in zip(studies, revision_ids, strict=True)
-                for arm in new.arms
-            ],
-        )
-        arm_of = self._new_arm_ids(study_ids, set(revision_ids))
+        returning = len(studies) <= _RETURNING_AT_MOST
+        revision_ids = self._insert_revisions(studies, study_ids, returning=returning)
+        arms = [
+            {**arm, "revision_id": revision_id}
+            for new, revision_id in zip(studies, revision_ids, strict=True)
+            for arm in new.arms
+        ]
+        if returning:
+            arm_of = self._insert_returning(StudyArm, arms, ("revision_id", "position"))
+        else:
+            self._insert(StudyArm, arms)
+            arm_of = self._new_arm_ids(study_ids, set(revision_ids))
         self._insert(
             OutcomeResult,
             [
@@ -178,6 +193,17 @@ class StudyRepository:
         )
         return study_ids
 
+    def _insert_revisions(
+        self, studies: Sequence[NewStudyRows], study_ids: list[int], *, returning: bool
+    ) -> list[int]:
+        """Insert the first revisions of ``studies``; their ids, in the order of ``study_ids``."""
+        rows = [{**new.revision, "study_id": i} for new, i in zip(studies, study_ids, strict=True)]
+        if returning:
+            revision_of = self._insert_returning(StudyRevision, rows, ("study_id",))
+            return [revision_of[(study_id,)] for study_id in study_ids]
+        self._insert(StudyRevision, rows)
+        return self._new_revision_ids(study_ids)
+
     def _insert(self, model: type[Base], rows: list[dict[str, Any]]) -> None:
         # A Core executemany on the table, not the ORM's bulk INSERT: the rows are plain
         # column values already, and the ORM's per-row bookkeeping took about a fifth of a
@@ -185,6 +211,16 @@ class StudyRepository:
         if rows:
             table = cast(Table, model.__table__)
             self._session.execute(insert(table), rows)
+
+    def _insert_returning(
+        self, model: type[Base], rows: list[dict[str, Any]], keys: tuple[str, ...]
+    ) -> dict[tuple[Any, ...], int]:
+        """Insert ``rows`` (as :meth:`_insert`); each new id, by the values of ``keys``."""
+        if not rows:
+            return {}
+        table = cast(Table, model.__table__)
+        statement = insert(table).returning(*(table.c[key] for key in keys), table.c.id)
+        return {tuple(row[:-1]): int(row[-1]) for row in self._session.execute(statement, rows)}
 
     def _new_revision_ids(self, study_ids: list[int]) -> list[int]:
         """The ids of the only revisions of the new studies ``study_ids`` (ascending)."""
@@ -269,24 +305,33 @@ class StudyRepository:
         except_study_id: int | None = None,
     ) -> Sequence[StudyRevision]:
         """Current, not withdrawn revisions that share a DOI or a registration id."""
-        # One query per key, each led by its own index: with both in one OR, the planner may
-        # walk every current revision instead (26 ms a write at 10,000 studies on SQLite).
-        found: dict[int, StudyRevision] = {}
+        # Each key's lookup is led by its own index, and the two are one statement (a round
+        # trip fewer per write): with both keys in one OR, the planner may walk every current
+        # revision instead (26 ms a write at 10,000 studies on SQLite).
+        lookups = []
         for column, values in (
             (StudyRevision.doi, dois),
             (StudyRevision.registration_id, registration_ids),
         ):
             if not values:
                 continue
-            query = select(StudyRevision).where(
+            lookup = select(StudyRevision.id).where(
                 column.in_(sorted(values)),
                 StudyRevision.valid_to.is_(None),
                 StudyRevision.status != "withdrawn",
             )
             if except_study_id is not None:
-                query = query.where(StudyRevision.study_id != except_study_id)
-            found.update((row.id, row) for row in self._session.scalars(query))
-        return sorted(found.values(), key=lambda row: (row.study_id, row.id))
+                lookup = lookup.where(StudyRevision.study_id != except_study_id)
+            lookups.append(lookup)
+        if not lookups:
+            return []
+        found = lookups[0] if len(lookups) == 1 else union_all(*lookups)
+        query = (
+            select(StudyRevision)
+            .where(StudyRevision.id.in_(found))
+            .order_by(StudyRevision.study_id, StudyRevision.id)
+        )
+        return self._session.scalars(query).all()
 
     def near_duplicate_authors(
         self,

@@ -128,9 +128,10 @@ def record_changes(
 
     Returns the outcomes the version touched (for the write's ``pooled_changes``).
     """
-    version.summary = summary[:SUMMARY_LENGTH]
+    repository = EvidenceRepository(session)
+    repository.set_summary(version, summary[:SUMMARY_LENGTH])
     touched = sorted(set().union(*(_outcomes(c.before, c.after) for c in changes)))
-    EvidenceRepository(session).insert_changes(
+    repository.insert_changes(
         [
             {
                 "version_number": version.number,
