@@ -75,6 +75,20 @@ class Settings(BaseSettings):
     conclusions_poll_seconds: float = Field(
         default=0.5, gt=0, le=60, description="How often an idle worker looks for versions."
     )
+    conclusions_settle_seconds: float = Field(
+        default=0.02,
+        ge=0,
+        le=5,
+        description="How long a worker woken by a commit waits before concluding, so that "
+        "the write is answered first and a burst is concluded together.",
+    )
+    conclusions_warm_settle_seconds: float = Field(
+        default=0.25,
+        ge=0,
+        le=5,
+        description="How long the worker waits for no new commit before warming the pooled "
+        "answers of what it concluded (a write within it makes them stale).",
+    )
     conclusions_retry_seconds: float = Field(
         default=1.0,
         gt=0,

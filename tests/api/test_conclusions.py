@@ -136,3 +136,27 @@ def test_a_narrative_answer_gets_no_reasons_that_need_a_pooled_one(
     ]
     assert not {"boundary_crossed", "ris_reached", "certainty"} & set(reasons)
     assert monitoring(client)["status"] in {"boundary_crossed", "ris_reached"}
+
+
+def test_a_versions_look_is_the_one_its_events_fitted(
+    app: FastAPI, client: TestClient, actors: Actors, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The monitoring reasons of a version's events fit its cumulative analysis; the stored
+    look is that fit, not a second one (the same numbers: monitoring answers as it did)."""
+    from service.usecases.judgement import looks
+
+    add_batch(client, actors.trusted, [trial(0.2 + 0.1 * i, n=50) for i in range(4)])
+    lagging(app)
+    create(client, actors.trusted, trial(0.9, n=300))
+    computed = monitoring(client)  # on demand: no look of the new version is stored yet
+    fits: list[int] = []
+
+    def counted(version: int, effects: Any) -> Any:
+        fits.append(version)
+        return analysis_at(version, effects)
+
+    analysis_at = looks.analysis_at
+    monkeypatch.setattr(looks, "analysis_at", counted)
+    assert len(app.state.conclusions.drain()) == 1
+    assert fits == []
+    assert monitoring(client) == computed

@@ -49,5 +49,8 @@ def test_a_cells_basis_is_its_answers(k: int, egger: str) -> None:
     answer = analyse_outcome(rows, spec, version=7)
     cell = _basis(rows, spec, fitted_headline(rows, spec), 7)
     assert cell is not None
-    assert asdict(cell) == asdict(basis_of(answer))
+    listed = replace(cell, study_intervals=list(cell.study_intervals))  # made when read
+    assert asdict(listed) == asdict(basis_of(answer))
+    assert len(cell.study_intervals) == k
+    assert cell.study_intervals[-1] == listed.study_intervals[-1]
     assert (cell.egger_p is None) == (k < 10)

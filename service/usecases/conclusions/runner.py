@@ -24,6 +24,8 @@ def worker_for(
         lease=settings.conclusions_lease_seconds,
         poll=settings.conclusions_poll_seconds,
         retry=settings.conclusions_retry_seconds,
+        settle=settings.conclusions_settle_seconds,
+        warm_settle=settings.conclusions_warm_settle_seconds,
     )
     return ConclusionsWorker(
         lambda: database.session(write=False),

@@ -39,8 +39,14 @@ def conclude_version(session: Session, number: int, memo: SelectionMemo) -> Conc
     # An outcome whose included evidence the version left as it was (a pending submission,
     # an edit of a pending study) has the same effects, so the same headline in every cell:
     # no event, no fit. Only the outcomes it moved are compared before and after.
-    moved = sorted(moved_outcomes(session, number) & set(outcomes))
+    # One query for the three steps below (each asked it again: ~4 ms a time at 10,000 studies).
+    changed = moved_outcomes(session, number)
+    moved = sorted(changed & set(outcomes))
     pooled = pooled_changes(session, moved, version=number, selections=memo, committed=True)
-    looks = tuple(looks_of_version(session, outcome, number, memo) for outcome in outcomes)
-    drafts = version_drafts(session, version, pooled, memo)
+    drafts = version_drafts(session, version, pooled, memo, moved=changed)
+    # After the drafts: their monitoring reasons fit the version's look, which the looks reuse.
+    at = (number, version.created_at)
+    looks = tuple(
+        looks_of_version(session, outcome, at, memo, moved=changed) for outcome in outcomes
+    )
     return Concluded(number, version.created_at, tuple(drafts), looks)

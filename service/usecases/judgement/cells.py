@@ -12,7 +12,7 @@ the full answer uses, so a cell's certainty and statement are its answer's.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, overload
 
 from sqlalchemy.orm import Session
 
@@ -71,6 +71,30 @@ def _egger_p(spec: PooledSpec, fit: RandomEffectsFit) -> float | None:
     return egger.p_value if egger is not None else None
 
 
+class _StudyIntervals(Sequence[Interval]):
+    """The studies' confidence intervals, each made when read.
+
+    The rules read them only without a prediction interval (fewer than three studies); making
+    6,000 frozen :class:`Interval` s up front took ~15 ms of a ~32 ms certainty assessment at
+    10,000 studies, once per outcome per version the conclusions worker concludes.
+    """
+
+    def __init__(self, lower: list[float], upper: list[float]) -> None:
+        self._lower, self._upper = lower, upper
+
+    def __len__(self) -> int:
+        return len(self._lower)
+
+    @overload
+    def __getitem__(self, index: int) -> Interval: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Interval]: ...
+    def __getitem__(self, index: int | slice) -> Interval | Sequence[Interval]:
+        if isinstance(index, slice):
+            return _StudyIntervals(self._lower[index], self._upper[index])
+        return Interval(self._lower[index], self._upper[index])
+
+
 def _basis(
     effects: Sequence[StudyEffect], spec: PooledSpec, fitted: FittedHeadline, version: int
 ) -> CertaintyBasis | None:
@@ -93,7 +117,7 @@ def _basis(
         egger_p=_egger_p(spec, fit),
         weights=[finite(w) or 0.0 for w in fit.weights_percent.tolist()],
         qualities=[e.quality for e in effects],
-        study_intervals=list(map(Interval, lower, upper)),
+        study_intervals=_StudyIntervals(lower, upper),
         risks_of_bias=[e.risk_of_bias for e in effects],
         egger=spec.egger,
         pi_distribution=pi_distribution(str(spec.ci_method), fit.k),

@@ -15,7 +15,9 @@ none (then monitoring computes them, as before).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -25,6 +27,7 @@ from service.usecases.judgement.monitoring import (
     cumulative_analyses,
 )
 from service.usecases.pooled.cumulative import CumulativeAnalysis, analysis_at
+from service.usecases.pooled.derived_memo import derived_key
 from service.usecases.pooled.effects import SelectionMemo, effects_at
 from service.usecases.pooled.spec import PooledSpec, PooledVocabulary
 
@@ -42,21 +45,41 @@ def _look(analysis: CumulativeAnalysis) -> Look:
 
 
 def looks_of_version(
-    session: Session, outcome: str, number: int, memo: SelectionMemo
+    session: Session,
+    outcome: str,
+    version: tuple[int, datetime],
+    memo: SelectionMemo,
+    *,
+    moved: Collection[str] | None = None,
 ) -> LookUpdate:
-    """The look committed version ``number`` adds to ``outcome`` (none when it left the
-    outcome's included evidence as it was), or every look up to it when none is stored."""
+    """The look committed ``version`` (number, created_at) adds to ``outcome`` (none when it
+    left the outcome's included evidence as it was), or every look up to it when none is
+    stored. ``moved``: the outcomes whose included evidence it changed, when known."""
+    number = version[0]
     spec = PooledSpec(outcome=outcome)  # monitoring's default specification
     repository = ConclusionRepository(session)
     if not repository.has_looks(outcome):
         vocabulary = PooledVocabulary.from_terms(PooledRepository(session).vocabulary())
         analyses = cumulative_analyses(session, spec, number, vocabulary)[0]
         return LookUpdate(outcome, tuple(_look(a) for a in analyses))
-    changed = PooledRepository(session).included_changes(after=number - 1, up_to=number)
-    if not any(o == outcome for o, _ in changed):
+    if moved is None:
+        changes = PooledRepository(session).included_changes(after=number - 1, up_to=number)
+        moved = {o for o, _ in changes}
+    if outcome not in moved:
         return LookUpdate(outcome, ())
-    effects = effects_at(session, spec, number, memo=memo, min_rank=None)
-    return LookUpdate(outcome, (_look(analysis_at(number, effects)),))
+    return LookUpdate(outcome, (_look(_analysis(session, spec, version, memo)),))
+
+
+def _analysis(
+    session: Session, spec: PooledSpec, version: tuple[int, datetime], memo: SelectionMemo
+) -> CumulativeAnalysis:
+    """The version's cumulative analysis: the one its events fitted when they did (the newest
+    of the looks remembered at it), else one fit of its effects (~5 ms at 10,000 studies)."""
+    remembered = memo.looks.get(derived_key("looks", spec.canonical(), *version))
+    if remembered is not None and remembered[0] and remembered[0][-1].version == version[0]:
+        return remembered[0][-1]
+    effects = effects_at(session, spec, version[0], memo=memo, min_rank=None)
+    return analysis_at(version[0], effects)
 
 
 def store_looks(session: Session, update: LookUpdate) -> None:
