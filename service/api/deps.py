@@ -20,7 +20,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from service.db.engine import Database, untouched
+from service.db.engine import Database
 from service.settings import Settings
 
 P = ParamSpec("P")
@@ -64,10 +64,6 @@ async def _unit_of_work(database: Database, *, write: bool) -> AsyncIterator[Ses
         error = raised
         raise
     finally:
-        if _UNIT in session.info and untouched(session):
-            # Nothing to commit or roll back (a write route's read session on PostgreSQL,
-            # whose key lookup ran in the write's transaction): ended here, no thread trip.
-            _finish(session, error)
         if _UNIT in session.info:
             # Committing or rolling back may wait on the database: in the thread pool, with a
             # limiter of its own so that it never waits for a worker while holding a

@@ -16,26 +16,11 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from service.db.outages import OutageLog
 from service.settings import Settings
-
-# Set on a session once it has begun a transaction on a connection.
-_CONNECTED = "service.db.engine.connected"
-
-
-@event.listens_for(Session, "after_begin")
-def _connected(session: Session, _transaction: SessionTransaction, _connection: object) -> None:
-    session.info[_CONNECTED] = True
-
-
-def untouched(session: Session) -> bool:
-    """Whether ending ``session`` does no I/O: it never connected and holds no changes."""
-    return not session.info.get(_CONNECTED) and not (
-        session.new or session.dirty or session.deleted
-    )
 
 
 def _prepare_sqlite_file(url: str) -> None:
