@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from service.db.head_probe import SharedReads, State
+from service.db.head_probe import SharedReads, State, head_probe_for
 
 T = TypeVar("T")
 
@@ -103,3 +103,38 @@ def test_a_caller_that_goes_away_does_not_cancel_the_shared_read() -> None:
         return await staying
 
     assert _run(scenario()) == (1, 0)
+
+
+def test_a_cancelled_read_cancels_its_callers_and_the_runner_stops() -> None:
+    """The event loop shutting down cancels the runner: its callers see the cancellation, and
+    a later call starts a new runner."""
+
+    async def scenario() -> tuple[bool, State]:
+        counter = Counter()
+        shared = SharedReads(counter.read)
+        waiting = asyncio.ensure_future(shared())
+        await counter.started.wait()
+        runner = shared._runner
+        assert runner is not None
+        runner.cancel()
+        outcome = (await asyncio.gather(waiting, return_exceptions=True))[0]
+        counter.started.clear()
+        again = asyncio.ensure_future(shared())
+        await counter.started.wait()
+        counter.release.set()
+        return isinstance(outcome, asyncio.CancelledError) and runner.cancelled(), await again
+
+    cancelled, state = _run(scenario())
+    assert cancelled
+    assert state == (1, 0)
+
+
+def test_an_unreachable_postgresql_answers_none_each_time() -> None:
+    """The fast path then takes the route (through a session, which reports the outage)."""
+    probe = head_probe_for("postgresql+psycopg://postgres@127.0.0.1:1/nothing")
+    assert probe is not None
+
+    async def twice() -> list[int | None]:
+        return [await probe.head(), await probe.state() and 0]
+
+    assert _run(twice()) == [None, None]

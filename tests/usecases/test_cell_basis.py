@@ -53,4 +53,5 @@ def test_a_cells_basis_is_its_answers(k: int, egger: str) -> None:
     assert asdict(listed) == asdict(basis_of(answer))
     assert len(cell.study_intervals) == k
     assert cell.study_intervals[-1] == listed.study_intervals[-1]
+    assert list(cell.study_intervals[1:3]) == listed.study_intervals[1:3]  # a slice, made as read
     assert (cell.egger_p is None) == (k < 10)

@@ -50,11 +50,12 @@ def looks_of_version(
     version: tuple[int, datetime],
     memo: SelectionMemo,
     *,
-    moved: Collection[str] | None = None,
+    moved: Collection[str],
 ) -> LookUpdate:
     """The look committed ``version`` (number, created_at) adds to ``outcome`` (none when it
     left the outcome's included evidence as it was), or every look up to it when none is
-    stored. ``moved``: the outcomes whose included evidence it changed, when known."""
+    stored. ``moved``: the outcomes whose included evidence it changed (the caller has them:
+    one query per version, not one per outcome)."""
     number = version[0]
     spec = PooledSpec(outcome=outcome)  # monitoring's default specification
     repository = ConclusionRepository(session)
@@ -62,9 +63,6 @@ def looks_of_version(
         vocabulary = PooledVocabulary.from_terms(PooledRepository(session).vocabulary())
         analyses = cumulative_analyses(session, spec, number, vocabulary)[0]
         return LookUpdate(outcome, tuple(_look(a) for a in analyses))
-    if moved is None:
-        changes = PooledRepository(session).included_changes(after=number - 1, up_to=number)
-        moved = {o for o, _ in changes}
     if outcome not in moved:
         return LookUpdate(outcome, ())
     return LookUpdate(outcome, (_look(_analysis(session, spec, version, memo)),))
