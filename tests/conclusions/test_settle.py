@@ -52,6 +52,14 @@ def _running(worker: _Counting) -> tuple[threading.Event, threading.Thread]:
     return stop, thread
 
 
+def _stopped(worker: ConclusionsWorker, stop: threading.Event, thread: threading.Thread) -> None:
+    """Stop the loop (woken, so that it sees the stop at once) and check that it ended."""
+    stop.set()
+    worker.wake()
+    thread.join(5.0)
+    assert not thread.is_alive()
+
+
 class _Outbox(ConclusionsWorker):
     """Concludes what the test puts in ``waiting`` (nothing stored), recording its warm-ups."""
 
@@ -90,10 +98,7 @@ def test_a_woken_worker_waits_the_settle_delay_and_stop_ends_the_wait() -> None:
     worker.wake()
     time.sleep(0.3)
     assert worker.drains == 1  # woken, still settling
-    stop.set()
-    worker.wake()
-    thread.join(5.0)
-    assert not thread.is_alive()
+    _stopped(worker, stop, thread)
     assert worker.drains == 1
 
 
@@ -102,10 +107,7 @@ def test_without_a_settle_delay_a_wake_drains_at_once() -> None:
     stop, thread = _running(worker)
     worker.wake()
     assert _until(lambda: worker.drains == 2)
-    stop.set()
-    worker.wake()
-    thread.join(5.0)
-    assert not thread.is_alive()
+    _stopped(worker, stop, thread)
 
 
 def test_the_loop_warms_once_no_commit_came_within_the_warm_settle_delay() -> None:
@@ -113,10 +115,7 @@ def test_the_loop_warms_once_no_commit_came_within_the_warm_settle_delay() -> No
     worker.put(1, "a")
     stop, thread = _started(worker)
     assert _until(lambda: worker.warmed == [(1, ("a",))])
-    stop.set()
-    worker.wake()
-    thread.join(5.0)
-    assert not thread.is_alive()
+    _stopped(worker, stop, thread)
 
 
 def test_a_commit_within_the_warm_settle_delay_comes_before_warming() -> None:
@@ -127,10 +126,7 @@ def test_a_commit_within_the_warm_settle_delay_comes_before_warming() -> None:
     worker.put(2, "b")  # while the first conclusion waits to be warmed
     assert _until(lambda: worker.concluded == [1, 2])
     assert worker.warmed == []  # stale before it was warmed; now both wait for a quiet moment
-    stop.set()
-    worker.wake()
-    thread.join(5.0)
-    assert not thread.is_alive()
+    _stopped(worker, stop, thread)
     assert worker.warmed == []
     worker.put(3, "c")
     assert worker.drain() == [3]  # out of the loop: warmed at once, what was due as well
