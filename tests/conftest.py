@@ -55,6 +55,7 @@ from tests.support.databases import (
     start_run,
     wait_for_drops,
 )
+from tests.support.ordering import keep_long_tests_out_of_the_tail
 
 pytest_plugins = ["tests.support.coverage_twins"]
 
@@ -345,11 +346,13 @@ def pytest_collection_modifyitems(
     longest tests are not put first: tried in issue 24, it ran the scale tests (a 1,000-write
     burst, 20,000 deliveries, 400 concurrent clients) at the same time on the 2 cores and one
     PostgreSQL, which made each 2-3 times slower and the suite 50 % slower (1,580 s against
-    1,048 s); spread at random, they overlap light tests instead.
+    1,048 s); spread at random, they overlap light tests instead. Only the run's last tenth
+    holds none of them (tests/support/ordering.py): one there kept a worker busy ~10 s alone.
     """
     yield
     order = {name: rank for rank, name in enumerate(BACKENDS)}
     items.sort(key=lambda item: order.get(_backend_of(item) or "", -1))
+    keep_long_tests_out_of_the_tail(items, _backend_of)
     chosen = chosen_backends(config)
     once = _dialect_free_backend(config, chosen)
     kept, dropped = [], []

@@ -56,6 +56,7 @@ def _outcome(status: int) -> str:
     return str(status) if status in DENIED else "allowed"
 
 
+@pytest.mark.slow  # 9-11 s: every operation for every kind of caller
 def test_every_operation_answers_each_caller_as_its_security_says(
     client: TestClient, make_key: MakeKey, auth: Auth
 ) -> None:

@@ -92,6 +92,7 @@ def test_one_type_per_enum_and_no_type0_names(generated: Path) -> None:
     assert (generated / "api" / "analyses" / "analyse.py").exists()  # see AnalysisRequest
 
 
+@pytest.mark.slow  # 4-5 s: generates a client and runs it
 def test_the_client_reads_plots_and_imports(
     generated: Path, client: TestClient, make_key: MakeKey, auth: Auth
 ) -> None:

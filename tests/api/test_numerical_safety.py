@@ -90,6 +90,7 @@ def analysis_requests(draw: st.DrawFn) -> dict[str, Any]:
     }
 
 
+@pytest.mark.slow  # 4-6 s: 300 generated analyses
 @settings(
     max_examples=300,
     derandomize=True,
