@@ -10,6 +10,10 @@ import pytest
 from tests.api import rscript_support
 from tests.api.rscript_support import run_r
 
+# R is a system package that make test installs (make test-fast, which installs none, skips
+# the tests marked slow, as it does those that start servers).
+pytestmark = pytest.mark.slow
+
 
 def test_each_script_starts_with_no_variables_and_the_default_options(tmp_path: Path) -> None:
     first = run_r('x <- 41\noptions(digits = 3)\ncat("x = ", x + 1, "\\n", sep = "")', tmp_path)
