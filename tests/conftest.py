@@ -352,7 +352,6 @@ def pytest_collection_modifyitems(
     yield
     order = {name: rank for rank, name in enumerate(BACKENDS)}
     items.sort(key=lambda item: order.get(_backend_of(item) or "", -1))
-    keep_long_tests_out_of_the_tail(items, _backend_of)
     chosen = chosen_backends(config)
     once = _dialect_free_backend(config, chosen)
     kept, dropped = [], []
@@ -363,6 +362,7 @@ def pytest_collection_modifyitems(
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
+    keep_long_tests_out_of_the_tail(items, _backend_of)
     for item in items:
         if (on := _backend_of(item)) is not None:
             item.user_properties.append(("backend", on))
