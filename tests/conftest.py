@@ -83,7 +83,8 @@ def _restore_logging() -> Iterator[None]:
     manager.disable = disabled
     logging.root.setLevel(root_level)
     for found, level, was_disabled, propagate, handlers in saved:
-        found.setLevel(level)
+        if found.level != level:  # setLevel empties every logger's cache: ~100 loggers, per test
+            found.setLevel(level)
         found.disabled = was_disabled
         found.propagate = propagate
         found.handlers[:] = handlers
