@@ -105,6 +105,15 @@ def test_discrepancies_block_inclusion_until_a_curator_resolves_each(
     assert action(client, actors.curator, study_id, "include").status_code == 200
 
 
+def test_an_extraction_of_a_study_that_does_not_exist_is_a_404(
+    client: TestClient, actors: Actors
+) -> None:
+    _, second = _bodies()
+    response = client.post("/v1/studies/999999/extractions", json=second, headers=actors.trusted)
+    assert response.status_code == 404, response.text
+    assert "There is no study 999999" in response.json()["detail"]
+
+
 def test_agreement_per_pair_with_kappa_by_hand(client: TestClient, actors: Actors) -> None:
     first, second = _bodies()
     study_id = create(client, actors.submitter, first)["study"]["id"]

@@ -88,3 +88,19 @@ def test_the_cache_key_resolves_the_mid_and_spells_numbers_one_way(
 def test_parameters_out_of_their_ranges_are_422(client: TestClient, params: dict) -> None:
     response = client.get(URL, params=params)
     assert response.status_code == 422
+
+
+def test_another_specification_is_computed_and_agrees_where_it_selects_the_same_trials(
+    client: TestClient, actors: Actors
+) -> None:
+    """The stored looks are the default specification's. Under another one (here the
+    peer-group category, which every trial is in) the looks are computed for the request, and
+    selecting the same trials, they are the stored ones."""
+    _three_versions(client, actors)
+    stored = client.get(URL).json()
+    computed = client.get(URL, params={"category": "peer-group"})
+    assert computed.status_code == 200, computed.text
+    body = computed.json()
+    assert body["spec"]["category"] == "peer-group" != stored["spec"]["category"]
+    del body["spec"], stored["spec"]
+    assert body == stored
