@@ -114,6 +114,16 @@ def test_an_extraction_of_a_study_that_does_not_exist_is_a_404(
     assert "There is no study 999999" in response.json()["detail"]
 
 
+def test_resolving_a_discrepancy_the_study_does_not_have_is_a_404(
+    client: TestClient, actors: Actors
+) -> None:
+    study_id = create(client, actors.submitter, _bodies()[0])["study"]["id"]
+    url = f"/v1/studies/{study_id}/discrepancies/999999/resolve"
+    response = client.post(url, json={"choice": "first", "reason": "r"}, headers=actors.curator)
+    assert response.status_code == 404, response.text
+    assert f"Study {study_id} has no discrepancy 999999" in response.json()["detail"]
+
+
 def test_agreement_per_pair_with_kappa_by_hand(client: TestClient, actors: Actors) -> None:
     first, second = _bodies()
     study_id = create(client, actors.submitter, first)["study"]["id"]

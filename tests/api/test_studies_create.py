@@ -42,6 +42,16 @@ def _v(n1: float, m1: float, s1: float, n2: float, m2: float, s2: float) -> floa
     return float(smd_from_means(n1, m1, s1, n2, m2, s2).vi[0])
 
 
+def test_a_doi_may_be_null_and_one_that_is_not_a_string_is_refused(
+    client: TestClient, who: Actors
+) -> None:
+    created = client.post("/v1/studies", json=peer_group_trial(doi=None), headers=who.trusted)
+    assert created.status_code == 201, created.text
+    assert created.json()["study"]["doi"] is None
+    refused = client.post("/v1/studies", json=peer_group_trial(doi=1234), headers=who.trusted)
+    assert "doi" in problem_fields(refused)
+
+
 def test_create_answers_201_with_location_etag_version_and_effects(
     client: TestClient, who: Actors
 ) -> None:
