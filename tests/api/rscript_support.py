@@ -21,7 +21,6 @@ import select
 import shutil
 import subprocess
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -96,43 +95,35 @@ class _RSession:
 
 
 _session: _RSession | None = None
-_session_pid = 0
-_lock = threading.Lock()
 
 
 def _current_session() -> _RSession:
-    """This process's R session, started at its first script (a fork starts its own)."""
-    global _session, _session_pid
-    if _session is None or _session_pid != os.getpid():
+    """This process's R session, started at its first script."""
+    global _session
+    if _session is None:
         rscript = shutil.which("Rscript")
         if rscript is None:
             pytest.fail(
                 "Rscript is required (Debian r-base-core and r-cran-metafor; make system-deps)"
             )
-        _session, _session_pid = _RSession(rscript), os.getpid()
+        _session = _RSession(rscript)
         atexit.register(_session.close)
     return _session
 
 
-def _replace_session() -> None:
-    global _session
-    if _session is not None:
-        _session.close()
-        _session = None
-
-
 def run_r(script: str, tmp_path: Path) -> dict[str, float]:
     """Run ``script`` in R (this process's session); the ``name = value`` lines it prints."""
+    global _session
     path = tmp_path / "pooled.R"
     path.write_text(script, encoding="utf-8")
-    with _lock:
-        session = _current_session()
-        try:
-            printed, status = session.run(path)
-        except (TimeoutError, RuntimeError) as exc:
-            stderr = session.stderr_tail()
-            _replace_session()
-            pytest.fail(f"{exc}; R's stderr:\n{stderr}")
+    session = _current_session()
+    try:
+        printed, status = session.run(path)
+    except (TimeoutError, RuntimeError) as exc:
+        stderr = session.stderr_tail()
+        session.close()
+        _session = None  # the next script starts a new session
+        pytest.fail(f"{exc}; R's stderr:\n{stderr}")
     assert status == "ok", f"{status}\nR's stderr:\n{session.stderr_tail()}\n{printed}"
     return {
         name: float(value)
