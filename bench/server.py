@@ -145,6 +145,25 @@ def uvicorn_server(app: str, env: dict[str, str], log_dir: Path) -> Iterator[str
         _stop(process)
 
 
+@contextmanager
+def lma_worker(env: dict[str, str], log_dir: Path) -> Iterator[None]:
+    """An ``lma worker`` process beside the API (conclusions and webhook delivery), stopped at
+    the end: the PostgreSQL deployment the README's "Operating it" describes."""
+    log = log_dir / "lma-worker.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(BIN / "lma"), "worker"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield
+    finally:
+        _stop(process)
+
+
 def _stop(process: subprocess.Popen[bytes]) -> None:
     """SIGTERM to the server's own process group (its master and workers), SIGKILL if stuck."""
     if process.poll() is not None:

@@ -1,11 +1,14 @@
 """The write path's figures (issue 23): a write records, a worker concludes.
 
 Run ``python -m bench.writes`` (PostgreSQL too with ``BENCH_POSTGRES_URL``). For each database,
-on a fresh one served by the production server (uvicorn, 2 workers, each with its in-process
-conclusions worker): batch import 10 x 1,000 studies (studies/s), single-study POSTs by a
-trusted key at ~1,000 and at ~10,000 studies (p50 / p99, and their ratio), POSTs by a key
-whose studies wait as pending, the first pooled GET after a write, and the lag from a write's
-answer to its ``pooled.changed`` in ``GET /v1/events``.
+on a fresh one served as deployed (uvicorn, 2 workers): on SQLite each with its in-process
+conclusions worker (the default, what ``make run`` serves); on PostgreSQL with
+``CONCLUSIONS_IN_API=false`` and ``WEBHOOKS_DELIVER_IN_API=false`` beside one ``lma worker``
+process, as the README's "Operating it" has PostgreSQL deployments run it. Then: batch import
+10 x 1,000 studies (studies/s), single-study POSTs by a trusted key at ~1,000 and at ~10,000
+studies (p50 / p99, and their ratio), POSTs by a key whose studies wait as pending, the first
+pooled GET after a write, and the lag from a write's answer to its ``pooled.changed`` in
+``GET /v1/events``.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +26,7 @@ import httpx
 
 from bench.server import (
     _lma,
+    lma_worker,
     postgres_database,
     sqlite_database,
     uvicorn_server,
@@ -120,13 +124,25 @@ class Writes:
         return times
 
 
+def _deployed(env: dict[str, str], folder: Path, separate: bool) -> AbstractContextManager[None]:
+    """Nothing more on SQLite; on PostgreSQL an ``lma worker`` beside the API."""
+    if not separate:
+        return nullcontext()
+    env.update(CONCLUSIONS_IN_API="false", WEBHOOKS_DELIVER_IN_API="false")
+    return lma_worker(env, folder)
+
+
 def run(name: str, database: AbstractContextManager[str]) -> dict[str, Any]:
     with database as url, tempfile.TemporaryDirectory() as folder:
         env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
         _lma(env, "db", "upgrade")
         trusted = _lma(env, "keys", "create", "--name", "bench", "--scopes", "submit", "--trusted")
         pending = _lma(env, "keys", "create", "--name", "bot", "--scopes", "submit")
-        with uvicorn_server("service.main:app", env, Path(folder)) as base_url:
+        separate = url.startswith("postgresql")
+        with (
+            _deployed(env, Path(folder), separate),
+            uvicorn_server("service.main:app", env, Path(folder)) as base_url,
+        ):
             w = Writes(base_url, trusted.splitlines()[1].strip(), pending.splitlines()[1].strip())
             figures: dict[str, Any] = {"backend": name}
             figures["batch_first"] = w.batches(1)

@@ -133,7 +133,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         # Pooled answers, monitoring looks, certainty and events, after each write commits.
         conclusions = (
-            BackgroundConclusions(app.state.conclusions).start()
+            BackgroundConclusions(app.state.conclusions, listen_on=database.url).start()
             if settings.conclusions_in_api
             else None
         )

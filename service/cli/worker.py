@@ -16,7 +16,7 @@ def _worker(_: argparse.Namespace) -> int:
     from service.db.engine import Database
     from service.delivery.worker import DeliveryWorker
     from service.settings import get_settings
-    from service.usecases.conclusions.runner import worker_for
+    from service.usecases.conclusions.runner import listen_for_versions, worker_for
 
     settings = get_settings()
     database = Database.from_settings(settings)
@@ -37,12 +37,16 @@ def _worker(_: argparse.Namespace) -> int:
     )
     concluding = threading.Thread(target=conclusions.run, args=(stop,), name="conclusions")
     concluding.start()
+    # Woken by every version committed anywhere, on PostgreSQL; polling stays the safety net.
+    listener = listen_for_versions(database.url, conclusions.wake, stop)
     try:
         worker.run(stop)
     finally:
         stop.set()
         conclusions.wake()
         concluding.join()
+        if listener is not None:
+            listener.join()
         worker.close()
         database.dispose()
     return 0

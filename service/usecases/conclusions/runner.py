@@ -6,6 +6,7 @@ import threading
 from collections.abc import Callable
 
 from service.db.engine import Database
+from service.db.notifications import CONCLUSIONS_CHANNEL, EventListener
 from service.settings import Settings
 from service.usecases.conclusions.worker import ConclusionsWorker, WorkerTiming
 from service.usecases.pooled.effects import SelectionMemo
@@ -36,12 +37,24 @@ def worker_for(
     )
 
 
+def listen_for_versions(
+    url: str, wake: Callable[[], None], stop: threading.Event
+) -> EventListener | None:
+    """On PostgreSQL, a started listener calling ``wake`` (a worker's) at every commit that
+    queued a version, in any process (migration 0030's trigger), until ``stop``; on SQLite,
+    None."""
+    return EventListener.start_for(url, wake, stop, CONCLUSIONS_CHANNEL)
+
+
 class BackgroundConclusions:
     """A :class:`ConclusionsWorker` running until :meth:`stop`, woken by every commit of a
-    session that queued a version in this process."""
+    session that queued a version in this process and, on PostgreSQL (``listen_on``), in
+    any other process."""
 
-    def __init__(self, worker: ConclusionsWorker) -> None:
+    def __init__(self, worker: ConclusionsWorker, *, listen_on: str | None = None) -> None:
         self.worker = worker
+        self._listen_on = listen_on
+        self._listener: EventListener | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=worker.run, args=(self._stop,), name="conclusions", daemon=True
@@ -51,6 +64,8 @@ class BackgroundConclusions:
     def start(self) -> BackgroundConclusions:
         self._unsubscribe = on_commit(self.worker.wake)
         self._thread.start()
+        if self._listen_on is not None:
+            self._listener = listen_for_versions(self._listen_on, self.worker.wake, self._stop)
         return self
 
     def stop(self, timeout: float = 20.0) -> None:
@@ -60,3 +75,5 @@ class BackgroundConclusions:
         self._stop.set()
         self.worker.wake()
         self._thread.join(timeout)
+        if self._listener is not None:
+            self._listener.join()
