@@ -261,7 +261,7 @@ class DeliveryWorker:
                     busy.discard(webhook_id)
                 self.wake()  # a thread is free: claim the next endpoint now, not at the poll
 
-        listener = EventListener.start_for(self.database.url, self.wake, stop)
+        EventListener.start_for(self.database.url, self.wake, stop)
         pruned_at: datetime | None = None
         with ThreadPoolExecutor(max_workers=size, thread_name_prefix="webhooks") as pool:
             while not stop.is_set():
@@ -278,8 +278,7 @@ class DeliveryWorker:
                     pool.submit(serve, webhook_id)
                 if not claimed:
                     self._wake.wait(self.settings.webhooks_poll_seconds)
-        if listener is not None:
-            listener.join()
+        # The listener, if any, sees ``stop`` and ends by itself: not waited for here.
 
     def prune(self) -> int:
         """Delete events past their retention (the workers do it once an hour)."""

@@ -54,7 +54,6 @@ class BackgroundConclusions:
     def __init__(self, worker: ConclusionsWorker, *, listen_on: str | None = None) -> None:
         self.worker = worker
         self._listen_on = listen_on
-        self._listener: EventListener | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=worker.run, args=(self._stop,), name="conclusions", daemon=True
@@ -65,15 +64,13 @@ class BackgroundConclusions:
         self._unsubscribe = on_commit(self.worker.wake)
         self._thread.start()
         if self._listen_on is not None:
-            self._listener = listen_for_versions(self._listen_on, self.worker.wake, self._stop)
+            listen_for_versions(self._listen_on, self.worker.wake, self._stop)
         return self
 
     def stop(self, timeout: float = 20.0) -> None:
         """Stop after the version in hand (its transaction ends either way)."""
         if self._unsubscribe is not None:
             self._unsubscribe()
-        self._stop.set()
+        self._stop.set()  # the listener, if any, ends by itself (not waited for)
         self.worker.wake()
         self._thread.join(timeout)
-        if self._listener is not None:
-            self._listener.join()
