@@ -109,7 +109,10 @@ class DeliveryWorker:
         self.clock = clock or SystemClock()
         self.resolver = resolver
         self.name = name or f"worker-{uuid.uuid4().hex[:12]}"
-        self._client = client or _keep_alive_client(settings.webhooks_concurrency)
+        # Made at the first delivery (:meth:`_http`): its TLS context cost every API process
+        # ~30 ms at start (each test's app, too), and most never deliver.
+        self._client = client
+        self._client_lock = threading.Lock()
         self._lease = timedelta(seconds=settings.webhooks_lease_seconds)
         self._max_retry_after = timedelta(seconds=settings.webhooks_max_retry_after_seconds)
         self._box = secret_box(settings)
@@ -120,7 +123,16 @@ class DeliveryWorker:
         logging.getLogger("httpx").setLevel(logging.WARNING)
 
     def close(self) -> None:
-        self._client.close()
+        with self._client_lock:
+            if self._client is not None:
+                self._client.close()
+
+    def _http(self) -> httpx.Client:
+        """The keep-alive client of the worker's threads, made when first needed."""
+        with self._client_lock:
+            if self._client is None:
+                self._client = _keep_alive_client(self.settings.webhooks_concurrency)
+            return self._client
 
     def wake(self) -> None:
         """Claim again now (new events committed, a thread is free, or stop was asked)."""
@@ -238,7 +250,7 @@ class DeliveryWorker:
         body = body_of(item.payload)
         # The wall clock, not the scheduling clock: receivers reject timestamps 5 min off.
         headers = signed_headers(secrets, str(item.payload["id"]), datetime.now(UTC), body)
-        return post(self._client, to, headers, body)
+        return post(self._http(), to, headers, body)
 
     def _release(self, webhook_id: int) -> None:
         with self.database.session(write=True) as session:
