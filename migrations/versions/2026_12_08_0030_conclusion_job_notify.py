@@ -1,8 +1,9 @@
 """PostgreSQL announces each queued version: a statement-level trigger on ``conclusion_job``
 calls ``pg_notify('lma_conclusions', '')``, which PostgreSQL delivers when the inserting
 transaction commits (and never if it rolls back). Conclusions workers in other processes
-(``lma worker``, other API replicas) ``LISTEN`` on the channel (``service/db/notifications.py``) and
-start on the version at once instead of at their next poll (issue 23). Identical
+(``lma worker``, other API replicas) ``LISTEN`` on the channel
+(``service/db/notifications.py``) and start on the version at once instead of at their next
+poll (issue 23). Identical
 notifications of one transaction are folded into one by PostgreSQL. SQLite has no
 notifications: nothing changes there (its one process wakes its worker itself).
 
@@ -22,8 +23,8 @@ down_revision: str | None = "0029"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# The channel is service.db.notifications.CONCLUSIONS_CHANNEL; written out here, since migrations
-# import no runtime code (tests/conclusions/test_notify.py checks that the two agree).
+# The channel is service.db.notifications.CONCLUSIONS_CHANNEL, written out here since
+# migrations import no runtime code (tests/conclusions/test_notify.py checks the two agree).
 FUNCTION = """
 CREATE FUNCTION lma_notify_conclusions() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
