@@ -75,9 +75,13 @@ def test_kill_9_mid_delivery_redelivers_with_the_same_id(backend: str, tmp_path:
             **os.environ,
             "DATABASE_URL": world.settings.database_url,
             "WEBHOOKS_ALLOW_PRIVATE_TARGETS": "true",
-            # Short: the survivor waits for it to run out. It is killed holding the delivery
-            # open, and nothing else claims before then, so a short lease changes nothing else.
-            "WEBHOOKS_LEASE_SECONDS": "0.3",
+            # Short: the survivor waits for it to run out. But longer than the worker takes
+            # from its claim to the receiver plus this test's kill (0.3 s was too short once
+            # the worker made its HTTP client at the first delivery, ~0.15 s in a new process
+            # on a loaded machine: it claimed again and sent evt_1 a second time before the
+            # kill). It is killed holding the delivery open, and nothing else claims before
+            # then, so the lease changes nothing else.
+            "WEBHOOKS_LEASE_SECONDS": "1.5",
             "WEBHOOKS_POLL_SECONDS": "0.05",
         }
         process = subprocess.Popen([LMA, "worker"], env=env, stdout=subprocess.DEVNULL)
@@ -89,7 +93,7 @@ def test_kill_9_mid_delivery_redelivers_with_the_same_id(backend: str, tmp_path:
             release.set()
             if process.poll() is None:
                 process.kill()
-        # The dead worker's lease (0.3 s) runs out; until then the survivor claims nothing.
+        # The dead worker's lease (1.5 s) runs out; until then the survivor claims nothing.
         survivor, delivered = world.worker(), []
         wait_for(lambda: delivered.append(survivor.run_once()) or sum(delivered) >= 2)
         assert sum(delivered) == 2
