@@ -124,25 +124,17 @@ class Writes:
         return times
 
 
-def _deployed(env: dict[str, str], folder: Path, separate: bool) -> AbstractContextManager[None]:
-    """Nothing more on SQLite; on PostgreSQL an ``lma worker`` beside the API."""
-    if not separate:
-        return nullcontext()
-    env.update(CONCLUSIONS_IN_API="false", WEBHOOKS_DELIVER_IN_API="false")
-    return lma_worker(env, folder)
-
-
 def run(name: str, database: AbstractContextManager[str]) -> dict[str, Any]:
     with database as url, tempfile.TemporaryDirectory() as folder:
         env = {**os.environ, "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
         _lma(env, "db", "upgrade")
         trusted = _lma(env, "keys", "create", "--name", "bench", "--scopes", "submit", "--trusted")
         pending = _lma(env, "keys", "create", "--name", "bot", "--scopes", "submit")
-        separate = url.startswith("postgresql")
-        with (
-            _deployed(env, Path(folder), separate),
-            uvicorn_server("service.main:app", env, Path(folder)) as base_url,
-        ):
+        beside: AbstractContextManager[None] = nullcontext()
+        if url.startswith("postgresql"):  # as deployed: an `lma worker` beside the API
+            env.update(CONCLUSIONS_IN_API="false", WEBHOOKS_DELIVER_IN_API="false")
+            beside = lma_worker(env, Path(folder))
+        with beside, uvicorn_server("service.main:app", env, Path(folder)) as base_url:
             w = Writes(base_url, trusted.splitlines()[1].strip(), pending.splitlines()[1].strip())
             figures: dict[str, Any] = {"backend": name}
             figures["batch_first"] = w.batches(1)

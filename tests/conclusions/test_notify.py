@@ -85,21 +85,34 @@ def test_a_committed_version_wakes_a_listening_worker_long_before_its_poll(
             database.dispose()
             return
         assert listener is not None
+        drained: list[int] = []  # versions concluded by each drain of the worker's loop
+        drain = worker.drain
+
+        def counted(limit: int | None = None) -> list[int]:
+            done = drain(limit)
+            drained.append(len(done))
+            return done
+
+        worker.drain = counted  # type: ignore[method-assign]
         thread = threading.Thread(target=worker.run, args=(stop,))
-        thread.start()
         try:
             _wait(lambda: len(woken) == 1)  # connected: it wakes once, for what it missed
-            time.sleep(0.3)  # the worker has drained nothing and sleeps out its 60 s poll
+            thread.start()
+            # Its first drain, then the one that wake-up asked for: now it sleeps out 60 s.
+            _wait(lambda: len(drained) == 2)
             with pytest.raises(RolledBackError):
                 _write(database, roll_back=True)  # a rollback notifies nobody
             _write(database)
-            _wait(lambda: _concluded(database) is not None)  # long before the 60 s poll
+            _wait(lambda: len(drained) == 3)  # long before the 60 s poll
+            assert drained == [0, 0, 1]  # the notified drain concluded the version
+            assert _concluded(database) is not None
             # Notifications arrive in commit order: had the rollback sent one, it would be here.
             assert len(woken) == 2
         finally:
             stop.set()
             worker.wake()
-            thread.join(10)
+            if thread.is_alive():
+                thread.join(10)
             listener.join()
         assert not thread.is_alive()
         database.dispose()
